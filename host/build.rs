@@ -1,0 +1,114 @@
+//! Builds the built-in rules (`plugins/*`) as wasm32-wasip2 components so that the
+//! `reverie` binary ships them inside itself and `cargo run` stays one command.
+//!
+//! The guest build runs a nested cargo with its own target directory (so it never
+//! waits on the host build's lock) and without the host's `RUSTFLAGS`-style
+//! variables (they are for the host target, not for wasm). rustup's auto-install
+//! may be off, so a missing `wasm32-wasip2` target is added here.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Built-in rules: crate name and the name the config uses. Adding a crate under
+/// plugins/ without listing it here leaves it unshipped, so keep the list exact.
+const BUILTIN_RULES: &[&str] = &["corrections", "feedback-themes", "tool-failures"];
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .expect("host/ lives in the workspace")
+        .to_path_buf();
+    let target_dir = workspace.join("target").join("guest");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+
+    println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
+    // A directory here is scanned recursively by cargo.
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("plugins").display()
+    );
+
+    ensure_wasm_target();
+
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(&workspace)
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "guest",
+            "--target-dir",
+        ])
+        .arg(&target_dir);
+    for rule in BUILTIN_RULES {
+        cmd.args(["-p", rule]);
+    }
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("run cargo to build the built-in rules");
+    assert!(
+        status.success(),
+        "building the built-in rules for wasm32-wasip2 failed (see above)"
+    );
+
+    let mut consts = String::new();
+    consts
+        .push_str("/// Built-in rules compiled into the binary: (config name, component bytes).\n");
+    consts.push_str("pub const BUILTIN_RULES: &[(&str, &[u8])] = &[\n");
+    for rule in BUILTIN_RULES {
+        let file = target_dir
+            .join("wasm32-wasip2")
+            .join("guest")
+            .join(format!("{}.wasm", rule.replace('-', "_")));
+        assert!(
+            file.exists(),
+            "expected the built rule at {}",
+            file.display()
+        );
+        consts.push_str(&format!(
+            "    ({rule:?}, include_bytes!({:?})),\n",
+            file.display().to_string()
+        ));
+    }
+    consts.push_str("];\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("builtin_rules.rs");
+    std::fs::write(out, consts).expect("write builtin_rules.rs");
+}
+
+fn ensure_wasm_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip2")
+        })
+        .unwrap_or(true); // no rustup: assume the toolchain was set up another way
+    if !installed {
+        println!("cargo:warning=adding the wasm32-wasip2 target with rustup (one time)");
+        let ok = Command::new("rustup")
+            .args(["target", "add", "wasm32-wasip2"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(
+            ok,
+            "the wasm32-wasip2 target is missing and `rustup target add wasm32-wasip2` failed"
+        );
+    }
+}

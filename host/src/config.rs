@@ -1,0 +1,374 @@
+//! The TOML configuration: parsed strictly, then resolved.
+//!
+//! The serde shapes (`*File`) reject unknown keys so that a typo is an error, not
+//! a silently ignored setting. [`Config::resolve`] turns them into the types the
+//! program uses, with every default applied and every value checked, before
+//! anything runs. Every field is documented in `examples/reverie.toml`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config {}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("config {}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    agent: AgentFile,
+    #[serde(default)]
+    cycle: CycleFile,
+    #[serde(default)]
+    defaults: LimitsFile,
+    rules: Option<Vec<RuleFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentFile {
+    id: Option<String>,
+    name: Option<String>,
+    system_prompt: Option<String>,
+    config_version: Option<String>,
+    #[serde(default)]
+    protected_sections: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CycleFile {
+    chunk_size: Option<usize>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    fuel: Option<u64>,
+    timeout_ms: Option<u64>,
+    memory_mib: Option<u64>,
+    max_findings_kib: Option<u64>,
+    max_log_lines: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    builtin: Option<String>,
+    path: Option<PathBuf>,
+    #[serde(default)]
+    settings: BTreeMap<String, toml::Value>,
+    // The limit keys again, not `#[serde(flatten)]`: serde cannot combine
+    // flatten with deny_unknown_fields.
+    fuel: Option<u64>,
+    timeout_ms: Option<u64>,
+    memory_mib: Option<u64>,
+    max_findings_kib: Option<u64>,
+    max_log_lines: Option<usize>,
+}
+
+impl RuleFile {
+    fn limits(&self) -> LimitsFile {
+        LimitsFile {
+            fuel: self.fuel,
+            timeout_ms: self.timeout_ms,
+            memory_mib: self.memory_mib,
+            max_findings_kib: self.max_findings_kib,
+            max_log_lines: self.max_log_lines,
+        }
+    }
+}
+
+/// Hard limits on one rule, applied to every call into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel (roughly, wasm instructions) per call. ~1e9 is ~0.1 s of CPU.
+    pub fuel: u64,
+    /// Wall-clock budget per call.
+    pub timeout_ms: u64,
+    /// Total linear memory of one rule instance, all memories together.
+    pub memory_bytes: u64,
+    /// Largest findings one rule may return (sum of its text).
+    pub max_findings_bytes: u64,
+    /// Log lines kept per rule per cycle; more are counted, not kept.
+    pub max_log_lines: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 5_000_000_000,
+            timeout_ms: 10_000,
+            memory_bytes: 128 << 20,
+            max_findings_bytes: 512 << 10,
+            max_log_lines: 200,
+        }
+    }
+}
+
+/// Upper bounds on what an operator may configure, so that one typo cannot ask
+/// for a 1 TiB memory cap.
+const MAX_MEMORY_MIB: u64 = 4096;
+const MAX_CHUNK_SIZE: usize = 100_000;
+
+/// Where a rule's component comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleSource {
+    Builtin(String),
+    Path(PathBuf),
+}
+
+impl RuleSource {
+    /// A name to use before the rule has told us its own (e.g. when it fails to load).
+    pub fn fallback_name(&self) -> String {
+        match self {
+            RuleSource::Builtin(name) => name.clone(),
+            RuleSource::Path(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleConfig {
+    pub source: RuleSource,
+    pub settings: Vec<(String, String)>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    pub id: String,
+    pub name: String,
+    pub system_prompt: Option<String>,
+    pub config_version: Option<String>,
+    pub protected_sections: Vec<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub agent: AgentConfig,
+    pub chunk_size: usize,
+    pub rules: Vec<RuleConfig>,
+}
+
+impl Config {
+    /// The configuration used when no file is given: every built-in rule, default limits.
+    pub fn default_with(builtins: &[&str]) -> Config {
+        Self::resolve(ConfigFile::default(), Path::new("<defaults>"), builtins)
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"))
+    }
+
+    /// Read and resolve a config file. `builtins` are the names of the rules shipped in the binary.
+    pub fn load(path: &Path, builtins: &[&str]) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, builtins)
+    }
+
+    pub fn parse(text: &str, path: &Path, builtins: &[&str]) -> Result<Config, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        Self::resolve(file, path, builtins)
+    }
+
+    fn resolve(file: ConfigFile, path: &Path, builtins: &[&str]) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let chunk_size = file.cycle.chunk_size.unwrap_or(256);
+        if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
+            return Err(invalid(format!(
+                "cycle.chunk_size must be between 1 and {MAX_CHUNK_SIZE}, got {chunk_size}"
+            )));
+        }
+        let defaults = apply_limits(Limits::default(), &file.defaults)
+            .map_err(|m| invalid(format!("defaults.{m}")))?;
+        let rules = match file.rules {
+            None => builtins
+                .iter()
+                .map(|name| RuleConfig {
+                    source: RuleSource::Builtin(name.to_string()),
+                    settings: Vec::new(),
+                    limits: defaults,
+                })
+                .collect(),
+            Some(rules) => {
+                let mut out = Vec::with_capacity(rules.len());
+                for (i, rule) in rules.into_iter().enumerate() {
+                    let at = format!("rules[{i}]");
+                    let limits = apply_limits(defaults, &rule.limits())
+                        .map_err(|m| invalid(format!("{at}.{m}")))?;
+                    let source = match (rule.builtin, rule.path) {
+                        (Some(name), None) => {
+                            if !builtins.contains(&name.as_str()) {
+                                return Err(invalid(format!(
+                                    "{at}.builtin: no built-in rule named {name:?} (built-ins: {})",
+                                    builtins.join(", ")
+                                )));
+                            }
+                            RuleSource::Builtin(name)
+                        }
+                        (None, Some(p)) => {
+                            // Relative paths are relative to the config file, not the working directory.
+                            let p = if p.is_relative() {
+                                path.parent().unwrap_or(Path::new(".")).join(p)
+                            } else {
+                                p
+                            };
+                            RuleSource::Path(p)
+                        }
+                        _ => {
+                            return Err(invalid(format!(
+                                "{at}: set exactly one of `builtin` or `path`"
+                            )));
+                        }
+                    };
+                    let mut settings = Vec::with_capacity(rule.settings.len());
+                    for (key, value) in rule.settings {
+                        let text = match value {
+                            toml::Value::String(s) => s,
+                            toml::Value::Integer(n) => n.to_string(),
+                            toml::Value::Float(x) => x.to_string(),
+                            toml::Value::Boolean(b) => b.to_string(),
+                            other => {
+                                return Err(invalid(format!(
+                                    "{at}.settings.{key}: expected a string, number or boolean, got {}",
+                                    other.type_str()
+                                )));
+                            }
+                        };
+                        settings.push((key, text));
+                    }
+                    out.push(RuleConfig {
+                        source,
+                        settings,
+                        limits,
+                    });
+                }
+                out
+            }
+        };
+        Ok(Config {
+            agent: AgentConfig {
+                id: file.agent.id.unwrap_or_else(|| "agt_offline".into()),
+                name: file.agent.name.unwrap_or_else(|| "agent".into()),
+                system_prompt: file.agent.system_prompt,
+                config_version: file.agent.config_version,
+                protected_sections: file.agent.protected_sections,
+            },
+            chunk_size,
+            rules,
+        })
+    }
+}
+
+fn apply_limits(base: Limits, file: &LimitsFile) -> Result<Limits, String> {
+    let mut limits = base;
+    if let Some(fuel) = file.fuel {
+        if fuel == 0 {
+            return Err("fuel must be positive".into());
+        }
+        limits.fuel = fuel;
+    }
+    if let Some(ms) = file.timeout_ms {
+        if ms == 0 {
+            return Err("timeout_ms must be positive".into());
+        }
+        limits.timeout_ms = ms;
+    }
+    if let Some(mib) = file.memory_mib {
+        if mib == 0 || mib > MAX_MEMORY_MIB {
+            return Err(format!(
+                "memory_mib must be between 1 and {MAX_MEMORY_MIB}, got {mib}"
+            ));
+        }
+        limits.memory_bytes = mib << 20;
+    }
+    if let Some(kib) = file.max_findings_kib {
+        if kib == 0 {
+            return Err("max_findings_kib must be positive".into());
+        }
+        limits.max_findings_bytes = kib << 10;
+    }
+    if let Some(n) = file.max_log_lines {
+        limits.max_log_lines = n;
+    }
+    Ok(limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUILTINS: &[&str] = &["corrections", "tool-failures"];
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/reverie/reverie.toml"), BUILTINS)
+    }
+
+    #[test]
+    fn no_file_means_every_builtin_with_default_limits() {
+        let config = Config::default_with(BUILTINS);
+        assert_eq!(config.rules.len(), 2);
+        assert_eq!(config.rules[0].limits, Limits::default());
+        assert_eq!(config.chunk_size, 256);
+    }
+
+    #[test]
+    fn a_typo_is_an_error_naming_the_key() {
+        let err = parse("[defaults]\nfuell = 3\n").expect_err("unknown key");
+        assert!(err.to_string().contains("fuell"), "{err}");
+    }
+
+    #[test]
+    fn rules_override_defaults_and_paths_are_relative_to_the_file() {
+        let config = parse(
+            "[defaults]\ntimeout_ms = 500\n[[rules]]\nbuiltin = \"corrections\"\n\
+             [[rules]]\npath = \"rules/x.wasm\"\nmemory_mib = 16\nsettings = { port = 8080, name = \"x\" }\n",
+        )
+        .expect("valid");
+        assert_eq!(config.rules[0].limits.timeout_ms, 500);
+        assert_eq!(config.rules[1].limits.memory_bytes, 16 << 20);
+        assert_eq!(config.rules[1].limits.timeout_ms, 500);
+        assert_eq!(
+            config.rules[1].source,
+            RuleSource::Path("/etc/reverie/rules/x.wasm".into())
+        );
+        assert_eq!(
+            config.rules[1].settings,
+            vec![("name".into(), "x".into()), ("port".into(), "8080".into())]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_where_they_are() {
+        let err = parse("[[rules]]\nbuiltin = \"nope\"\n").expect_err("unknown builtin");
+        assert!(err.to_string().contains("rules[0].builtin"), "{err}");
+        let err = parse("[[rules]]\nbuiltin = \"corrections\"\nmemory_mib = 999999\n")
+            .expect_err("too much memory");
+        assert!(err.to_string().contains("rules[0].memory_mib"), "{err}");
+        let err = parse("[[rules]]\n").expect_err("neither builtin nor path");
+        assert!(err.to_string().contains("exactly one"), "{err}");
+    }
+}

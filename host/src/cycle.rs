@@ -1,0 +1,557 @@
+//! One dreaming cycle (DESIGN §3, steps 3–8): stream the window's interactions in
+//! chunks through the rules, then merge, measure and report.
+//!
+//! For each chunk, every rule that takes part in `detect` runs on it (in
+//! parallel, one thread per rule), then every rule that takes part in `analyse`
+//! gets the chunk with its explicit and inferred feedback (in parallel again).
+//! Inferred feedback is therefore about the chunk it came from, which is what
+//! lets the host read its input once. A reader thread parses the next chunks
+//! while rules work, with at most two chunks queued: memory depends on the
+//! chunk size, never on the size of the window. A rule that fails is stopped
+//! and reported; the others go on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use crate::config::{Config, Limits, RuleSource};
+use crate::input::{FeedbackIndex, InputError, InteractionReader};
+use crate::merge;
+use crate::metrics::{self, WindowTally};
+use crate::model::{CycleContext, Feedback, FeedbackSource, Findings, Interaction, Rating, Stage};
+use crate::plugins::{LoadedRule, PreparedChunk, RuleFailure, RuleInstance, RunStats, Runtime};
+use crate::report::{
+    AgentRef, Metrics, PatternStatus, Report, ReportPattern, RuleMetric, RuleRun, RunStatus,
+    SCHEMA, VersionComparison, VersionMetrics, WeekMetrics, Window,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("the input reader stopped unexpectedly")]
+    ReaderGone,
+}
+
+/// Where a cycle's interactions come from: a file today, the store tomorrow.
+pub trait InteractionSource: Send {
+    /// The next interaction, `Ok(None)` at the end.
+    fn next_interaction(&mut self) -> Result<Option<Interaction>, CycleError>;
+    /// A progress figure (bytes read for files).
+    fn progress(&self) -> u64;
+    /// Records skipped as invalid.
+    fn skipped(&self) -> u64;
+}
+
+impl InteractionSource for InteractionReader {
+    fn next_interaction(&mut self) -> Result<Option<Interaction>, CycleError> {
+        Ok(InteractionReader::next_interaction(self)?)
+    }
+    fn progress(&self) -> u64 {
+        self.bytes_read()
+    }
+    fn skipped(&self) -> u64 {
+        InteractionReader::skipped(self)
+    }
+}
+
+/// A rule as the cycle sees it: loaded (or why not) and with its limits.
+pub struct RuleSlot {
+    pub source: RuleSource,
+    pub limits: Limits,
+    pub settings: Vec<(String, String)>,
+    pub loaded: Result<LoadedRule, RuleFailure>,
+}
+
+/// Everything a cycle needs besides its rules.
+pub struct CycleInput<'a> {
+    pub context: CycleContext,
+    pub config: &'a Config,
+    pub feedback: &'a FeedbackIndex,
+    pub previous: Option<&'a Report>,
+    /// Keep only interactions in `[since, until)` (milliseconds since the epoch).
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub generated_at: String,
+}
+
+/// A rule during the cycle.
+struct Running {
+    name: String,
+    version: String,
+    source: String,
+    digest: Option<String>,
+    stages: Vec<Stage>,
+    instance: Option<RuleInstance>,
+    failure: Option<RuleFailure>,
+    stats: RunStats,
+    findings: Option<Findings>,
+}
+
+impl Running {
+    fn active(&self, stage: Stage) -> bool {
+        self.instance.is_some() && self.stages.contains(&stage)
+    }
+
+    fn fail(&mut self, failure: RuleFailure) {
+        if let Some(mut instance) = self.instance.take() {
+            self.stats = instance.stats();
+        }
+        self.failure = Some(failure);
+    }
+}
+
+/// Run `f` on every rule in `running` for which `active` holds, one thread per rule.
+fn in_parallel<T: Send>(
+    running: &mut [Running],
+    active: impl Fn(&Running) -> bool,
+    f: impl Fn(&mut Running) -> T + Sync,
+) -> Vec<T> {
+    let mut chosen: Vec<&mut Running> = running.iter_mut().filter(|r| active(r)).collect();
+    if chosen.len() <= 1 {
+        return chosen.into_iter().map(&f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let last = chosen.pop();
+        let handles: Vec<_> = chosen.into_iter().map(|r| s.spawn(move || f(r))).collect();
+        let mut out: Vec<T> = Vec::with_capacity(handles.len() + 1);
+        let mine = last.map(f);
+        for h in handles {
+            match h.join() {
+                Ok(v) => out.push(v),
+                // A panic here is a host bug; re-raise it rather than lose it.
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        out.extend(mine);
+        out
+    })
+}
+
+/// Run one cycle over `source`. `progress` is called after each chunk with the
+/// source's progress figure.
+pub fn run(
+    runtime: &Runtime,
+    rules: Vec<RuleSlot>,
+    source: impl InteractionSource,
+    input: CycleInput<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Report, CycleError> {
+    let context = &input.context;
+    let mut running: Vec<Running> = rules
+        .into_iter()
+        .map(|slot| start(runtime, slot, context))
+        .collect();
+
+    let chunk_size = input.config.chunk_size;
+    let mut tally = WindowTally::default();
+    let mut first_ms: Option<i64> = None;
+    let mut last_ms: Option<i64> = None;
+    let mut explicit_matched = 0u64;
+    let mut inferred_count = 0u64;
+
+    let read = Arc::new(AtomicU64::new(0));
+    let (since, until) = (input.since_ms, input.until_ms);
+    let skipped = std::thread::scope(|scope| -> Result<u64, CycleError> {
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Interaction>, CycleError>>(2);
+        let read_by_reader = read.clone();
+        let reader = scope.spawn(move || {
+            let mut source = source;
+            let mut chunk = Vec::with_capacity(chunk_size);
+            loop {
+                match source.next_interaction() {
+                    Ok(Some(i)) => {
+                        if since.is_some_and(|s| i.timestamp_ms < s)
+                            || until.is_some_and(|u| i.timestamp_ms >= u)
+                        {
+                            continue;
+                        }
+                        chunk.push(i);
+                        if chunk.len() == chunk_size {
+                            read_by_reader.store(source.progress(), Ordering::Relaxed);
+                            let full =
+                                std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+                            if tx.send(Ok(full)).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Ok(None) => {
+                        read_by_reader.store(source.progress(), Ordering::Relaxed);
+                        if !chunk.is_empty() {
+                            let _ = tx.send(Ok(chunk));
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+            source.skipped()
+        });
+
+        for chunk in rx {
+            let chunk = chunk?;
+            let mut prepared = PreparedChunk::new(&chunk);
+
+            // Stage 1: detect.
+            let inferred = in_parallel(
+                &mut running,
+                |r| r.active(Stage::Detect),
+                |r| {
+                    let Some(instance) = r.instance.as_mut() else {
+                        return Vec::new();
+                    };
+                    match instance.detect(&prepared) {
+                        Ok(found) => found
+                            .into_iter()
+                            .map(|f| Feedback {
+                                interaction_id: f.interaction_id,
+                                rating: f.rating,
+                                comment: Some(f.reason),
+                                source: FeedbackSource::Inferred(r.name.clone()),
+                            })
+                            .collect(),
+                        Err(failure) => {
+                            r.fail(failure);
+                            Vec::new()
+                        }
+                    }
+                },
+            );
+            let mut inferred_by_id: HashMap<&str, Vec<&Feedback>> = HashMap::new();
+            for f in inferred.iter().flatten() {
+                inferred_by_id
+                    .entry(f.interaction_id.as_str())
+                    .or_default()
+                    .push(f);
+            }
+
+            // Feedback on this chunk, and the host's own metrics.
+            let mut chunk_feedback: Vec<Feedback> = Vec::new();
+            for i in &chunk {
+                let explicit = input.feedback.for_interaction(&i.id);
+                let inferred = inferred_by_id
+                    .get(i.id.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                explicit_matched += explicit.len() as u64;
+                inferred_count += inferred.len() as u64;
+                let explicit_ratings: Vec<Rating> = explicit.iter().map(|f| f.rating).collect();
+                let inferred_ratings: Vec<Rating> = inferred.iter().map(|f| f.rating).collect();
+                let rating = metrics::effective_rating(&explicit_ratings, &inferred_ratings);
+                tally.record(i.timestamp_ms, i.config_version.as_deref(), rating);
+                first_ms = Some(first_ms.map_or(i.timestamp_ms, |t| t.min(i.timestamp_ms)));
+                last_ms = Some(last_ms.map_or(i.timestamp_ms, |t| t.max(i.timestamp_ms)));
+                chunk_feedback.extend(explicit.iter().cloned());
+                chunk_feedback.extend(inferred.iter().map(|f| (*f).clone()));
+            }
+            prepared.set_feedback(&chunk_feedback);
+
+            // Stage 2: analyse.
+            in_parallel(
+                &mut running,
+                |r| r.active(Stage::Analyse),
+                |r| {
+                    if let Some(instance) = r.instance.as_mut()
+                        && let Err(failure) = instance.analyse(&prepared)
+                    {
+                        r.fail(failure);
+                    }
+                },
+            );
+            progress(read.load(Ordering::Relaxed));
+        }
+        reader.join().map_err(|_| CycleError::ReaderGone)
+    })?;
+
+    // End of the window: findings.
+    in_parallel(
+        &mut running,
+        |r| r.instance.is_some(),
+        |r| {
+            let Some(instance) = r.instance.as_mut() else {
+                return;
+            };
+            match instance.finish() {
+                Ok(findings) => {
+                    r.findings = Some(findings);
+                    if let Some(mut instance) = r.instance.take() {
+                        r.stats = instance.stats();
+                    }
+                }
+                Err(failure) => r.fail(failure),
+            }
+        },
+    );
+
+    let window = Window {
+        start: input.since_ms.map(rfc3339),
+        end: input.until_ms.map(rfc3339),
+        first_interaction_at: first_ms.map(rfc3339),
+        last_interaction_at: last_ms.map(rfc3339),
+        interactions: tally.total.interactions,
+        explicit_feedback: explicit_matched,
+        inferred_feedback: inferred_count,
+        unmatched_feedback: input.feedback.len().saturating_sub(explicit_matched),
+        skipped_lines: skipped + input.feedback.skipped(),
+    };
+    Ok(build_report(input, running, tally, window))
+}
+
+fn start(runtime: &Runtime, slot: RuleSlot, context: &CycleContext) -> Running {
+    let source = match &slot.source {
+        RuleSource::Builtin(name) => format!("builtin:{name}"),
+        RuleSource::Path(p) => p.display().to_string(),
+    };
+    let rule = match slot.loaded {
+        Ok(rule) => rule,
+        Err(failure) => {
+            return Running {
+                name: slot.source.fallback_name(),
+                version: String::new(),
+                source,
+                digest: None,
+                stages: Vec::new(),
+                instance: None,
+                failure: Some(failure),
+                stats: RunStats::default(),
+                findings: None,
+            };
+        }
+    };
+    // Only the settings a rule declared reach it; the others are dropped with a note.
+    let declared: Vec<&str> = rule.info.settings.iter().map(|s| s.name.as_str()).collect();
+    let mut context = context.clone();
+    context.settings = slot
+        .settings
+        .iter()
+        .filter(|(k, _)| declared.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let undeclared: Vec<&str> = slot
+        .settings
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !declared.contains(k))
+        .collect();
+    let mut running = Running {
+        name: rule.info.name.clone(),
+        version: rule.info.version.clone(),
+        source,
+        digest: Some(rule.digest.clone()),
+        stages: rule.info.stages.clone(),
+        instance: None,
+        failure: None,
+        stats: RunStats::default(),
+        findings: None,
+    };
+    if !undeclared.is_empty() {
+        running.failure = Some(RuleFailure {
+            kind: crate::plugins::FailureKind::RuleError,
+            message: format!(
+                "settings the rule does not declare: {} (it accepts: {})",
+                undeclared.join(", "),
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared.join(", ")
+                }
+            ),
+        });
+        return running;
+    }
+    match runtime.start(&rule, &slot.limits, &context) {
+        Ok(instance) => running.instance = Some(instance),
+        Err((failure, stats)) => {
+            running.failure = Some(failure);
+            running.stats = stats;
+        }
+    }
+    running
+}
+
+fn build_report(
+    input: CycleInput<'_>,
+    running: Vec<Running>,
+    tally: WindowTally,
+    window: Window,
+) -> Report {
+    let context = &input.context;
+    let findings: Vec<(String, Findings)> = running
+        .iter()
+        .filter_map(|r| r.findings.clone().map(|f| (r.name.clone(), f)))
+        .collect();
+    let merged = merge::merge(
+        &findings,
+        input.previous.map(|p| p.patterns.as_slice()),
+        &context.system_prompt,
+        &input.config.agent.protected_sections,
+    );
+
+    let accuracy = tally.total.accuracy();
+    let previous_window = input
+        .previous
+        .map(|p| metrics::compare(p.metrics.accuracy, accuracy));
+    let mut versions: Vec<(&String, &(i64, metrics::Tally))> = tally.by_version.iter().collect();
+    versions.sort_by_key(|(name, (first, _))| (*first, (*name).clone()));
+    let by_config_version: Vec<VersionMetrics> = versions
+        .iter()
+        .map(|(name, (first, t))| VersionMetrics {
+            version: (*name).clone(),
+            first_seen: rfc3339(*first),
+            interactions: t.interactions,
+            accuracy: t.accuracy(),
+        })
+        .collect();
+    let version_comparisons = by_config_version
+        .windows(2)
+        .map(|w| VersionComparison {
+            from: w[0].version.clone(),
+            to: w[1].version.clone(),
+            comparison: metrics::compare(w[0].accuracy, w[1].accuracy),
+        })
+        .collect();
+    let by_week = tally
+        .by_week
+        .iter()
+        .map(|(day, t)| WeekMetrics {
+            week_start: rfc3339(day * 86_400_000)[..10].to_string(),
+            interactions: t.interactions,
+            accuracy: t.accuracy(),
+        })
+        .collect();
+    let rule_metrics = findings
+        .iter()
+        .flat_map(|(rule, f)| {
+            f.metrics.iter().map(move |m| RuleMetric {
+                rule: rule.clone(),
+                name: m.name.clone(),
+                value: m.value,
+                description: m.description.clone(),
+            })
+        })
+        .collect();
+
+    let rules: Vec<RuleRun> = running
+        .into_iter()
+        .map(|r| RuleRun {
+            name: r.name,
+            version: r.version,
+            source: r.source,
+            digest: r.digest,
+            status: if r.failure.is_some() {
+                RunStatus::Failed
+            } else {
+                RunStatus::Ok
+            },
+            failure: r.failure,
+            duration_ms: (r.stats.duration.as_secs_f64() * 1e4).round() / 10.0,
+            fuel_used: r.stats.fuel_used,
+            peak_memory_bytes: r.stats.peak_memory_bytes,
+            log: r.stats.log,
+            log_lines_dropped: r.stats.log_lines_dropped,
+            output: Some(r.stats.output).filter(|o| !o.is_empty()),
+        })
+        .collect();
+
+    let summary = summarise(
+        &context.agent_name,
+        &window,
+        &accuracy,
+        &merged.patterns,
+        &merged.suggestions,
+        &rules,
+    );
+    Report {
+        schema: SCHEMA.to_string(),
+        agent: AgentRef {
+            id: context.agent_id.clone(),
+            name: context.agent_name.clone(),
+            config_version: context.config_version.clone(),
+            system_prompt: context.system_prompt.clone(),
+        },
+        generated_at: input.generated_at,
+        window,
+        summary,
+        patterns: merged.patterns,
+        suggestions: merged.suggestions,
+        candidate_prompt: merged.candidate_prompt,
+        metrics: Metrics {
+            accuracy,
+            previous_window,
+            by_config_version,
+            version_comparisons,
+            by_week,
+            rules: rule_metrics,
+        },
+        rules,
+    }
+}
+
+fn summarise(
+    agent: &str,
+    window: &Window,
+    accuracy: &metrics::Accuracy,
+    patterns: &[ReportPattern],
+    suggestions: &[crate::report::ReportSuggestion],
+    rules: &[RuleRun],
+) -> String {
+    let open: Vec<&ReportPattern> = patterns
+        .iter()
+        .filter(|p| p.status != PatternStatus::Resolved)
+        .collect();
+    let span = match (&window.first_interaction_at, &window.last_interaction_at) {
+        (Some(a), Some(b)) => format!(" from {} to {}", &a[..10], &b[..10]),
+        _ => String::new(),
+    };
+    let mut s = format!(
+        "{agent}: {} interactions{span}; accuracy {}.",
+        window.interactions,
+        crate::report::fmt_accuracy(accuracy)
+    );
+    if open.is_empty() {
+        s.push_str(" No recurring mistakes found.");
+    } else {
+        let top: Vec<String> = open
+            .iter()
+            .take(3)
+            .map(|p| format!("{} ({}×)", p.title, p.occurrences))
+            .collect();
+        s.push_str(&format!(
+            " {} recurring mistake{}; the most pressing: {}.",
+            open.len(),
+            if open.len() == 1 { "" } else { "s" },
+            top.join("; ")
+        ));
+    }
+    let accepted = suggestions
+        .iter()
+        .filter(|s| s.status == crate::report::SuggestionStatus::Accepted)
+        .count();
+    s.push_str(&format!(
+        " {} suggested change{} ({accepted} ready to apply).",
+        suggestions.len(),
+        if suggestions.len() == 1 { "" } else { "s" }
+    ));
+    let failed: Vec<&str> = rules
+        .iter()
+        .filter(|r| r.status == RunStatus::Failed)
+        .map(|r| r.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        s.push_str(&format!(" Rules that failed: {}.", failed.join(", ")));
+    }
+    s
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| ms.to_string())
+}

@@ -1,0 +1,481 @@
+//! Reading interactions and feedback from JSONL files.
+//!
+//! One interaction per line, in the shape agent frameworks already log (OpenAI-style
+//! `messages` with `tool_calls`; a tool result is a `tool` message with
+//! `tool_call_id`, failed when it has `"is_error": true` or an `error` string). One
+//! feedback per line. The format is documented in `examples/README.md`.
+//!
+//! Interactions are streamed: [`InteractionReader`] yields one at a time and never
+//! holds the file. Feedback is small by comparison (a minority of interactions is
+//! rated) and is indexed by interaction id so the cycle can attach it to chunks.
+//! Unknown fields in the data are ignored: logs carry framework-specific extras.
+//! A malformed line is an error naming the file, the line and the field, unless
+//! the caller asked to skip invalid lines, in which case it is counted.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::{Feedback, FeedbackSource, Interaction, Message, Rating, Role, ToolCall};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}, line {line}: {problem}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: u64,
+        problem: String,
+    },
+}
+
+// ---- raw shapes, as found in the files ------------------------------------------------
+
+#[derive(Deserialize)]
+struct RawInteraction {
+    id: String,
+    #[serde(default)]
+    session_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(deserialize_with = "timestamp_ms")]
+    timestamp: i64,
+    #[serde(default)]
+    config_version: Option<String>,
+    messages: Vec<RawMessage>,
+    #[serde(default)]
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    role: Role,
+    #[serde(default)]
+    content: Option<Content>,
+    #[serde(default)]
+    tool_calls: Option<Vec<RawToolCall>>,
+    #[serde(default)]
+    tool_call_id: Option<String>,
+    #[serde(default)]
+    is_error: Option<bool>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Message content: a string, or a list of content parts whose `text` is joined
+/// (the multi-part shape of the OpenAI and Anthropic APIs).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Content {
+    Text(String),
+    Parts(Vec<ContentPart>),
+}
+
+#[derive(Deserialize)]
+struct ContentPart {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+impl Content {
+    fn into_text(self) -> String {
+        match self {
+            Content::Text(t) => t,
+            Content::Parts(parts) => {
+                let texts: Vec<String> = parts.into_iter().filter_map(|p| p.text).collect();
+                texts.join("\n")
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawToolCall {
+    id: String,
+    function: RawFunction,
+}
+
+#[derive(Deserialize)]
+struct RawFunction {
+    name: String,
+    /// A JSON text (OpenAI) or an object (some frameworks log it parsed).
+    #[serde(default)]
+    arguments: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawFeedback {
+    interaction_id: String,
+    rating: Rating,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default, deserialize_with = "optional_timestamp_ms")]
+    #[allow(dead_code)] // accepted and validated; the cycle does not need it yet
+    timestamp: Option<i64>,
+}
+
+fn parse_rfc3339(text: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time like 2026-10-27T09:14:03Z ({e})"))
+}
+
+fn timestamp_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Other(serde_json::Value),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Text(t) => parse_rfc3339(&t).map_err(serde::de::Error::custom),
+        Raw::Other(v) => Err(serde::de::Error::custom(format!(
+            "expected an RFC 3339 time string like \"2026-10-27T09:14:03Z\", found {v}"
+        ))),
+    }
+}
+
+fn optional_timestamp_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    timestamp_ms(d).map(Some)
+}
+
+/// Parse one JSON line into `T`, describing a failure by field path.
+fn parse_line<'a, T: Deserialize<'a>>(line: &'a str) -> Result<T, String> {
+    let de = &mut serde_json::Deserializer::from_str(line);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let mut message = err.inner().to_string();
+        // serde_json appends " at line 1 column N": the line is ours to name, the column is noise.
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        if path.is_empty() || path == "." {
+            message
+        } else {
+            format!("field `{path}`: {message}")
+        }
+    })
+}
+
+fn convert_interaction(raw: RawInteraction) -> Result<Interaction, String> {
+    if raw.id.trim().is_empty() {
+        return Err("field `id`: must not be empty".into());
+    }
+    let mut messages = Vec::with_capacity(raw.messages.len());
+    let mut tool_calls: Vec<ToolCall> = Vec::new();
+    for (index, m) in raw.messages.into_iter().enumerate() {
+        let content = m.content.map(Content::into_text).unwrap_or_default();
+        if let Some(calls) = m.tool_calls {
+            for call in calls {
+                let arguments = match call.function.arguments {
+                    None => String::new(),
+                    Some(serde_json::Value::String(s)) => s,
+                    Some(other) => other.to_string(),
+                };
+                tool_calls.push(ToolCall {
+                    id: call.id,
+                    name: call.function.name,
+                    arguments,
+                    error: None,
+                    message_index: index as u32,
+                });
+            }
+        }
+        if m.role == Role::Tool {
+            let failed = m.is_error.unwrap_or(false) || m.error.is_some();
+            if failed {
+                let error = m.error.clone().unwrap_or_else(|| content.clone());
+                match &m.tool_call_id {
+                    Some(id) => {
+                        if let Some(call) = tool_calls.iter_mut().rev().find(|c| &c.id == id) {
+                            call.error = Some(error);
+                        } else {
+                            return Err(format!(
+                                "field `messages[{index}].tool_call_id`: no earlier tool call has id {id:?}"
+                            ));
+                        }
+                    }
+                    None => {
+                        return Err(format!(
+                            "field `messages[{index}].tool_call_id`: a failed tool result must name its tool call"
+                        ));
+                    }
+                }
+            }
+        }
+        messages.push(Message {
+            role: m.role,
+            content,
+            tool_call_id: m.tool_call_id,
+        });
+    }
+    let metadata = match raw.metadata {
+        None => "{}".to_string(),
+        Some(map) => serde_json::Value::Object(map).to_string(),
+    };
+    Ok(Interaction {
+        id: raw.id,
+        session_id: raw.session_id,
+        user_id: raw.user_id,
+        timestamp_ms: raw.timestamp,
+        config_version: raw.config_version,
+        messages,
+        tool_calls,
+        metadata,
+    })
+}
+
+/// Parse one interaction line (for callers that get lines from elsewhere, e.g. HTTP).
+pub fn parse_interaction(line: &str) -> Result<Interaction, String> {
+    parse_line::<RawInteraction>(line).and_then(convert_interaction)
+}
+
+/// Parse one feedback line.
+pub fn parse_feedback(line: &str) -> Result<Feedback, String> {
+    let raw: RawFeedback = parse_line(line)?;
+    if raw.interaction_id.trim().is_empty() {
+        return Err("field `interaction_id`: must not be empty".into());
+    }
+    Ok(Feedback {
+        interaction_id: raw.interaction_id,
+        rating: raw.rating,
+        comment: raw.comment.filter(|c| !c.trim().is_empty()),
+        source: FeedbackSource::Explicit,
+    })
+}
+
+/// Streams interactions from a JSONL file, one line at a time.
+pub struct InteractionReader {
+    path: PathBuf,
+    reader: BufReader<File>,
+    buf: String,
+    line: u64,
+    bytes_read: u64,
+    skip_invalid: bool,
+    skipped: u64,
+}
+
+impl InteractionReader {
+    pub fn open(path: &Path, skip_invalid: bool) -> Result<Self, InputError> {
+        let file = File::open(path).map_err(|source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            reader: BufReader::with_capacity(256 * 1024, file),
+            buf: String::new(),
+            line: 0,
+            bytes_read: 0,
+            skip_invalid,
+            skipped: 0,
+        })
+    }
+
+    /// Bytes consumed so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Lines skipped as invalid (only with `skip_invalid`).
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The next interaction, `Ok(None)` at the end of the file.
+    pub fn next_interaction(&mut self) -> Result<Option<Interaction>, InputError> {
+        loop {
+            self.buf.clear();
+            let n = self
+                .reader
+                .read_line(&mut self.buf)
+                .map_err(|source| InputError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            self.bytes_read += n as u64;
+            let text = self.buf.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match parse_interaction(text) {
+                Ok(i) => return Ok(Some(i)),
+                Err(_) if self.skip_invalid => self.skipped += 1,
+                Err(problem) => {
+                    return Err(InputError::Invalid {
+                        path: self.path.clone(),
+                        line: self.line,
+                        problem,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Explicit feedback, indexed by the interaction it rates.
+#[derive(Debug, Default)]
+pub struct FeedbackIndex {
+    by_interaction: HashMap<String, Vec<Feedback>>,
+    count: u64,
+    skipped: u64,
+}
+
+impl FeedbackIndex {
+    /// Read a feedback file whole (feedback is a minority of the data; see the module doc).
+    pub fn load(path: &Path, skip_invalid: bool) -> Result<Self, InputError> {
+        let file = File::open(path).map_err(|source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut index = FeedbackIndex::default();
+        for (n, line) in BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|source| InputError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse_feedback(line.trim()) {
+                Ok(f) => index.insert(f),
+                Err(_) if skip_invalid => index.skipped += 1,
+                Err(problem) => {
+                    return Err(InputError::Invalid {
+                        path: path.to_path_buf(),
+                        line: n as u64 + 1,
+                        problem,
+                    });
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    pub fn insert(&mut self, feedback: Feedback) {
+        self.count += 1;
+        self.by_interaction
+            .entry(feedback.interaction_id.clone())
+            .or_default()
+            .push(feedback);
+    }
+
+    pub fn for_interaction(&self, id: &str) -> &[Feedback] {
+        self.by_interaction
+            .get(id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+}
+
+/// The last non-empty line of a file, read from the end without scanning the file.
+/// Used to find the live system prompt: interaction logs are in time order.
+pub fn last_line(path: &Path) -> Result<Option<String>, InputError> {
+    let io = |source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let len = file.seek(SeekFrom::End(0)).map_err(io)?;
+    let mut block = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(block);
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        let mut bytes = Vec::with_capacity((len - start) as usize);
+        (&mut file)
+            .take(len - start)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let trimmed = text.trim_end();
+        // A complete last line needs a newline before it, unless we read from the start.
+        if let Some(i) = trimmed.rfind('\n') {
+            return Ok(Some(trimmed[i + 1..].trim().to_string()).filter(|l| !l.is_empty()));
+        }
+        if start == 0 {
+            return Ok(Some(trimmed.trim().to_string()).filter(|l| !l.is_empty()));
+        }
+        block *= 4;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r##"{"id":"int_1","session_id":"s1","timestamp":"2026-10-27T09:14:03Z","config_version":"v1","messages":[{"role":"system","content":"Be kind."},{"role":"user","content":"where is order 12?"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\":\"#12\"}"}}]},{"role":"tool","tool_call_id":"call_1","content":"invalid order id","is_error":true},{"role":"assistant","content":[{"type":"text","text":"Sorry."}]}],"metadata":{"channel":"web"},"extra":1}"##;
+
+    #[test]
+    fn a_logged_conversation_is_joined_with_its_tool_errors() {
+        let i = parse_interaction(GOOD).expect("valid line");
+        assert_eq!(i.timestamp_ms, 1_792_055_643_000);
+        assert_eq!(i.system_prompt(), Some("Be kind."));
+        assert_eq!(i.tool_calls.len(), 1);
+        assert_eq!(i.tool_calls[0].name, "lookup_order");
+        assert_eq!(i.tool_calls[0].arguments, r##"{"order_id":"#12"}"##);
+        assert_eq!(i.tool_calls[0].error.as_deref(), Some("invalid order id"));
+        assert_eq!(i.tool_calls[0].message_index, 2);
+        assert_eq!(i.messages[4].content, "Sorry.");
+        assert_eq!(i.metadata, r#"{"channel":"web"}"#);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad = GOOD.replace(r#""2026-10-27T09:14:03Z""#, "42");
+        let err = parse_interaction(&bad).expect_err("timestamp is a number");
+        assert!(err.starts_with("field `timestamp`"), "{err}");
+
+        let bad = GOOD.replace(r#""role":"user""#, r#""role":"human""#);
+        let err = parse_interaction(&bad).expect_err("unknown role");
+        assert!(err.contains("messages[1].role"), "{err}");
+
+        let err = parse_interaction(r#"{"id":"x","timestamp":"2026-10-27T09:14:03Z"}"#)
+            .expect_err("no messages");
+        assert!(err.contains("missing field `messages`"), "{err}");
+
+        let err = parse_feedback(r#"{"interaction_id":"int_1","rating":"great"}"#)
+            .expect_err("bad rating");
+        assert!(err.starts_with("field `rating`"), "{err}");
+    }
+
+    #[test]
+    fn the_last_line_is_found_from_the_end() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.jsonl");
+        let long = "y".repeat(200_000);
+        std::fs::write(&path, format!("first\n{long}\nlast line\n\n")).expect("write");
+        assert_eq!(
+            last_line(&path).expect("read").as_deref(),
+            Some("last line")
+        );
+        std::fs::write(&path, format!("{long}")).expect("write");
+        assert_eq!(
+            last_line(&path).expect("read").map(|l| l.len()),
+            Some(200_000)
+        );
+    }
+}

@@ -1,0 +1,36 @@
+//! reverie: dreaming for AI agents.
+//!
+//! The library behind the `reverie` binary. A dreaming cycle reads an agent's
+//! interactions and feedback ([`input`]), streams them in chunks through sandboxed
+//! rules ([`plugins`], driven by [`cycle`]), merges what the rules found
+//! ([`merge`]), measures the agent's accuracy ([`metrics`]) and builds a report
+//! ([`report`]). [`config`] is the strict TOML configuration; [`model`] the
+//! domain vocabulary every module shares.
+
+pub mod cli;
+pub mod config;
+pub mod cycle;
+pub mod input;
+pub mod merge;
+pub mod metrics;
+pub mod model;
+pub mod plugins;
+pub mod report;
+
+/// Rules compiled into the binary by `build.rs`: (config name, component bytes).
+pub mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+    /// The names of the built-in rules, for config validation.
+    pub fn names() -> Vec<&'static str> {
+        BUILTIN_RULES.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// The component bytes of a built-in rule.
+    pub fn bytes(name: &str) -> Option<&'static [u8]> {
+        BUILTIN_RULES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, bytes)| *bytes)
+    }
+}

@@ -1,0 +1,198 @@
+//! The domain vocabulary (DESIGN §2) as plain Rust types.
+//!
+//! Everything outside `plugins` speaks these types: the input parser produces
+//! them, the cycle feeds them to rules, the merge and the report consume them.
+//! Generated WIT types are converted to and from these at the `plugins` edge.
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+    pub tool_call_id: Option<String>,
+}
+
+/// A tool call joined with its outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+    pub error: Option<String>,
+    pub message_index: u32,
+}
+
+/// One exchange, or a whole session, of the agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interaction {
+    pub id: String,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub timestamp_ms: i64,
+    pub config_version: Option<String>,
+    pub messages: Vec<Message>,
+    pub tool_calls: Vec<ToolCall>,
+    /// The runtime's free metadata, as JSON object text.
+    pub metadata: String,
+}
+
+impl Interaction {
+    /// The first system message, if any: the prompt that served this interaction.
+    pub fn system_prompt(&self) -> Option<&str> {
+        self.messages
+            .iter()
+            .find(|m| m.role == Role::System)
+            .map(|m| m.content.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rating {
+    Positive,
+    Negative,
+    Neutral,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedbackSource {
+    Explicit,
+    /// Inferred by the named rule.
+    Inferred(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feedback {
+    pub interaction_id: String,
+    pub rating: Rating,
+    pub comment: Option<String>,
+    pub source: FeedbackSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Detect,
+    Analyse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingSpec {
+    pub name: String,
+    pub description: String,
+    pub default_value: Option<String>,
+}
+
+/// What a rule says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleInfo {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub stages: Vec<Stage>,
+    pub settings: Vec<SettingSpec>,
+}
+
+impl RuleInfo {
+    pub fn takes_part_in(&self, stage: Stage) -> bool {
+        self.stages.contains(&stage)
+    }
+}
+
+/// What a rule is told when a cycle starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleContext {
+    pub agent_id: String,
+    pub agent_name: String,
+    pub system_prompt: String,
+    pub config_version: String,
+    pub window_start_ms: Option<i64>,
+    pub window_end_ms: Option<i64>,
+    pub settings: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// A recurring problem, as one rule reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    pub key: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub occurrences: u32,
+    pub evidence: Vec<String>,
+}
+
+/// A proposed change to the agent's config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Edit {
+    AppendInstruction { text: String },
+    ReplaceText { find: String, replacement: String },
+    SetSystemPrompt { prompt: String },
+    SetSetting { key: String, value: String },
+    FlagForReview { note: String },
+}
+
+impl Edit {
+    /// The report's `action` for this edit: what a webhook receiver acts on.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Edit::AppendInstruction { .. }
+            | Edit::ReplaceText { .. }
+            | Edit::SetSystemPrompt { .. } => "update_system_prompt",
+            Edit::SetSetting { .. } => "update_setting",
+            Edit::FlagForReview { .. } => "flag_for_review",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub edit: Edit,
+    pub rationale: String,
+    pub confidence: f32,
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub name: String,
+    pub value: f64,
+    pub description: String,
+}
+
+/// Everything one rule found in one cycle.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Findings {
+    pub patterns: Vec<Pattern>,
+    pub suggestions: Vec<Suggestion>,
+    pub metrics: Vec<Metric>,
+}
+
+/// Feedback a rule inferred during `detect`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InferredFeedback {
+    pub interaction_id: String,
+    pub rating: Rating,
+    pub reason: String,
+}

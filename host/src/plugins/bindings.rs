@@ -1,0 +1,204 @@
+//! The one `bindgen!` for the `reverie:rules` world, and the conversions between
+//! its generated types and the domain types of [`crate::model`].
+//!
+//! Nothing outside `plugins` sees a generated type: everything crossing this file
+//! is converted here, in one direction or the other.
+
+use crate::model;
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "rule-world",
+});
+
+pub use reverie::rules::log::Level;
+pub use reverie::rules::types as wit;
+
+// ---- host → guest ---------------------------------------------------------------------
+
+fn role(r: model::Role) -> wit::Role {
+    match r {
+        model::Role::System => wit::Role::System,
+        model::Role::User => wit::Role::User,
+        model::Role::Assistant => wit::Role::Assistant,
+        model::Role::Tool => wit::Role::Tool,
+    }
+}
+
+pub fn rating(r: model::Rating) -> wit::Rating {
+    match r {
+        model::Rating::Positive => wit::Rating::Positive,
+        model::Rating::Negative => wit::Rating::Negative,
+        model::Rating::Neutral => wit::Rating::Neutral,
+    }
+}
+
+pub fn interaction(i: &model::Interaction) -> wit::Interaction {
+    wit::Interaction {
+        id: i.id.clone(),
+        session_id: i.session_id.clone(),
+        user_id: i.user_id.clone(),
+        timestamp_ms: i.timestamp_ms,
+        config_version: i.config_version.clone(),
+        messages: i
+            .messages
+            .iter()
+            .map(|m| wit::Message {
+                role: role(m.role),
+                content: m.content.clone(),
+                tool_call_id: m.tool_call_id.clone(),
+            })
+            .collect(),
+        tool_calls: i
+            .tool_calls
+            .iter()
+            .map(|c| wit::ToolCall {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                arguments: c.arguments.clone(),
+                error: c.error.clone(),
+                message_index: c.message_index,
+            })
+            .collect(),
+        metadata: i.metadata.clone(),
+    }
+}
+
+pub fn feedback(f: &model::Feedback) -> wit::Feedback {
+    wit::Feedback {
+        interaction_id: f.interaction_id.clone(),
+        rating: rating(f.rating),
+        comment: f.comment.clone(),
+        source: match &f.source {
+            model::FeedbackSource::Explicit => wit::FeedbackSource::Explicit,
+            model::FeedbackSource::Inferred(rule) => wit::FeedbackSource::Inferred(rule.clone()),
+        },
+    }
+}
+
+pub fn context(c: &model::CycleContext) -> wit::CycleContext {
+    wit::CycleContext {
+        agent_id: c.agent_id.clone(),
+        agent_name: c.agent_name.clone(),
+        system_prompt: c.system_prompt.clone(),
+        config_version: c.config_version.clone(),
+        window_start_ms: c.window_start_ms,
+        window_end_ms: c.window_end_ms,
+        settings: c.settings.clone(),
+    }
+}
+
+// ---- guest → host ---------------------------------------------------------------------
+
+fn rating_back(r: wit::Rating) -> model::Rating {
+    match r {
+        wit::Rating::Positive => model::Rating::Positive,
+        wit::Rating::Negative => model::Rating::Negative,
+        wit::Rating::Neutral => model::Rating::Neutral,
+    }
+}
+
+impl From<wit::InferredFeedback> for model::InferredFeedback {
+    fn from(f: wit::InferredFeedback) -> Self {
+        model::InferredFeedback {
+            interaction_id: f.interaction_id,
+            rating: rating_back(f.rating),
+            reason: f.reason,
+        }
+    }
+}
+
+impl From<wit::RuleInfo> for model::RuleInfo {
+    fn from(i: wit::RuleInfo) -> Self {
+        model::RuleInfo {
+            name: i.name,
+            version: i.version,
+            description: i.description,
+            stages: i
+                .stages
+                .into_iter()
+                .map(|s| match s {
+                    wit::Stage::Detect => model::Stage::Detect,
+                    wit::Stage::Analyse => model::Stage::Analyse,
+                })
+                .collect(),
+            settings: i
+                .settings
+                .into_iter()
+                .map(|s| model::SettingSpec {
+                    name: s.name,
+                    description: s.description,
+                    default_value: s.default_value,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<wit::Findings> for model::Findings {
+    fn from(f: wit::Findings) -> Self {
+        model::Findings {
+            patterns: f
+                .patterns
+                .into_iter()
+                .map(|p| model::Pattern {
+                    key: p.key,
+                    title: p.title,
+                    description: p.description,
+                    severity: match p.severity {
+                        wit::Severity::Low => model::Severity::Low,
+                        wit::Severity::Medium => model::Severity::Medium,
+                        wit::Severity::High => model::Severity::High,
+                        wit::Severity::Critical => model::Severity::Critical,
+                    },
+                    occurrences: p.occurrences,
+                    evidence: p.evidence,
+                })
+                .collect(),
+            suggestions: f
+                .suggestions
+                .into_iter()
+                .map(|s| model::Suggestion {
+                    edit: match s.edit {
+                        wit::Edit::AppendInstruction(text) => {
+                            model::Edit::AppendInstruction { text }
+                        }
+                        wit::Edit::ReplaceText(r) => model::Edit::ReplaceText {
+                            find: r.find,
+                            replacement: r.replacement,
+                        },
+                        wit::Edit::SetSystemPrompt(prompt) => {
+                            model::Edit::SetSystemPrompt { prompt }
+                        }
+                        wit::Edit::SetSetting(s) => model::Edit::SetSetting {
+                            key: s.key,
+                            value: s.value,
+                        },
+                        wit::Edit::FlagForReview(note) => model::Edit::FlagForReview { note },
+                    },
+                    rationale: s.rationale,
+                    confidence: s.confidence,
+                    addresses: s.addresses,
+                })
+                .collect(),
+            metrics: f
+                .metrics
+                .into_iter()
+                .map(|m| model::Metric {
+                    name: m.name,
+                    value: m.value,
+                    description: m.description,
+                })
+                .collect(),
+        }
+    }
+}
+
+pub fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warn => "warn",
+        Level::Error => "error",
+    }
+}

@@ -1,0 +1,870 @@
+//! The facade over wasmtime: the only module that knows rules are WebAssembly.
+//!
+//! It owns the one [`Engine`] (fuel, epoch interruption, the pooling allocator),
+//! the on-disk cache of compiled components, the contract and import checks made
+//! at load time, and each rule instance's store: WASI with nothing granted (no
+//! preopened directories, no environment, no sockets, frozen clocks, stdout and
+//! stderr captured into bounded buffers), a limiter on the instance's total
+//! memory, and the rule's log. Every call into a rule is armed with fresh fuel
+//! and a wall-clock deadline, and every failure is classified into a
+//! [`FailureKind`] the report can show. Callers see domain types only; the
+//! generated WIT types stay in [`bindings`].
+
+mod bindings;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceAny, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::config::{Limits, RuleSource};
+use crate::model::{CycleContext, Feedback, Findings, InferredFeedback, Interaction, RuleInfo};
+use bindings::{RuleWorld, RuleWorldPre, wit};
+
+/// The contract package rules export, and the version this host implements.
+pub const CONTRACT_INTERFACE: &str = "reverie:rules/rule";
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// How often the epoch advances: the granularity of wall-clock deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// Captured guest stdout/stderr per instance. Writing past it traps the rule.
+const OUTPUT_CAPACITY: usize = 64 * 1024;
+/// Longest log message kept; longer ones are cut.
+const MAX_LOG_MESSAGE: usize = 2048;
+/// Evidence ids kept per pattern.
+pub const MAX_EVIDENCE: usize = 20;
+/// Fuel and time for calling `info()` at load time.
+const INFO_FUEL: u64 = 100_000_000;
+const INFO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Concurrent rule instances the pooling allocator has slots for.
+const POOL_INSTANCES: u32 = 64;
+
+/// The WASI interfaces a rule may import. A Rust guest built for wasm32-wasip2
+/// imports io and cli even if it never prints, clocks and random for std's
+/// `HashMap`, and filesystem for std's `fs` (which fails: nothing is preopened).
+/// Sockets, HTTP and anything else are refused at load time.
+const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
+    "wasi:io/",
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "reverie:rules/",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("cannot set up the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+/// Why a rule failed, as the report shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    OutOfFuel,
+    Timeout,
+    MemoryLimit,
+    Panic,
+    StackOverflow,
+    Trap,
+    RuleError,
+    FindingsTooLarge,
+    MalformedFindings,
+    IncompatibleContract,
+    LoadError,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RuleFailure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl RuleFailure {
+    fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        RuleFailure {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for RuleFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.message)
+    }
+}
+
+/// One line a rule logged.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct LogLine {
+    pub level: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub fields: Vec<(String, String)>,
+}
+
+/// What it cost to run a rule for one cycle.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStats {
+    pub duration: Duration,
+    pub fuel_used: u64,
+    pub peak_memory_bytes: u64,
+    pub log: Vec<LogLine>,
+    pub log_lines_dropped: u64,
+    /// What the rule wrote to stdout and stderr (bounded).
+    pub output: String,
+}
+
+/// The data of one rule instance's store.
+pub struct StoreData {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: TotalMemoryLimiter,
+    log: Vec<LogLine>,
+    max_log_lines: usize,
+    log_lines_dropped: u64,
+    /// The guest's stdout and stderr, bounded by [`OUTPUT_CAPACITY`].
+    output: MemoryOutputPipe,
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl bindings::reverie::rules::types::Host for StoreData {}
+
+impl bindings::reverie::rules::log::Host for StoreData {
+    fn log(&mut self, level: bindings::Level, message: String, fields: Vec<(String, String)>) {
+        if self.log.len() >= self.max_log_lines {
+            self.log_lines_dropped += 1;
+            return;
+        }
+        let cut = |s: String| truncate(&s, MAX_LOG_MESSAGE);
+        self.log.push(LogLine {
+            level: bindings::level_name(level).to_string(),
+            message: cut(message),
+            fields: fields
+                .into_iter()
+                .take(32)
+                .map(|(k, v)| (cut(k), cut(v)))
+                .collect(),
+        });
+    }
+}
+
+/// Caps the sum of all linear memories of one instance. wasmtime's `StoreLimits`
+/// caps each memory separately, so a component with several memories could use
+/// a multiple of the cap; this one sums them, and remembers that the cap was hit
+/// so a guest that aborts on a failed allocation is reported as out of memory.
+struct TotalMemoryLimiter {
+    cap: u64,
+    total: u64,
+    peak: u64,
+    hit: bool,
+}
+
+impl wasmtime::ResourceLimiter for TotalMemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let grow = desired.saturating_sub(current) as u64;
+        if self.total + grow > self.cap {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.total += grow;
+        self.peak = self.peak.max(self.total);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Clocks frozen at the end of the cycle's window: a rule sees no time but what
+/// the host passes, so its findings cannot depend on when it ran.
+struct FrozenClock(Duration);
+
+impl wasmtime_wasi::HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        self.0
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// The engine, its linker and the epoch ticker. One per process.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    cache_dir: Option<PathBuf>,
+    stop_ticker: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+/// A rule compiled, checked and pre-instantiated: starting it costs microseconds.
+pub struct LoadedRule {
+    pub info: RuleInfo,
+    pub source: RuleSource,
+    /// sha256 of the component bytes.
+    pub digest: String,
+    pre: RuleWorldPre<StoreData>,
+}
+
+impl Runtime {
+    /// Build the engine. `cache_dir`, when given, keeps compiled components
+    /// across runs, keyed by component digest and engine compatibility.
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Runtime, PluginError> {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES * 8)
+            .total_memories(POOL_INSTANCES * 2)
+            .total_tables(POOL_INSTANCES * 8)
+            .max_memory_size(4 << 30);
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+        RuleWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.clone();
+            let stop = stop_ticker.clone();
+            std::thread::Builder::new()
+                .name("reverie-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| PluginError::Engine(format!("cannot start the epoch ticker: {e}")))?
+        };
+        Ok(Runtime {
+            engine,
+            linker,
+            cache_dir,
+            stop_ticker,
+            ticker: Some(ticker),
+        })
+    }
+
+    /// Compile (or fetch from the cache), check and pre-instantiate a rule.
+    pub fn load(&self, source: &RuleSource, bytes: &[u8]) -> Result<LoadedRule, RuleFailure> {
+        let digest = hex(&Sha256::digest(bytes));
+        let component = self.compile(bytes, &digest)?;
+        check_contract(&self.engine, &component)?;
+        check_imports(&self.engine, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(RuleWorldPre::new)
+            .map_err(|e| RuleFailure::new(FailureKind::LoadError, format!("cannot link: {e:#}")))?;
+        let mut rule = LoadedRule {
+            info: RuleInfo {
+                name: source.fallback_name(),
+                version: String::new(),
+                description: String::new(),
+                stages: Vec::new(),
+                settings: Vec::new(),
+            },
+            source: source.clone(),
+            digest,
+            pre,
+        };
+        let limits = Limits::default();
+        let mut store = self.store(&limits, 0)?;
+        store.set_fuel(INFO_FUEL).map_err(load_err)?;
+        store.set_epoch_deadline(ticks(INFO_TIMEOUT));
+        let info = rule
+            .pre
+            .instantiate(&mut store)
+            .and_then(|world| world.reverie_rules_rule().call_info(&mut store))
+            .map_err(|e| classify(&store, e, &limits))?;
+        let info = RuleInfo::from(info);
+        if info.name.trim().is_empty() {
+            return Err(RuleFailure::new(
+                FailureKind::MalformedFindings,
+                "info() returned an empty rule name",
+            ));
+        }
+        rule.info = info;
+        Ok(rule)
+    }
+
+    /// Start `rule` for one cycle: a fresh store and instance, then `analyser.create`.
+    pub fn start(
+        &self,
+        rule: &LoadedRule,
+        limits: &Limits,
+        context: &CycleContext,
+    ) -> Result<RuleInstance, (RuleFailure, RunStats)> {
+        let started = Instant::now();
+        let clock_ms = context.window_end_ms.unwrap_or(0);
+        let mut store = match self.store(limits, clock_ms) {
+            Ok(s) => s,
+            Err(f) => return Err((f, RunStats::default())),
+        };
+        let ctx = bindings::context(context);
+        let mut fuel_used = 0;
+        let result = arm(&mut store, limits).and_then(|()| {
+            let world = rule.pre.instantiate(&mut store)?;
+            let analyser = world
+                .reverie_rules_rule()
+                .analyser()
+                .call_create(&mut store, &ctx)?;
+            Ok((world, analyser))
+        });
+        fuel_used += limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let mut instance = RuleInstance {
+            name: rule.info.name.clone(),
+            store,
+            world: None,
+            analyser: None,
+            limits: *limits,
+            fuel_used,
+            elapsed: started.elapsed(),
+        };
+        match result {
+            Ok((world, Ok(analyser))) => {
+                instance.world = Some(world);
+                instance.analyser = Some(analyser);
+                Ok(instance)
+            }
+            Ok((_, Err(message))) => {
+                let f = RuleFailure::new(FailureKind::RuleError, message);
+                Err((f, instance.stats()))
+            }
+            Err(e) => {
+                let f = classify(&instance.store, e, limits);
+                Err((f, instance.stats()))
+            }
+        }
+    }
+
+    fn store(&self, limits: &Limits, clock_ms: i64) -> Result<Store<StoreData>, RuleFailure> {
+        let clock = Duration::from_millis(clock_ms.max(0) as u64);
+        let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .wall_clock(FrozenClock(clock))
+            .monotonic_clock(FrozenClock(clock))
+            .build();
+        let data = StoreData {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: TotalMemoryLimiter {
+                cap: limits.memory_bytes,
+                total: 0,
+                peak: 0,
+                hit: false,
+            },
+            log: Vec::new(),
+            max_log_lines: limits.max_log_lines,
+            log_lines_dropped: 0,
+            output,
+        };
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|d| &mut d.limiter);
+        store.set_fuel(limits.fuel).map_err(load_err)?;
+        store.set_epoch_deadline(ticks(Duration::from_millis(limits.timeout_ms)));
+        Ok(store)
+    }
+
+    /// Compile a component, through the on-disk cache when there is one.
+    ///
+    /// A cached artifact is only ever one this host wrote, into a directory rules
+    /// cannot write; it is keyed by the engine's compatibility hash, and any error
+    /// loading it falls back to compiling (deserialising is `unsafe` for that reason).
+    fn compile(&self, bytes: &[u8], digest: &str) -> Result<Component, RuleFailure> {
+        let compile = || {
+            Component::new(&self.engine, bytes).map_err(|e| {
+                RuleFailure::new(
+                    FailureKind::LoadError,
+                    format!("not a valid WebAssembly component: {e:#}"),
+                )
+            })
+        };
+        let Some(dir) = &self.cache_dir else {
+            return compile();
+        };
+        let path = dir.join(format!("{digest}-{}.cwasm", self.engine_key()));
+        if path.exists() {
+            // SAFETY: the file was written by `Component::serialize` of this host
+            // (see below) under a name that includes the engine's compatibility hash.
+            if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, &path) } {
+                return Ok(component);
+            }
+        }
+        let component = compile()?;
+        if let Ok(serialized) = component.serialize() {
+            // Best effort: a cache that cannot be written only costs a recompile next time.
+            let _ = std::fs::create_dir_all(dir).and_then(|()| {
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                std::fs::write(&tmp, &serialized)?;
+                std::fs::rename(&tmp, &path)
+            });
+        }
+        Ok(component)
+    }
+
+    fn engine_key(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        format!("{:016x}", h.finish())
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A chunk converted once into the contract's types, shared by every rule.
+pub struct PreparedChunk {
+    chunk: wit::Chunk,
+}
+
+impl PreparedChunk {
+    pub fn new(interactions: &[Interaction]) -> Self {
+        PreparedChunk {
+            chunk: wit::Chunk {
+                interactions: interactions.iter().map(bindings::interaction).collect(),
+                feedback: Vec::new(),
+            },
+        }
+    }
+
+    /// Attach the chunk's feedback (explicit and inferred) before the analyse stage.
+    pub fn set_feedback(&mut self, feedback: &[Feedback]) {
+        self.chunk.feedback = feedback.iter().map(bindings::feedback).collect();
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.chunk.interactions.iter().any(|i| i.id == id)
+    }
+}
+
+/// One rule running one cycle. Any failure ends it: after a trap an instance
+/// refuses further calls, and the report says why it stopped.
+pub struct RuleInstance {
+    name: String,
+    store: Store<StoreData>,
+    world: Option<RuleWorld>,
+    analyser: Option<ResourceAny>,
+    limits: Limits,
+    fuel_used: u64,
+    elapsed: Duration,
+}
+
+impl RuleInstance {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(
+            &RuleWorld,
+            ResourceAny,
+            &mut Store<StoreData>,
+        ) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, RuleFailure> {
+        let (Some(world), Some(analyser)) = (&self.world, self.analyser) else {
+            return Err(RuleFailure::new(
+                FailureKind::Trap,
+                "the rule already failed",
+            ));
+        };
+        let started = Instant::now();
+        let result =
+            arm(&mut self.store, &self.limits).and_then(|()| f(world, analyser, &mut self.store));
+        self.fuel_used += self
+            .limits
+            .fuel
+            .saturating_sub(self.store.get_fuel().unwrap_or(0));
+        self.elapsed += started.elapsed();
+        match result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(message)) => {
+                self.world = None;
+                Err(RuleFailure::new(FailureKind::RuleError, message))
+            }
+            Err(e) => {
+                self.world = None;
+                Err(classify(&self.store, e, &self.limits))
+            }
+        }
+    }
+
+    /// Stage 1: the feedback this rule infers from the chunk.
+    pub fn detect(&mut self, chunk: &PreparedChunk) -> Result<Vec<InferredFeedback>, RuleFailure> {
+        let inferred = self.call(|w, a, s| {
+            w.reverie_rules_rule()
+                .analyser()
+                .call_detect(s, a, &chunk.chunk.interactions)
+        })?;
+        let mut out = Vec::with_capacity(inferred.len());
+        for f in inferred {
+            if !chunk.contains(&f.interaction_id) {
+                self.world = None;
+                return Err(RuleFailure::new(
+                    FailureKind::MalformedFindings,
+                    format!(
+                        "detect() inferred feedback on interaction {:?}, which is not in the chunk it was given",
+                        f.interaction_id
+                    ),
+                ));
+            }
+            out.push(InferredFeedback::from(f));
+        }
+        Ok(out)
+    }
+
+    /// Stage 2: read the chunk with its feedback.
+    pub fn analyse(&mut self, chunk: &PreparedChunk) -> Result<(), RuleFailure> {
+        self.call(|w, a, s| {
+            w.reverie_rules_rule()
+                .analyser()
+                .call_analyse(s, a, &chunk.chunk)
+        })
+    }
+
+    /// The findings, checked for size and shape.
+    pub fn finish(&mut self) -> Result<Findings, RuleFailure> {
+        let findings = self.call(|w, a, s| w.reverie_rules_rule().analyser().call_finish(s, a))?;
+        let mut findings = Findings::from(findings);
+        let size = findings_size(&findings);
+        if size > self.limits.max_findings_bytes {
+            return Err(RuleFailure::new(
+                FailureKind::FindingsTooLarge,
+                format!(
+                    "findings are {} KiB, over the cap of {} KiB",
+                    size.div_ceil(1024),
+                    self.limits.max_findings_bytes / 1024
+                ),
+            ));
+        }
+        validate(&mut findings)?;
+        Ok(findings)
+    }
+
+    /// What the run cost so far, with the rule's log and captured output.
+    pub fn stats(&mut self) -> RunStats {
+        let data = self.store.data_mut();
+        let output = data.output.contents();
+        RunStats {
+            duration: self.elapsed,
+            fuel_used: self.fuel_used,
+            peak_memory_bytes: data.limiter.peak,
+            log: std::mem::take(&mut data.log),
+            log_lines_dropped: data.log_lines_dropped,
+            output: String::from_utf8_lossy(&output).into_owned(),
+        }
+    }
+}
+
+fn arm(store: &mut Store<StoreData>, limits: &Limits) -> wasmtime::Result<()> {
+    store.set_fuel(limits.fuel)?;
+    // Deadlines are relative to the current epoch: re-armed before every call.
+    store.set_epoch_deadline(ticks(Duration::from_millis(limits.timeout_ms)));
+    Ok(())
+}
+
+fn ticks(d: Duration) -> u64 {
+    (d.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+}
+
+fn load_err(e: wasmtime::Error) -> RuleFailure {
+    RuleFailure::new(FailureKind::LoadError, format!("{e:#}"))
+}
+
+/// Tell apart the ways a call can fail: fuel, deadline, memory cap, panic, stack, other traps.
+fn classify(store: &Store<StoreData>, err: wasmtime::Error, limits: &Limits) -> RuleFailure {
+    if store.data().limiter.hit {
+        return RuleFailure::new(
+            FailureKind::MemoryLimit,
+            format!(
+                "the rule tried to use more than its memory cap of {} MiB",
+                limits.memory_bytes >> 20
+            ),
+        );
+    }
+    let Some(trap) = err.downcast_ref::<Trap>() else {
+        return RuleFailure::new(FailureKind::Trap, format!("{err:#}"));
+    };
+    match trap {
+        Trap::OutOfFuel => RuleFailure::new(
+            FailureKind::OutOfFuel,
+            format!(
+                "the rule used all its fuel ({} units) in one call",
+                limits.fuel
+            ),
+        ),
+        Trap::Interrupt => RuleFailure::new(
+            FailureKind::Timeout,
+            format!(
+                "the rule ran past its deadline of {} ms in one call",
+                limits.timeout_ms
+            ),
+        ),
+        Trap::StackOverflow => RuleFailure::new(
+            FailureKind::StackOverflow,
+            "the rule overflowed its call stack",
+        ),
+        Trap::UnreachableCodeReached => {
+            // A Rust guest's panic is an abort: its message is in the captured stderr.
+            let output = store.data().output.contents();
+            panic_from_output(&String::from_utf8_lossy(&output)).unwrap_or_else(|| {
+                RuleFailure::new(FailureKind::Trap, "the rule aborted (wasm `unreachable`)")
+            })
+        }
+        other => RuleFailure::new(FailureKind::Trap, format!("the rule trapped: {other}")),
+    }
+}
+
+/// The panic a guest printed before aborting, if its output holds one.
+fn panic_from_output(output: &str) -> Option<RuleFailure> {
+    let at = output.find("panicked at")?;
+    let message: Vec<&str> = output[at..]
+        .lines()
+        .filter(|l| !l.starts_with("note: "))
+        .take(6)
+        .collect();
+    let message = message.join(" ").trim().to_string();
+    Some(RuleFailure::new(
+        FailureKind::Panic,
+        truncate(&message, 1000),
+    ))
+}
+
+/// Cut `text` to at most `max` bytes on a char boundary, marking the cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+fn check_contract(engine: &Engine, component: &Component) -> Result<(), RuleFailure> {
+    let ty = component.component_type();
+    let prefix = format!("{CONTRACT_INTERFACE}@");
+    let mut found = None;
+    for (name, _) in ty.exports(engine) {
+        if let Some(version) = name.strip_prefix(&prefix) {
+            found = Some(version.to_string());
+        }
+    }
+    let Some(version) = found else {
+        return Err(RuleFailure::new(
+            FailureKind::IncompatibleContract,
+            format!(
+                "the component exports no `{CONTRACT_INTERFACE}` interface: it is not a reverie rule"
+            ),
+        ));
+    };
+    if compatible(&version, CONTRACT_VERSION) {
+        Ok(())
+    } else {
+        Err(RuleFailure::new(
+            FailureKind::IncompatibleContract,
+            format!(
+                "the rule was built against reverie:rules@{version}; this host supports reverie:rules@{}",
+                compatible_range(CONTRACT_VERSION)
+            ),
+        ))
+    }
+}
+
+fn check_imports(engine: &Engine, component: &Component) -> Result<(), RuleFailure> {
+    for (name, _) in component.component_type().imports(engine) {
+        if !ALLOWED_IMPORT_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            return Err(RuleFailure::new(
+                FailureKind::LoadError,
+                format!(
+                    "the rule imports `{name}`, which rules are not granted (allowed: logging, and WASI io, cli, clocks, random, filesystem without any directory)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Semver compatibility: same major, and for 0.x the same minor.
+fn compatible(found: &str, supported: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut parts = v.split(['.', '-', '+']);
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    match (parse(found), parse(supported)) {
+        (Some((0, a)), Some((0, b))) => a == b,
+        (Some((a, _)), Some((b, _))) => a == b,
+        _ => false,
+    }
+}
+
+fn compatible_range(v: &str) -> String {
+    let mut parts = v.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("0"), Some(minor)) => format!("0.{minor}.x"),
+        (Some(major), _) => format!("{major}.x"),
+        _ => v.to_string(),
+    }
+}
+
+fn findings_size(f: &Findings) -> u64 {
+    let mut n = 0usize;
+    for p in &f.patterns {
+        n += 16 + p.key.len() + p.title.len() + p.description.len();
+        n += p.evidence.iter().map(|e| e.len() + 4).sum::<usize>();
+    }
+    for s in &f.suggestions {
+        n += 16 + s.rationale.len() + s.addresses.iter().map(|a| a.len() + 4).sum::<usize>();
+        n += serde_json::to_string(&s.edit).map(|t| t.len()).unwrap_or(0);
+    }
+    for m in &f.metrics {
+        n += 16 + m.name.len() + m.description.len();
+    }
+    n as u64
+}
+
+/// Reject findings the merge could not use, naming what is wrong. Evidence beyond
+/// [`MAX_EVIDENCE`] ids is cut, not rejected.
+fn validate(f: &mut Findings) -> Result<(), RuleFailure> {
+    let bad = |m: String| Err(RuleFailure::new(FailureKind::MalformedFindings, m));
+    for (i, p) in f.patterns.iter_mut().enumerate() {
+        if p.key.trim().is_empty() || p.key.len() > 200 || p.key.chars().any(char::is_whitespace) {
+            return bad(format!(
+                "patterns[{i}].key {:?} must be 1-200 characters without spaces",
+                p.key
+            ));
+        }
+        if p.title.trim().is_empty() {
+            return bad(format!("patterns[{i}] ({}) has an empty title", p.key));
+        }
+        p.evidence.truncate(MAX_EVIDENCE);
+    }
+    for (i, s) in f.suggestions.iter().enumerate() {
+        if !s.confidence.is_finite() || !(0.0..=1.0).contains(&s.confidence) {
+            return bad(format!(
+                "suggestions[{i}].confidence is {}, not between 0 and 1",
+                s.confidence
+            ));
+        }
+    }
+    for (i, m) in f.metrics.iter().enumerate() {
+        if m.name.trim().is_empty() {
+            return bad(format!("metrics[{i}] has an empty name"));
+        }
+        if !m.value.is_finite() {
+            return bad(format!(
+                "metrics[{i}] ({}) is {}, not a finite number",
+                m.name, m.value
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_versions_follow_semver() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.7", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("2.0.0", "1.0.0"));
+        assert_eq!(compatible_range("0.1.0"), "0.1.x");
+    }
+
+    #[test]
+    fn a_panic_message_is_recovered_from_stderr() {
+        let out = "thread '<unnamed>' panicked at src/lib.rs:9:9:\nfixture panic: boom\nnote: run with `RUST_BACKTRACE=1`\n";
+        let f = panic_from_output(out).expect("a panic");
+        assert_eq!(f.kind, FailureKind::Panic);
+        assert!(f.message.contains("fixture panic: boom"), "{}", f.message);
+        assert!(!f.message.contains("RUST_BACKTRACE"));
+    }
+
+    #[test]
+    fn malformed_findings_name_the_field() {
+        let mut f = Findings {
+            suggestions: vec![crate::model::Suggestion {
+                edit: crate::model::Edit::FlagForReview { note: "x".into() },
+                rationale: "r".into(),
+                confidence: 7.5,
+                addresses: vec![],
+            }],
+            ..Default::default()
+        };
+        let err = validate(&mut f).expect_err("confidence out of range");
+        assert_eq!(err.kind, FailureKind::MalformedFindings);
+        assert!(
+            err.message.contains("suggestions[0].confidence"),
+            "{}",
+            err.message
+        );
+    }
+}

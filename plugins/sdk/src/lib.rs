@@ -1,0 +1,177 @@
+//! The guest SDK for reverie rules.
+//!
+//! A rule is a type that implements [`Rule`]; [`export_rule!`] turns it into a
+//! WebAssembly component implementing the `reverie:rules@0.1.0` contract (see
+//! `wit/rules.wit`). The generated bindings live in the private `bindings`
+//! module: rule authors see the contract's types re-exported here and an
+//! idiomatic trait, never `wit_bindgen` itself.
+//!
+//! The same rule code compiles natively, so a rule's unit tests are ordinary
+//! `cargo test`; only the export (and the host's `log` import, which prints to
+//! stderr natively) is wasm-specific.
+
+pub mod text;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "rule-world",
+        pub_export_macro: true,
+        default_bindings_module: "reverie_rule_sdk::bindings",
+    });
+}
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+pub use bindings::reverie::rules::types::{
+    Chunk, CycleContext, Edit, Feedback, FeedbackSource, Findings, InferredFeedback, Interaction,
+    Message, Metric, Pattern, Rating, ReplaceText, Role, RuleInfo, SetSetting, SettingSpec,
+    Severity, Stage, Suggestion, ToolCall,
+};
+
+/// The contract version this SDK builds rules against.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// A rule: created once per cycle, fed chunks, finished into findings.
+///
+/// Only [`Rule::info`], [`Rule::new`] and [`Rule::finish`] are required. A rule
+/// that declares the `detect` stage overrides [`Rule::detect`]; one that declares
+/// `analyse` overrides [`Rule::analyse`].
+pub trait Rule: Sized + 'static {
+    /// Describe the rule. Must not depend on input.
+    fn info() -> RuleInfo;
+
+    /// Start a cycle. Return `Err` for invalid settings: the message is shown
+    /// in the report as this rule's failure reason.
+    fn new(context: CycleContext) -> Result<Self, String>;
+
+    /// Infer feedback from a chunk. Each item must name an interaction of `interactions`.
+    fn detect(&mut self, interactions: Vec<Interaction>) -> Result<Vec<InferredFeedback>, String> {
+        let _ = interactions;
+        Ok(Vec::new())
+    }
+
+    /// Read a chunk with its explicit and inferred feedback.
+    fn analyse(&mut self, chunk: Chunk) -> Result<(), String> {
+        let _ = chunk;
+        Ok(())
+    }
+
+    /// Return the findings for the whole window.
+    fn finish(&mut self) -> Result<Findings, String>;
+}
+
+/// Look up a setting by name in the cycle context.
+pub fn setting<'a>(context: &'a CycleContext, name: &str) -> Option<&'a str> {
+    context
+        .settings
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Parse a setting, or use `default` when it is absent. The error names the setting.
+pub fn setting_or<T: std::str::FromStr>(
+    context: &CycleContext,
+    name: &str,
+    default: T,
+) -> Result<T, String> {
+    match setting(context, name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| format!("setting `{name}`: cannot parse {raw:?}")),
+    }
+}
+
+/// Structured logging: kept in the report's run log for this rule.
+pub mod log {
+    use crate::bindings::reverie::rules::log::Level;
+
+    fn emit(level: Level, message: &str, fields: &[(&str, &str)]) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let fields: Vec<(String, String)> = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            crate::bindings::reverie::rules::log::log(level, message, &fields);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            eprintln!("[{level:?}] {message} {fields:?}");
+        }
+    }
+
+    pub fn debug(message: &str, fields: &[(&str, &str)]) {
+        emit(Level::Debug, message, fields)
+    }
+    pub fn info(message: &str, fields: &[(&str, &str)]) {
+        emit(Level::Info, message, fields)
+    }
+    pub fn warn(message: &str, fields: &[(&str, &str)]) {
+        emit(Level::Warn, message, fields)
+    }
+    pub fn error(message: &str, fields: &[(&str, &str)]) {
+        emit(Level::Error, message, fields)
+    }
+}
+
+/// The adapter between the generated bindings and a [`Rule`]. Not for direct use.
+#[doc(hidden)]
+pub struct Component<R>(PhantomData<R>);
+
+#[doc(hidden)]
+pub struct AnalyserState<R>(RefCell<R>);
+
+use bindings::exports::reverie::rules::rule::{Analyser, Guest, GuestAnalyser};
+
+impl<R: Rule> Guest for Component<R> {
+    type Analyser = AnalyserState<R>;
+
+    fn info() -> RuleInfo {
+        R::info()
+    }
+}
+
+impl<R: Rule> GuestAnalyser for AnalyserState<R> {
+    fn create(context: CycleContext) -> Result<Analyser, String> {
+        R::new(context).map(|rule| Analyser::new(AnalyserState(RefCell::new(rule))))
+    }
+
+    fn detect(&self, interactions: Vec<Interaction>) -> Result<Vec<InferredFeedback>, String> {
+        self.0.borrow_mut().detect(interactions)
+    }
+
+    fn analyse(&self, chunk: Chunk) -> Result<(), String> {
+        self.0.borrow_mut().analyse(chunk)
+    }
+
+    fn finish(&self) -> Result<Findings, String> {
+        self.0.borrow_mut().finish()
+    }
+}
+
+/// Export a [`Rule`] as the component's implementation of the contract.
+///
+/// ```ignore
+/// struct MyRule;
+/// impl reverie_rule_sdk::Rule for MyRule { /* ... */ }
+/// reverie_rule_sdk::export_rule!(MyRule);
+/// ```
+///
+/// Expands to nothing on native targets, so a rule crate can be linked into
+/// native tests and benchmarks beside other rules.
+#[macro_export]
+macro_rules! export_rule {
+    ($rule:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type ReverieRuleComponent = $crate::Component<$rule>;
+    $crate::bindings::export!(ReverieRuleComponent with_types_in $crate::bindings);
+        };
+    };
+}

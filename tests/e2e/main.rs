@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `reverie` binary, real rule components, real files.
+//!
+//! One test binary with a module per feature; shared helpers (building the hostile fixtures of
+//! `tests/fixtures`, writing datasets, running `reverie dream`) live in `common`.
+
+mod common;
+mod input;
+mod sandbox;
