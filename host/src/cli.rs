@@ -33,6 +33,15 @@ pub struct Cli {
 pub enum Command {
     /// Run one dreaming cycle offline over JSONL files and print the report.
     Dream(DreamArgs),
+    /// Parse interaction and feedback files and count them, doing nothing else:
+    /// the baseline `reverie dream` is benchmarked against.
+    #[command(hide = true)]
+    Parse {
+        #[arg(long)]
+        interactions: PathBuf,
+        #[arg(long)]
+        feedback: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -83,6 +92,22 @@ pub struct DreamArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dream(args) => dream(args),
+        Command::Parse {
+            interactions,
+            feedback,
+        } => {
+            let feedback = match &feedback {
+                Some(path) => FeedbackIndex::load(path, false)?,
+                None => FeedbackIndex::default(),
+            };
+            let mut reader = InteractionReader::open(&interactions, false)?;
+            let mut count = 0u64;
+            while reader.next_interaction()?.is_some() {
+                count += 1;
+            }
+            println!("{count} interactions, {} feedback", feedback.len());
+            Ok(())
+        }
     }
 }
 

@@ -384,6 +384,22 @@ impl Runtime {
         }
     }
 
+    /// Benchmark support: the time of `n` instantiations of `rule` from its
+    /// pre-instantiated component, each in a fresh store (store creation excluded).
+    #[doc(hidden)]
+    pub fn time_instantiation(&self, rule: &LoadedRule, n: usize) -> Result<Vec<Duration>, RuleFailure> {
+        let limits = Limits::default();
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut store = self.store(&limits, 0)?;
+            let started = Instant::now();
+            let instance = rule.pre.instantiate(&mut store);
+            times.push(started.elapsed());
+            instance.map_err(load_err)?;
+        }
+        Ok(times)
+    }
+
     fn store(&self, limits: &Limits, clock_ms: i64) -> Result<Store<StoreData>, RuleFailure> {
         let clock = Duration::from_millis(clock_ms.max(0) as u64);
         let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
