@@ -432,7 +432,7 @@ mod tests {
     #[test]
     fn a_logged_conversation_is_joined_with_its_tool_errors() {
         let i = parse_interaction(GOOD).expect("valid line");
-        assert_eq!(i.timestamp_ms, 1_792_055_643_000);
+        assert_eq!(i.timestamp_ms, 1_793_092_443_000);
         assert_eq!(i.system_prompt(), Some("Be kind."));
         assert_eq!(i.tool_calls.len(), 1);
         assert_eq!(i.tool_calls[0].name, "lookup_order");

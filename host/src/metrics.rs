@@ -64,7 +64,10 @@ pub fn wilson(k: u64, n: u64) -> [f64; 2] {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = Z95 * ((p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt()) / denom;
-    [(centre - half).max(0.0), (centre + half).min(1.0)]
+    // At k = 0 and k = n the bounds are exactly 0 and 1; say so rather than 1e-16 off.
+    let low = if k == 0 { 0.0 } else { (centre - half).max(0.0) };
+    let high = if k as f64 == n { 1.0 } else { (centre + half).min(1.0) };
+    [low, high]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
