@@ -316,9 +316,13 @@ impl Corrections {
             bare = bare.replace(agreement, " ");
         }
         if let Some(p) = self.phrases.iter().find(|p| bare.contains(&p.key)) {
+            // Quote the whole message, not just the phrase: the rest says what was
+            // wrong ("... your site says 14 days"), which is what theme-finding rules
+            // downstream group on.
+            let quoted = text::truncate(content.trim(), QUOTE_CHARS);
             return Some(Correction {
                 kind: p.kind,
-                reason: format!("user said \"{}\"", p.display),
+                reason: format!("user said \"{}\": \"{}\"", p.display, quoted),
             });
         }
         // "I asked for X, not Y" / "I wanted X not Y".
@@ -794,7 +798,10 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].interaction_id, "order-17");
         assert_eq!(found[0].rating, Rating::Negative);
-        assert_eq!(found[0].reason, "user said \"that's wrong\"");
+        assert_eq!(
+            found[0].reason,
+            "user said \"that's wrong\": \"No, that’s WRONG! It's 30 days.\""
+        );
     }
 
     #[test]
@@ -929,7 +936,10 @@ mod tests {
             )],
         );
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].reason, "user said \"i already told you\"");
+        assert_eq!(
+            found[0].reason,
+            "user said \"i already told you\": \"I already told you, 48213\""
+        );
         // Both kinds still count for the findings, once each.
         let findings = finish(&mut r);
         let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
