@@ -38,7 +38,7 @@ struct Args {
     #[arg(long)]
     out_dir: PathBuf,
     /// RNG seed: the same seed and arguments give byte-identical files.
-    #[arg(long, default_value_t = 20261026)]
+    #[arg(long, default_value_t = 1)]
     seed: u64,
     /// First day of the window (UTC), YYYY-MM-DD.
     #[arg(long, default_value = "2026-10-26")]

@@ -38,22 +38,22 @@ pub enum Scenario {
     OffTopic,
 }
 
-/// Scenario weights per thousand interactions, for `v1`. `v2` moves a tenth
+/// Scenario weights per ten thousand interactions, for `v1`. `v2` moves a tenth
 /// of each mistake's weight to its well-handled counterpart.
 const MIXTURE: &[(Scenario, u32)] = &[
-    (Scenario::OrderStatus, 160),
-    (Scenario::OrderIdWithHash, 100),
-    (Scenario::Tracking, 80),
-    (Scenario::TrackingTimeout, 50),
-    (Scenario::ProductRight, 160),
-    (Scenario::ProductWrong, 70),
-    (Scenario::Inventory, 50),
-    (Scenario::InventoryUnknownVariant, 3),
-    (Scenario::ReturnRight, 90),
-    (Scenario::ReturnPolicyWrong, 60),
-    (Scenario::Faq, 80),
-    (Scenario::Greeting, 40),
-    (Scenario::OffTopic, 57),
+    (Scenario::OrderStatus, 1600),
+    (Scenario::OrderIdWithHash, 1000),
+    (Scenario::Tracking, 800),
+    (Scenario::TrackingTimeout, 500),
+    (Scenario::ProductRight, 1600),
+    (Scenario::ProductWrong, 700),
+    (Scenario::Inventory, 500),
+    (Scenario::InventoryUnknownVariant, 8),
+    (Scenario::ReturnRight, 900),
+    (Scenario::ReturnPolicyWrong, 600),
+    (Scenario::Faq, 800),
+    (Scenario::Greeting, 400),
+    (Scenario::OffTopic, 592),
 ];
 
 impl Scenario {

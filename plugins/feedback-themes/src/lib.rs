@@ -2,22 +2,34 @@
 //! the recurring ones as patterns, each with a prompt instruction that answers it.
 //!
 //! Every negative comment of the window (explicit ones, and the reasons of
-//! feedback inferred by `detect` rules) is reduced to its content words and
-//! clustered online: it joins the theme whose term counts are most similar to
-//! it (cosine similarity at least `similarity`), or starts a new theme. Memory
-//! is bounded whatever the window's size: at most `max_themes` themes, each
-//! keeping at most [`PRUNE_AT`] term counts, [`MAX_EVIDENCE`] evidence ids and
-//! one representative comment. When every theme slot is taken, a comment that
-//! fits no theme evicts the *smallest* theme (fewest interactions, then the
-//! least recently joined) rather than diluting a big theme with an unrelated
-//! comment: a recurring theme grows past one comment quickly and is not the
-//! one evicted, while one-off noise keeps replacing itself. Evictions are
-//! counted in the `feedback_themes_evicted` metric.
+//! feedback inferred by `detect` rules) is reduced to its content words
+//! (normalised, stopwords dropped, stemmed with the SDK's `text` helpers) and
+//! clustered online: it joins the theme whose term counts are most similar
+//! (cosine similarity at least `similarity`, sharing at least two terms unless
+//! the comment has only one), or starts a new theme. At the end, themes whose
+//! term counts are similar (`merge_similarity`, lower than `similarity`: a
+//! theme's counts are a broader, steadier description than one comment) are
+//! merged, which undoes most of the order-dependence of online clustering (two
+//! themes seeded by differently worded first comments that grew towards each
+//! other, such as people's complaints and the correction rules' quotes of them).
 //!
-//! The output depends only on the order of the feedback, never on hash order:
-//! themes are kept in a `Vec`, terms in `BTreeMap`s, and ties are broken by
-//! term, then by age. Splitting the same feedback into different chunks gives
-//! the same findings.
+//! Memory is bounded whatever the window's size: at most `max_themes` themes,
+//! each keeping at most [`PRUNE_AT`] term counts, [`MAX_EVIDENCE`] evidence ids
+//! and one representative comment. When every theme slot is taken, a comment
+//! that fits no theme evicts the *smallest* theme (fewest interactions, then
+//! the least recently joined) rather than diluting a big theme with an
+//! unrelated comment: a recurring theme grows past one comment quickly and is
+//! not the one evicted, while one-off noise keeps replacing itself. Evictions
+//! are counted in the `feedback_themes_evicted` metric.
+//!
+//! Inferred feedback whose reason has fewer than two content words (`user said
+//! "that's not right"`) is counted as negative but not clustered: it only names
+//! the inferring rule's own pattern. Reasons that quote the user's message
+//! ("... your site says 14 days") join the theme of what went wrong.
+//!
+//! The output depends only on the order of the feedback, never on hash order
+//! or on how the host splits it into chunks: themes are kept in a `Vec`, terms
+//! in `BTreeMap`s, and ties are broken by term, then by age.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,30 +54,83 @@ const KEY_TERMS: usize = 3;
 const REPRESENTATIVE_TERMS: usize = 5;
 /// Longest representative comment quoted in descriptions and instructions.
 const QUOTE_CHARS: usize = 160;
+/// Content words an inferred reason needs to be clustered (see `analyse`).
+const MIN_INFERRED_TERMS: usize = 2;
 /// Upper bound of `max_themes`, so that an operator's typo cannot make the
 /// per-comment scan (linear in the number of themes) unbounded.
 const MAX_THEMES_LIMIT: usize = 10_000;
 
-/// Words that are not stopwords in general but say nothing about what went
-/// wrong in feedback: reporting verbs ("the bot told me", inferred reasons'
-/// `user said "..."`) and pleasantries. Sorted for binary search.
+/// Words that are not in the SDK's stopword list but say nothing about what
+/// went wrong: negated auxiliaries ("didn't work" is about the work), reporting
+/// verbs ("the bot told me", inferred reasons' `user said "..."`) and
+/// pleasantries. Sorted for binary search.
 const FILLER: &[&str] = &[
-    "actually", "gave", "give", "guy", "really", "said", "say", "says", "still", "thank", "thanks",
-    "thing", "told", "user",
+    "actually",
+    "aren't",
+    "can't",
+    "cannot",
+    "couldn't",
+    "didn't",
+    "doesn't",
+    "even",
+    "gave",
+    "give",
+    "isn't",
+    "really",
+    "said",
+    "say",
+    "says",
+    "shouldn't",
+    "still",
+    "thank",
+    "thanks",
+    "thing",
+    "told",
+    "user",
+    "wasn't",
+    "won't",
+    "wouldn't",
 ];
 
 fn is_filler(word: &str) -> bool {
     FILLER.binary_search(&word).is_ok()
 }
 
-/// The distinct content words of a comment, sorted.
-fn comment_terms(comment: &str) -> Vec<String> {
-    let mut terms: Vec<String> = text::content_words(comment)
-        .into_iter()
-        .filter(|w| !is_filler(w))
+/// Order numbers, SKUs, tracking numbers: a word with a digit and more than
+/// three characters. Inferred reasons quote user messages, and "I already told
+/// you, 48213" must not make `48213` a theme's word; "14 days" and "$150" keep
+/// their numbers.
+fn is_identifier(word: &str) -> bool {
+    word.chars().count() > 3 && word.chars().any(|c| c.is_ascii_digit())
+}
+
+/// A content word: its stem (what themes compare) and the word as first
+/// written (what titles show: "recommended", not "recommend").
+#[derive(Debug, Clone)]
+struct Term {
+    stem: String,
+    surface: String,
+}
+
+/// The distinct content words of a comment, sorted by stem. The same steps as
+/// `text::content_words`, keeping each word's surface form, dropping
+/// [`FILLER`], identifiers ([`is_identifier`]) and a possessive `'s` (which the SDK's stemmer would cut to
+/// `men'`).
+fn comment_terms(comment: &str) -> Vec<Term> {
+    let norm = text::normalise(comment);
+    let mut terms: Vec<Term> = text::tokens(&norm)
+        .filter(|w| !text::is_stopword(w) && !is_filler(w) && !is_identifier(w))
+        .map(|w| {
+            let surface = w.strip_suffix("'s").unwrap_or(w).trim_matches('\'');
+            Term {
+                stem: text::stem(surface),
+                surface: surface.to_string(),
+            }
+        })
+        .filter(|t| !t.stem.is_empty() && !text::is_stopword(&t.stem) && !is_filler(&t.stem))
         .collect();
-    terms.sort_unstable();
-    terms.dedup();
+    terms.sort_by(|a, b| a.stem.cmp(&b.stem));
+    terms.dedup_by(|a, b| a.stem == b.stem);
     terms
 }
 
@@ -73,6 +138,7 @@ fn comment_terms(comment: &str) -> Vec<String> {
 #[derive(Debug, Clone)]
 struct Settings {
     similarity: f64,
+    merge_similarity: f64,
     max_themes: usize,
     min_comments: u32,
     medium_share: f64,
@@ -86,6 +152,12 @@ impl Settings {
         if !(similarity > 0.0 && similarity <= 1.0) {
             return Err(format!(
                 "setting `similarity`: must be in (0, 1], got {similarity}"
+            ));
+        }
+        let merge_similarity: f64 = setting_or(context, "merge_similarity", 0.2)?;
+        if !(merge_similarity > 0.0 && merge_similarity <= 1.0) {
+            return Err(format!(
+                "setting `merge_similarity`: must be in (0, 1], got {merge_similarity}"
             ));
         }
         let max_themes: usize = setting_or(context, "max_themes", 50)?;
@@ -109,6 +181,7 @@ impl Settings {
         }
         Ok(Self {
             similarity,
+            merge_similarity,
             max_themes,
             min_comments,
             medium_share,
@@ -144,16 +217,17 @@ fn share_setting(context: &CycleContext, name: &str, default: f64) -> Result<f64
 #[derive(Debug, Clone)]
 struct Representative {
     text: String,
-    terms: Vec<String>,
+    /// Stems, sorted.
+    stems: Vec<String>,
     explicit: bool,
 }
 
 impl Representative {
-    /// How well this comment speaks for a theme whose top terms are `top`:
-    /// terms shared first, then a person's words over a rule's reason.
+    /// How well this comment speaks for a theme whose top stems are `top`:
+    /// stems shared first, then a person's words over a rule's reason.
     fn score(&self, top: &[&str]) -> (usize, bool) {
         let shared = self
-            .terms
+            .stems
             .iter()
             .filter(|t| top.contains(&t.as_str()))
             .count();
@@ -166,8 +240,9 @@ impl Representative {
 struct Theme {
     /// Unique within the cycle; used to count an interaction once per theme.
     id: u64,
-    /// Term → number of comments containing it (bounded, see [`PRUNE_AT`]).
-    terms: BTreeMap<String, u32>,
+    /// Stem → (number of comments containing it, first surface form seen).
+    /// Bounded, see [`PRUNE_AT`].
+    terms: BTreeMap<String, (u32, String)>,
     /// Sum of squared term counts: the squared norm of the centroid.
     norm_sq: f64,
     comments: u32,
@@ -198,38 +273,81 @@ impl Theme {
         }
     }
 
-    /// Cosine similarity between a comment's term set and this theme's centroid.
-    fn similarity(&self, terms: &[String]) -> f64 {
+    fn count(&self, stem: &str) -> u32 {
+        self.terms.get(stem).map_or(0, |(c, _)| *c)
+    }
+
+    /// Cosine similarity between a comment's term set and this theme's
+    /// centroid; 0 when they share fewer than two terms (one for a one-word
+    /// comment): a single common word such as "wrong" is not a theme.
+    fn similarity(&self, terms: &[Term]) -> f64 {
         if terms.is_empty() || self.norm_sq <= 0.0 {
             return 0.0;
         }
-        let shared: Vec<u32> = terms
-            .iter()
-            .filter_map(|t| self.terms.get(t))
-            .copied()
-            .collect();
-        if shared.len() < terms.len().min(2) {
+        let (mut shared, mut dot) = (0usize, 0u64);
+        for term in terms {
+            let c = self.count(&term.stem);
+            if c > 0 {
+                shared += 1;
+                dot += u64::from(c);
+            }
+        }
+        if shared < terms.len().min(2) {
             return 0.0;
         }
-        let dot: u64 = shared.iter().map(|&c| u64::from(c)).sum();
         dot as f64 / ((terms.len() as f64).sqrt() * self.norm_sq.sqrt())
     }
 
-    /// Terms by count (highest first), ties alphabetically.
-    fn top_terms(&self, n: usize) -> Vec<&str> {
-        let mut all: Vec<(&String, &u32)> = self.terms.iter().collect();
-        all.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-        all.into_iter().take(n).map(|(t, _)| t.as_str()).collect()
+    /// Cosine similarity of two themes' centroids, with the same two-term floor.
+    fn similarity_to(&self, other: &Theme) -> f64 {
+        if self.norm_sq <= 0.0 || other.norm_sq <= 0.0 {
+            return 0.0;
+        }
+        let (mut shared, mut dot) = (0usize, 0f64);
+        for (stem, (c, _)) in &self.terms {
+            let d = other.count(stem);
+            if d > 0 {
+                shared += 1;
+                dot += f64::from(*c) * f64::from(d);
+            }
+        }
+        if shared < self.terms.len().min(other.terms.len()).min(2) {
+            return 0.0;
+        }
+        dot / (self.norm_sq.sqrt() * other.norm_sq.sqrt())
     }
 
-    fn add_terms<'a>(&mut self, terms: impl IntoIterator<Item = (&'a String, u32)>) {
-        for (term, n) in terms {
-            let count = self.terms.entry(term.clone()).or_insert(0);
-            *count = count.saturating_add(n);
-        }
+    /// (stem, surface) by count, highest first; ties alphabetically by stem.
+    fn top_terms(&self, n: usize) -> Vec<(&str, &str)> {
+        let mut all: Vec<(&String, &(u32, String))> = self.terms.iter().collect();
+        all.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(b.0)));
+        all.into_iter()
+            .take(n)
+            .map(|(stem, (_, surface))| (stem.as_str(), surface.as_str()))
+            .collect()
+    }
+
+    fn top_stems(&self, n: usize) -> Vec<&str> {
+        self.top_terms(n).into_iter().map(|(s, _)| s).collect()
+    }
+
+    fn top_surfaces(&self, n: usize) -> Vec<&str> {
+        self.top_terms(n).into_iter().map(|(_, w)| w).collect()
+    }
+
+    fn add_term(&mut self, stem: &str, surface: &str, n: u32) {
+        let entry = self
+            .terms
+            .entry(stem.to_string())
+            .or_insert_with(|| (0, surface.to_string()));
+        entry.0 = entry.0.saturating_add(n);
+    }
+
+    /// Prune rare terms if the map grew past [`PRUNE_AT`], and refresh the norm.
+    fn settle(&mut self) {
         if self.terms.len() > PRUNE_AT {
             let keep: BTreeSet<String> = self
-                .top_terms(KEEP_TERMS)
+                .top_stems(KEEP_TERMS)
                 .into_iter()
                 .map(str::to_string)
                 .collect();
@@ -238,7 +356,7 @@ impl Theme {
         self.norm_sq = self
             .terms
             .values()
-            .map(|&c| f64::from(c) * f64::from(c))
+            .map(|(c, _)| f64::from(*c) * f64::from(*c))
             .sum();
     }
 
@@ -253,13 +371,16 @@ impl Theme {
     /// already counted towards this theme.
     fn join(
         &mut self,
+        terms: &[Term],
         candidate: Representative,
         interaction_id: &str,
         new_interaction: bool,
         seq: u64,
     ) {
-        let terms = candidate.terms.clone();
-        self.add_terms(terms.iter().map(|t| (t, 1)));
+        for term in terms {
+            self.add_term(&term.stem, &term.surface, 1);
+        }
+        self.settle();
         self.comments = self.comments.saturating_add(1);
         if new_interaction {
             self.interactions = self.interactions.saturating_add(1);
@@ -270,16 +391,21 @@ impl Theme {
             self.inferred = self.inferred.saturating_add(1);
         }
         self.add_evidence(interaction_id);
-        let top = self.top_terms(REPRESENTATIVE_TERMS);
+        let top = self.top_stems(REPRESENTATIVE_TERMS);
         if candidate.score(&top) > self.representative.score(&top) {
             self.representative = candidate;
         }
         self.last_joined = seq;
     }
 
-    /// Fold `other` (a theme with the same key) into this one.
+    /// Fold `other` into this one. Interactions may be counted twice if both
+    /// themes hold feedback on the same interaction: rare, and bounded memory
+    /// cannot tell.
     fn absorb(&mut self, other: Theme) {
-        self.add_terms(other.terms.iter().map(|(t, &c)| (t, c)));
+        for (stem, (c, surface)) in &other.terms {
+            self.add_term(stem, surface, *c);
+        }
+        self.settle();
         self.comments = self.comments.saturating_add(other.comments);
         self.interactions = self.interactions.saturating_add(other.interactions);
         self.explicit = self.explicit.saturating_add(other.explicit);
@@ -287,12 +413,19 @@ impl Theme {
         for id in &other.evidence {
             self.add_evidence(id);
         }
+        let top = self.top_stems(REPRESENTATIVE_TERMS);
+        if other.representative.score(&top) > self.representative.score(&top) {
+            self.representative = other.representative;
+        }
+        self.last_joined = self.last_joined.max(other.last_joined);
     }
 
-    /// `feedback-themes/<top terms, sorted alphabetically, joined by '-'>`.
+    /// `feedback-themes/<top stems, sorted alphabetically, joined by '-'>`:
+    /// stems rather than surface forms, so that "recommended" this week and
+    /// "recommendation" next week give the same key.
     fn key(&self) -> String {
         let mut words: Vec<String> = self
-            .top_terms(KEY_TERMS)
+            .top_stems(KEY_TERMS)
             .into_iter()
             .map(|t| {
                 t.chars()
@@ -310,12 +443,40 @@ impl Theme {
     }
 }
 
-/// Joins a list of words as a person would: "a", "a and b", "a, b and c".
+/// Joins words as a person would: "a", "a and b", "a, b and c".
 fn human_list(words: &[&str], conjunction: &str) -> String {
     match words {
         [] => String::new(),
         [one] => (*one).to_string(),
         [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
+    }
+}
+
+/// Merge the two most similar themes while any pair reaches `threshold`.
+/// Quadratic in the number of themes, which `max_themes` bounds; run once.
+fn merge_similar(themes: &mut Vec<Theme>, threshold: f64) {
+    loop {
+        let mut best: Option<(usize, usize, f64)> = None;
+        for i in 0..themes.len() {
+            for j in i + 1..themes.len() {
+                let s = themes[i].similarity_to(&themes[j]);
+                if s >= threshold && best.is_none_or(|(_, _, b)| s > b) {
+                    best = Some((i, j, s));
+                }
+            }
+        }
+        let Some((i, j, _)) = best else {
+            return;
+        };
+        let other = themes.remove(j);
+        // Keep the bigger theme's identity (and representative, unless the
+        // other's speaks better for the merged terms).
+        if other.interactions > themes[i].interactions {
+            let smaller = std::mem::replace(&mut themes[i], other);
+            themes[i].absorb(smaller);
+        } else {
+            themes[i].absorb(other);
+        }
     }
 }
 
@@ -333,7 +494,7 @@ pub struct FeedbackThemes {
 impl FeedbackThemes {
     /// The index of the theme a comment with `terms` joins, creating it (and
     /// evicting the smallest theme if every slot is taken) when none is similar.
-    fn theme_for(&mut self, terms: &[String], candidate: &Representative) -> usize {
+    fn theme_for(&mut self, terms: &[Term], candidate: &Representative) -> usize {
         let mut best: Option<(usize, f64)> = None;
         for (i, theme) in self.themes.iter().enumerate() {
             let s = theme.similarity(terms);
@@ -363,37 +524,39 @@ impl FeedbackThemes {
     }
 
     fn pattern_and_suggestion(&self, theme: &Theme, key: String) -> (Pattern, Suggestion) {
-        let top = theme.top_terms(REPRESENTATIVE_TERMS);
-        let key_terms: Vec<&str> = top.iter().copied().take(KEY_TERMS).collect();
+        let top = theme.top_surfaces(REPRESENTATIVE_TERMS);
+        let words: Vec<&str> = top.iter().copied().take(KEY_TERMS).collect();
+        let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+        let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
         let share = f64::from(theme.interactions) / (self.negative_seen.max(1) as f64);
         let quote = text::truncate(theme.representative.text.trim(), QUOTE_CHARS);
         let n = theme.interactions;
-        let title = format!("Negative feedback about: {}", key_terms.join(", "));
+        let title = format!("Negative feedback about: {}", words.join(", "));
         let description = format!(
-            "{n} interactions drew negative feedback about {} ({:.1}% of negative feedback; \
-             {} explicit and {} inferred comments). For example: \"{quote}\". Top terms: {}.",
-            human_list(&key_terms, "and"),
+            "{n} interactions drew negative feedback in similar words ({:.1}% of negative \
+             feedback; {} explicit and {} inferred comments), for example: \"{quote}\". \
+             Most common words: {}.",
             share * 100.0,
             theme.explicit,
             theme.inferred,
             top.join(", "),
         );
         let instruction = format!(
-            "Users complained {n} times about {} (for example: \"{quote}\"). When a conversation \
-             involves {}, check your answer against the policies in this prompt, the tool results \
-             and every requirement the user stated before you reply; if you cannot confirm \
-             something, say so instead of guessing.",
-            human_list(&key_terms, "and"),
-            human_list(&key_terms, "or"),
+            "Users complained {n} times about answers involving {}, for example: \"{quote}\". \
+             Before answering anything involving {}, check your answer against the policies in \
+             this prompt, the tool results and every requirement the user stated; if they \
+             disagree, or you cannot confirm something, say so instead of guessing.",
+            human_list(&quoted, "and"),
+            human_list(&words, "or"),
         );
         // More complaints and a larger share make the theme more likely to be a
         // real, fixable problem; a generic instruction never earns full confidence.
         let confidence = (0.3 + 0.2 * (f64::from(n) / 50.0).min(1.0) + share.min(0.2)) as f32;
         let rationale = format!(
-            "{n} interactions ({:.1}% of negative feedback) share the complaint \"{quote}\"; an \
-             explicit instruction on {} targets it directly.",
+            "{n} interactions ({:.1}% of negative feedback) drew complaints like \"{quote}\"; \
+             an explicit instruction about {} targets them directly.",
             share * 100.0,
-            human_list(&key_terms, "and"),
+            human_list(&words, "and"),
         );
         let pattern = Pattern {
             key: key.clone(),
@@ -424,16 +587,22 @@ impl Rule for FeedbackThemes {
             name: NAME.to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             description: "Groups negative feedback comments (explicit and inferred) into themes \
-                          by shared terms and reports recurring themes with a prompt instruction \
-                          for each."
+                          by shared words and reports recurring themes, each with a prompt \
+                          instruction."
                 .to_string(),
             stages: vec![Stage::Analyse],
             settings: vec![
                 spec(
                     "similarity",
-                    "Cosine similarity (0 to 1] a comment needs with a theme's term counts to \
+                    "Cosine similarity (0 to 1] a comment needs with a theme's word counts to \
                      join it; lower merges more",
                     "0.3",
+                ),
+                spec(
+                    "merge_similarity",
+                    "Cosine similarity (0 to 1] two themes' word counts need to be merged at \
+                     the end of the window; lower merges more",
+                    "0.2",
                 ),
                 spec(
                     "max_themes",
@@ -491,29 +660,41 @@ impl Rule for FeedbackThemes {
                 continue;
             };
             let terms = comment_terms(&comment);
-            if terms.is_empty() {
+            let explicit = matches!(feedback.source, FeedbackSource::Explicit);
+            // An inferred reason with a single content word (`user said "that's
+            // not right"`) names only the inferring rule's own pattern, which that
+            // rule reports itself; it says nothing about the topic.
+            if terms.len() < if explicit { 1 } else { MIN_INFERRED_TERMS } {
                 continue;
             }
             let candidate = Representative {
                 text: comment,
-                terms,
-                explicit: matches!(feedback.source, FeedbackSource::Explicit),
+                stems: terms.iter().map(|t| t.stem.clone()).collect(),
+                explicit,
             };
-            let index = self.theme_for(&candidate.terms, &candidate);
+            let index = self.theme_for(&terms, &candidate);
             self.seq += 1;
             let seq = self.seq;
             if let Some(theme) = self.themes.get_mut(index) {
                 let new_interaction = counted.insert((theme.id, feedback.interaction_id.clone()));
-                theme.join(candidate, &feedback.interaction_id, new_interaction, seq);
+                theme.join(
+                    &terms,
+                    candidate,
+                    &feedback.interaction_id,
+                    new_interaction,
+                    seq,
+                );
             }
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<Findings, String> {
-        // Two themes can end up with the same top terms: report them as one.
+        let mut themes = std::mem::take(&mut self.themes);
+        merge_similar(&mut themes, self.settings.merge_similarity);
+        // Two themes can still end up with the same top stems: report them as one.
         let mut by_key: BTreeMap<String, Theme> = BTreeMap::new();
-        for theme in std::mem::take(&mut self.themes) {
+        for theme in themes {
             let key = theme.key();
             match by_key.remove(&key) {
                 None => {
@@ -671,8 +852,9 @@ mod tests {
 
     fn mixed_feedback() -> Vec<Feedback> {
         let mut out = Vec::new();
-        for i in 0..7 {
-            out.push(negative(&format!("int_r{i}"), REFUND[i]));
+        // Interleaved, as feedback arrives: refund, product, praise, refund, ...
+        for (i, refund) in REFUND.iter().enumerate() {
+            out.push(negative(&format!("int_r{i}"), refund));
             if let Some(p) = PRODUCT.get(i) {
                 out.push(negative(&format!("int_p{i}"), p));
             }
@@ -681,11 +863,16 @@ mod tests {
         out
     }
 
-    fn pattern<'a>(findings: &'a Findings, key: &str) -> &'a Pattern {
-        match findings.patterns.iter().find(|p| p.key == key) {
+    /// The pattern whose evidence includes `interaction`.
+    fn pattern<'a>(findings: &'a Findings, interaction: &str) -> &'a Pattern {
+        match findings
+            .patterns
+            .iter()
+            .find(|p| p.evidence.iter().any(|e| e == interaction))
+        {
             Some(p) => p,
             None => panic!(
-                "no pattern {key}; got {:?}",
+                "no pattern with {interaction}; got {:?}",
                 findings.patterns.iter().map(|p| &p.key).collect::<Vec<_>>()
             ),
         }
@@ -696,17 +883,24 @@ mod tests {
         let findings = run(&[], vec![mixed_feedback()]);
         assert_eq!(findings.patterns.len(), 2, "{:?}", findings.patterns);
 
-        let refund = pattern(&findings, "feedback-themes/policy-return-wrong");
+        let refund = pattern(&findings, "int_r0");
         assert_eq!(refund.occurrences, 7);
         assert!(refund.evidence.iter().all(|id| id.starts_with("int_r")));
+        // The three most common words; the key has their stems, sorted.
         assert_eq!(
             refund.title,
             "Negative feedback about: return, policy, wrong"
         );
+        assert_eq!(refund.key, "feedback-themes/policy-return-wrong");
 
-        let product = pattern(&findings, "feedback-themes/product-recommend-wrong");
+        let product = pattern(&findings, "int_p0");
         assert_eq!(product.occurrences, 6);
         assert!(product.evidence.iter().all(|id| id.starts_with("int_p")));
+        assert_eq!(product.key, "feedback-themes/asked-product-recommend");
+        assert_eq!(
+            product.title,
+            "Negative feedback about: product, recommended, asked"
+        );
 
         // Most complaints first; one suggestion per theme, addressing it.
         assert_eq!(findings.patterns[0].key, refund.key);
@@ -722,7 +916,12 @@ mod tests {
         let Edit::AppendInstruction(text) = &findings.suggestions[1].edit else {
             panic!("expected an appended instruction");
         };
-        assert!(text.starts_with("Users complained 6 times about product, recommend and wrong"));
+        assert!(
+            text.starts_with(
+                "Users complained 6 times about answers involving \"product\", \"recommended\" and \"asked\""
+            ),
+            "{text}"
+        );
         assert!(
             PRODUCT.iter().any(|c| text.contains(&format!("\"{c}\""))),
             "quotes one of the product comments: {text}"
@@ -759,9 +958,29 @@ mod tests {
             "user said \"wrong, your return policy says 14\"",
         ));
         let findings = run(&[], vec![feedback]);
-        let refund = pattern(&findings, "feedback-themes/policy-return-wrong");
+        let refund = pattern(&findings, "int_x1");
         assert_eq!(refund.occurrences, 8);
         assert!(refund.description.contains("7 explicit and 2 inferred"));
+    }
+
+    #[test]
+    fn inferred_reasons_that_only_name_the_correction_do_not_make_a_theme() {
+        let mut feedback = mixed_feedback();
+        for i in 0..8 {
+            feedback.push(inferred(
+                &format!("int_c{i}"),
+                "user said \"that's not right\"",
+            ));
+        }
+        let findings = run(&[], vec![feedback]);
+        assert_eq!(findings.patterns.len(), 2, "{:?}", findings.patterns);
+        // They still count as negative feedback: 13 explicit + 8 inferred of 28.
+        let share = findings
+            .metrics
+            .iter()
+            .find(|m| m.name == "negative_feedback_share")
+            .map(|m| m.value);
+        assert_eq!(share, Some(21.0 / 28.0));
     }
 
     #[test]
@@ -789,19 +1008,26 @@ mod tests {
     #[test]
     fn when_themes_are_full_one_off_noise_evicts_noise_not_the_big_theme() {
         let mut feedback = Vec::new();
+        // Every noise comment is about something else entirely.
+        let nouns = [
+            "printer",
+            "kettle",
+            "parrot",
+            "violin",
+            "tractor",
+            "lighthouse",
+            "cactus",
+        ];
+        let moods = [
+            "grumpy", "sleepy", "purple", "frozen", "dizzy", "noisy", "sticky",
+        ];
         for (i, c) in REFUND.iter().enumerate() {
             feedback.push(negative(&format!("int_r{i}"), c));
-            feedback.push(negative(
-                &format!("int_n{i}a"),
-                &format!("unrelated gripe number{i} alpha"),
-            ));
-            feedback.push(negative(
-                &format!("int_n{i}b"),
-                &format!("different moan kind{i} beta"),
-            ));
+            feedback.push(negative(&format!("int_n{i}a"), nouns[i]));
+            feedback.push(negative(&format!("int_n{i}b"), moods[i]));
         }
         let findings = run(&[("max_themes", "3")], vec![feedback]);
-        let refund = pattern(&findings, "feedback-themes/policy-return-wrong");
+        let refund = pattern(&findings, "int_r0");
         assert_eq!(refund.occurrences, 7);
         let evicted = findings
             .metrics
@@ -827,6 +1053,7 @@ mod tests {
         for (name, value) in [
             ("similarity", "abc"),
             ("similarity", "0"),
+            ("merge_similarity", "2"),
             ("max_themes", "0"),
             ("min_comments", "-1"),
             ("high_share", "1.5"),
@@ -841,6 +1068,21 @@ mod tests {
     }
 
     #[test]
+    fn comments_are_reduced_to_stemmed_content_words() {
+        let stems = |comment: &str| -> Vec<String> {
+            comment_terms(comment).into_iter().map(|t| t.stem).collect()
+        };
+        assert_eq!(
+            stems("I asked for WOMEN'S boots, it didn't work!"),
+            ["asked", "boot", "women", "work"]
+        );
+        assert_eq!(
+            stems("user said \"I already told you\": \"It's 48213, under $150 for 14 days\""),
+            ["14", "150", "already", "days", "under"]
+        );
+    }
+
+    #[test]
     fn info_declares_every_setting_it_reads() {
         let info = FeedbackThemes::info();
         let names: Vec<&str> = info.settings.iter().map(|s| s.name.as_str()).collect();
@@ -848,6 +1090,7 @@ mod tests {
             names,
             [
                 "similarity",
+                "merge_similarity",
                 "max_themes",
                 "min_comments",
                 "medium_share",
@@ -909,46 +1152,57 @@ mod example_dataset {
     }
 
     #[test]
-    fn dump() {
+    fn the_refund_and_product_complaints_are_the_top_themes_of_the_example_shop() {
         let feedback = load();
         assert!(
             feedback.len() > 300,
-            "example dataset missing: {}",
+            "example dataset missing: {} lines",
             feedback.len()
         );
-        let mut rule = match FeedbackThemes::new(CycleContext {
-            agent_id: String::new(),
-            agent_name: String::new(),
+        let context = CycleContext {
+            agent_id: "trailhead".to_string(),
+            agent_name: "Trailhead Outfitters support".to_string(),
             system_prompt: String::new(),
-            config_version: String::new(),
+            config_version: "v1".to_string(),
             window_start_ms: None,
             window_end_ms: None,
-            settings: vec![],
-        }) {
-            Ok(r) => r,
+            settings: Vec::new(),
+        };
+        let mut rule = match FeedbackThemes::new(context) {
+            Ok(rule) => rule,
             Err(e) => panic!("{e}"),
         };
         for part in feedback.chunks(256) {
-            let _ = rule.analyse(Chunk {
-                interactions: vec![],
+            let chunk = Chunk {
+                interactions: Vec::new(),
                 feedback: part.to_vec(),
-            });
+            };
+            assert!(rule.analyse(chunk).is_ok());
         }
-        for t in &rule.themes {
-            eprintln!(
-                "{:4} {:?} rep={:?}",
-                t.interactions,
-                t.top_terms(6),
-                t.representative.text
-            );
-        }
-        if let Ok(f) = rule.finish() {
-            for p in &f.patterns {
-                eprintln!("{} {} {:?}", p.key, p.occurrences, p.severity);
-            }
-            for s in &f.suggestions {
-                eprintln!("{:?}", s.edit);
-            }
-        }
+        let findings = match rule.finish() {
+            Ok(findings) => findings,
+            Err(e) => panic!("{e}"),
+        };
+        let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
+        let top4 = &keys[..keys.len().min(4)];
+        let has = |words: &[&str]| top4.iter().any(|k| words.iter().all(|w| k.contains(w)));
+        assert!(
+            has(&["return", "policy"]),
+            "refund theme in the top 4: {keys:?}"
+        );
+        assert!(
+            has(&["product", "recommend"]),
+            "product theme in the top 4: {keys:?}"
+        );
+        assert!(
+            has(&["order", "number"]),
+            "order-number theme in the top 4: {keys:?}"
+        );
+        // One-off complaints ("too slow", "I wanted to talk to a human") stay out.
+        assert!(
+            keys.iter()
+                .all(|k| !k.contains("slow") && !k.contains("human")),
+            "{keys:?}"
+        );
     }
 }
