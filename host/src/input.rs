@@ -472,7 +472,7 @@ mod tests {
             last_line(&path).expect("read").as_deref(),
             Some("last line")
         );
-        std::fs::write(&path, format!("{long}")).expect("write");
+        std::fs::write(&path, &long).expect("write");
         assert_eq!(
             last_line(&path).expect("read").map(|l| l.len()),
             Some(200_000)

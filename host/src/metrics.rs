@@ -65,8 +65,16 @@ pub fn wilson(k: u64, n: u64) -> [f64; 2] {
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = Z95 * ((p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt()) / denom;
     // At k = 0 and k = n the bounds are exactly 0 and 1; say so rather than 1e-16 off.
-    let low = if k == 0 { 0.0 } else { (centre - half).max(0.0) };
-    let high = if k as f64 == n { 1.0 } else { (centre + half).min(1.0) };
+    let low = if k == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let high = if k as f64 == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     [low, high]
 }
 

@@ -3,6 +3,9 @@
 //! One test binary with a module per feature; shared helpers (building the hostile fixtures of
 //! `tests/fixtures`, writing datasets, running `reverie dream`) live in `common`.
 
+mod cache;
 mod common;
+mod config;
 mod input;
+mod report;
 mod sandbox;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::common::{
     Dataset, Dream, assert_bystanders_whole, assert_failed, assert_ok, find_rule, fixture_rule,
-    hostile_config, metric, pattern, rule,
+    hostile_config, metric, pattern, rule, workspace_root,
 };
 
 const MIB: u64 = 1 << 20;
@@ -250,4 +250,25 @@ fn a_rule_cannot_open_a_network_connection() {
         );
     }
     assert_bystanders_whole(&report, &data);
+}
+
+/// A fixture no test runs proves nothing: every crate under `tests/fixtures/rules` must be named
+/// (as a quoted string) by this module or, for the bystander, by `common`.
+#[test]
+fn every_fixture_is_run_by_a_test() {
+    let sources = [include_str!("sandbox.rs"), include_str!("common/mod.rs")];
+    let rules = workspace_root().join("tests/fixtures/rules");
+    let entries = std::fs::read_dir(&rules)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", rules.display()));
+    let mut unused = Vec::new();
+    for entry in entries {
+        let entry = entry.expect("read an entry of tests/fixtures/rules");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let quoted = format!("\"{name}\"");
+        if entry.path().join("Cargo.toml").is_file() && !sources.iter().any(|s| s.contains(&quoted))
+        {
+            unused.push(name);
+        }
+    }
+    assert!(unused.is_empty(), "fixtures no test runs: {unused:?}");
 }

@@ -387,7 +387,11 @@ impl Runtime {
     /// Benchmark support: the time of `n` instantiations of `rule` from its
     /// pre-instantiated component, each in a fresh store (store creation excluded).
     #[doc(hidden)]
-    pub fn time_instantiation(&self, rule: &LoadedRule, n: usize) -> Result<Vec<Duration>, RuleFailure> {
+    pub fn time_instantiation(
+        &self,
+        rule: &LoadedRule,
+        n: usize,
+    ) -> Result<Vec<Duration>, RuleFailure> {
         let limits = Limits::default();
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {

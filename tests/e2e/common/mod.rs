@@ -26,7 +26,8 @@ pub const REVERIE: &str = env!("CARGO_BIN_EXE_reverie");
 /// How long one `reverie dream` over a test dataset may take before the test gives up on it.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
-fn workspace_root() -> PathBuf {
+/// The main workspace (the parent of `host/`).
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 

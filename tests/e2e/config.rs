@@ -1,0 +1,71 @@
+//! A config file is parsed strictly: a typo or a bad value stops the run with a message
+//! naming the file and the key, before any rule runs.
+
+use crate::common::{Dataset, Dream};
+
+#[test]
+fn a_misspelt_key_is_named() {
+    let data = Dataset::standard();
+    let stderr = Dream::new(&data)
+        .config("[defaults]\ntimeout_msec = 100\n")
+        .fails();
+    assert!(stderr.contains("timeout_msec"), "{stderr}");
+    assert!(stderr.contains("reverie.toml"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_builtin_and_an_absurd_limit_are_named_with_their_place() {
+    let data = Dataset::standard();
+    let stderr = Dream::new(&data)
+        .config("[[rules]]\nbuiltin = \"sentiment\"\n")
+        .fails();
+    assert!(stderr.contains("rules[0].builtin"), "{stderr}");
+    assert!(
+        stderr.contains("corrections"),
+        "lists the built-ins: {stderr}"
+    );
+
+    let stderr = Dream::new(&data)
+        .config("[[rules]]\nbuiltin = \"tool-failures\"\nmemory_mib = 100000\n")
+        .fails();
+    assert!(stderr.contains("rules[0].memory_mib"), "{stderr}");
+}
+
+#[test]
+fn a_setting_the_rule_does_not_declare_fails_that_rule_alone() {
+    let data = Dataset::standard();
+    let report = Dream::new(&data)
+        .config(
+            "[[rules]]\nbuiltin = \"tool-failures\"\nsettings = { min_occurences = 2 }\n\
+             [[rules]]\nbuiltin = \"corrections\"\n",
+        )
+        .report();
+    let rules = report["rules"].as_array().expect("rules");
+    assert_eq!(rules[0]["status"], "failed");
+    let message = rules[0]["failure"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("min_occurences"), "{message}");
+    assert!(
+        message.contains("min_occurrences"),
+        "lists what it accepts: {message}"
+    );
+    assert_eq!(rules[1]["status"], "ok");
+}
+
+#[test]
+fn a_bad_setting_value_is_reported_by_the_rule() {
+    let data = Dataset::standard();
+    let report = Dream::new(&data)
+        .config(
+            "[[rules]]\nbuiltin = \"tool-failures\"\nsettings = { min_occurrences = \"many\" }\n",
+        )
+        .report();
+    let rule = &report["rules"][0];
+    assert_eq!(rule["failure"]["kind"], "rule_error", "{rule}");
+    assert!(
+        rule["failure"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("min_occurrences"),
+        "{rule}"
+    );
+}
