@@ -180,39 +180,89 @@ const CONTRADICTED: &[&str] = &[
 
 /// Agreement that contains a correction phrase ("that's exactly what I
 /// meant" contains "I meant"): cut out before matching. Apostrophes dropped.
-const AGREEMENTS: &[&str] = &[
-    " exactly what i ",
-    " thats what i ",
-    " that is what i ",
-    " this is what i ",
-    " just what i ",
+const AGREEMENTS: &[&[&str]] = &[
+    &["exactly", "what", "i"],
+    &["thats", "what", "i"],
+    &["that", "is", "what", "i"],
+    &["this", "is", "what", "i"],
+    &["just", "what", "i"],
 ];
 
-/// One phrase, kept in its display form (quoted in reasons) and in the form
-/// it is matched in: apostrophes dropped, padded with spaces for word bounds.
+/// One phrase, kept in its display form (quoted in reasons) and as the words
+/// it is matched by (normalised, apostrophes dropped).
 struct Phrase {
     kind: Kind,
     display: &'static str,
-    key: String,
+    words: Vec<String>,
 }
 
-/// The phrase table, in matching priority order.
-fn phrases() -> Vec<Phrase> {
+/// The phrase table, in matching priority order, indexed by first word so a
+/// message is matched in one pass over its words. (Searching the message for
+/// each phrase with `str::contains` spent most of the rule's time building
+/// substring searchers.)
+struct Phrases {
+    list: Vec<Phrase>,
+    by_first_word: BTreeMap<String, Vec<usize>>,
+}
+
+fn words_of(phrase: &str) -> Vec<String> {
+    phrase
+        .replace('\'', "")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+fn phrases() -> Phrases {
     let table: [(Kind, &[&str]); 3] = [
         (Kind::IgnoredContext, IGNORED_CONTEXT),
         (Kind::Misunderstood, MISUNDERSTOOD),
         (Kind::Contradicted, CONTRADICTED),
     ];
-    table
+    let list: Vec<Phrase> = table
         .iter()
         .flat_map(|(kind, list)| {
             list.iter().map(|display| Phrase {
                 kind: *kind,
                 display,
-                key: format!(" {} ", display.replace('\'', "")),
+                words: words_of(display),
             })
         })
-        .collect()
+        .filter(|p| !p.words.is_empty())
+        .collect();
+    let mut by_first_word: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, p) in list.iter().enumerate() {
+        by_first_word.entry(p.words[0].clone()).or_default().push(i);
+    }
+    Phrases {
+        list,
+        by_first_word,
+    }
+}
+
+/// Does `words` start with the word sequence `seq`?
+fn starts_with_words<S: AsRef<str>>(words: &[&str], seq: &[S]) -> bool {
+    words.len() >= seq.len() && words.iter().zip(seq).all(|(w, s)| *w == s.as_ref())
+}
+
+impl Phrases {
+    /// The first phrase, in priority order, that occurs in `words`.
+    fn find(&self, words: &[&str]) -> Option<&Phrase> {
+        let mut best: Option<usize> = None;
+        for start in 0..words.len() {
+            let Some(candidates) = self.by_first_word.get(words[start]) else {
+                continue;
+            };
+            for &p in candidates {
+                if best.is_none_or(|b| p < b)
+                    && starts_with_words(&words[start..], &self.list[p].words)
+                {
+                    best = Some(p);
+                }
+            }
+        }
+        best.map(|p| &self.list[p])
+    }
 }
 
 /// What one user message was found to be.
@@ -301,7 +351,7 @@ impl Settings {
 /// The rule's state for one cycle.
 pub struct Corrections {
     settings: Settings,
-    phrases: Vec<Phrase>,
+    phrases: Phrases,
     seen: u64,
     corrected: u64,
     kinds: [KindStats; 4],
@@ -310,12 +360,16 @@ pub struct Corrections {
 impl Corrections {
     /// Find a correction phrase in one user message.
     fn match_phrase(&self, content: &str) -> Option<Correction> {
-        let norm = text::normalise(content);
-        let mut bare = format!(" {} ", norm.replace('\'', ""));
+        let norm = text::normalise(content).replace('\'', "");
+        let mut words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
         for agreement in AGREEMENTS {
-            bare = bare.replace(agreement, " ");
+            while let Some(at) =
+                (0..words.len()).find(|&i| starts_with_words(&words[i..], agreement))
+            {
+                words.drain(at..at + agreement.len());
+            }
         }
-        if let Some(p) = self.phrases.iter().find(|p| bare.contains(&p.key)) {
+        if let Some(p) = self.phrases.find(&words) {
             // Quote the whole message, not just the phrase: the rest says what was
             // wrong ("... your site says 14 days"), which is what theme-finding rules
             // downstream group on.
@@ -326,12 +380,16 @@ impl Corrections {
             });
         }
         // "I asked for X, not Y" / "I wanted X not Y".
-        for lead in [" i asked for ", " i asked about ", " i wanted "] {
-            if let Some(start) = bare.find(lead)
-                && let Some(rest) = bare.get(start + lead.len()..)
-                && rest.contains(" not ")
+        for lead in [
+            ["i", "asked", "for"],
+            ["i", "asked", "about"],
+            ["i", "wanted", ""],
+        ] {
+            let lead: Vec<&str> = lead.into_iter().filter(|w| !w.is_empty()).collect();
+            if let Some(start) = (0..words.len()).find(|&i| starts_with_words(&words[i..], &lead))
+                && words[start + lead.len()..].contains(&"not")
             {
-                let quoted = text::truncate(bare.get(start..).unwrap_or_default(), QUOTE_CHARS);
+                let quoted = text::truncate(&words[start..].join(" "), QUOTE_CHARS);
                 return Some(Correction {
                     kind: Kind::Misunderstood,
                     reason: format!("user said \"{}\"", quoted.trim()),
@@ -488,7 +546,9 @@ impl Rule for Corrections {
                           misunderstood request, ignored context, repeated question) and proposes \
                           instructions for the topics most often corrected."
                 .into(),
-            stages: vec![Stage::Detect, Stage::Analyse],
+            // Everything is counted in `detect`: declaring `analyse` too would only
+            // make the host copy every chunk into the sandbox a second time.
+            stages: vec![Stage::Detect],
             settings: vec![
                 spec(
                     "severity_high_share",
@@ -586,10 +646,6 @@ impl Rule for Corrections {
     /// Nothing to do: the counts were taken in `detect`, which the host runs on
     /// the same chunk first; counting the inferred feedback here again would
     /// double every correction.
-    fn analyse(&mut self, _chunk: reverie_rule_sdk::Chunk) -> Result<(), String> {
-        Ok(())
-    }
-
     fn finish(&mut self) -> Result<Findings, String> {
         let mut patterns = Vec::new();
         let mut suggestions = Vec::new();
@@ -1081,10 +1137,10 @@ mod tests {
     }
 
     #[test]
-    fn info_declares_both_stages_and_every_setting_it_reads_with_defaults() {
+    fn info_declares_the_detect_stage_and_every_setting_it_reads_with_defaults() {
         let info = Corrections::info();
         assert_eq!(info.name, "corrections");
-        assert_eq!(info.stages, [Stage::Detect, Stage::Analyse]);
+        assert_eq!(info.stages, [Stage::Detect]);
         let names: Vec<&str> = info.settings.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
