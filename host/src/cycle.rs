@@ -1,14 +1,15 @@
 //! One dreaming cycle (DESIGN §3, steps 3–8): stream the window's interactions in
 //! chunks through the rules, then merge, measure and report.
 //!
-//! For each chunk, every rule that takes part in `detect` runs on it (in
-//! parallel, one thread per rule), then every rule that takes part in `analyse`
-//! gets the chunk with its explicit and inferred feedback (in parallel again).
-//! Inferred feedback is therefore about the chunk it came from, which is what
-//! lets the host read its input once. A reader thread parses the next chunks
-//! while rules work, with at most two chunks queued: memory depends on the
-//! chunk size, never on the size of the window. A rule that fails is stopped
-//! and reported; the others go on.
+//! Each rule runs on a worker thread of its own that owns its instance and
+//! takes jobs in order. For each chunk, every rule that takes part in `detect`
+//! runs on it, then every rule that takes part in `analyse` gets the chunk with
+//! its explicit and inferred feedback. Inferred feedback is therefore about the
+//! chunk it came from, which is what lets the host read its input once. Analyse
+//! jobs are queued, not awaited, so detect rules work on the next chunk while
+//! analyse rules finish this one. A reader thread parses ahead. Every queue is
+//! bounded (two chunks), so memory depends on the chunk size, never on the size
+//! of the window. A rule that fails is stopped and reported; the others go on.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,10 +91,6 @@ struct Running {
 }
 
 impl Running {
-    fn active(&self, stage: Stage) -> bool {
-        self.instance.is_some() && self.stages.contains(&stage)
-    }
-
     fn fail(&mut self, failure: RuleFailure) {
         if let Some(mut instance) = self.instance.take() {
             self.stats = instance.stats();
@@ -102,32 +99,80 @@ impl Running {
     }
 }
 
-/// Run `f` on every rule in `running` for which `active` holds, one thread per rule.
-fn in_parallel<T: Send>(
-    running: &mut [Running],
-    active: impl Fn(&Running) -> bool,
-    f: impl Fn(&mut Running) -> T + Sync,
-) -> Vec<T> {
-    let mut chosen: Vec<&mut Running> = running.iter_mut().filter(|r| active(r)).collect();
-    if chosen.len() <= 1 {
-        return chosen.into_iter().map(&f).collect();
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let last = chosen.pop();
-        let handles: Vec<_> = chosen.into_iter().map(|r| s.spawn(move || f(r))).collect();
-        let mut out: Vec<T> = Vec::with_capacity(handles.len() + 1);
-        let mine = last.map(f);
-        for h in handles {
-            match h.join() {
-                Ok(v) => out.push(v),
-                // A panic here is a host bug; re-raise it rather than lose it.
-                Err(p) => std::panic::resume_unwind(p),
+/// What the coordinator asks of a rule's worker thread.
+enum Job {
+    /// Run `detect` and answer with the inferred feedback (empty if the rule failed).
+    Detect(Arc<PreparedChunk>),
+    /// Run `analyse`; no answer.
+    Analyse(Arc<PreparedChunk>),
+}
+
+/// A rule's worker: a thread that owns the rule's instance for the whole cycle
+/// and runs its jobs in order. Detect rules can thus work on chunk N+1 while
+/// analyse rules are still on chunk N, and the per-rule order never changes.
+struct Worker {
+    jobs: mpsc::SyncSender<Job>,
+    answers: mpsc::Receiver<Vec<Feedback>>,
+    detect: bool,
+    analyse: bool,
+}
+
+/// Jobs queued per worker: bounds the chunks in flight, and so memory.
+const QUEUED_JOBS: usize = 2;
+
+fn work(
+    mut rule: Running,
+    jobs: mpsc::Receiver<Job>,
+    answers: mpsc::Sender<Vec<Feedback>>,
+) -> Running {
+    for job in jobs {
+        match job {
+            Job::Detect(chunk) => {
+                let found = match rule.instance.as_mut().map(|i| i.detect(&chunk)) {
+                    None => Vec::new(),
+                    Some(Ok(found)) => found
+                        .into_iter()
+                        .map(|f| Feedback {
+                            interaction_id: f.interaction_id,
+                            rating: f.rating,
+                            comment: Some(f.reason),
+                            source: FeedbackSource::Inferred(rule.name.clone()),
+                        })
+                        .collect(),
+                    Some(Err(failure)) => {
+                        rule.fail(failure);
+                        Vec::new()
+                    }
+                };
+                // Let go of the chunk before answering, so the coordinator can
+                // take it back to attach the feedback without a copy.
+                drop(chunk);
+                if answers.send(found).is_err() {
+                    break;
+                }
+            }
+            Job::Analyse(chunk) => {
+                if let Some(instance) = rule.instance.as_mut()
+                    && let Err(failure) = instance.analyse(&chunk)
+                {
+                    rule.fail(failure);
+                }
             }
         }
-        out.extend(mine);
-        out
-    })
+    }
+    // End of the window: findings.
+    if let Some(instance) = rule.instance.as_mut() {
+        match instance.finish() {
+            Ok(findings) => {
+                rule.findings = Some(findings);
+                if let Some(mut instance) = rule.instance.take() {
+                    rule.stats = instance.stats();
+                }
+            }
+            Err(failure) => rule.fail(failure),
+        }
+    }
+    rule
 }
 
 /// Run one cycle over `source`. `progress` is called after each chunk with the
@@ -140,7 +185,7 @@ pub fn run(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Report, CycleError> {
     let context = &input.context;
-    let mut running: Vec<Running> = rules
+    let running: Vec<Running> = rules
         .into_iter()
         .map(|slot| start(runtime, slot, context))
         .collect();
@@ -154,140 +199,137 @@ pub fn run(
 
     let read = Arc::new(AtomicU64::new(0));
     let (since, until) = (input.since_ms, input.until_ms);
-    let skipped = std::thread::scope(|scope| -> Result<u64, CycleError> {
-        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Interaction>, CycleError>>(2);
-        let read_by_reader = read.clone();
-        let reader = scope.spawn(move || {
-            let mut source = source;
-            let mut chunk = Vec::with_capacity(chunk_size);
-            loop {
-                match source.next_interaction() {
-                    Ok(Some(i)) => {
-                        if since.is_some_and(|s| i.timestamp_ms < s)
-                            || until.is_some_and(|u| i.timestamp_ms >= u)
-                        {
-                            continue;
-                        }
-                        chunk.push(i);
-                        if chunk.len() == chunk_size {
-                            read_by_reader.store(source.progress(), Ordering::Relaxed);
-                            let full =
-                                std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
-                            if tx.send(Ok(full)).is_err() {
-                                break;
+    let (skipped, running) =
+        std::thread::scope(|scope| -> Result<(u64, Vec<Running>), CycleError> {
+            let (tx, rx) = mpsc::sync_channel::<Result<Vec<Interaction>, CycleError>>(2);
+            let read_by_reader = read.clone();
+            let reader = scope.spawn(move || {
+                let mut source = source;
+                let mut chunk = Vec::with_capacity(chunk_size);
+                loop {
+                    match source.next_interaction() {
+                        Ok(Some(i)) => {
+                            if since.is_some_and(|s| i.timestamp_ms < s)
+                                || until.is_some_and(|u| i.timestamp_ms >= u)
+                            {
+                                continue;
+                            }
+                            chunk.push(i);
+                            if chunk.len() == chunk_size {
+                                read_by_reader.store(source.progress(), Ordering::Relaxed);
+                                let full =
+                                    std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+                                if tx.send(Ok(full)).is_err() {
+                                    break;
+                                }
                             }
                         }
-                    }
-                    Ok(None) => {
-                        read_by_reader.store(source.progress(), Ordering::Relaxed);
-                        if !chunk.is_empty() {
-                            let _ = tx.send(Ok(chunk));
+                        Ok(None) => {
+                            read_by_reader.store(source.progress(), Ordering::Relaxed);
+                            if !chunk.is_empty() {
+                                let _ = tx.send(Ok(chunk));
+                            }
+                            break;
                         }
-                        break;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        break;
-                    }
-                }
-            }
-            source.skipped()
-        });
-
-        for chunk in rx {
-            let chunk = chunk?;
-            let mut prepared = PreparedChunk::new(&chunk);
-
-            // Stage 1: detect.
-            let inferred = in_parallel(
-                &mut running,
-                |r| r.active(Stage::Detect),
-                |r| {
-                    let Some(instance) = r.instance.as_mut() else {
-                        return Vec::new();
-                    };
-                    match instance.detect(&prepared) {
-                        Ok(found) => found
-                            .into_iter()
-                            .map(|f| Feedback {
-                                interaction_id: f.interaction_id,
-                                rating: f.rating,
-                                comment: Some(f.reason),
-                                source: FeedbackSource::Inferred(r.name.clone()),
-                            })
-                            .collect(),
-                        Err(failure) => {
-                            r.fail(failure);
-                            Vec::new()
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            break;
                         }
                     }
-                },
-            );
-            let mut inferred_by_id: HashMap<&str, Vec<&Feedback>> = HashMap::new();
-            for f in inferred.iter().flatten() {
-                inferred_by_id
-                    .entry(f.interaction_id.as_str())
-                    .or_default()
-                    .push(f);
+                }
+                source.skipped()
+            });
+
+            // One worker per rule that started; the others go straight to the report.
+            let mut workers: Vec<Worker> = Vec::new();
+            let mut handles = Vec::new();
+            let mut idle: Vec<(usize, Running)> = Vec::new();
+            for (index, rule) in running.into_iter().enumerate() {
+                if rule.instance.is_none() {
+                    idle.push((index, rule));
+                    continue;
+                }
+                let (jobs_tx, jobs_rx) = mpsc::sync_channel(QUEUED_JOBS);
+                let (answers_tx, answers_rx) = mpsc::channel();
+                workers.push(Worker {
+                    jobs: jobs_tx,
+                    answers: answers_rx,
+                    detect: rule.stages.contains(&Stage::Detect),
+                    analyse: rule.stages.contains(&Stage::Analyse),
+                });
+                handles.push((index, scope.spawn(move || work(rule, jobs_rx, answers_tx))));
             }
 
-            // Feedback on this chunk, and the host's own metrics.
-            let mut chunk_feedback: Vec<Feedback> = Vec::new();
-            for i in &chunk {
-                let explicit = input.feedback.for_interaction(&i.id);
-                let inferred = inferred_by_id
-                    .get(i.id.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                explicit_matched += explicit.len() as u64;
-                inferred_count += inferred.len() as u64;
-                let explicit_ratings: Vec<Rating> = explicit.iter().map(|f| f.rating).collect();
-                let inferred_ratings: Vec<Rating> = inferred.iter().map(|f| f.rating).collect();
-                let rating = metrics::effective_rating(&explicit_ratings, &inferred_ratings);
-                tally.record(i.timestamp_ms, i.config_version.as_deref(), rating);
-                first_ms = Some(first_ms.map_or(i.timestamp_ms, |t| t.min(i.timestamp_ms)));
-                last_ms = Some(last_ms.map_or(i.timestamp_ms, |t| t.max(i.timestamp_ms)));
-                chunk_feedback.extend(explicit.iter().cloned());
-                chunk_feedback.extend(inferred.iter().map(|f| (*f).clone()));
-            }
-            prepared.set_feedback(&chunk_feedback);
+            for chunk in rx {
+                let chunk = chunk?;
+                let prepared = Arc::new(PreparedChunk::new(&chunk));
 
-            // Stage 2: analyse.
-            in_parallel(
-                &mut running,
-                |r| r.active(Stage::Analyse),
-                |r| {
-                    if let Some(instance) = r.instance.as_mut()
-                        && let Err(failure) = instance.analyse(&prepared)
-                    {
-                        r.fail(failure);
-                    }
-                },
-            );
-            progress(read.load(Ordering::Relaxed));
-        }
-        reader.join().map_err(|_| CycleError::ReaderGone)
-    })?;
+                // Stage 1: detect, on every detect rule at once; answers in rule order.
+                let detecting: Vec<&Worker> = workers
+                    .iter()
+                    .filter(|w| w.detect && w.jobs.send(Job::Detect(prepared.clone())).is_ok())
+                    .collect();
+                let inferred: Vec<Feedback> = detecting
+                    .iter()
+                    .flat_map(|w| w.answers.recv().unwrap_or_default())
+                    .collect();
+                let mut inferred_by_id: HashMap<&str, Vec<&Feedback>> = HashMap::new();
+                for f in &inferred {
+                    inferred_by_id
+                        .entry(f.interaction_id.as_str())
+                        .or_default()
+                        .push(f);
+                }
 
-    // End of the window: findings.
-    in_parallel(
-        &mut running,
-        |r| r.instance.is_some(),
-        |r| {
-            let Some(instance) = r.instance.as_mut() else {
-                return;
-            };
-            match instance.finish() {
-                Ok(findings) => {
-                    r.findings = Some(findings);
-                    if let Some(mut instance) = r.instance.take() {
-                        r.stats = instance.stats();
+                // Feedback on this chunk, and the host's own metrics.
+                let mut chunk_feedback: Vec<Feedback> = Vec::new();
+                for i in &chunk {
+                    let explicit = input.feedback.for_interaction(&i.id);
+                    let inferred = inferred_by_id
+                        .get(i.id.as_str())
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]);
+                    explicit_matched += explicit.len() as u64;
+                    inferred_count += inferred.len() as u64;
+                    let explicit_ratings: Vec<Rating> = explicit.iter().map(|f| f.rating).collect();
+                    let inferred_ratings: Vec<Rating> = inferred.iter().map(|f| f.rating).collect();
+                    let rating = metrics::effective_rating(&explicit_ratings, &inferred_ratings);
+                    tally.record(i.timestamp_ms, i.config_version.as_deref(), rating);
+                    first_ms = Some(first_ms.map_or(i.timestamp_ms, |t| t.min(i.timestamp_ms)));
+                    last_ms = Some(last_ms.map_or(i.timestamp_ms, |t| t.max(i.timestamp_ms)));
+                    chunk_feedback.extend(explicit.iter().cloned());
+                    chunk_feedback.extend(inferred.iter().map(|f| (*f).clone()));
+                }
+
+                // Stage 2: analyse. Queued, not awaited: the next chunk's detect overlaps it.
+                if workers.iter().any(|w| w.analyse) {
+                    // Detect workers drop their handle before answering, so this is
+                    // normally the only one left; convert again only if not.
+                    let mut prepared =
+                        Arc::try_unwrap(prepared).unwrap_or_else(|_| PreparedChunk::new(&chunk));
+                    prepared.set_feedback(&chunk_feedback);
+                    let prepared = Arc::new(prepared);
+                    for w in workers.iter().filter(|w| w.analyse) {
+                        let _ = w.jobs.send(Job::Analyse(prepared.clone()));
                     }
                 }
-                Err(failure) => r.fail(failure),
+                progress(read.load(Ordering::Relaxed));
             }
-        },
-    );
+
+            // Closing the queues ends the workers: each finishes its rule.
+            drop(workers);
+            let mut running: Vec<(usize, Running)> = idle;
+            for (index, handle) in handles {
+                match handle.join() {
+                    Ok(rule) => running.push((index, rule)),
+                    // A panic in a worker is a host bug; re-raise it rather than lose it.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            running.sort_by_key(|(index, _)| *index);
+            let skipped = reader.join().map_err(|_| CycleError::ReaderGone)?;
+            Ok((skipped, running.into_iter().map(|(_, r)| r).collect()))
+        })?;
 
     let window = Window {
         start: input.since_ms.map(rfc3339),
