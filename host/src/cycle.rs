@@ -297,7 +297,7 @@ pub fn run(
                     tally.record(i.timestamp_ms, i.config_version.as_deref(), rating);
                     first_ms = Some(first_ms.map_or(i.timestamp_ms, |t| t.min(i.timestamp_ms)));
                     last_ms = Some(last_ms.map_or(i.timestamp_ms, |t| t.max(i.timestamp_ms)));
-                    chunk_feedback.extend(explicit.iter().cloned());
+                    chunk_feedback.extend(explicit);
                     chunk_feedback.extend(inferred.iter().map(|f| (*f).clone()));
                 }
 

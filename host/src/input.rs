@@ -12,7 +12,6 @@
 //! A malformed line is an error naming the file, the line and the field, unless
 //! the caller asked to skip invalid lines, in which case it is counted.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -326,15 +325,40 @@ impl InteractionReader {
 }
 
 /// Explicit feedback, indexed by the interaction it rates.
+///
+/// Feedback is read whole (it names interactions anywhere in the window), so it
+/// is stored compactly: ids and comments in one text arena, and one 32-byte entry
+/// per feedback, sorted by a hash of the interaction id. That is ~4× smaller than
+/// a map of owned strings and keeps a million-interaction window's feedback in a
+/// few MB. Lookups compare the id itself, so hash collisions cannot mix feedback up.
 #[derive(Debug, Default)]
 pub struct FeedbackIndex {
-    by_interaction: HashMap<String, Vec<Feedback>>,
-    count: u64,
+    entries: Vec<FeedbackEntry>,
+    text: String,
+    sorted: bool,
     skipped: u64,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct FeedbackEntry {
+    hash: u64,
+    /// `text[id.0..id.0 + id.1]` is the interaction id.
+    id: (u32, u32),
+    /// The comment, if any, likewise.
+    comment: Option<(u32, u32)>,
+    rating: Rating,
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // DefaultHasher::new() has fixed keys: the same id hashes the same in every run.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
 impl FeedbackIndex {
-    /// Read a feedback file whole (feedback is a minority of the data; see the module doc).
+    /// Read a feedback file whole (see the type's doc for why and at what cost).
     pub fn load(path: &Path, skip_invalid: bool) -> Result<Self, InputError> {
         let file = File::open(path).map_err(|source| InputError::Io {
             path: path.to_path_buf(),
@@ -349,42 +373,84 @@ impl FeedbackIndex {
             if line.trim().is_empty() {
                 continue;
             }
+            let invalid = |problem: String| InputError::Invalid {
+                path: path.to_path_buf(),
+                line: n as u64 + 1,
+                problem,
+            };
             match parse_feedback(line.trim()) {
-                Ok(f) => index.insert(f),
+                Ok(f) => index.insert(&f).map_err(invalid)?,
                 Err(_) if skip_invalid => index.skipped += 1,
-                Err(problem) => {
-                    return Err(InputError::Invalid {
-                        path: path.to_path_buf(),
-                        line: n as u64 + 1,
-                        problem,
-                    });
-                }
+                Err(problem) => return Err(invalid(problem)),
             }
         }
+        index.sort();
         Ok(index)
     }
 
-    pub fn insert(&mut self, feedback: Feedback) {
-        self.count += 1;
-        self.by_interaction
-            .entry(feedback.interaction_id.clone())
-            .or_default()
-            .push(feedback);
+    /// Add one piece of feedback. Fails only past 4 GiB of ids and comments.
+    pub fn insert(&mut self, feedback: &Feedback) -> Result<(), String> {
+        let mut push = |text: &str| -> Result<(u32, u32), String> {
+            let start = u32::try_from(self.text.len()).ok();
+            let len = u32::try_from(text.len()).ok();
+            match (start, len) {
+                (Some(start), Some(len)) if start.checked_add(len).is_some() => {
+                    self.text.push_str(text);
+                    Ok((start, len))
+                }
+                _ => Err("more than 4 GiB of feedback ids and comments: split the window".into()),
+            }
+        };
+        let id = push(&feedback.interaction_id)?;
+        let comment = feedback.comment.as_deref().map(&mut push).transpose()?;
+        self.entries.push(FeedbackEntry {
+            hash: id_hash(&feedback.interaction_id),
+            id,
+            comment,
+            rating: feedback.rating,
+        });
+        self.sorted = false;
+        Ok(())
     }
 
-    pub fn for_interaction(&self, id: &str) -> &[Feedback] {
-        self.by_interaction
-            .get(id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    /// Sort for lookups; stable, so feedback on one interaction keeps file order.
+    fn sort(&mut self) {
+        self.entries.sort_by_key(|e| e.hash);
+        self.text.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        self.sorted = true;
+    }
+
+    fn slice(&self, (start, len): (u32, u32)) -> &str {
+        self.text
+            .get(start as usize..(start + len) as usize)
+            .unwrap_or_default()
+    }
+
+    /// The explicit feedback on interaction `id`, in file order.
+    pub fn for_interaction(&self, id: &str) -> Vec<Feedback> {
+        debug_assert!(self.sorted || self.entries.is_empty(), "FeedbackIndex used before sort");
+        let hash = id_hash(id);
+        let from = self.entries.partition_point(|e| e.hash < hash);
+        self.entries[from..]
+            .iter()
+            .take_while(|e| e.hash == hash)
+            .filter(|e| self.slice(e.id) == id)
+            .map(|e| Feedback {
+                interaction_id: id.to_string(),
+                rating: e.rating,
+                comment: e.comment.map(|c| self.slice(c).to_string()),
+                source: FeedbackSource::Explicit,
+            })
+            .collect()
     }
 
     pub fn len(&self) -> u64 {
-        self.count
+        self.entries.len() as u64
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.entries.is_empty()
     }
 
     pub fn skipped(&self) -> u64 {
@@ -460,6 +526,28 @@ mod tests {
         let err = parse_feedback(r#"{"interaction_id":"int_1","rating":"great"}"#)
             .expect_err("bad rating");
         assert!(err.starts_with("field `rating`"), "{err}");
+    }
+
+    #[test]
+    fn feedback_is_found_by_interaction_in_file_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feedback.jsonl");
+        let lines = [
+            r#"{"interaction_id":"int_2","rating":"negative","comment":"wrong size"}"#,
+            r#"{"interaction_id":"int_1","rating":"positive"}"#,
+            "",
+            r#"{"interaction_id":"int_2","rating":"neutral","comment":"  "}"#,
+        ];
+        std::fs::write(&path, lines.join("\n")).expect("write");
+        let index = FeedbackIndex::load(&path, false).expect("valid");
+        assert_eq!(index.len(), 3);
+        let two = index.for_interaction("int_2");
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[0].comment.as_deref(), Some("wrong size"));
+        assert_eq!(two[0].rating, Rating::Negative);
+        assert_eq!(two[1].comment, None, "a blank comment is no comment");
+        assert_eq!(index.for_interaction("int_1")[0].rating, Rating::Positive);
+        assert!(index.for_interaction("int_3").is_empty());
     }
 
     #[test]
