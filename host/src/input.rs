@@ -435,7 +435,10 @@ impl FeedbackIndex {
 
     /// The explicit feedback on interaction `id`, in file order.
     pub fn for_interaction(&self, id: &str) -> Vec<Feedback> {
-        debug_assert!(self.sorted || self.entries.is_empty(), "FeedbackIndex used before sort");
+        debug_assert!(
+            self.sorted || self.entries.is_empty(),
+            "FeedbackIndex used before sort"
+        );
         let hash = id_hash(id);
         let from = self.entries.partition_point(|e| e.hash < hash);
         self.entries[from..]

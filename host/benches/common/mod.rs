@@ -1,4 +1,5 @@
-//! What the benchmarks share: the generated data sets and small statistics.
+//! What the benchmarks share: the generated data sets, throughput, and a check
+//! that nothing else was using the machine while they ran.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,10 +26,20 @@ pub fn dataset(interactions: u64, name: &str) -> PathBuf {
     // leaves a half-written data set that a later run would reuse.
     let partial = data.join(format!("{name}.partial"));
     let _ = std::fs::remove_dir_all(&partial);
-    eprintln!("generating {interactions} interactions into {}", dir.display());
+    eprintln!(
+        "generating {interactions} interactions into {}",
+        dir.display()
+    );
     let status = Command::new(env!("CARGO"))
         .current_dir(workspace())
-        .args(["run", "--release", "--quiet", "-p", "reverie-generator", "--"])
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "reverie-generator",
+            "--",
+        ])
         .arg("--interactions")
         .arg(interactions.to_string())
         .arg("--out-dir")
@@ -48,19 +59,29 @@ pub fn file_size(path: &Path) -> u64 {
         .len()
 }
 
-/// The `q` quantile (0..=1) of `samples`, nearest rank.
-pub fn quantile(samples: &[Duration], q: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-pub fn median(samples: &[Duration]) -> Duration {
-    quantile(samples, 0.5)
-}
-
 /// Decimal megabytes per second.
 pub fn mb_per_s(bytes: u64, time: Duration) -> f64 {
     bytes as f64 / 1e6 / time.as_secs_f64()
+}
+
+/// CPU time the whole machine has spent busy since boot, all cores together
+/// (`/proc/stat`; `None` where there is none). The difference over a run, less
+/// the benchmark's own CPU time, is what other processes took: the machine has
+/// few cores, so anything else running skews the figures.
+pub fn machine_busy() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum();
+    // /proc/stat counts in USER_HZ, which Linux fixes at 100 per second.
+    Some(Duration::from_millis(busy * 10))
 }
