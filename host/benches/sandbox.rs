@@ -14,11 +14,14 @@
 //!
 //! Each side runs several times (interleaved); the table gives medians, the
 //! throughput over the interactions file's bytes, the ratio, the fuel used and
-//! where the time goes (conversion, each stage, the fixed cost of one call, and
-//! the cost of moving a chunk into the guest, measured on `corrections`, whose
-//! `analyse` does nothing). A second table gives the cost of starting a rule:
-//! instantiation from the pre-instantiated component, and the whole
-//! `Runtime::start`.
+//! where the time goes: conversion and each stage, the fixed cost of one call,
+//! and the cost of moving a chunk into the guest (measured by calling the
+//! `analyse` of `corrections`, which only detects: the SDK's empty default).
+//! The metering table runs the same components on bench-only engines with fuel
+//! and epoch interruption each on or off, which the host's engine cannot do,
+//! to tell the cost of metering from that of running as WebAssembly at all.
+//! The last table gives the cost of starting a rule: instantiation from the
+//! pre-instantiated component, and the whole `Runtime::start`.
 //!
 //! `cargo bench -p reverie --bench sandbox`; see docs/BENCHMARKS.md.
 
@@ -344,7 +347,8 @@ fn median_run(runs: &[Run]) -> &Run {
 // ---- the cost of a call ---------------------------------------------------------------
 
 /// Fixed cost of one call, and the cost of moving a whole chunk into the guest:
-/// `corrections`' `analyse` is empty, so calling it measures the canonical ABI
+/// `corrections` only detects, so its `analyse` is the SDK's empty default and
+/// calling it measures the canonical ABI
 /// (host lowering, guest lifting into Rust values, and dropping them) alone.
 fn call_costs(runtime: &Runtime, rules: &[(&str, LoadedRule)], data: &Data) {
     let Some((_, corrections)) = rules.iter().find(|(n, _)| *n == "corrections") else {
@@ -401,7 +405,7 @@ fn call_costs(runtime: &Runtime, rules: &[(&str, LoadedRule)], data: &Data) {
     let transfer = median(&transfer);
     let native_transfer = median(&native_transfer);
 
-    println!("\nthe cost of a call (corrections, whose analyse() is empty)");
+    println!("\nthe cost of a call (the analyse() of corrections: the SDK's empty default)");
     println!(
         "  one call with an empty chunk:         {:>8.2} µs median (x {chunks} chunks = {:.1} ms)",
         us(per_call),

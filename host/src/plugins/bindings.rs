@@ -6,13 +6,19 @@
 
 use crate::model;
 
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "rule-world",
-});
+/// The generated code, in a module of its own: `bindgen!` names a module after the
+/// WIT package (`reverie`), which would otherwise clash with this crate's own name
+/// wherever both are in scope (rustdoc's doctests, for one).
+pub mod generated {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "rule-world",
+    });
+}
 
-pub use reverie::rules::log::Level;
-pub use reverie::rules::types as wit;
+pub use generated::reverie::rules::log::Level;
+pub use generated::reverie::rules::types as wit;
+pub use generated::{RuleWorld, RuleWorldPre};
 
 // ---- host → guest ---------------------------------------------------------------------
 

@@ -146,9 +146,9 @@ impl WasiView for StoreData {
     }
 }
 
-impl bindings::reverie::rules::types::Host for StoreData {}
+impl bindings::generated::reverie::rules::types::Host for StoreData {}
 
-impl bindings::reverie::rules::log::Host for StoreData {
+impl bindings::generated::reverie::rules::log::Host for StoreData {
     fn log(&mut self, level: bindings::Level, message: String, fields: Vec<(String, String)>) {
         if self.log.len() >= self.max_log_lines {
             self.log_lines_dropped += 1;
