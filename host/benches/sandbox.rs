@@ -89,8 +89,8 @@ struct Run {
 }
 
 fn main() {
-    let busy = common::machine_busy();
     let dir = common::dataset(INTERACTIONS, "100k");
+    let busy = common::machine_busy();
     let data = load(&dir);
     let runtime = Runtime::new(None).unwrap_or_else(|e| panic!("runtime: {e}"));
     let rules: Vec<(&str, LoadedRule)> = ["corrections", "tool-failures", "feedback-themes"]
@@ -111,8 +111,13 @@ fn main() {
     if let (Some(before), Some(after)) = (busy, common::machine_busy()) {
         let others = (after - before).saturating_sub(own_cpu());
         println!(
-            "\nother processes took {:.1} CPU-seconds while this ran (more than a few tenths: the machine was shared and the times are skewed)",
-            others.as_secs_f64()
+            "\nother processes took {:.1} CPU-seconds while this ran{}",
+            others.as_secs_f64(),
+            if others > Duration::from_secs(2) {
+                ": the machine was shared, the times are skewed"
+            } else {
+                ""
+            }
         );
     }
 }
@@ -479,18 +484,40 @@ const METERING: [(&str, bool, bool); 4] = [
 /// chunks is the same in every set-up and is left out.
 fn metering(rules: &[(&str, LoadedRule)], data: &Data, native: &[Phases]) {
     let ok = |what: &str, e: wasmtime::Error| -> ! { panic!("{what}: {e:#}") };
-    // Per (rule, stage): the native time and each set-up's median time.
-    let mut rows: Vec<(String, Duration, Vec<Duration>)> = Vec::new();
-    for (name, rule) in rules {
-        for (stage, label) in [
-            (domain::Stage::Detect, "detect"),
-            (domain::Stage::Analyse, "analyse"),
-        ] {
-            if rule.info.takes_part_in(stage) {
-                rows.push((format!("{name} {label}"), Duration::ZERO, Vec::new()));
-            }
+    // One row per (rule, stage) a rule takes part in: (label, rule, stage, native time).
+    let mut rows: Vec<(String, usize, domain::Stage, Duration)> = Vec::new();
+    for (i, ((name, rule), native)) in rules.iter().zip(native).enumerate() {
+        if rule.info.takes_part_in(domain::Stage::Detect) {
+            rows.push((
+                format!("{name} detect"),
+                i,
+                domain::Stage::Detect,
+                native.detect,
+            ));
+        }
+        if rule.info.takes_part_in(domain::Stage::Analyse) {
+            rows.push((
+                format!("{name} analyse"),
+                i,
+                domain::Stage::Analyse,
+                native.analyse,
+            ));
         }
     }
+    // And the copy alone: the empty analyse of a rule that only detects. Natively
+    // the rule would only drop the chunk it was given.
+    if let Some(i) = rules.iter().position(|(name, rule)| {
+        *name == "corrections" && !rule.info.takes_part_in(domain::Stage::Analyse)
+    }) {
+        rows.push((
+            "chunk copy (empty analyse)".into(),
+            i,
+            domain::Stage::Analyse,
+            native_drop(data),
+        ));
+    }
+
+    let mut times: Vec<Vec<Duration>> = rows.iter().map(|_| Vec::new()).collect();
     for (_, fuel, epoch) in METERING {
         eprintln!("metering: fuel {fuel}, epoch {epoch}");
         let mut config = wasmtime::Config::new();
@@ -500,28 +527,26 @@ fn metering(rules: &[(&str, LoadedRule)], data: &Data, native: &[Phases]) {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap_or_else(|e| ok("wasi", e));
         bare::RuleWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .unwrap_or_else(|e| ok("link", e));
-        let mut row = rows.iter_mut();
-        for ((name, rule), native) in rules.iter().zip(native) {
+        for (i, (name, _)) in rules.iter().enumerate() {
             let bytes = reverie::builtin::bytes(name).unwrap_or_default();
             let component = Component::new(&engine, bytes).unwrap_or_else(|e| ok(name, e));
             let pre = linker
                 .instantiate_pre(&component)
                 .and_then(bare::RuleWorldPre::new)
                 .unwrap_or_else(|e| ok(name, e));
-            let detect = rule.info.takes_part_in(domain::Stage::Detect);
-            let analyse = rule.info.takes_part_in(domain::Stage::Analyse);
-            let (detects, analyses): (Vec<Duration>, Vec<Duration>) = (0..METERING_RUNS)
-                .map(|_| run_bare(&engine, &pre, data, (detect, analyse), (fuel, epoch)))
-                .unzip();
-            // Rows were made in the same order: detect, then analyse, of each rule.
-            for (on, native, times) in [
-                (detect, native.detect, detects),
-                (analyse, native.analyse, analyses),
-            ] {
-                if on && let Some(row) = row.next() {
-                    row.1 = native;
-                    row.2.push(median(&times));
+            for (row, (_, rule, stage, _)) in rows.iter().enumerate() {
+                if *rule != i {
+                    continue;
                 }
+                let detect = *stage == domain::Stage::Detect;
+                let runs: Vec<Duration> = (0..METERING_RUNS)
+                    .map(|_| {
+                        let (d, a) =
+                            run_bare(&engine, &pre, data, (detect, !detect), (fuel, epoch));
+                        d + a
+                    })
+                    .collect();
+                times[row].push(median(&runs));
             }
         }
     }
@@ -534,7 +559,7 @@ fn metering(rules: &[(&str, LoadedRule)], data: &Data, native: &[Phases]) {
         print!(" {:>17}", label);
     }
     println!();
-    for (label, native, times) in rows {
+    for ((label, _, _, native), times) in rows.into_iter().zip(times) {
         print!("{:<26} {:>8.0}", label, ms(native));
         for time in times {
             print!(
@@ -599,6 +624,22 @@ fn run_bare(
         }
     }
     (in_detect, in_analyse)
+}
+
+/// The time to drop every chunk in the SDK's types: all a native rule does with
+/// a chunk it does not read.
+fn native_drop(data: &Data) -> Duration {
+    let mut elapsed = Duration::ZERO;
+    for (chunk, feedback) in data.chunks() {
+        let chunk = sdk::Chunk {
+            interactions: chunk.iter().map(to_sdk::interaction).collect(),
+            feedback: feedback.iter().map(to_sdk::feedback).collect(),
+        };
+        let started = Instant::now();
+        drop(std::hint::black_box(chunk));
+        elapsed += started.elapsed();
+    }
+    elapsed
 }
 
 // ---- starting a rule ------------------------------------------------------------------
