@@ -240,6 +240,7 @@ fn run_native(name: &str, data: &Data) -> Run {
 /// The rule's own code called directly, with the conversion into the SDK's types.
 fn native<R: Rule>(data: &Data) -> Run {
     let stages = R::info().stages;
+    let inputs = domain_inputs(R::info().inputs);
     let detect = stages.contains(&sdk::Stage::Detect);
     let analyse = stages.contains(&sdk::Stage::Analyse);
     let mut phases = Phases::default();
@@ -249,8 +250,10 @@ fn native<R: Rule>(data: &Data) -> Run {
     phases.other += started.elapsed();
     for (chunk, feedback) in data.chunks() {
         let started = Instant::now();
-        let mut interactions: Vec<sdk::Interaction> =
-            chunk.iter().map(to_sdk::interaction).collect();
+        let mut interactions: Vec<sdk::Interaction> = chunk
+            .iter()
+            .map(|i| to_sdk::interaction(i, inputs))
+            .collect();
         phases.convert += started.elapsed();
         if detect {
             // Detect takes its chunk by value; analyse needs it again afterwards.
@@ -306,7 +309,7 @@ fn run_component(runtime: &Runtime, rule: &LoadedRule, data: &Data) -> Run {
     let mut fuel_before = instance.stats().fuel_used;
     for (chunk, feedback) in data.chunks() {
         let started = Instant::now();
-        let mut prepared = PreparedChunk::new(chunk);
+        let mut prepared = PreparedChunk::new(chunk, rule.info.inputs);
         phases.convert += started.elapsed();
         if detect {
             let started = Instant::now();
@@ -366,7 +369,7 @@ fn call_costs(runtime: &Runtime, rules: &[(&str, LoadedRule)], data: &Data) {
     };
 
     let mut instance = start();
-    let empty = PreparedChunk::new(&[]);
+    let empty = PreparedChunk::new(&[], ALL);
     let mut times = Vec::with_capacity(EMPTY_CALLS);
     for _ in 0..EMPTY_CALLS {
         let started = Instant::now();
@@ -385,7 +388,7 @@ fn call_costs(runtime: &Runtime, rules: &[(&str, LoadedRule)], data: &Data) {
         let mut instance = start();
         let mut elapsed = Duration::ZERO;
         for (chunk, feedback) in data.chunks() {
-            let mut prepared = PreparedChunk::new(chunk);
+            let mut prepared = PreparedChunk::new(chunk, ALL);
             prepared.set_feedback(feedback);
             let started = Instant::now();
             instance
@@ -400,7 +403,7 @@ fn call_costs(runtime: &Runtime, rules: &[(&str, LoadedRule)], data: &Data) {
         let started = Instant::now();
         for (chunk, feedback) in data.chunks() {
             let chunk = sdk::Chunk {
-                interactions: chunk.iter().map(to_sdk::interaction).collect(),
+                interactions: chunk.iter().map(|i| to_sdk::interaction(i, ALL)).collect(),
                 feedback: feedback.iter().map(to_sdk::feedback).collect(),
             };
             std::hint::black_box(&chunk);
@@ -527,7 +530,8 @@ fn metering(rules: &[(&str, LoadedRule)], data: &Data, native: &[Phases]) {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap_or_else(|e| ok("wasi", e));
         bare::RuleWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .unwrap_or_else(|e| ok("link", e));
-        for (i, (name, _)) in rules.iter().enumerate() {
+        for (i, (name, loaded)) in rules.iter().enumerate() {
+            let inputs = loaded.info.inputs;
             let bytes = reverie::builtin::bytes(name).unwrap_or_default();
             let component = Component::new(&engine, bytes).unwrap_or_else(|e| ok(name, e));
             let pre = linker
@@ -541,8 +545,14 @@ fn metering(rules: &[(&str, LoadedRule)], data: &Data, native: &[Phases]) {
                 let detect = *stage == domain::Stage::Detect;
                 let runs: Vec<Duration> = (0..METERING_RUNS)
                     .map(|_| {
-                        let (d, a) =
-                            run_bare(&engine, &pre, data, (detect, !detect), (fuel, epoch));
+                        let (d, a) = run_bare(
+                            &engine,
+                            &pre,
+                            data,
+                            (detect, !detect),
+                            (fuel, epoch),
+                            inputs,
+                        );
                         d + a
                     })
                     .collect();
@@ -579,6 +589,7 @@ fn run_bare(
     data: &Data,
     (detect, analyse): (bool, bool),
     (fuel, epoch): (bool, bool),
+    inputs: domain::Inputs,
 ) -> (Duration, Duration) {
     let ok = |what: &str, e: wasmtime::Error| -> ! { panic!("{what}: {e:#}") };
     let state = bare::State {
@@ -603,7 +614,10 @@ fn run_bare(
         .unwrap_or_else(|e| panic!("create: {e}"));
     let (mut in_detect, mut in_analyse) = (Duration::ZERO, Duration::ZERO);
     for (chunk, feedback) in data.chunks() {
-        let interactions: Vec<_> = chunk.iter().map(to_bare::interaction).collect();
+        let interactions: Vec<_> = chunk
+            .iter()
+            .map(|i| to_bare::interaction(i, inputs))
+            .collect();
         if detect {
             let started = Instant::now();
             rule.call_detect(&mut store, analyser, &interactions)
@@ -632,7 +646,7 @@ fn native_drop(data: &Data) -> Duration {
     let mut elapsed = Duration::ZERO;
     for (chunk, feedback) in data.chunks() {
         let chunk = sdk::Chunk {
-            interactions: chunk.iter().map(to_sdk::interaction).collect(),
+            interactions: chunk.iter().map(|i| to_sdk::interaction(i, ALL)).collect(),
             feedback: feedback.iter().map(to_sdk::feedback).collect(),
         };
         let started = Instant::now();
@@ -713,7 +727,7 @@ fn load(dir: &std::path::Path) -> Data {
         .chunks(CHUNK_SIZE)
         .map(|chunk| {
             let inferred = corrections
-                .detect(chunk.iter().map(to_sdk::interaction).collect())
+                .detect(chunk.iter().map(|i| to_sdk::interaction(i, ALL)).collect())
                 .unwrap_or_else(|e| panic!("corrections: {e}"));
             let mut out = Vec::new();
             for i in chunk {
@@ -751,6 +765,19 @@ fn load_rule(runtime: &Runtime, name: &str) -> LoadedRule {
 
 // ---- domain → contract types ----------------------------------------------------------
 
+/// Every part of an interaction: what the chunk-copy measurements move.
+const ALL: domain::Inputs = domain::Inputs::ALL;
+
+/// The SDK's flags as the host's domain type.
+fn domain_inputs(f: sdk::Inputs) -> domain::Inputs {
+    domain::Inputs {
+        messages: f.contains(sdk::Inputs::MESSAGES),
+        system_messages: f.contains(sdk::Inputs::SYSTEM_MESSAGES),
+        tool_calls: f.contains(sdk::Inputs::TOOL_CALLS),
+        metadata: f.contains(sdk::Inputs::METADATA),
+    }
+}
+
 /// Conversions from the host's domain types into a set of contract types with
 /// the WIT's field names: the SDK's (what a native plugin API would do) and the
 /// bench-only bindings of the metering experiment.
@@ -772,7 +799,8 @@ macro_rules! conversions {
                 }
             }
 
-            pub fn interaction(i: &domain::Interaction) -> t::Interaction {
+            /// Only the parts in `inputs`, as the host passes them (see `inputs` in the WIT).
+            pub fn interaction(i: &domain::Interaction, inputs: domain::Inputs) -> t::Interaction {
                 t::Interaction {
                     id: i.id.clone(),
                     session_id: i.session_id.clone(),
@@ -782,6 +810,7 @@ macro_rules! conversions {
                     messages: i
                         .messages
                         .iter()
+                        .filter(|_| inputs.messages)
                         .map(|m| t::Message {
                             role: match m.role {
                                 domain::Role::System => t::Role::System,
@@ -789,13 +818,18 @@ macro_rules! conversions {
                                 domain::Role::Assistant => t::Role::Assistant,
                                 domain::Role::Tool => t::Role::Tool,
                             },
-                            content: m.content.clone(),
+                            content: if m.role == domain::Role::System && !inputs.system_messages {
+                                String::new()
+                            } else {
+                                m.content.clone()
+                            },
                             tool_call_id: m.tool_call_id.clone(),
                         })
                         .collect(),
                     tool_calls: i
                         .tool_calls
                         .iter()
+                        .filter(|_| inputs.tool_calls)
                         .map(|c| t::ToolCall {
                             id: c.id.clone(),
                             name: c.name.clone(),
@@ -804,7 +838,7 @@ macro_rules! conversions {
                             message_index: c.message_index,
                         })
                         .collect(),
-                    metadata: i.metadata.clone(),
+                    metadata: if inputs.metadata { i.metadata.clone() } else { "{}".into() },
                 }
             }
 

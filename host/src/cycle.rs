@@ -20,7 +20,9 @@ use crate::config::{Config, Limits, RuleSource};
 use crate::input::{FeedbackIndex, InputError, InteractionReader};
 use crate::merge;
 use crate::metrics::{self, WindowTally};
-use crate::model::{CycleContext, Feedback, FeedbackSource, Findings, Interaction, Rating, Stage};
+use crate::model::{
+    CycleContext, Feedback, FeedbackSource, Findings, Inputs, Interaction, Rating, Stage,
+};
 use crate::plugins::{LoadedRule, PreparedChunk, RuleFailure, RuleInstance, RunStats, Runtime};
 use crate::report::{
     AgentRef, Metrics, PatternStatus, Report, ReportPattern, RuleMetric, RuleRun, RunStatus,
@@ -84,6 +86,7 @@ struct Running {
     source: String,
     digest: Option<String>,
     stages: Vec<Stage>,
+    inputs: Inputs,
     instance: Option<RuleInstance>,
     failure: Option<RuleFailure>,
     stats: RunStats,
@@ -107,6 +110,20 @@ enum Job {
     Analyse(Arc<PreparedChunk>),
 }
 
+/// The chunk converted for `inputs`, converting it the first time it is asked for.
+fn shared_chunk(
+    prepared: &mut Vec<(Inputs, Arc<PreparedChunk>)>,
+    inputs: Inputs,
+    chunk: &[Interaction],
+) -> Arc<PreparedChunk> {
+    if let Some((_, p)) = prepared.iter().find(|(i, _)| *i == inputs) {
+        return p.clone();
+    }
+    let p = Arc::new(PreparedChunk::new(chunk, inputs));
+    prepared.push((inputs, p.clone()));
+    p
+}
+
 /// A rule's worker: a thread that owns the rule's instance for the whole cycle
 /// and runs its jobs in order. Detect rules can thus work on chunk N+1 while
 /// analyse rules are still on chunk N, and the per-rule order never changes.
@@ -115,6 +132,7 @@ struct Worker {
     answers: mpsc::Receiver<Vec<Feedback>>,
     detect: bool,
     analyse: bool,
+    inputs: Inputs,
 }
 
 /// Jobs queued per worker: bounds the chunks in flight, and so memory.
@@ -256,19 +274,23 @@ pub fn run(
                     answers: answers_rx,
                     detect: rule.stages.contains(&Stage::Detect),
                     analyse: rule.stages.contains(&Stage::Analyse),
+                    inputs: rule.inputs,
                 });
                 handles.push((index, scope.spawn(move || work(rule, jobs_rx, answers_tx))));
             }
 
             for chunk in rx {
                 let chunk = chunk?;
-                let prepared = Arc::new(PreparedChunk::new(&chunk));
-
                 // Stage 1: detect, on every detect rule at once; answers in rule order.
-                let detecting: Vec<&Worker> = workers
-                    .iter()
-                    .filter(|w| w.detect && w.jobs.send(Job::Detect(prepared.clone())).is_ok())
-                    .collect();
+                // Each distinct set of inputs is converted once and shared.
+                let mut detect_chunks: Vec<(Inputs, Arc<PreparedChunk>)> = Vec::new();
+                let mut detecting: Vec<&Worker> = Vec::new();
+                for w in workers.iter().filter(|w| w.detect) {
+                    let prepared = shared_chunk(&mut detect_chunks, w.inputs, &chunk);
+                    if w.jobs.send(Job::Detect(prepared)).is_ok() {
+                        detecting.push(w);
+                    }
+                }
                 let inferred: Vec<Feedback> = detecting
                     .iter()
                     .flat_map(|w| w.answers.recv().unwrap_or_default())
@@ -302,14 +324,25 @@ pub fn run(
                 }
 
                 // Stage 2: analyse. Queued, not awaited: the next chunk's detect overlaps it.
-                if workers.iter().any(|w| w.analyse) {
-                    // Detect workers drop their handle before answering, so this is
-                    // normally the only one left; convert again only if not.
-                    let mut prepared =
-                        Arc::try_unwrap(prepared).unwrap_or_else(|_| PreparedChunk::new(&chunk));
-                    prepared.set_feedback(&chunk_feedback);
-                    let prepared = Arc::new(prepared);
-                    for w in workers.iter().filter(|w| w.analyse) {
+                let mut analyse_chunks: Vec<(Inputs, Arc<PreparedChunk>)> = Vec::new();
+                for w in workers.iter().filter(|w| w.analyse) {
+                    if !analyse_chunks.iter().any(|(inputs, _)| *inputs == w.inputs) {
+                        // Detect workers drop their handle before answering, so a detect
+                        // chunk with the same inputs is normally ours alone to reuse.
+                        let reused = detect_chunks
+                            .iter()
+                            .position(|(inputs, _)| *inputs == w.inputs)
+                            .map(|at| detect_chunks.swap_remove(at).1)
+                            .and_then(|shared| Arc::try_unwrap(shared).ok());
+                        let mut prepared =
+                            reused.unwrap_or_else(|| PreparedChunk::new(&chunk, w.inputs));
+                        prepared.set_feedback(&chunk_feedback);
+                        analyse_chunks.push((w.inputs, Arc::new(prepared)));
+                    }
+                    if let Some((_, prepared)) = analyse_chunks
+                        .iter()
+                        .find(|(inputs, _)| *inputs == w.inputs)
+                    {
                         let _ = w.jobs.send(Job::Analyse(prepared.clone()));
                     }
                 }
@@ -359,6 +392,7 @@ fn start(runtime: &Runtime, slot: RuleSlot, context: &CycleContext) -> Running {
                 source,
                 digest: None,
                 stages: Vec::new(),
+                inputs: Inputs::default(),
                 instance: None,
                 failure: Some(failure),
                 stats: RunStats::default(),
@@ -387,6 +421,7 @@ fn start(runtime: &Runtime, slot: RuleSlot, context: &CycleContext) -> Running {
         source,
         digest: Some(rule.digest.clone()),
         stages: rule.info.stages.clone(),
+        inputs: rule.info.inputs,
         instance: None,
         failure: None,
         stats: RunStats::default(),

@@ -94,6 +94,25 @@ pub struct SettingSpec {
     pub default_value: Option<String>,
 }
 
+/// The parts of an interaction a rule reads; the host copies only these into the
+/// sandbox (see `inputs` in wit/rules.wit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Inputs {
+    pub messages: bool,
+    pub system_messages: bool,
+    pub tool_calls: bool,
+    pub metadata: bool,
+}
+
+impl Inputs {
+    pub const ALL: Inputs = Inputs {
+        messages: true,
+        system_messages: true,
+        tool_calls: true,
+        metadata: true,
+    };
+}
+
 /// What a rule says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleInfo {
@@ -101,6 +120,7 @@ pub struct RuleInfo {
     pub version: String,
     pub description: String,
     pub stages: Vec<Stage>,
+    pub inputs: Inputs,
     pub settings: Vec<SettingSpec>,
 }
 

@@ -39,24 +39,26 @@ pub fn rating(r: model::Rating) -> wit::Rating {
     }
 }
 
-pub fn interaction(i: &model::Interaction) -> wit::Interaction {
-    wit::Interaction {
-        id: i.id.clone(),
-        session_id: i.session_id.clone(),
-        user_id: i.user_id.clone(),
-        timestamp_ms: i.timestamp_ms,
-        config_version: i.config_version.clone(),
-        messages: i
-            .messages
+/// An interaction with only the parts in `inputs` (the others empty, per the contract).
+pub fn interaction(i: &model::Interaction, inputs: model::Inputs) -> wit::Interaction {
+    let messages = if inputs.messages {
+        i.messages
             .iter()
             .map(|m| wit::Message {
                 role: role(m.role),
-                content: m.content.clone(),
+                content: if m.role == model::Role::System && !inputs.system_messages {
+                    String::new()
+                } else {
+                    m.content.clone()
+                },
                 tool_call_id: m.tool_call_id.clone(),
             })
-            .collect(),
-        tool_calls: i
-            .tool_calls
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tool_calls = if inputs.tool_calls {
+        i.tool_calls
             .iter()
             .map(|c| wit::ToolCall {
                 id: c.id.clone(),
@@ -65,8 +67,23 @@ pub fn interaction(i: &model::Interaction) -> wit::Interaction {
                 error: c.error.clone(),
                 message_index: c.message_index,
             })
-            .collect(),
-        metadata: i.metadata.clone(),
+            .collect()
+    } else {
+        Vec::new()
+    };
+    wit::Interaction {
+        id: i.id.clone(),
+        session_id: i.session_id.clone(),
+        user_id: i.user_id.clone(),
+        timestamp_ms: i.timestamp_ms,
+        config_version: i.config_version.clone(),
+        messages,
+        tool_calls,
+        metadata: if inputs.metadata {
+            i.metadata.clone()
+        } else {
+            "{}".to_string()
+        },
     }
 }
 
@@ -128,6 +145,12 @@ impl From<wit::RuleInfo> for model::RuleInfo {
                     wit::Stage::Analyse => model::Stage::Analyse,
                 })
                 .collect(),
+            inputs: model::Inputs {
+                messages: i.inputs.contains(wit::Inputs::MESSAGES),
+                system_messages: i.inputs.contains(wit::Inputs::SYSTEM_MESSAGES),
+                tool_calls: i.inputs.contains(wit::Inputs::TOOL_CALLS),
+                metadata: i.inputs.contains(wit::Inputs::METADATA),
+            },
             settings: i
                 .settings
                 .into_iter()

@@ -26,7 +26,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::config::{Limits, RuleSource};
-use crate::model::{CycleContext, Feedback, Findings, InferredFeedback, Interaction, RuleInfo};
+use crate::model::{
+    CycleContext, Feedback, Findings, InferredFeedback, Inputs, Interaction, RuleInfo,
+};
 use bindings::{RuleWorld, RuleWorldPre, wit};
 
 /// The contract package rules export, and the version this host implements.
@@ -308,6 +310,7 @@ impl Runtime {
                 version: String::new(),
                 description: String::new(),
                 stages: Vec::new(),
+                inputs: Inputs::default(),
                 settings: Vec::new(),
             },
             source: source.clone(),
@@ -491,16 +494,20 @@ impl Drop for Runtime {
     }
 }
 
-/// A chunk converted once into the contract's types, shared by every rule.
+/// A chunk converted once into the contract's types, with the parts of each
+/// interaction that a set of rules reads ([`Inputs`]), shared by those rules.
 pub struct PreparedChunk {
     chunk: wit::Chunk,
 }
 
 impl PreparedChunk {
-    pub fn new(interactions: &[Interaction]) -> Self {
+    pub fn new(interactions: &[Interaction], inputs: Inputs) -> Self {
         PreparedChunk {
             chunk: wit::Chunk {
-                interactions: interactions.iter().map(bindings::interaction).collect(),
+                interactions: interactions
+                    .iter()
+                    .map(|i| bindings::interaction(i, inputs))
+                    .collect(),
                 feedback: Vec::new(),
             },
         }
@@ -866,6 +873,43 @@ mod tests {
         assert_eq!(f.kind, FailureKind::Panic);
         assert!(f.message.contains("fixture panic: boom"), "{}", f.message);
         assert!(!f.message.contains("RUST_BACKTRACE"));
+    }
+
+    #[test]
+    fn a_rule_gets_only_the_parts_of_an_interaction_it_reads() {
+        let line = r#"{"id":"i1","timestamp":"2026-11-02T10:00:00Z","metadata":{"k":"v"},"messages":[
+            {"role":"system","content":"You are a long prompt."},
+            {"role":"user","content":"where is my order?"},
+            {"role":"assistant","content":"","tool_calls":[{"id":"c1","function":{"name":"lookup_order","arguments":"{}"}}]},
+            {"role":"tool","tool_call_id":"c1","content":"timeout","is_error":true}]}"#
+            .replace('\n', "");
+        let interaction = crate::input::parse_interaction(&line).expect("valid");
+        let chunk = |inputs| PreparedChunk::new(std::slice::from_ref(&interaction), inputs);
+
+        let tools_only = chunk(Inputs {
+            tool_calls: true,
+            ..Inputs::default()
+        });
+        let i = &tools_only.chunk.interactions[0];
+        assert!(i.messages.is_empty());
+        assert_eq!(i.tool_calls[0].error.as_deref(), Some("timeout"));
+        assert_eq!(i.metadata, "{}");
+        assert_eq!(i.id, "i1", "ids always travel");
+
+        let messages = chunk(Inputs {
+            messages: true,
+            ..Inputs::default()
+        });
+        let i = &messages.chunk.interactions[0];
+        assert_eq!(i.messages.len(), 4);
+        assert_eq!(i.messages[0].content, "", "system text only on request");
+        assert_eq!(i.messages[1].content, "where is my order?");
+        assert!(i.tool_calls.is_empty());
+
+        let all = chunk(Inputs::ALL);
+        let i = &all.chunk.interactions[0];
+        assert_eq!(i.messages[0].content, "You are a long prompt.");
+        assert_eq!(i.metadata, r#"{"k":"v"}"#);
     }
 
     #[test]

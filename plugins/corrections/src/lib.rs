@@ -18,8 +18,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_rule_sdk::{
-    CycleContext, Edit, Findings, InferredFeedback, Interaction, Metric, Pattern, Rating, Role,
-    Rule, RuleInfo, SettingSpec, Severity, Stage, Suggestion, setting_or, text,
+    CycleContext, Edit, Findings, InferredFeedback, Inputs, Interaction, Metric, Pattern, Rating,
+    Role, Rule, RuleInfo, SettingSpec, Severity, Stage, Suggestion, setting_or, text,
 };
 
 /// Interaction ids kept as evidence per pattern (the host keeps at most 20).
@@ -549,6 +549,7 @@ impl Rule for Corrections {
             // Everything is counted in `detect`: declaring `analyse` too would only
             // make the host copy every chunk into the sandbox a second time.
             stages: vec![Stage::Detect],
+            inputs: Inputs::MESSAGES,
             settings: vec![
                 spec(
                     "severity_high_share",

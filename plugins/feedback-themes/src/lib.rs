@@ -34,8 +34,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_rule_sdk::{
-    Chunk, CycleContext, Edit, FeedbackSource, Findings, Metric, Pattern, Rating, Rule, RuleInfo,
-    SettingSpec, Severity, Stage, Suggestion, setting_or, text,
+    Chunk, CycleContext, Edit, FeedbackSource, Findings, Inputs, Metric, Pattern, Rating, Rule,
+    RuleInfo, SettingSpec, Severity, Stage, Suggestion, setting_or, text,
 };
 
 const NAME: &str = "feedback-themes";
@@ -591,6 +591,7 @@ impl Rule for FeedbackThemes {
                           instruction."
                 .to_string(),
             stages: vec![Stage::Analyse],
+            inputs: Inputs::empty(),
             settings: vec![
                 spec(
                     "similarity",

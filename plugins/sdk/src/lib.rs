@@ -26,9 +26,9 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 
 pub use bindings::reverie::rules::types::{
-    Chunk, CycleContext, Edit, Feedback, FeedbackSource, Findings, InferredFeedback, Interaction,
-    Message, Metric, Pattern, Rating, ReplaceText, Role, RuleInfo, SetSetting, SettingSpec,
-    Severity, Stage, Suggestion, ToolCall,
+    Chunk, CycleContext, Edit, Feedback, FeedbackSource, Findings, InferredFeedback, Inputs,
+    Interaction, Message, Metric, Pattern, Rating, ReplaceText, Role, RuleInfo, SetSetting,
+    SettingSpec, Severity, Stage, Suggestion, ToolCall,
 };
 
 /// The contract version this SDK builds rules against.

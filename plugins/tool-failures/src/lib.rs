@@ -22,8 +22,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_rule_sdk::{
-    Chunk, CycleContext, Edit, Findings, Interaction, Metric, Pattern, Rule, RuleInfo, SettingSpec,
-    Severity, Stage, Suggestion, log, setting_or, text,
+    Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
+    SettingSpec, Severity, Stage, Suggestion, log, setting_or, text,
 };
 
 /// Interaction ids kept as evidence per pattern (the host keeps at most 20).
@@ -470,6 +470,7 @@ impl Rule for ToolFailures {
                           review for tools that are down."
                     .into(),
             stages: vec![Stage::Analyse],
+            inputs: Inputs::TOOL_CALLS,
             settings: vec![
                 spec(
                     "min_occurrences",
