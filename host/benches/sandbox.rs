@@ -868,37 +868,29 @@ conversions!(to_bare, crate::bare::reverie::rules::types);
 
 // ---- findings, flattened so the two sides can be compared ------------------------------
 
-fn native_summary(f: &sdk::Findings) -> Vec<String> {
-    let patterns = f
-        .patterns
-        .iter()
-        .map(|p| format!("pattern {} x{}", p.key, p.occurrences));
-    let suggestions = f
-        .suggestions
-        .iter()
-        .map(|s| format!("suggestion {} {}", s.confidence, s.addresses.join(",")));
-    let metrics = f
-        .metrics
-        .iter()
-        .map(|m| format!("metric {}={}", m.name, m.value));
-    patterns.chain(suggestions).chain(metrics).collect()
+/// One body for both findings types (the SDK's and the host's share field names).
+macro_rules! summary {
+    ($name:ident, $findings:ty) => {
+        fn $name(f: &$findings) -> Vec<String> {
+            let patterns = f
+                .patterns
+                .iter()
+                .map(|p| format!("pattern {} x{}", p.key, p.occurrences));
+            let suggestions = f
+                .suggestions
+                .iter()
+                .map(|s| format!("suggestion {} {}", s.confidence, s.addresses.join(",")));
+            let metrics = f
+                .metrics
+                .iter()
+                .map(|m| format!("metric {}={}", m.name, m.value));
+            patterns.chain(suggestions).chain(metrics).collect()
+        }
+    };
 }
 
-fn domain_summary(f: &domain::Findings) -> Vec<String> {
-    let patterns = f
-        .patterns
-        .iter()
-        .map(|p| format!("pattern {} x{}", p.key, p.occurrences));
-    let suggestions = f
-        .suggestions
-        .iter()
-        .map(|s| format!("suggestion {} {}", s.confidence, s.addresses.join(",")));
-    let metrics = f
-        .metrics
-        .iter()
-        .map(|m| format!("metric {}={}", m.name, m.value));
-    patterns.chain(suggestions).chain(metrics).collect()
-}
+summary!(native_summary, sdk::Findings);
+summary!(domain_summary, domain::Findings);
 
 /// The `q` quantile (0..=1) of `samples`, nearest rank.
 fn quantile(samples: &[Duration], q: f64) -> Duration {
