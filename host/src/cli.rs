@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::builtin;
+use crate::client::Client;
+use crate::import::{self, ImportSummary, Importer};
 use crate::config::{Config, RuleSource};
 use crate::cycle::{self, CycleInput, RuleSlot};
 use crate::input::{self, FeedbackIndex, InteractionReader};
@@ -33,6 +35,13 @@ pub struct Cli {
 pub enum Command {
     /// Run one dreaming cycle offline over JSONL files and print the report.
     Dream(DreamArgs),
+    /// Run the server: the HTTP API on an embedded SQLite database, and dreams.
+    Serve(ServeArgs),
+    /// Send JSONL files of interactions and feedback to a running server.
+    Import(ImportArgs),
+    /// Make, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Parse interaction and feedback files and count them, doing nothing else:
     /// the baseline `reverie dream` is benchmarked against.
     #[command(hide = true)]
@@ -89,9 +98,100 @@ pub struct DreamArgs {
     pub no_progress: bool,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Config file (TOML; `[server]` and the rules; see examples/reverie.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Where the database lives [default: [server] data_dir, else $XDG_DATA_HOME/reverie or ~/.local/share/reverie].
+    #[arg(long, value_name = "DIR", env = "REVERIE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: [server] listen, else 127.0.0.1:7878]. Port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// How to reach a running server.
+#[derive(clap::Args, Debug)]
+pub struct Remote {
+    /// The server's base URL.
+    #[arg(long, env = "REVERIE_URL", default_value = "http://127.0.0.1:7878")]
+    pub url: String,
+    /// An API key (`rvk_…`).
+    #[arg(long, env = "REVERIE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+impl Remote {
+    fn client(&self) -> anyhow::Result<Client> {
+        let key = self.api_key.as_deref().context(
+            "no API key: pass --api-key or set REVERIE_API_KEY (the server printed an admin key on its first start)",
+        )?;
+        Ok(Client::new(&self.url, key)?)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The agent that receives the data (`agt_…`).
+    #[arg(long, value_name = "ID")]
+    pub agent: String,
+    /// Interactions, one JSON object per line (the `reverie dream` format).
+    #[arg(long, value_name = "PATH")]
+    pub interactions: Option<PathBuf>,
+    /// Feedback, one JSON object per line; sent after the interactions.
+    #[arg(long, value_name = "PATH")]
+    pub feedback: Option<PathBuf>,
+    /// Lines per request (1–1000).
+    #[arg(long, default_value_t = import::DEFAULT_BATCH)]
+    pub batch_size: usize,
+    /// Skip malformed lines (counted) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// No progress bar on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Make a key and print it (it is shown only this once).
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Scope the key to one agent; without this the key is an admin key.
+        #[arg(long, value_name = "ID")]
+        agent: Option<String>,
+        /// Write straight into this data directory instead of asking a server
+        /// (for a lost admin key; the server must be stopped).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["url", "api_key"])]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revoke a key: requests with it get 401 from now on.
+    Revoke {
+        /// The key's id (`key_…`).
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dream(args) => dream(args),
+        Command::Serve(args) => serve(args),
+        Command::Import(args) => import_files(args),
+        Command::Keys(command) => keys(command),
         Command::Parse {
             interactions,
             feedback,
@@ -109,6 +209,147 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let builtins = builtin::names();
+    let mut config = match &args.config {
+        Some(path) => Config::load(path, &builtins)?,
+        None => Config::default_with(&builtins),
+    };
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    crate::server::serve(config, args.data_dir, &mut std::io::stdout())?;
+    Ok(())
+}
+
+fn import_files(args: ImportArgs) -> anyhow::Result<()> {
+    if args.interactions.is_none() && args.feedback.is_none() {
+        bail!("nothing to import: pass --interactions and/or --feedback");
+    }
+    if !(1..=crate::api::MAX_BATCH).contains(&args.batch_size) {
+        bail!(
+            "--batch-size must be from 1 to {}, got {}",
+            crate::api::MAX_BATCH,
+            args.batch_size
+        );
+    }
+    let client = args.remote.client()?;
+    let mut summary = ImportSummary::default();
+    for (path, is_feedback) in [(&args.interactions, false), (&args.feedback, true)] {
+        let Some(path) = path else { continue };
+        let size = std::fs::metadata(path).map(|m| m.len()).ok();
+        let bar = progress_bar(args.no_progress, size);
+        bar.set_message(format!("importing {}", path.display()));
+        let importer = Importer {
+            client: &client,
+            agent_id: &args.agent,
+            batch_size: args.batch_size,
+            skip_invalid: args.skip_invalid,
+            progress: &|bytes| bar.set_position(bytes),
+        };
+        let result = if is_feedback {
+            importer.feedback(path, &mut summary)
+        } else {
+            importer.interactions(path, &mut summary)
+        };
+        bar.finish_and_clear();
+        result?;
+    }
+    println!(
+        "imported {} interactions and {} feedback into {} in {} requests{}",
+        summary.interactions,
+        summary.feedback,
+        args.agent,
+        summary.batches,
+        if summary.skipped > 0 {
+            format!("; skipped {} invalid lines", summary.skipped)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    use serde_json::Value;
+    let show = |k: &Value| {
+        let field = |name: &str| k.get(name).and_then(Value::as_str).unwrap_or("-").to_string();
+        format!(
+            "{}  {:<24} {:<32} created {}{}",
+            field("id"),
+            field("name"),
+            k.get("agent_id")
+                .and_then(Value::as_str)
+                .map_or("admin".to_string(), |a| format!("agent {a}")),
+            field("created_at"),
+            k.get("revoked_at")
+                .and_then(Value::as_str)
+                .map_or(String::new(), |t| format!("  REVOKED {t}"))
+        )
+    };
+    match command {
+        KeysCommand::Create {
+            name,
+            agent,
+            data_dir: Some(dir),
+            ..
+        } => {
+            let store = crate::store::sqlite::SqliteStore::open(&dir)?;
+            let (key, token) =
+                crate::api::auth::new_key(&name, agent, chrono::Utc::now().timestamp_millis())
+                    .map_err(|e| anyhow::anyhow!("no OS random source: {e}"))?;
+            crate::store::Store::create_api_key(&store, &key, None)?;
+            println!("{}
+{token}", key.id);
+        }
+        KeysCommand::Create {
+            name,
+            agent,
+            remote,
+            ..
+        } => {
+            let body = serde_json::json!({ "name": name, "agent_id": agent }).to_string();
+            let k = remote
+                .client()?
+                .send(reqwest::Method::POST, "/v1/api-keys", Some(body), None)?;
+            eprintln!("{}", show(&k));
+            eprintln!("The key is shown this once; it is stored only as a hash:");
+            println!("{}", k.get("key").and_then(Value::as_str).unwrap_or(""));
+        }
+        KeysCommand::List { remote } => {
+            let client = remote.client()?;
+            let mut cursor: Option<String> = None;
+            loop {
+                let path = match &cursor {
+                    Some(c) => format!("/v1/api-keys?limit=100&cursor={c}"),
+                    None => "/v1/api-keys?limit=100".to_string(),
+                };
+                let page = client.send(reqwest::Method::GET, &path, None, None)?;
+                for k in page.get("data").and_then(Value::as_array).into_iter().flatten() {
+                    println!("{}", show(k));
+                }
+                cursor = page
+                    .get("next_cursor")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                if cursor.is_none() {
+                    break;
+                }
+            }
+        }
+        KeysCommand::Revoke { id, remote } => {
+            let k = remote.client()?.send(
+                reqwest::Method::DELETE,
+                &format!("/v1/api-keys/{id}"),
+                None,
+                None,
+            )?;
+            println!("{}", show(&k));
+        }
+    }
+    Ok(())
 }
 
 fn default_cache_dir() -> Option<PathBuf> {

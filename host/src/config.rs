@@ -34,6 +34,17 @@ struct ConfigFile {
     #[serde(default)]
     defaults: LimitsFile,
     rules: Option<Vec<RuleFile>>,
+    #[serde(default)]
+    server: ServerFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    max_body_kib: Option<u64>,
+    min_interactions: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,12 +170,39 @@ pub struct AgentConfig {
     pub protected_sections: Vec<String>,
 }
 
+/// `reverie serve`'s own settings (`[server]`); `dream` ignores them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    pub listen: std::net::SocketAddr,
+    /// Where the database lives; `None`: `$XDG_DATA_HOME/reverie` or `~/.local/share/reverie`.
+    pub data_dir: Option<PathBuf>,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// A dream whose window holds fewer interactions is `skipped`.
+    pub min_interactions: u64,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 7878)),
+            data_dir: None,
+            max_body_bytes: 8 << 20,
+            min_interactions: 10,
+        }
+    }
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub agent: AgentConfig,
     pub chunk_size: usize,
     pub rules: Vec<RuleConfig>,
+    pub server: ServerConfig,
 }
 
 impl Config {
@@ -269,7 +307,34 @@ impl Config {
                 out
             }
         };
+        let mut server = ServerConfig::default();
+        if let Some(listen) = &file.server.listen {
+            server.listen = listen.parse().map_err(|_| {
+                invalid(format!(
+                    "server.listen must be an address like {DEFAULT_LISTEN}, got {listen:?}"
+                ))
+            })?;
+        }
+        if let Some(dir) = file.server.data_dir {
+            server.data_dir = Some(if dir.is_relative() {
+                path.parent().unwrap_or(Path::new(".")).join(dir)
+            } else {
+                dir
+            });
+        }
+        if let Some(kib) = file.server.max_body_kib {
+            if !(1..=1 << 20).contains(&kib) {
+                return Err(invalid(format!(
+                    "server.max_body_kib must be between 1 and 1048576, got {kib}"
+                )));
+            }
+            server.max_body_bytes = (kib << 10) as usize;
+        }
+        if let Some(n) = file.server.min_interactions {
+            server.min_interactions = n;
+        }
         Ok(Config {
+            server,
             agent: AgentConfig {
                 id: file.agent.id.unwrap_or_else(|| "agt_offline".into()),
                 name: file.agent.name.unwrap_or_else(|| "agent".into()),

@@ -35,9 +35,13 @@ pub enum CycleError {
     Input(#[from] InputError),
     #[error("the input reader stopped unexpectedly")]
     ReaderGone,
+    /// A source other than a file failed (the store, for server dreams).
+    #[error("reading interactions failed: {0}")]
+    Source(String),
 }
 
-/// Where a cycle's interactions come from: a file today, the store tomorrow.
+/// Where a cycle's interactions come from: a JSONL file (`reverie dream`) or the
+/// store (dreams on the server, `dreams::StoreSource`).
 pub trait InteractionSource: Send {
     /// The next interaction, `Ok(None)` at the end.
     fn next_interaction(&mut self) -> Result<Option<Interaction>, CycleError>;

@@ -40,7 +40,9 @@ pub enum InputError {
 
 #[derive(Deserialize)]
 struct RawInteraction {
-    id: String,
+    /// Required in files; over HTTP the server makes one up when it is missing.
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     session_id: Option<String>,
     #[serde(default)]
@@ -170,8 +172,16 @@ fn parse_line<'a, T: Deserialize<'a>>(line: &'a str) -> Result<T, String> {
     })
 }
 
-fn convert_interaction(raw: RawInteraction) -> Result<Interaction, String> {
-    if raw.id.trim().is_empty() {
+fn convert_interaction(
+    raw: RawInteraction,
+    fallback_id: Option<&str>,
+) -> Result<Interaction, String> {
+    let id = match (raw.id, fallback_id) {
+        (Some(id), _) => id,
+        (None, Some(id)) => id.to_string(),
+        (None, None) => return Err("missing field `id`".into()),
+    };
+    if id.trim().is_empty() {
         return Err("field `id`: must not be empty".into());
     }
     let mut messages = Vec::with_capacity(raw.messages.len());
@@ -227,7 +237,7 @@ fn convert_interaction(raw: RawInteraction) -> Result<Interaction, String> {
         Some(map) => serde_json::Value::Object(map).to_string(),
     };
     Ok(Interaction {
-        id: raw.id,
+        id,
         session_id: raw.session_id,
         user_id: raw.user_id,
         timestamp_ms: raw.timestamp,
@@ -240,7 +250,18 @@ fn convert_interaction(raw: RawInteraction) -> Result<Interaction, String> {
 
 /// Parse one interaction line (for callers that get lines from elsewhere, e.g. HTTP).
 pub fn parse_interaction(line: &str) -> Result<Interaction, String> {
-    parse_line::<RawInteraction>(line).and_then(convert_interaction)
+    parse_line::<RawInteraction>(line).and_then(|raw| convert_interaction(raw, None))
+}
+
+/// Parse an interaction that may leave out its `id` (the HTTP API names it
+/// `id_if_missing` then). The error says which field was wrong.
+pub fn parse_interaction_with_id(line: &str, id_if_missing: &str) -> Result<Interaction, String> {
+    parse_line::<RawInteraction>(line).and_then(|raw| convert_interaction(raw, Some(id_if_missing)))
+}
+
+/// Parse an interaction body read back from the store, whose id is `id`.
+pub fn parse_stored_interaction(body: &str, id: &str) -> Result<Interaction, String> {
+    parse_interaction_with_id(body, id)
 }
 
 /// Parse one feedback line.
@@ -419,8 +440,9 @@ impl FeedbackIndex {
         Ok(())
     }
 
-    /// Sort for lookups; stable, so feedback on one interaction keeps file order.
-    fn sort(&mut self) {
+    /// Sort for lookups, once after the last `insert`; stable, so feedback on one
+    /// interaction keeps its order.
+    pub fn sort(&mut self) {
         self.entries.sort_by_key(|e| e.hash);
         self.text.shrink_to_fit();
         self.entries.shrink_to_fit();

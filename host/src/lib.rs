@@ -7,15 +7,22 @@
 //! ([`report`]). [`config`] is the strict TOML configuration; [`model`] the
 //! domain vocabulary every module shares.
 
+pub mod api;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod cycle;
+pub mod dreams;
+pub mod ids;
+pub mod import;
 pub mod input;
 pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod plugins;
 pub mod report;
+pub mod server;
+pub mod store;
 
 /// Rules compiled into the binary by `build.rs`: (config name, component bytes).
 pub mod builtin {

@@ -239,6 +239,7 @@ pub struct Runtime {
 }
 
 /// A rule compiled, checked and pre-instantiated: starting it costs microseconds.
+#[derive(Clone)]
 pub struct LoadedRule {
     pub info: RuleInfo,
     pub source: RuleSource,

@@ -1,0 +1,179 @@
+//! API keys: how they look, how they are checked, and who a request is.
+//!
+//! A key is `rvk_<26 chars>_<64 hex>`: the middle part names the key's row
+//! (`key_<26 chars>`), the last part is 256 random bits. Only the sha256 of the
+//! secret is stored; a lookup finds the row by id and compares hashes in
+//! constant time, so a dump of the database holds no usable key and response
+//! times say nothing about how much of a guess was right. Plain sha256 is enough
+//! here (no password hashing) because the secret is random, not chosen by a person.
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::{ApiError, AppState};
+use crate::ids;
+use crate::store::ApiKey;
+
+pub const TOKEN_PREFIX: &str = "rvk_";
+
+/// Who is calling: the key, and the one agent it may see if it is scoped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub key_id: String,
+    pub agent_id: Option<String>,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.agent_id.is_none()
+    }
+
+    /// Whether this caller may see `agent_id`. A scoped key asking about another
+    /// agent gets 404, exactly as if it did not exist: it learns nothing.
+    pub fn check_agent(&self, agent_id: &str) -> Result<(), ApiError> {
+        match &self.agent_id {
+            Some(own) if own != agent_id => Err(ApiError::not_found("agent", agent_id)),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "{what} needs an admin key; this key is scoped to agent {}",
+                self.agent_id.as_deref().unwrap_or("?")
+            )))
+        }
+    }
+}
+
+/// A new key: the row to store, and the token to show once. Fails only without
+/// an OS random source, when no safe key can be made.
+pub fn new_key(
+    name: &str,
+    agent_id: Option<String>,
+    now_ms: i64,
+) -> Result<(ApiKey, String), getrandom::Error> {
+    let id = ids::new(ids::API_KEY);
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)?;
+    let secret = hex(&secret);
+    let body = id.trim_start_matches("key_");
+    let token = format!("{TOKEN_PREFIX}{body}_{secret}");
+    let key = ApiKey {
+        id,
+        name: name.to_string(),
+        agent_id,
+        hash: Sha256::digest(secret.as_bytes()).to_vec(),
+        created_at_ms: now_ms,
+        revoked_at_ms: None,
+    };
+    Ok((key, token))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Split a token into its key id and secret, or `None` if it is not shaped like one.
+fn parse_token(token: &str) -> Option<(String, &str)> {
+    let rest = token.strip_prefix(TOKEN_PREFIX)?;
+    let (body, secret) = rest.split_once('_')?;
+    let id = format!("key_{body}");
+    if !ids::has_prefix(&id, ids::API_KEY) || secret.len() != 64 {
+        return None;
+    }
+    Some((id, secret))
+}
+
+/// Equal in time independent of where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// Check a token against the store: the principal, or why not.
+pub fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let rejected = || ApiError::unauthorized("the API key is not valid");
+    let (id, secret) = parse_token(token).ok_or_else(rejected)?;
+    let hash = Sha256::digest(secret.as_bytes());
+    let stored = state.store().get_api_key(&id)?;
+    // Compare against a dummy when the id is unknown, so both paths cost the same.
+    let dummy = [0u8; 32];
+    let matches = constant_time_eq(
+        &hash,
+        stored.as_ref().map_or(&dummy[..], |k| k.hash.as_slice()),
+    );
+    match stored {
+        Some(key) if matches => {
+            if key.revoked_at_ms.is_some() {
+                return Err(ApiError::unauthorized("the API key has been revoked"));
+            }
+            Ok(Principal {
+                key_id: key.id,
+                agent_id: key.agent_id,
+            })
+        }
+        _ => Err(rejected()),
+    }
+}
+
+/// Middleware: every `/v1` route but the OpenAPI document needs `Authorization: Bearer <key>`.
+pub async fn require_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let Some(header) = header else {
+        return ApiError::unauthorized("send an API key as `Authorization: Bearer rvk_…`")
+            .into_response();
+    };
+    let Some(token) = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+    else {
+        return ApiError::unauthorized("the Authorization header must be `Bearer <key>`")
+            .into_response();
+    };
+    let token = token.trim().to_string();
+    let state2 = state.clone();
+    let principal = match tokio::task::spawn_blocking(move || authenticate(&state2, &token)).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return e.into_response(),
+        Err(e) => return ApiError::internal("authenticate", e).into_response(),
+    };
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_their_row_and_hash_to_what_is_stored() {
+        let (key, token) = new_key("ci", None, 0).expect("random");
+        let (id, secret) = parse_token(&token).expect("a fresh token parses");
+        assert_eq!(id, key.id);
+        assert_eq!(Sha256::digest(secret.as_bytes()).to_vec(), key.hash);
+        assert!(!key.hash.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        assert!(parse_token("rvk_short_abc").is_none());
+        assert!(parse_token(&token.replace("rvk_", "xyz_")).is_none());
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,193 @@
+//! `/v1/agents/{id}/dreams` and `/v1/dreams/{id}`: ask for a dream now, follow it,
+//! and read its report.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::support::{self, Begin, blocking, now_ms, time};
+use super::{ApiError, AppState, Principal};
+use crate::ids;
+use crate::store::{Dream, DreamStatus};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CreateDream {
+    /// Start of the window (RFC 3339); default: the end of the last completed dream's window.
+    since: Option<String>,
+    /// End of the window (exclusive); default: now.
+    until: Option<String>,
+}
+
+#[derive(Serialize)]
+struct WindowView {
+    start: Option<String>,
+    end: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SummaryView {
+    text: String,
+    interactions: u64,
+    patterns: u64,
+    suggestions: u64,
+}
+
+#[derive(Serialize)]
+struct DreamView {
+    object: &'static str,
+    id: String,
+    agent_id: String,
+    status: &'static str,
+    trigger: String,
+    window: WindowView,
+    created_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    /// Why it failed or was skipped.
+    error: Option<String>,
+    summary: Option<SummaryView>,
+    /// The whole report (`reverie.report/v1`): only when retrieving one dream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<Option<Box<RawValue>>>,
+}
+
+fn view(d: Dream, whole: bool) -> Result<DreamView, ApiError> {
+    let report = if whole {
+        Some(match d.report {
+            Some(text) => Some(RawValue::from_string(text).map_err(|e| ApiError::internal("stored report", e))?),
+            None => None,
+        })
+    } else {
+        None
+    };
+    Ok(DreamView {
+        object: "dream",
+        id: d.id,
+        agent_id: d.agent_id,
+        status: d.status.as_str(),
+        trigger: d.trigger,
+        window: WindowView {
+            start: d.window_start_ms.map(time),
+            end: d.window_end_ms.map(time),
+        },
+        created_at: time(d.created_at_ms),
+        started_at: d.started_at_ms.map(time),
+        finished_at: d.finished_at_ms.map(time),
+        error: d.error,
+        summary: d.summary.map(|s| SummaryView {
+            text: s.text,
+            interactions: s.interactions,
+            patterns: s.patterns,
+            suggestions: s.suggestions,
+        }),
+        report,
+    })
+}
+
+fn parse_time(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.timestamp_millis())
+                .map_err(|_| ApiError::field(field, format!("must be an RFC 3339 time like 2026-11-01T00:00:00Z, got {v:?}")))
+        })
+        .transpose()
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let bytes = support::body(body, &headers)?;
+    let input: CreateDream = if bytes.is_empty() {
+        CreateDream::default()
+    } else {
+        support::parse_json(&bytes)?
+    };
+    let now = now_ms();
+    let since = parse_time("since", input.since.as_deref())?;
+    let until = parse_time("until", input.until.as_deref())?.unwrap_or(now);
+    if let Some(since) = since
+        && since >= until
+    {
+        return Err(ApiError::field("since", "must be before `until` (or now)"));
+    }
+
+    let path = format!("POST /v1/agents/{agent_id}/dreams");
+    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
+    if let Begin::Replay(response) = begin {
+        return Ok(response);
+    }
+    let dream = Dream {
+        id: ids::new(ids::DREAM),
+        agent_id: agent_id.clone(),
+        status: DreamStatus::Pending,
+        trigger: "api".into(),
+        window_start_ms: since,
+        window_end_ms: Some(until),
+        created_at_ms: now,
+        started_at_ms: None,
+        finished_at_ms: None,
+        error: None,
+        summary: None,
+        report: None,
+    };
+    let id = dream.id.clone();
+    let (response, text) = support::json(StatusCode::ACCEPTED, &view(dream.clone(), false)?)?;
+    let idem = begin.ticket().map(|t| t.record(StatusCode::ACCEPTED, &text));
+    let result = blocking(&state, move |s| s.create_dream(&dream, idem.as_ref())).await;
+    let created = result.is_ok();
+    let response = support::finish(&state, begin.ticket(), result, response).await?;
+    if created && let Some(queue) = &state.inner.dreams {
+        // If the runner is gone the server is stopping; the dream stays pending
+        // and is queued again at the next start.
+        queue.push(id);
+    }
+    Ok(response)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let page = support::page(&query)?;
+    let result = blocking(&state, move |s| s.list_dreams(&agent_id, &page)).await?;
+    let cursor = result.items.last().map(|d| d.id.clone());
+    let data = result
+        .items
+        .into_iter()
+        .map(|d| view(d, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(support::list(data, result.has_more, cursor))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(dream_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = dream_id.clone();
+    let dream = blocking(&state, move |s| s.get_dream(&id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("dream", &dream_id))?;
+    // A scoped key sees another agent's dream as missing, not forbidden.
+    if principal.check_agent(&dream.agent_id).is_err() {
+        return Err(ApiError::not_found("dream", &dream_id));
+    }
+    Ok(support::json(StatusCode::OK, &view(dream, true)?)?.0)
+}

@@ -1,0 +1,395 @@
+//! `/v1/agents/{id}/interactions` and `/feedback`: one at a time or in batches.
+//!
+//! A batch is all-or-nothing: every item is checked before anything is written,
+//! and the write is one transaction, so a rejected batch stores nothing and its
+//! error names each bad item and field (`interactions[3].messages[0].role`).
+//! Interactions use the same line format as `reverie dream` files, stored as
+//! sent; `id` may be left out, and the server then makes one (`int_…`).
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::error::item_field;
+use super::support::{self, Begin, blocking, now_ms, time};
+use super::{ApiError, AppState, FieldError, MAX_BATCH, Principal};
+use crate::ids;
+use crate::input;
+use crate::model::Rating;
+use crate::store::{FeedbackRecord, InteractionRecord};
+
+#[derive(Serialize)]
+struct InteractionView {
+    object: &'static str,
+    id: String,
+    agent_id: String,
+    timestamp: String,
+    config_version: String,
+    received_at: String,
+    /// The interaction as it was sent (only when reading one back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interaction: Option<Box<RawValue>>,
+}
+
+fn interaction_view(agent_id: &str, r: InteractionRecord, whole: bool) -> Result<InteractionView, ApiError> {
+    let interaction = if whole {
+        Some(RawValue::from_string(r.body).map_err(|e| ApiError::internal("stored interaction", e))?)
+    } else {
+        None
+    };
+    Ok(InteractionView {
+        object: "interaction",
+        id: r.id,
+        agent_id: agent_id.to_string(),
+        timestamp: time(r.timestamp_ms),
+        config_version: r.config_version,
+        received_at: time(r.received_at_ms),
+        interaction,
+    })
+}
+
+#[derive(Serialize)]
+struct BatchView {
+    object: &'static str,
+    agent_id: String,
+    count: usize,
+    ids: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FeedbackView {
+    object: &'static str,
+    id: String,
+    agent_id: String,
+    interaction_id: String,
+    rating: Rating,
+    comment: Option<String>,
+    source: &'static str,
+    created_at: String,
+}
+
+fn feedback_view(agent_id: &str, f: FeedbackRecord) -> FeedbackView {
+    FeedbackView {
+        object: "feedback",
+        id: f.id,
+        agent_id: agent_id.to_string(),
+        interaction_id: f.interaction_id,
+        rating: f.rating,
+        comment: f.comment,
+        source: "explicit",
+        created_at: time(f.created_at_ms),
+    }
+}
+
+/// The agent's live version, and 404 if there is no such agent for this caller.
+async fn live_version(state: &AppState, principal: &Principal, agent_id: &str) -> Result<String, ApiError> {
+    principal.check_agent(agent_id)?;
+    let id = agent_id.to_string();
+    let agent = blocking(state, move |s| s.get_agent(&id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("agent", agent_id))?;
+    Ok(format!("v{}", agent.live_version))
+}
+
+/// Check one interaction's JSON; `field` prefixes the error's field path.
+fn interaction_record(
+    text: &str,
+    live: &str,
+    now: i64,
+    field: &dyn Fn(&str) -> String,
+) -> Result<InteractionRecord, FieldError> {
+    let generated = ids::new(ids::INTERACTION);
+    let parsed = input::parse_interaction_with_id(text, &generated).map_err(|problem| {
+        let (f, message) = support::split_problem(&problem);
+        FieldError {
+            field: field(&f),
+            message,
+        }
+    })?;
+    if parsed.id.len() > 256 {
+        return Err(FieldError {
+            field: field("id"),
+            message: "must be at most 256 bytes".into(),
+        });
+    }
+    Ok(InteractionRecord {
+        id: parsed.id,
+        timestamp_ms: parsed.timestamp_ms,
+        config_version: parsed.config_version.unwrap_or_else(|| live.to_string()),
+        body: text.to_string(),
+        received_at_ms: now,
+    })
+}
+
+/// A store error about a single item names `id`, not `interactions[0].id`.
+fn single(e: ApiError, list: &str) -> ApiError {
+    let prefix = format!("{list}[0].");
+    let mut e = e;
+    for err in &mut e.errors {
+        if let Some(rest) = err.field.strip_prefix(&prefix) {
+            err.field = rest.to_string();
+        }
+    }
+    if let Some(rest) = e.detail.strip_prefix(&prefix) {
+        e.detail = rest.to_string();
+    }
+    e
+}
+
+pub async fn create_interaction(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let live = live_version(&state, &principal, &agent_id).await?;
+    let bytes = support::body(body, &headers)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::malformed_json("the body is not UTF-8"))?;
+    // Syntax first, so broken JSON is 400 like everywhere else.
+    let raw: Box<RawValue> = support::parse_json(text.as_bytes())?;
+    let record = interaction_record(raw.get(), &live, now_ms(), &|f| {
+        if f.is_empty() { "body".into() } else { f.to_string() }
+    })
+    .map_err(|e| ApiError::invalid(vec![e]))?;
+
+    let path = format!("POST /v1/agents/{agent_id}/interactions");
+    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
+    if let Begin::Replay(response) = begin {
+        return Ok(response);
+    }
+    let view = interaction_view(&agent_id, record.clone(), false)?;
+    let (response, text) = support::json(StatusCode::CREATED, &view)?;
+    let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
+    let result = blocking(&state, move |s| {
+        s.insert_interactions(&agent_id, std::slice::from_ref(&record), idem.as_ref())
+    })
+    .await
+    .map_err(|e| single(e, "interactions"));
+    support::finish(&state, begin.ticket(), result, response).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InteractionBatch {
+    interactions: Vec<Box<RawValue>>,
+}
+
+pub async fn create_interactions(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let live = live_version(&state, &principal, &agent_id).await?;
+    let bytes = support::body(body, &headers)?;
+    let batch: InteractionBatch = support::parse_json(&bytes)?;
+    check_batch_size("interactions", batch.interactions.len())?;
+    let now = now_ms();
+    let mut records = Vec::with_capacity(batch.interactions.len());
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, raw) in batch.interactions.iter().enumerate() {
+        match interaction_record(raw.get(), &live, now, &|f| item_field("interactions", index, f)) {
+            Ok(record) => {
+                if !seen.insert(record.id.clone()) {
+                    errors.push(FieldError {
+                        field: item_field("interactions", index, "id"),
+                        message: format!("{:?} appears earlier in this batch", record.id),
+                    });
+                }
+                records.push(record);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(support::capped(errors)));
+    }
+
+    let path = format!("POST /v1/agents/{agent_id}/interactions/batch");
+    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
+    if let Begin::Replay(response) = begin {
+        return Ok(response);
+    }
+    let view = BatchView {
+        object: "interaction_batch",
+        agent_id: agent_id.clone(),
+        count: records.len(),
+        ids: records.iter().map(|r| r.id.clone()).collect(),
+    };
+    let (response, text) = support::json(StatusCode::CREATED, &view)?;
+    let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
+    let result = blocking(&state, move |s| {
+        s.insert_interactions(&agent_id, &records, idem.as_ref())
+    })
+    .await;
+    support::finish(&state, begin.ticket(), result, response).await
+}
+
+fn check_batch_size(list: &str, n: usize) -> Result<(), ApiError> {
+    if n == 0 {
+        return Err(ApiError::field(list, "must hold at least one item"));
+    }
+    if n > MAX_BATCH {
+        return Err(ApiError::field(
+            list,
+            format!("holds {n} items; a batch holds at most {MAX_BATCH}"),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn get_interaction(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((agent_id, interaction_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let (a, i) = (agent_id.clone(), interaction_id.clone());
+    let (record, agent) = blocking(&state, move |s| {
+        Ok((s.get_interaction(&a, &i)?, s.get_agent(&a)?))
+    })
+    .await?;
+    if agent.is_none() {
+        return Err(ApiError::not_found("agent", &agent_id));
+    }
+    let record = record.ok_or_else(|| ApiError::not_found("interaction", &interaction_id))?;
+    let view = interaction_view(&agent_id, record, true)?;
+    Ok(support::json(StatusCode::OK, &view)?.0)
+}
+
+pub async fn list_interactions(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let page = support::page(&query)?;
+    let a = agent_id.clone();
+    let result = blocking(&state, move |s| s.list_interactions(&a, &page))
+        .await
+        .map_err(|e| {
+            if e.detail.starts_with("interaction (cursor)") {
+                ApiError::bad_request("cursor", "is not a cursor this API gave out")
+            } else {
+                e
+            }
+        })?;
+    let cursor = result.items.last().map(|r| r.id.clone());
+    let data = result
+        .items
+        .into_iter()
+        .map(|r| interaction_view(&agent_id, r, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(support::list(data, result.has_more, cursor))
+}
+
+fn feedback_record(text: &str, now: i64, field: &dyn Fn(&str) -> String) -> Result<FeedbackRecord, FieldError> {
+    let parsed = input::parse_feedback(text).map_err(|problem| {
+        let (f, message) = support::split_problem(&problem);
+        FieldError {
+            field: field(&f),
+            message,
+        }
+    })?;
+    if parsed.comment.as_ref().is_some_and(|c| c.len() > 64 << 10) {
+        return Err(FieldError {
+            field: field("comment"),
+            message: "must be at most 65536 bytes".into(),
+        });
+    }
+    Ok(FeedbackRecord {
+        id: ids::new(ids::FEEDBACK),
+        interaction_id: parsed.interaction_id,
+        rating: parsed.rating,
+        comment: parsed.comment,
+        created_at_ms: now,
+    })
+}
+
+pub async fn create_feedback(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    live_version(&state, &principal, &agent_id).await?;
+    let bytes = support::body(body, &headers)?;
+    let raw: Box<RawValue> = support::parse_json(&bytes)?;
+    let record = feedback_record(raw.get(), now_ms(), &|f| {
+        if f.is_empty() { "body".into() } else { f.to_string() }
+    })
+    .map_err(|e| ApiError::invalid(vec![e]))?;
+
+    let path = format!("POST /v1/agents/{agent_id}/feedback");
+    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
+    if let Begin::Replay(response) = begin {
+        return Ok(response);
+    }
+    let (response, text) = support::json(StatusCode::CREATED, &feedback_view(&agent_id, record.clone()))?;
+    let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
+    let result = blocking(&state, move |s| {
+        s.insert_feedback(&agent_id, std::slice::from_ref(&record), idem.as_ref())
+    })
+    .await
+    .map_err(|e| single(e, "feedback"));
+    support::finish(&state, begin.ticket(), result, response).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackBatch {
+    feedback: Vec<Box<RawValue>>,
+}
+
+pub async fn create_feedback_batch(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    live_version(&state, &principal, &agent_id).await?;
+    let bytes = support::body(body, &headers)?;
+    let batch: FeedbackBatch = support::parse_json(&bytes)?;
+    check_batch_size("feedback", batch.feedback.len())?;
+    let now = now_ms();
+    let mut records = Vec::with_capacity(batch.feedback.len());
+    let mut errors = Vec::new();
+    for (index, raw) in batch.feedback.iter().enumerate() {
+        match feedback_record(raw.get(), now, &|f| item_field("feedback", index, f)) {
+            Ok(r) => records.push(r),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(support::capped(errors)));
+    }
+    let path = format!("POST /v1/agents/{agent_id}/feedback/batch");
+    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
+    if let Begin::Replay(response) = begin {
+        return Ok(response);
+    }
+    let view = BatchView {
+        object: "feedback_batch",
+        agent_id: agent_id.clone(),
+        count: records.len(),
+        ids: records.iter().map(|r| r.id.clone()).collect(),
+    };
+    let (response, text) = support::json(StatusCode::CREATED, &view)?;
+    let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
+    let result = blocking(&state, move |s| s.insert_feedback(&agent_id, &records, idem.as_ref())).await;
+    support::finish(&state, begin.ticket(), result, response).await
+}

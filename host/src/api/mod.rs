@@ -1,0 +1,165 @@
+//! The HTTP API under `/v1` (DESIGN §9), as a function from state to router.
+//!
+//! [`app`] builds the whole router, so handlers are tested without a socket
+//! (`tower::ServiceExt::oneshot`) and the binary only binds it to a port. This
+//! module owns the HTTP shapes: it turns requests into store calls and store
+//! records into JSON, and every failure into `application/problem+json`
+//! ([`ApiError`]). It does not touch SQL or rules: the store and the dream queue
+//! do that. The OpenAPI document served at `/v1/openapi.json` describes exactly
+//! these routes; a test checks the two agree.
+
+mod agents;
+pub mod auth;
+mod dreams;
+mod error;
+mod ingest;
+mod keys;
+mod support;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub use auth::Principal;
+pub use error::{ApiError, FieldError};
+
+use crate::dreams::DreamQueue;
+use crate::store::Store;
+
+/// The OpenAPI 3.1 document for this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Default request body cap; `[server] max_body_kib` changes it.
+pub const DEFAULT_BODY_LIMIT: usize = 8 << 20;
+/// Items in one batch of interactions or feedback.
+pub const MAX_BATCH: usize = 1000;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    dreams: Option<DreamQueue>,
+    /// `(principal, Idempotency-Key)` of requests in flight: a concurrent
+    /// duplicate gets 409 rather than racing the first.
+    in_flight: Mutex<HashSet<(String, String)>>,
+    body_limit: usize,
+}
+
+impl AppState {
+    /// `dreams` is where triggered dreams are queued; `None` leaves them pending
+    /// (tests that check only the API do that).
+    pub fn new(store: Arc<dyn Store>, dreams: Option<DreamQueue>, body_limit: usize) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                dreams,
+                in_flight: Mutex::new(HashSet::new()),
+                body_limit,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+}
+
+/// The whole router: `/healthz`, `/readyz`, `/v1/openapi.json` open; the rest behind API keys.
+pub fn app(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/agents", post(agents::create).get(agents::list))
+        .route("/agents/{agent_id}", get(agents::get).patch(agents::update))
+        .route("/agents/{agent_id}/versions", get(agents::versions))
+        .route(
+            "/agents/{agent_id}/versions/{version}/activate",
+            post(agents::activate),
+        )
+        .route(
+            "/agents/{agent_id}/interactions",
+            post(ingest::create_interaction).get(ingest::list_interactions),
+        )
+        .route(
+            "/agents/{agent_id}/interactions/batch",
+            post(ingest::create_interactions),
+        )
+        .route(
+            "/agents/{agent_id}/interactions/{interaction_id}",
+            get(ingest::get_interaction),
+        )
+        .route("/agents/{agent_id}/feedback", post(ingest::create_feedback))
+        .route(
+            "/agents/{agent_id}/feedback/batch",
+            post(ingest::create_feedback_batch),
+        )
+        .route(
+            "/agents/{agent_id}/dreams",
+            post(dreams::create).get(dreams::list),
+        )
+        .route("/dreams/{dream_id}", get(dreams::get))
+        .route("/api-keys", post(keys::create).get(keys::list))
+        .route("/api-keys/{key_id}", axum::routing::delete(keys::revoke))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ))
+        .route("/openapi.json", get(openapi));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.inner.body_limit))
+        .with_state(state)
+}
+
+async fn openapi() -> Response {
+    let mut response = OPENAPI.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Alive: the process answers.
+async fn healthz() -> Response {
+    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// Ready: the database answers and dreams have somewhere to go.
+async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.store().clone();
+    tokio::task::spawn_blocking(move || store.ping())
+        .await
+        .map_err(|e| ApiError::internal("readyz", e))?
+        .map_err(|e| ApiError::unavailable(format!("the database does not answer: {e}")))?;
+    Ok(axum::Json(serde_json::json!({ "status": "ready" })).into_response())
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        format!("no route {}; the routes are listed at /v1/openapi.json", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

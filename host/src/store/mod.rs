@@ -1,0 +1,352 @@
+//! Persistence: one [`Store`] interface, and its SQLite implementation.
+//!
+//! The store owns every durable fact: agents and their config versions,
+//! interactions, feedback, dreams with their reports, API keys and idempotency
+//! records. It knows nothing of HTTP or of rules: the API and the dream runner
+//! speak to it in the plain records below, and it never sees a request or a WIT
+//! type.
+//!
+//! The interface is synchronous, and callers on the async side run it on the
+//! blocking pool. It is written so that a PostgreSQL implementation can follow
+//! without changing callers: every write that must be atomic is one method
+//! (a batch of interactions, a creation with its idempotency record), so each
+//! backend can make it one transaction; pagination is keyset ("after this id"),
+//! never OFFSET; times are integer milliseconds; and the SQL sticks to what
+//! both engines share.
+//!
+//! When a method returns `Ok`, what it wrote is on disk (see
+//! [`sqlite::SqliteStore`] for how).
+
+pub mod sqlite;
+
+use crate::model::{Feedback, Interaction, Rating};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    /// A write that names something already there (e.g. an interaction id).
+    #[error("{message}")]
+    Conflict {
+        /// Position in a batch, when the write was one.
+        index: Option<usize>,
+        field: &'static str,
+        message: String,
+    },
+    /// A write that names something that is not there (feedback on an unknown interaction).
+    #[error("{message}")]
+    Dangling {
+        index: Option<usize>,
+        field: &'static str,
+        message: String,
+    },
+    /// The idempotency key was taken by a write that committed first.
+    #[error("idempotency key already used")]
+    IdempotencyKeyTaken,
+    #[error(
+        "{} is in use by another reverie process (only one may open it; lock file {})",
+        path.display(),
+        lock.display()
+    )]
+    Locked {
+        path: std::path::PathBuf,
+        lock: std::path::PathBuf,
+    },
+    #[error("the database {} has schema version {found}, newer than this reverie knows ({known}); upgrade reverie", path.display())]
+    SchemaTooNew {
+        path: std::path::PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("the database is not set up safely: {0}")]
+    Unsafe(String),
+    #[error("cannot use the data directory {}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A page of a list, newest or oldest first depending on the list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+/// Where a page starts: after the item with this id (exclusive), at most `limit` items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<String>,
+}
+
+/// The response to replay for a repeated `Idempotency-Key`, written in the same
+/// transaction as the thing it created: a crash can never leave one without the other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyRecord {
+    /// The API key that used it: keys are per caller.
+    pub principal: String,
+    pub key: String,
+    /// sha256 of method, path and body: the same key with another request is refused.
+    pub request_hash: Vec<u8>,
+    pub status: u16,
+    pub body: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    pub model: String,
+    pub dreaming_enabled: bool,
+    pub dreaming_frequency: String,
+    pub timezone: String,
+    pub feedback_webhook: Option<String>,
+    /// The live config version (1 is `v1`).
+    pub live_version: i64,
+    /// The live version's system prompt.
+    pub system_prompt: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// The fields an update may change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentUpdate {
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub dreaming_enabled: Option<bool>,
+    pub dreaming_frequency: Option<String>,
+    pub timezone: Option<String>,
+    /// `Some(None)` clears it.
+    pub feedback_webhook: Option<Option<String>>,
+    /// A different prompt creates a new config version and makes it live.
+    pub system_prompt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigVersion {
+    pub version: i64,
+    pub system_prompt: String,
+    pub created_at_ms: i64,
+    pub live: bool,
+}
+
+/// An interaction as stored: its JSON as received, and the columns the store filters on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InteractionRecord {
+    pub id: String,
+    pub timestamp_ms: i64,
+    /// The version that served it: the client's, else the live one when it arrived.
+    pub config_version: String,
+    /// The interaction object as the client sent it (the JSONL line format).
+    pub body: String,
+    pub received_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackRecord {
+    pub id: String,
+    pub interaction_id: String,
+    pub rating: Rating,
+    pub comment: Option<String>,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DreamStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Skipped,
+}
+
+impl DreamStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DreamStatus::Pending => "pending",
+            DreamStatus::Running => "running",
+            DreamStatus::Completed => "completed",
+            DreamStatus::Failed => "failed",
+            DreamStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DreamStatus> {
+        Some(match text {
+            "pending" => DreamStatus::Pending,
+            "running" => DreamStatus::Running,
+            "completed" => DreamStatus::Completed,
+            "failed" => DreamStatus::Failed,
+            "skipped" => DreamStatus::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+/// What a finished dream found, in brief (the list view).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DreamSummary {
+    pub text: String,
+    pub interactions: u64,
+    pub patterns: u64,
+    pub suggestions: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dream {
+    pub id: String,
+    pub agent_id: String,
+    pub status: DreamStatus,
+    /// Who asked: `api` (a person, now) or `schedule`.
+    pub trigger: String,
+    /// The window asked for; `None` at the start means "since the last completed dream".
+    pub window_start_ms: Option<i64>,
+    pub window_end_ms: Option<i64>,
+    pub created_at_ms: i64,
+    pub started_at_ms: Option<i64>,
+    pub finished_at_ms: Option<i64>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+    pub summary: Option<DreamSummary>,
+    /// The whole `reverie.report/v1` JSON, once completed (only from [`Store::get_dream`]).
+    pub report: Option<String>,
+}
+
+/// How a running dream ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DreamOutcome {
+    Completed {
+        summary: DreamSummary,
+        report: String,
+        window_start_ms: Option<i64>,
+        window_end_ms: i64,
+    },
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    /// `None`: an admin key. `Some(agent)`: a key that sees only that agent.
+    pub agent_id: Option<String>,
+    /// sha256 of the secret; the secret itself is never stored.
+    pub hash: Vec<u8>,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// Interactions to read, for a dream: one agent, `[since, until)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window<'a> {
+    pub agent_id: &'a str,
+    pub since_ms: Option<i64>,
+    pub until_ms: i64,
+}
+
+/// Where a window read left off: `(timestamp_ms, seq)` of the last row.
+pub type WindowCursor = (i64, i64);
+
+/// The store. Every method is one transaction (or one consistent read).
+pub trait Store: Send + Sync {
+    // ---- agents and config versions ----
+
+    /// Create an agent with config version 1 live.
+    fn create_agent(&self, agent: &Agent, idem: Option<&IdempotencyRecord>) -> Result<()>;
+    fn get_agent(&self, id: &str) -> Result<Option<Agent>>;
+    /// Agents in creation order; only `only` when given (a scoped key's agent).
+    fn list_agents(&self, only: Option<&str>, page: &PageRequest) -> Result<Page<Agent>>;
+    /// Apply `update`; a new system prompt becomes a new live version.
+    fn update_agent(&self, id: &str, update: &AgentUpdate, now_ms: i64) -> Result<Agent>;
+    /// Versions, newest first.
+    fn list_versions(&self, agent_id: &str, page: &PageRequest) -> Result<Page<ConfigVersion>>;
+    /// Make an existing version live again.
+    fn activate_version(&self, agent_id: &str, version: i64, now_ms: i64) -> Result<Agent>;
+
+    // ---- interactions and feedback ----
+
+    /// Store a batch: all of it or none of it. A duplicate id is a `Conflict`
+    /// naming its index.
+    fn insert_interactions(
+        &self,
+        agent_id: &str,
+        items: &[InteractionRecord],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    fn get_interaction(&self, agent_id: &str, id: &str) -> Result<Option<InteractionRecord>>;
+    /// Interactions in arrival order.
+    fn list_interactions(
+        &self,
+        agent_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<InteractionRecord>>;
+    /// Store a batch of feedback: all or none. Feedback on an interaction the
+    /// agent does not have is `Dangling`, naming its index.
+    fn insert_feedback(
+        &self,
+        agent_id: &str,
+        items: &[FeedbackRecord],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// Feedback on one interaction, oldest first.
+    fn feedback_for(&self, agent_id: &str, interaction_id: &str) -> Result<Vec<FeedbackRecord>>;
+
+    /// The next `limit` interactions of a window after `after`, in time order,
+    /// with the cursor to continue from. Dreams read windows this way, a chunk at
+    /// a time, so a window of any size is never held whole.
+    fn read_window(
+        &self,
+        window: Window<'_>,
+        after: Option<WindowCursor>,
+        limit: u32,
+    ) -> Result<Vec<(WindowCursor, Interaction)>>;
+    /// Feedback on the window's interactions, to `sink` one at a time.
+    fn window_feedback(&self, window: Window<'_>, sink: &mut dyn FnMut(Feedback)) -> Result<()>;
+    fn count_window(&self, window: Window<'_>) -> Result<u64>;
+
+    // ---- dreams ----
+
+    fn create_dream(&self, dream: &Dream, idem: Option<&IdempotencyRecord>) -> Result<()>;
+    /// The dream, report included.
+    fn get_dream(&self, id: &str) -> Result<Option<Dream>>;
+    /// An agent's dreams, newest first, without their reports.
+    fn list_dreams(&self, agent_id: &str, page: &PageRequest) -> Result<Page<Dream>>;
+    /// pending → running. `false` if it was not pending (someone else has it).
+    fn start_dream(&self, id: &str, now_ms: i64) -> Result<bool>;
+    /// running → completed | skipped | failed. `false` if it was not running.
+    fn finish_dream(&self, id: &str, outcome: &DreamOutcome, now_ms: i64) -> Result<bool>;
+    /// The agent's latest completed dream, report included: the previous one for a new dream.
+    fn last_completed_dream(&self, agent_id: &str) -> Result<Option<Dream>>;
+    /// After a restart: dreams left `running` go back to `pending` (a dream has
+    /// no side effects, so running it again is safe). Returns every pending id,
+    /// oldest first.
+    fn requeue_dreams(&self) -> Result<Vec<String>>;
+
+    // ---- API keys and idempotency ----
+
+    fn create_api_key(&self, key: &ApiKey, idem: Option<&IdempotencyRecord>) -> Result<()>;
+    fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>>;
+    fn list_api_keys(&self, page: &PageRequest) -> Result<Page<ApiKey>>;
+    fn revoke_api_key(&self, id: &str, now_ms: i64) -> Result<ApiKey>;
+    fn count_api_keys(&self) -> Result<u64>;
+    fn get_idempotency(&self, principal: &str, key: &str) -> Result<Option<IdempotencyRecord>>;
+
+    /// A cheap query that proves the database answers (for `/readyz`).
+    fn ping(&self) -> Result<()>;
+}

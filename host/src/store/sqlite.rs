@@ -1,0 +1,1019 @@
+//! The embedded store: one SQLite file in the data directory.
+//!
+//! How it keeps its promises (RELIABILITY 21, and "2xx means on disk"):
+//! - `journal_mode=WAL`, `synchronous=FULL`, `busy_timeout=5000` and
+//!   `foreign_keys=ON` are set on every connection and read back at start; a
+//!   database that does not take them is refused rather than run unsafely.
+//!   FULL (not NORMAL) makes each commit fsync the WAL, so a commit survives
+//!   power loss, not just a crash of this process.
+//! - All writes go through one connection, behind a mutex, in `BEGIN IMMEDIATE`
+//!   transactions. Writers queue on the mutex instead of racing for SQLite's
+//!   write lock, so no write ever fails with SQLITE_BUSY; readers use their own
+//!   connections and WAL lets them run beside the writer.
+//! - A second process is refused: the store holds an exclusive `flock` on
+//!   `reverie.db.lock` for its lifetime, so two servers can never interleave
+//!   writes on one file (scale-out is PostgreSQL's job).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use super::*;
+use crate::input;
+use crate::model::FeedbackSource;
+
+/// Migrations in order; a database records the highest one applied.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// Busy timeout, for readers meeting a checkpoint: RELIABILITY 21 asks ≥ 5 s.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reader connections kept open between reads.
+const IDLE_READERS: usize = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// Held, never read: the exclusive lock lives as long as this file handle.
+    _lock: File,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// The extended result code of a constraint failure, if `e` is one.
+fn constraint(e: &rusqlite::Error) -> Option<i32> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Some(f.extended_code)
+        }
+        _ => None,
+    }
+}
+
+const SQLITE_CONSTRAINT_FOREIGNKEY: i32 = 787;
+const SQLITE_CONSTRAINT_PRIMARYKEY: i32 = 1555;
+const SQLITE_CONSTRAINT_UNIQUE: i32 = 2067;
+
+fn is_duplicate(e: &rusqlite::Error) -> bool {
+    matches!(
+        constraint(e),
+        Some(SQLITE_CONSTRAINT_UNIQUE | SQLITE_CONSTRAINT_PRIMARYKEY)
+    )
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) `reverie.db` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join("reverie.db");
+        let lock_path = data_dir.join("reverie.db.lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| StoreError::Io {
+                path: lock_path.clone(),
+                source,
+            })?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        let locked =
+            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) };
+        if locked != 0 {
+            return Err(StoreError::Locked {
+                path,
+                lock: lock_path,
+            });
+        }
+
+        let mut writer = open_connection(&path)?;
+        migrate(&mut writer, &path)?;
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` in one `BEGIN IMMEDIATE` transaction on the writer.
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(backend)?;
+        Ok(value)
+    }
+
+    /// Run `f` on a reader connection (one consistent snapshot per statement;
+    /// methods that need more than one statement open a read transaction).
+    fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let result = f(&mut conn);
+        let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+/// Open a connection with the settings every connection must have, and check them.
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(backend)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(backend)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unsafe(format!(
+            "journal_mode is {mode:?}, not WAL (is {} on a filesystem without shared memory?)",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(backend)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(backend)?;
+    let synchronous: i64 = conn
+        .pragma_query_value(None, "synchronous", |row| row.get(0))
+        .map_err(backend)?;
+    let foreign_keys: i64 = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .map_err(backend)?;
+    let busy: i64 = conn
+        .pragma_query_value(None, "busy_timeout", |row| row.get(0))
+        .map_err(backend)?;
+    if synchronous != 2 || foreign_keys != 1 || busy < 5000 {
+        return Err(StoreError::Unsafe(format!(
+            "synchronous={synchronous} (want 2, FULL), foreign_keys={foreign_keys} (want 1), busy_timeout={busy} (want ≥ 5000)"
+        )));
+    }
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(backend)?;
+    let current: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if current > known {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: current,
+            known,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, chrono::Utc::now().timestamp_millis()],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn save_idempotency(tx: &rusqlite::Transaction<'_>, idem: Option<&IdempotencyRecord>) -> Result<()> {
+    let Some(r) = idem else { return Ok(()) };
+    tx.prepare_cached(
+        "INSERT INTO idempotency_keys (principal, key, request_hash, status, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            r.principal,
+            r.key,
+            r.request_hash,
+            r.status,
+            r.body,
+            r.created_at_ms
+        ])
+    })
+    .map_err(|e| {
+        if is_duplicate(&e) {
+            StoreError::IdempotencyKeyTaken
+        } else {
+            backend(e)
+        }
+    })?;
+    Ok(())
+}
+
+const AGENT_COLUMNS: &str = "a.id, a.name, a.model, a.dreaming_enabled, a.dreaming_frequency, a.timezone, \
+     a.feedback_webhook, a.live_version, v.system_prompt, a.created_at, a.updated_at";
+
+fn agent_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
+    Ok(Agent {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        model: row.get(2)?,
+        dreaming_enabled: row.get(3)?,
+        dreaming_frequency: row.get(4)?,
+        timezone: row.get(5)?,
+        feedback_webhook: row.get(6)?,
+        live_version: row.get(7)?,
+        system_prompt: row.get(8)?,
+        created_at_ms: row.get(9)?,
+        updated_at_ms: row.get(10)?,
+    })
+}
+
+fn query_agent(conn: &Connection, id: &str) -> Result<Option<Agent>> {
+    conn.prepare_cached(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agents a
+         JOIN config_versions v ON v.agent_id = a.id AND v.version = a.live_version
+         WHERE a.id = ?1"
+    ))
+    .and_then(|mut s| s.query_row(params![id], agent_row).optional())
+    .map_err(backend)
+}
+
+fn not_found(what: &'static str, id: &str) -> StoreError {
+    StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    }
+}
+
+fn require_agent(conn: &Connection, id: &str) -> Result<()> {
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM agents WHERE id = ?1)")
+        .and_then(|mut s| s.query_row(params![id], |r| r.get(0)))
+        .map_err(backend)?;
+    if exists {
+        Ok(())
+    } else {
+        Err(not_found("agent", id))
+    }
+}
+
+/// Fetch `limit + 1` rows to learn whether there are more, and trim.
+fn page_of<T>(mut items: Vec<T>, limit: u32) -> Page<T> {
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    Page { items, has_more }
+}
+
+fn rating_text(r: Rating) -> &'static str {
+    match r {
+        Rating::Positive => "positive",
+        Rating::Negative => "negative",
+        Rating::Neutral => "neutral",
+    }
+}
+
+fn rating_of(text: &str) -> rusqlite::Result<Rating> {
+    Ok(match text {
+        "positive" => Rating::Positive,
+        "negative" => Rating::Negative,
+        _ => Rating::Neutral,
+    })
+}
+
+const DREAM_LIST_COLUMNS: &str = "id, agent_id, status, trigger, window_start, window_end, created_at, \
+     started_at, finished_at, error, summary, n_interactions, n_patterns, n_suggestions";
+
+fn dream_row(row: &rusqlite::Row<'_>, with_report: bool) -> rusqlite::Result<Dream> {
+    let status: String = row.get(2)?;
+    let summary: Option<String> = row.get(10)?;
+    Ok(Dream {
+        id: row.get(0)?,
+        agent_id: row.get(1)?,
+        status: DreamStatus::parse(&status).unwrap_or(DreamStatus::Failed),
+        trigger: row.get(3)?,
+        window_start_ms: row.get(4)?,
+        window_end_ms: row.get(5)?,
+        created_at_ms: row.get(6)?,
+        started_at_ms: row.get(7)?,
+        finished_at_ms: row.get(8)?,
+        error: row.get(9)?,
+        summary: match summary {
+            Some(text) => Some(DreamSummary {
+                text,
+                interactions: row.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
+                patterns: row.get::<_, Option<i64>>(12)?.unwrap_or(0) as u64,
+                suggestions: row.get::<_, Option<i64>>(13)?.unwrap_or(0) as u64,
+            }),
+            None => None,
+        },
+        report: if with_report { row.get(14)? } else { None },
+    })
+}
+
+fn key_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+    Ok(ApiKey {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        agent_id: row.get(2)?,
+        hash: row.get(3)?,
+        created_at_ms: row.get(4)?,
+        revoked_at_ms: row.get(5)?,
+    })
+}
+
+fn interaction_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InteractionRecord> {
+    Ok(InteractionRecord {
+        id: row.get(0)?,
+        timestamp_ms: row.get(1)?,
+        config_version: row.get(2)?,
+        body: row.get(3)?,
+        received_at_ms: row.get(4)?,
+    })
+}
+
+/// `(window conditions, bound values)` for one agent's `[since, until)`.
+fn window_sql(window: &Window<'_>) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut sql = String::from("i.agent_id = ?1 AND i.timestamp_ms < ?2");
+    let mut values = vec![
+        Value::Text(window.agent_id.to_string()),
+        Value::Integer(window.until_ms),
+    ];
+    if let Some(since) = window.since_ms {
+        sql.push_str(" AND i.timestamp_ms >= ?3");
+        values.push(Value::Integer(since));
+    }
+    (sql, values)
+}
+
+impl Store for SqliteStore {
+    fn create_agent(&self, agent: &Agent, idem: Option<&IdempotencyRecord>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO agents (id, name, model, dreaming_enabled, dreaming_frequency, timezone,
+                                     feedback_webhook, live_version, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    agent.id,
+                    agent.name,
+                    agent.model,
+                    agent.dreaming_enabled,
+                    agent.dreaming_frequency,
+                    agent.timezone,
+                    agent.feedback_webhook,
+                    agent.live_version,
+                    agent.created_at_ms,
+                    agent.updated_at_ms
+                ],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO config_versions (agent_id, version, system_prompt, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    agent.id,
+                    agent.live_version,
+                    agent.system_prompt,
+                    agent.created_at_ms
+                ],
+            )
+            .map_err(backend)?;
+            save_idempotency(tx, idem)
+        })
+    }
+
+    fn get_agent(&self, id: &str) -> Result<Option<Agent>> {
+        self.read(|conn| query_agent(conn, id))
+    }
+
+    fn list_agents(&self, only: Option<&str>, page: &PageRequest) -> Result<Page<Agent>> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT {AGENT_COLUMNS} FROM agents a
+                 JOIN config_versions v ON v.agent_id = a.id AND v.version = a.live_version
+                 WHERE (?1 IS NULL OR a.id = ?1) AND (?2 IS NULL OR a.id > ?2)
+                 ORDER BY a.id LIMIT ?3"
+            );
+            let items = conn
+                .prepare_cached(&sql)
+                .and_then(|mut s| {
+                    s.query_map(params![only, page.after, page.limit + 1], agent_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend)?;
+            Ok(page_of(items, page.limit))
+        })
+    }
+
+    fn update_agent(&self, id: &str, update: &AgentUpdate, now_ms: i64) -> Result<Agent> {
+        self.write(|tx| {
+            let current = query_agent(tx, id)?.ok_or_else(|| not_found("agent", id))?;
+            let mut live = current.live_version;
+            if let Some(prompt) = &update.system_prompt
+                && *prompt != current.system_prompt
+            {
+                let latest: i64 = tx
+                    .query_row(
+                        "SELECT MAX(version) FROM config_versions WHERE agent_id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend)?;
+                live = latest + 1;
+                tx.execute(
+                    "INSERT INTO config_versions (agent_id, version, system_prompt, created_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![id, live, prompt, now_ms],
+                )
+                .map_err(backend)?;
+            }
+            let webhook = match &update.feedback_webhook {
+                Some(w) => w.clone(),
+                None => current.feedback_webhook.clone(),
+            };
+            tx.execute(
+                "UPDATE agents SET name = ?2, model = ?3, dreaming_enabled = ?4, dreaming_frequency = ?5,
+                        timezone = ?6, feedback_webhook = ?7, live_version = ?8, updated_at = ?9
+                 WHERE id = ?1",
+                params![
+                    id,
+                    update.name.as_ref().unwrap_or(&current.name),
+                    update.model.as_ref().unwrap_or(&current.model),
+                    update.dreaming_enabled.unwrap_or(current.dreaming_enabled),
+                    update
+                        .dreaming_frequency
+                        .as_ref()
+                        .unwrap_or(&current.dreaming_frequency),
+                    update.timezone.as_ref().unwrap_or(&current.timezone),
+                    webhook,
+                    live,
+                    now_ms
+                ],
+            )
+            .map_err(backend)?;
+            query_agent(tx, id)?.ok_or_else(|| not_found("agent", id))
+        })
+    }
+
+    fn list_versions(&self, agent_id: &str, page: &PageRequest) -> Result<Page<ConfigVersion>> {
+        let after: Option<i64> = match &page.after {
+            None => None,
+            Some(cursor) => Some(
+                cursor
+                    .strip_prefix('v')
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("bad version cursor {cursor:?}")))?,
+            ),
+        };
+        self.read(|conn| {
+            let live: i64 = conn
+                .prepare_cached("SELECT live_version FROM agents WHERE id = ?1")
+                .and_then(|mut s| s.query_row(params![agent_id], |r| r.get(0)).optional())
+                .map_err(backend)?
+                .ok_or_else(|| not_found("agent", agent_id))?;
+            let items = conn
+                .prepare_cached(
+                    "SELECT version, system_prompt, created_at FROM config_versions
+                     WHERE agent_id = ?1 AND (?2 IS NULL OR version < ?2)
+                     ORDER BY version DESC LIMIT ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![agent_id, after, page.limit + 1], |r| {
+                        let version: i64 = r.get(0)?;
+                        Ok(ConfigVersion {
+                            version,
+                            system_prompt: r.get(1)?,
+                            created_at_ms: r.get(2)?,
+                            live: version == live,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend)?;
+            Ok(page_of(items, page.limit))
+        })
+    }
+
+    fn activate_version(&self, agent_id: &str, version: i64, now_ms: i64) -> Result<Agent> {
+        self.write(|tx| {
+            require_agent(tx, agent_id)?;
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM config_versions WHERE agent_id = ?1 AND version = ?2)",
+                    params![agent_id, version],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            if !exists {
+                return Err(StoreError::NotFound {
+                    what: "config version",
+                    id: format!("v{version}"),
+                });
+            }
+            tx.execute(
+                "UPDATE agents SET live_version = ?2, updated_at = ?3 WHERE id = ?1",
+                params![agent_id, version, now_ms],
+            )
+            .map_err(backend)?;
+            query_agent(tx, agent_id)?.ok_or_else(|| not_found("agent", agent_id))
+        })
+    }
+
+    fn insert_interactions(
+        &self,
+        agent_id: &str,
+        items: &[InteractionRecord],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            require_agent(tx, agent_id)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO interactions (agent_id, id, timestamp_ms, config_version, body, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(backend)?;
+            for (index, item) in items.iter().enumerate() {
+                insert
+                    .execute(params![
+                        agent_id,
+                        item.id,
+                        item.timestamp_ms,
+                        item.config_version,
+                        item.body,
+                        item.received_at_ms
+                    ])
+                    .map_err(|e| {
+                        if is_duplicate(&e) {
+                            StoreError::Conflict {
+                                index: Some(index),
+                                field: "id",
+                                message: format!(
+                                    "the agent already has an interaction with id {:?}",
+                                    item.id
+                                ),
+                            }
+                        } else {
+                            backend(e)
+                        }
+                    })?;
+            }
+            drop(insert);
+            save_idempotency(tx, idem)
+        })
+    }
+
+    fn get_interaction(&self, agent_id: &str, id: &str) -> Result<Option<InteractionRecord>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT id, timestamp_ms, config_version, body, received_at FROM interactions
+                 WHERE agent_id = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| s.query_row(params![agent_id, id], interaction_row).optional())
+            .map_err(backend)
+        })
+    }
+
+    fn list_interactions(
+        &self,
+        agent_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<InteractionRecord>> {
+        self.read(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            require_agent(&tx, agent_id)?;
+            // The cursor is an interaction id; its arrival position is the key.
+            let after_seq: Option<i64> = match &page.after {
+                None => None,
+                Some(id) => Some(
+                    tx.prepare_cached("SELECT seq FROM interactions WHERE agent_id = ?1 AND id = ?2")
+                        .and_then(|mut s| s.query_row(params![agent_id, id], |r| r.get(0)).optional())
+                        .map_err(backend)?
+                        .ok_or_else(|| StoreError::NotFound {
+                            what: "interaction (cursor)",
+                            id: id.clone(),
+                        })?,
+                ),
+            };
+            let items = tx
+                .prepare_cached(
+                    "SELECT id, timestamp_ms, config_version, body, received_at FROM interactions
+                     WHERE agent_id = ?1 AND (?2 IS NULL OR seq > ?2) ORDER BY seq LIMIT ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![agent_id, after_seq, page.limit + 1], interaction_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend)?;
+            Ok(page_of(items, page.limit))
+        })
+    }
+
+    fn insert_feedback(
+        &self,
+        agent_id: &str,
+        items: &[FeedbackRecord],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            require_agent(tx, agent_id)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO feedback (id, agent_id, interaction_id, rating, comment, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(backend)?;
+            for (index, item) in items.iter().enumerate() {
+                insert
+                    .execute(params![
+                        item.id,
+                        agent_id,
+                        item.interaction_id,
+                        rating_text(item.rating),
+                        item.comment,
+                        item.created_at_ms
+                    ])
+                    .map_err(|e| match constraint(&e) {
+                        Some(SQLITE_CONSTRAINT_FOREIGNKEY) => StoreError::Dangling {
+                            index: Some(index),
+                            field: "interaction_id",
+                            message: format!(
+                                "the agent has no interaction with id {:?}",
+                                item.interaction_id
+                            ),
+                        },
+                        _ => backend(e),
+                    })?;
+            }
+            drop(insert);
+            save_idempotency(tx, idem)
+        })
+    }
+
+    fn feedback_for(&self, agent_id: &str, interaction_id: &str) -> Result<Vec<FeedbackRecord>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT id, interaction_id, rating, comment, created_at FROM feedback
+                 WHERE agent_id = ?1 AND interaction_id = ?2 ORDER BY seq",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![agent_id, interaction_id], |r| {
+                    Ok(FeedbackRecord {
+                        id: r.get(0)?,
+                        interaction_id: r.get(1)?,
+                        rating: rating_of(&r.get::<_, String>(2)?)?,
+                        comment: r.get(3)?,
+                        created_at_ms: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(backend)
+        })
+    }
+
+    fn read_window(
+        &self,
+        window: Window<'_>,
+        after: Option<WindowCursor>,
+        limit: u32,
+    ) -> Result<Vec<(WindowCursor, Interaction)>> {
+        use rusqlite::types::Value;
+        let (mut sql, mut values) = window_sql(&window);
+        if let Some((ts, seq)) = after {
+            let n = values.len();
+            sql.push_str(&format!(" AND (i.timestamp_ms, i.seq) > (?{}, ?{})", n + 1, n + 2));
+            values.push(Value::Integer(ts));
+            values.push(Value::Integer(seq));
+        }
+        let sql = format!(
+            "SELECT i.timestamp_ms, i.seq, i.id, i.config_version, i.body FROM interactions i
+             WHERE {sql} ORDER BY i.timestamp_ms, i.seq LIMIT {limit}"
+        );
+        let rows: Vec<(i64, i64, String, String, String)> = self.read(|conn| {
+            conn.prepare_cached(&sql)
+                .and_then(|mut s| {
+                    s.query_map(rusqlite::params_from_iter(values), |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect()
+                })
+                .map_err(backend)
+        })?;
+        rows.into_iter()
+            .map(|(ts, seq, id, version, body)| {
+                let mut interaction = input::parse_stored_interaction(&body, &id).map_err(|e| {
+                    StoreError::Corrupt(format!("interaction {id:?} of {}: {e}", window.agent_id))
+                })?;
+                interaction.id = id;
+                interaction.timestamp_ms = ts;
+                if interaction.config_version.is_none() {
+                    interaction.config_version = Some(version);
+                }
+                Ok(((ts, seq), interaction))
+            })
+            .collect()
+    }
+
+    fn window_feedback(&self, window: Window<'_>, sink: &mut dyn FnMut(Feedback)) -> Result<()> {
+        let (sql, values) = window_sql(&window);
+        let sql = format!(
+            "SELECT f.interaction_id, f.rating, f.comment FROM feedback f
+             JOIN interactions i ON i.agent_id = f.agent_id AND i.id = f.interaction_id
+             WHERE {sql} ORDER BY f.seq"
+        );
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(values))
+                .map_err(backend)?;
+            while let Some(row) = rows.next().map_err(backend)? {
+                let rating: String = row.get(1).map_err(backend)?;
+                sink(Feedback {
+                    interaction_id: row.get(0).map_err(backend)?,
+                    rating: rating_of(&rating).map_err(backend)?,
+                    comment: row.get(2).map_err(backend)?,
+                    source: FeedbackSource::Explicit,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn count_window(&self, window: Window<'_>) -> Result<u64> {
+        let (sql, values) = window_sql(&window);
+        let sql = format!("SELECT COUNT(*) FROM interactions i WHERE {sql}");
+        self.read(|conn| {
+            conn.prepare_cached(&sql)
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params_from_iter(values), |r| r.get::<_, i64>(0))
+                })
+                .map(|n| n as u64)
+                .map_err(backend)
+        })
+    }
+
+    fn create_dream(&self, dream: &Dream, idem: Option<&IdempotencyRecord>) -> Result<()> {
+        self.write(|tx| {
+            require_agent(tx, &dream.agent_id)?;
+            tx.execute(
+                "INSERT INTO dreams (id, agent_id, status, trigger, window_start, window_end, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    dream.id,
+                    dream.agent_id,
+                    dream.status.as_str(),
+                    dream.trigger,
+                    dream.window_start_ms,
+                    dream.window_end_ms,
+                    dream.created_at_ms
+                ],
+            )
+            .map_err(backend)?;
+            save_idempotency(tx, idem)
+        })
+    }
+
+    fn get_dream(&self, id: &str) -> Result<Option<Dream>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {DREAM_LIST_COLUMNS}, report FROM dreams WHERE id = ?1"
+            ))
+            .and_then(|mut s| s.query_row(params![id], |r| dream_row(r, true)).optional())
+            .map_err(backend)
+        })
+    }
+
+    fn list_dreams(&self, agent_id: &str, page: &PageRequest) -> Result<Page<Dream>> {
+        self.read(|conn| {
+            require_agent(conn, agent_id)?;
+            let items = conn
+                .prepare_cached(&format!(
+                    "SELECT {DREAM_LIST_COLUMNS} FROM dreams
+                     WHERE agent_id = ?1 AND (?2 IS NULL OR id < ?2)
+                     ORDER BY id DESC LIMIT ?3"
+                ))
+                .and_then(|mut s| {
+                    s.query_map(params![agent_id, page.after, page.limit + 1], |r| {
+                        dream_row(r, false)
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend)?;
+            Ok(page_of(items, page.limit))
+        })
+    }
+
+    fn start_dream(&self, id: &str, now_ms: i64) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE dreams SET status = 'running', started_at = ?2 WHERE id = ?1 AND status = 'pending'",
+                    params![id, now_ms],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn finish_dream(&self, id: &str, outcome: &DreamOutcome, now_ms: i64) -> Result<bool> {
+        self.write(|tx| {
+            let n = match outcome {
+                DreamOutcome::Completed {
+                    summary,
+                    report,
+                    window_start_ms,
+                    window_end_ms,
+                } => tx.execute(
+                    "UPDATE dreams SET status = 'completed', finished_at = ?2, summary = ?3,
+                            n_interactions = ?4, n_patterns = ?5, n_suggestions = ?6, report = ?7,
+                            window_start = ?8, window_end = ?9
+                     WHERE id = ?1 AND status = 'running'",
+                    params![
+                        id,
+                        now_ms,
+                        summary.text,
+                        summary.interactions as i64,
+                        summary.patterns as i64,
+                        summary.suggestions as i64,
+                        report,
+                        window_start_ms,
+                        window_end_ms
+                    ],
+                ),
+                DreamOutcome::Skipped { reason } | DreamOutcome::Failed { reason } => {
+                    let status = if matches!(outcome, DreamOutcome::Skipped { .. }) {
+                        "skipped"
+                    } else {
+                        "failed"
+                    };
+                    tx.execute(
+                        "UPDATE dreams SET status = ?2, finished_at = ?3, error = ?4
+                         WHERE id = ?1 AND status = 'running'",
+                        params![id, status, now_ms, reason],
+                    )
+                }
+            }
+            .map_err(backend)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn last_completed_dream(&self, agent_id: &str) -> Result<Option<Dream>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {DREAM_LIST_COLUMNS}, report FROM dreams
+                 WHERE agent_id = ?1 AND status = 'completed' ORDER BY id DESC LIMIT 1"
+            ))
+            .and_then(|mut s| s.query_row(params![agent_id], |r| dream_row(r, true)).optional())
+            .map_err(backend)
+        })
+    }
+
+    fn requeue_dreams(&self) -> Result<Vec<String>> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE dreams SET status = 'pending', started_at = NULL WHERE status = 'running'",
+                [],
+            )
+            .map_err(backend)?;
+            tx.prepare("SELECT id FROM dreams WHERE status = 'pending' ORDER BY id")
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .map_err(backend)
+        })
+    }
+
+    fn create_api_key(&self, key: &ApiKey, idem: Option<&IdempotencyRecord>) -> Result<()> {
+        self.write(|tx| {
+            if let Some(agent) = &key.agent_id {
+                require_agent(tx, agent)?;
+            }
+            tx.execute(
+                "INSERT INTO api_keys (id, name, agent_id, hash, created_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    key.id,
+                    key.name,
+                    key.agent_id,
+                    key.hash,
+                    key.created_at_ms,
+                    key.revoked_at_ms
+                ],
+            )
+            .map_err(backend)?;
+            save_idempotency(tx, idem)
+        })
+    }
+
+    fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT id, name, agent_id, hash, created_at, revoked_at FROM api_keys WHERE id = ?1",
+            )
+            .and_then(|mut s| s.query_row(params![id], key_row).optional())
+            .map_err(backend)
+        })
+    }
+
+    fn list_api_keys(&self, page: &PageRequest) -> Result<Page<ApiKey>> {
+        self.read(|conn| {
+            let items = conn
+                .prepare_cached(
+                    "SELECT id, name, agent_id, hash, created_at, revoked_at FROM api_keys
+                     WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![page.after, page.limit + 1], key_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend)?;
+            Ok(page_of(items, page.limit))
+        })
+    }
+
+    fn revoke_api_key(&self, id: &str, now_ms: i64) -> Result<ApiKey> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![id, now_ms],
+            )
+            .map_err(backend)?;
+            tx.query_row(
+                "SELECT id, name, agent_id, hash, created_at, revoked_at FROM api_keys WHERE id = ?1",
+                params![id],
+                key_row,
+            )
+            .optional()
+            .map_err(backend)?
+            .ok_or_else(|| not_found("API key", id))
+        })
+    }
+
+    fn count_api_keys(&self) -> Result<u64> {
+        self.read(|conn| {
+            conn.query_row("SELECT COUNT(*) FROM api_keys", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(backend)
+        })
+    }
+
+    fn get_idempotency(&self, principal: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT principal, key, request_hash, status, body, created_at FROM idempotency_keys
+                 WHERE principal = ?1 AND key = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![principal, key], |r| {
+                    Ok(IdempotencyRecord {
+                        principal: r.get(0)?,
+                        key: r.get(1)?,
+                        request_hash: r.get(2)?,
+                        status: r.get(3)?,
+                        body: r.get(4)?,
+                        created_at_ms: r.get(5)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(backend)
+        })
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())
+                .map_err(backend)
+        })
+    }
+}
