@@ -15,6 +15,8 @@ mod error;
 mod ingest;
 mod keys;
 mod support;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

@@ -17,6 +17,8 @@
 //! When a method returns `Ok`, what it wrote is on disk (see
 //! [`sqlite::SqliteStore`] for how).
 
+#[cfg(test)]
+pub(crate) mod contract;
 pub mod sqlite;
 
 use crate::model::{Feedback, Interaction, Rating};
