@@ -12,9 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::builtin;
 use crate::client::Client;
-use crate::import::{self, ImportSummary, Importer};
 use crate::config::{Config, RuleSource};
 use crate::cycle::{self, CycleInput, RuleSlot};
+use crate::import::{self, ImportSummary, Importer};
 use crate::input::{self, FeedbackIndex, InteractionReader};
 use crate::model::CycleContext;
 use crate::plugins::{FailureKind, RuleFailure, Runtime};
@@ -275,7 +275,12 @@ fn import_files(args: ImportArgs) -> anyhow::Result<()> {
 fn keys(command: KeysCommand) -> anyhow::Result<()> {
     use serde_json::Value;
     let show = |k: &Value| {
-        let field = |name: &str| k.get(name).and_then(Value::as_str).unwrap_or("-").to_string();
+        let field = |name: &str| {
+            k.get(name)
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_string()
+        };
         format!(
             "{}  {:<24} {:<32} created {}{}",
             field("id"),
@@ -301,8 +306,11 @@ fn keys(command: KeysCommand) -> anyhow::Result<()> {
                 crate::api::auth::new_key(&name, agent, chrono::Utc::now().timestamp_millis())
                     .map_err(|e| anyhow::anyhow!("no OS random source: {e}"))?;
             crate::store::Store::create_api_key(&store, &key, None)?;
-            println!("{}
-{token}", key.id);
+            println!(
+                "{}
+{token}",
+                key.id
+            );
         }
         KeysCommand::Create {
             name,
@@ -311,9 +319,10 @@ fn keys(command: KeysCommand) -> anyhow::Result<()> {
             ..
         } => {
             let body = serde_json::json!({ "name": name, "agent_id": agent }).to_string();
-            let k = remote
-                .client()?
-                .send(reqwest::Method::POST, "/v1/api-keys", Some(body), None)?;
+            let k =
+                remote
+                    .client()?
+                    .send(reqwest::Method::POST, "/v1/api-keys", Some(body), None)?;
             eprintln!("{}", show(&k));
             eprintln!("The key is shown this once; it is stored only as a hash:");
             println!("{}", k.get("key").and_then(Value::as_str).unwrap_or(""));
@@ -327,7 +336,12 @@ fn keys(command: KeysCommand) -> anyhow::Result<()> {
                     None => "/v1/api-keys?limit=100".to_string(),
                 };
                 let page = client.send(reqwest::Method::GET, &path, None, None)?;
-                for k in page.get("data").and_then(Value::as_array).into_iter().flatten() {
+                for k in page
+                    .get("data")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     println!("{}", show(k));
                 }
                 cursor = page

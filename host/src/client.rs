@@ -10,7 +10,9 @@ use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the server at {url}: {message} (is `reverie serve` running? --url sets the address)")]
+    #[error(
+        "cannot reach the server at {url}: {message} (is `reverie serve` running? --url sets the address)"
+    )]
     Unreachable { url: String, message: String },
     #[error("{status}: {detail}")]
     Problem {
@@ -65,10 +67,7 @@ impl Client {
         idempotency_key: Option<&str>,
     ) -> Result<Value, ClientError> {
         let url = format!("{}{path}", self.base);
-        let mut request = self
-            .http
-            .request(method, &url)
-            .bearer_auth(&self.key);
+        let mut request = self.http.request(method, &url).bearer_auth(&self.key);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -87,7 +86,10 @@ impl Client {
             message: e.to_string(),
         })?;
         let value: Value = serde_json::from_str(&text).map_err(|_| {
-            ClientError::Garbled(format!("{status} {}", text.chars().take(200).collect::<String>()))
+            ClientError::Garbled(format!(
+                "{status} {}",
+                text.chars().take(200).collect::<String>()
+            ))
         })?;
         if (200..300).contains(&status) {
             return Ok(value);
@@ -104,8 +106,14 @@ impl Client {
                 list.iter()
                     .map(|e| {
                         (
-                            e.get("field").and_then(Value::as_str).unwrap_or("").to_string(),
-                            e.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+                            e.get("field")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string(),
+                            e.get("message")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string(),
                         )
                     })
                     .collect()

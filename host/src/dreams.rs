@@ -193,8 +193,7 @@ impl Dreamer {
                 previous: previous.as_ref(),
                 since_ms,
                 until_ms: Some(until_ms),
-                generated_at: chrono::Utc::now()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             },
             &|_| {},
         )

@@ -63,9 +63,7 @@ pub fn new(prefix: &str) -> String {
 pub fn has_prefix(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('_'))
-        .is_some_and(|body| {
-            body.len() == 26 && body.bytes().all(|b| CROCKFORD.contains(&b))
-        })
+        .is_some_and(|body| body.len() == 26 && body.bytes().all(|b| CROCKFORD.contains(&b)))
 }
 
 #[cfg(test)]

@@ -88,7 +88,11 @@ pub struct Importer<'a> {
 }
 
 impl Importer<'_> {
-    pub fn interactions(&self, path: &Path, summary: &mut ImportSummary) -> Result<(), ImportError> {
+    pub fn interactions(
+        &self,
+        path: &Path,
+        summary: &mut ImportSummary,
+    ) -> Result<(), ImportError> {
         self.file(path, Kind::Interactions, summary)
     }
 
@@ -96,7 +100,12 @@ impl Importer<'_> {
         self.file(path, Kind::Feedback, summary)
     }
 
-    fn file(&self, path: &Path, kind: Kind, summary: &mut ImportSummary) -> Result<(), ImportError> {
+    fn file(
+        &self,
+        path: &Path,
+        kind: Kind,
+        summary: &mut ImportSummary,
+    ) -> Result<(), ImportError> {
         let io = |source| ImportError::Io {
             path: path.to_path_buf(),
             source,
@@ -169,10 +178,12 @@ impl Importer<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self
-                .client
-                .send(reqwest::Method::POST, &route, Some(body.clone()), Some(&key))
-            {
+            match self.client.send(
+                reqwest::Method::POST,
+                &route,
+                Some(body.clone()),
+                Some(&key),
+            ) {
                 Ok(_) => break,
                 Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                     std::thread::sleep(Duration::from_millis(500 << attempt));
@@ -215,7 +226,13 @@ impl Importer<'_> {
 }
 
 /// "line 1234: field `x`: message" for a batch field path like `interactions[3].x`.
-fn describe(path: &Path, kind: Kind, batch: &[(u64, String)], field: &str, message: &str) -> String {
+fn describe(
+    path: &Path,
+    kind: Kind,
+    batch: &[(u64, String)],
+    field: &str,
+    message: &str,
+) -> String {
     let prefix = format!("{}[", kind.list());
     if let Some(rest) = field.strip_prefix(&prefix)
         && let Some((index, inner)) = rest.split_once(']')
@@ -226,7 +243,10 @@ fn describe(path: &Path, kind: Kind, batch: &[(u64, String)], field: &str, messa
         return if inner.is_empty() {
             format!("{}, line {line}: {message}", path.display())
         } else {
-            format!("{}, line {line}: field `{inner}`: {message}", path.display())
+            format!(
+                "{}, line {line}: field `{inner}`: {message}",
+                path.display()
+            )
         };
     }
     format!("{field}: {message}")

@@ -29,7 +29,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("no data directory: set --data-dir or [server] data_dir (neither $XDG_DATA_HOME nor $HOME is set)")]
+    #[error(
+        "no data directory: set --data-dir or [server] data_dir (neither $XDG_DATA_HOME nor $HOME is set)"
+    )]
     NoDataDir,
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
@@ -50,8 +52,12 @@ pub fn bootstrap_admin_key(store: &dyn Store, out: &mut dyn Write) -> Result<(),
     if store.count_api_keys()? > 0 {
         return Ok(());
     }
-    let (key, token) = api::auth::new_key("admin (first start)", None, chrono::Utc::now().timestamp_millis())
-        .map_err(|e| ServeError::Random(e.to_string()))?;
+    let (key, token) = api::auth::new_key(
+        "admin (first start)",
+        None,
+        chrono::Utc::now().timestamp_millis(),
+    )
+    .map_err(|e| ServeError::Random(e.to_string()))?;
     store.create_api_key(&key, None)?;
     writeln!(
         out,
@@ -68,16 +74,19 @@ fn load_rules(config: &Config, cache_dir: PathBuf) -> Result<Rules, ServeError> 
         .rules
         .iter()
         .map(|rule| {
-            let bytes = match &rule.source {
-                RuleSource::Builtin(name) => builtin::bytes(name).map(<[u8]>::to_vec).ok_or_else(|| RuleFailure {
-                    kind: FailureKind::LoadError,
-                    message: format!("no built-in rule named {name:?}"),
-                }),
-                RuleSource::Path(path) => std::fs::read(path).map_err(|e| RuleFailure {
-                    kind: FailureKind::LoadError,
-                    message: format!("cannot read {}: {e}", path.display()),
-                }),
-            };
+            let bytes =
+                match &rule.source {
+                    RuleSource::Builtin(name) => builtin::bytes(name)
+                        .map(<[u8]>::to_vec)
+                        .ok_or_else(|| RuleFailure {
+                            kind: FailureKind::LoadError,
+                            message: format!("no built-in rule named {name:?}"),
+                        }),
+                    RuleSource::Path(path) => std::fs::read(path).map_err(|e| RuleFailure {
+                        kind: FailureKind::LoadError,
+                        message: format!("cannot read {}: {e}", path.display()),
+                    }),
+                };
             let loaded = bytes.and_then(|b| runtime.load(&rule.source, &b));
             if let Err(failure) = &loaded {
                 eprintln!(
@@ -98,7 +107,11 @@ fn load_rules(config: &Config, cache_dir: PathBuf) -> Result<Rules, ServeError> 
 
 /// Run the server until a shutdown signal. `announce` receives the startup
 /// lines (the first key, the address) and is flushed after each.
-pub fn serve(config: Config, data_dir: Option<PathBuf>, announce: &mut dyn Write) -> Result<(), ServeError> {
+pub fn serve(
+    config: Config,
+    data_dir: Option<PathBuf>,
+    announce: &mut dyn Write,
+) -> Result<(), ServeError> {
     let data_dir = data_dir
         .or_else(|| config.server.data_dir.clone())
         .or_else(default_data_dir)

@@ -33,7 +33,9 @@ pub struct CreateAgent {
 }
 
 /// `Some(None)` for an explicit `null`, `None` when the field is absent.
-fn explicit_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+fn explicit_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
@@ -142,10 +144,9 @@ pub fn check_frequency(value: &str) -> Result<(), String> {
 }
 
 fn check_timezone(value: &str) -> Result<(), String> {
-    value
-        .parse::<chrono_tz::Tz>()
-        .map(|_| ())
-        .map_err(|_| format!("must be an IANA time zone name like `Europe/Berlin` or `UTC`, got {value:?}"))
+    value.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
+        format!("must be an IANA time zone name like `Europe/Berlin` or `UTC`, got {value:?}")
+    })
 }
 
 fn check_webhook(value: &str) -> Result<(), String> {
@@ -187,7 +188,11 @@ pub async fn create(
         });
     }
     let frequency = input.dreaming_frequency.unwrap_or_else(|| "daily".into());
-    push(&mut errors, "dreaming_frequency", check_frequency(&frequency));
+    push(
+        &mut errors,
+        "dreaming_frequency",
+        check_frequency(&frequency),
+    );
     let timezone = input.timezone.unwrap_or_else(|| "UTC".into());
     push(&mut errors, "timezone", check_timezone(&timezone));
     if let Some(url) = &input.feedback_webhook {
@@ -197,7 +202,8 @@ pub async fn create(
         return Err(ApiError::invalid(errors));
     }
 
-    let begin = support::idempotency(&state, &principal, &headers, "POST /v1/agents", &bytes).await?;
+    let begin =
+        support::idempotency(&state, &principal, &headers, "POST /v1/agents", &bytes).await?;
     if let Begin::Replay(response) = begin {
         return Ok(response);
     }
@@ -293,7 +299,10 @@ pub async fn update(
         feedback_webhook: input.feedback_webhook,
         system_prompt: input.system_prompt,
     };
-    let agent = blocking(&state, move |s| s.update_agent(&agent_id, &update, now_ms())).await?;
+    let agent = blocking(&state, move |s| {
+        s.update_agent(&agent_id, &update, now_ms())
+    })
+    .await?;
     Ok(support::json(StatusCode::OK, &AgentView::from(agent))?.0)
 }
 
@@ -308,7 +317,10 @@ pub async fn versions(
     if let Some(cursor) = &page.after
         && parse_version(cursor).is_none()
     {
-        return Err(ApiError::bad_request("cursor", "is not a cursor this API gave out"));
+        return Err(ApiError::bad_request(
+            "cursor",
+            "is not a cursor this API gave out",
+        ));
     }
     let result = blocking(&state, move |s| s.list_versions(&agent_id, &page)).await?;
     let cursor = result.items.last().map(|v| format!("v{}", v.version));
@@ -331,6 +343,9 @@ pub async fn activate(
     let number = parse_version(&version).ok_or_else(|| {
         ApiError::bad_request("version", format!("must look like `v2`, got {version:?}"))
     })?;
-    let agent = blocking(&state, move |s| s.activate_version(&agent_id, number, now_ms())).await?;
+    let agent = blocking(&state, move |s| {
+        s.activate_version(&agent_id, number, now_ms())
+    })
+    .await?;
     Ok(support::json(StatusCode::OK, &AgentView::from(agent))?.0)
 }

@@ -127,7 +127,11 @@ pub fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError
 }
 
 /// Middleware: every `/v1` route but the OpenAPI document needs `Authorization: Bearer <key>`.
-pub async fn require_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn require_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let header = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -165,7 +169,11 @@ mod tests {
         let (id, secret) = parse_token(&token).expect("a fresh token parses");
         assert_eq!(id, key.id);
         assert_eq!(Sha256::digest(secret.as_bytes()).to_vec(), key.hash);
-        assert!(!key.hash.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        assert!(
+            !key.hash
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes())
+        );
         assert!(parse_token("rvk_short_abc").is_none());
         assert!(parse_token(&token.replace("rvk_", "xyz_")).is_none());
     }

@@ -62,7 +62,9 @@ struct DreamView {
 fn view(d: Dream, whole: bool) -> Result<DreamView, ApiError> {
     let report = if whole {
         Some(match d.report {
-            Some(text) => Some(RawValue::from_string(text).map_err(|e| ApiError::internal("stored report", e))?),
+            Some(text) => Some(
+                RawValue::from_string(text).map_err(|e| ApiError::internal("stored report", e))?,
+            ),
             None => None,
         })
     } else {
@@ -97,7 +99,12 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError>
         .map(|v| {
             chrono::DateTime::parse_from_rfc3339(v)
                 .map(|t| t.timestamp_millis())
-                .map_err(|_| ApiError::field(field, format!("must be an RFC 3339 time like 2026-11-01T00:00:00Z, got {v:?}")))
+                .map_err(|_| {
+                    ApiError::field(
+                        field,
+                        format!("must be an RFC 3339 time like 2026-11-01T00:00:00Z, got {v:?}"),
+                    )
+                })
         })
         .transpose()
 }
@@ -146,7 +153,9 @@ pub async fn create(
     };
     let id = dream.id.clone();
     let (response, text) = support::json(StatusCode::ACCEPTED, &view(dream.clone(), false)?)?;
-    let idem = begin.ticket().map(|t| t.record(StatusCode::ACCEPTED, &text));
+    let idem = begin
+        .ticket()
+        .map(|t| t.record(StatusCode::ACCEPTED, &text));
     let result = blocking(&state, move |s| s.create_dream(&dream, idem.as_ref())).await;
     let created = result.is_ok();
     let response = support::finish(&state, begin.ticket(), result, response).await?;

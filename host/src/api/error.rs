@@ -40,7 +40,12 @@ struct Problem<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             slug,

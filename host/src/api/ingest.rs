@@ -38,9 +38,16 @@ struct InteractionView {
     interaction: Option<Box<RawValue>>,
 }
 
-fn interaction_view(agent_id: &str, r: InteractionRecord, whole: bool) -> Result<InteractionView, ApiError> {
+fn interaction_view(
+    agent_id: &str,
+    r: InteractionRecord,
+    whole: bool,
+) -> Result<InteractionView, ApiError> {
     let interaction = if whole {
-        Some(RawValue::from_string(r.body).map_err(|e| ApiError::internal("stored interaction", e))?)
+        Some(
+            RawValue::from_string(r.body)
+                .map_err(|e| ApiError::internal("stored interaction", e))?,
+        )
     } else {
         None
     };
@@ -89,7 +96,11 @@ fn feedback_view(agent_id: &str, f: FeedbackRecord) -> FeedbackView {
 }
 
 /// The agent's live version, and 404 if there is no such agent for this caller.
-async fn live_version(state: &AppState, principal: &Principal, agent_id: &str) -> Result<String, ApiError> {
+async fn live_version(
+    state: &AppState,
+    principal: &Principal,
+    agent_id: &str,
+) -> Result<String, ApiError> {
     principal.check_agent(agent_id)?;
     let id = agent_id.to_string();
     let agent = blocking(state, move |s| s.get_agent(&id))
@@ -157,7 +168,11 @@ pub async fn create_interaction(
     // Syntax first, so broken JSON is 400 like everywhere else.
     let raw: Box<RawValue> = support::parse_json(text.as_bytes())?;
     let record = interaction_record(raw.get(), &live, now_ms(), &|f| {
-        if f.is_empty() { "body".into() } else { f.to_string() }
+        if f.is_empty() {
+            "body".into()
+        } else {
+            f.to_string()
+        }
     })
     .map_err(|e| ApiError::invalid(vec![e]))?;
 
@@ -199,7 +214,9 @@ pub async fn create_interactions(
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
     for (index, raw) in batch.interactions.iter().enumerate() {
-        match interaction_record(raw.get(), &live, now, &|f| item_field("interactions", index, f)) {
+        match interaction_record(raw.get(), &live, now, &|f| {
+            item_field("interactions", index, f)
+        }) {
             Ok(record) => {
                 if !seen.insert(record.id.clone()) {
                     errors.push(FieldError {
@@ -295,7 +312,11 @@ pub async fn list_interactions(
     Ok(support::list(data, result.has_more, cursor))
 }
 
-fn feedback_record(text: &str, now: i64, field: &dyn Fn(&str) -> String) -> Result<FeedbackRecord, FieldError> {
+fn feedback_record(
+    text: &str,
+    now: i64,
+    field: &dyn Fn(&str) -> String,
+) -> Result<FeedbackRecord, FieldError> {
     let parsed = input::parse_feedback(text).map_err(|problem| {
         let (f, message) = support::split_problem(&problem);
         FieldError {
@@ -329,7 +350,11 @@ pub async fn create_feedback(
     let bytes = support::body(body, &headers)?;
     let raw: Box<RawValue> = support::parse_json(&bytes)?;
     let record = feedback_record(raw.get(), now_ms(), &|f| {
-        if f.is_empty() { "body".into() } else { f.to_string() }
+        if f.is_empty() {
+            "body".into()
+        } else {
+            f.to_string()
+        }
     })
     .map_err(|e| ApiError::invalid(vec![e]))?;
 
@@ -338,7 +363,10 @@ pub async fn create_feedback(
     if let Begin::Replay(response) = begin {
         return Ok(response);
     }
-    let (response, text) = support::json(StatusCode::CREATED, &feedback_view(&agent_id, record.clone()))?;
+    let (response, text) = support::json(
+        StatusCode::CREATED,
+        &feedback_view(&agent_id, record.clone()),
+    )?;
     let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
     let result = blocking(&state, move |s| {
         s.insert_feedback(&agent_id, std::slice::from_ref(&record), idem.as_ref())
@@ -390,6 +418,9 @@ pub async fn create_feedback_batch(
     };
     let (response, text) = support::json(StatusCode::CREATED, &view)?;
     let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
-    let result = blocking(&state, move |s| s.insert_feedback(&agent_id, &records, idem.as_ref())).await;
+    let result = blocking(&state, move |s| {
+        s.insert_feedback(&agent_id, &records, idem.as_ref())
+    })
+    .await;
     support::finish(&state, begin.ticket(), result, response).await
 }

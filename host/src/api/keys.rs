@@ -93,7 +93,11 @@ pub async fn list(
     let page = support::page(&query)?;
     let result = blocking(&state, move |s| s.list_api_keys(&page)).await?;
     let cursor = result.items.last().map(|k| k.id.clone());
-    let data: Vec<KeyView> = result.items.into_iter().map(|k| key_view(k, None)).collect();
+    let data: Vec<KeyView> = result
+        .items
+        .into_iter()
+        .map(|k| key_view(k, None))
+        .collect();
     Ok(support::list(data, result.has_more, cursor))
 }
 

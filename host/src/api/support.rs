@@ -125,7 +125,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     && let Some(name) = rest.split('`').next()
                 {
                     let name = name.to_string();
-                    return ApiError::field(join(&name), format!("is not a known field ({message})"));
+                    return ApiError::field(
+                        join(&name),
+                        format!("is not a known field ({message})"),
+                    );
                 }
                 ApiError::field(if base.is_empty() { "body".into() } else { base }, message)
             }
@@ -159,7 +162,10 @@ pub fn page(query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
     };
     let after = match query.get("cursor") {
         Some(c) if c.is_empty() || c.len() > 512 => {
-            return Err(ApiError::bad_request("cursor", "is not a cursor this API gave out"));
+            return Err(ApiError::bad_request(
+                "cursor",
+                "is not a cursor this API gave out",
+            ));
         }
         other => other.cloned(),
     };
@@ -207,7 +213,12 @@ pub struct Idempotency {
 
 impl Drop for Idempotency {
     fn drop(&mut self) {
-        let mut in_flight = self.state.inner.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let mut in_flight = self
+            .state
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         in_flight.remove(&(self.principal.clone(), self.key.clone()));
     }
 }
@@ -276,7 +287,11 @@ pub async fn idempotency(
     let hash = hasher.finalize().to_vec();
 
     {
-        let mut in_flight = state.inner.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let mut in_flight = state
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if !in_flight.insert((principal.key_id.clone(), key.clone())) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -299,7 +314,10 @@ pub async fn idempotency(
 }
 
 /// The response stored for the ticket's key, if there is one; 422 if it was for another request.
-pub async fn stored_response(state: &AppState, ticket: &Idempotency) -> Result<Option<Response>, ApiError> {
+pub async fn stored_response(
+    state: &AppState,
+    ticket: &Idempotency,
+) -> Result<Option<Response>, ApiError> {
     let (principal, key) = (ticket.principal.clone(), ticket.key.clone());
     let stored = blocking(state, move |s| s.get_idempotency(&principal, &key)).await?;
     match stored {

@@ -42,7 +42,14 @@ impl Api {
         }
     }
 
-    async fn call(&self, method: &str, uri: &str, key: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(key) = key {
             request = request.header("authorization", format!("Bearer {key}"));
@@ -69,7 +76,12 @@ impl Api {
             .unwrap_or("")
             .to_string();
         let replayed = response.headers().contains_key("idempotent-replayed");
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
@@ -84,12 +96,17 @@ impl Api {
     }
 
     async fn admin(&self, method: &str, uri: &str, body: Option<Value>) -> Reply {
-        self.call(method, uri, Some(&self.admin.clone()), body, &[]).await
+        self.call(method, uri, Some(&self.admin.clone()), body, &[])
+            .await
     }
 
     async fn agent(&self, name: &str) -> String {
         let r = self
-            .admin("POST", "/v1/agents", Some(json!({"name": name, "model": "gpt-5", "system_prompt": "You help."})))
+            .admin(
+                "POST",
+                "/v1/agents",
+                Some(json!({"name": name, "model": "gpt-5", "system_prompt": "You help."})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body["id"].as_str().expect("id").to_string()
@@ -112,40 +129,68 @@ fn assert_problem(r: &Reply, status: StatusCode, field: Option<&str>) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(r.content_type, "application/problem+json");
     assert_eq!(r.body["status"], status.as_u16());
-    assert!(r.body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")));
+    assert!(
+        r.body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("/problems/"))
+    );
     assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
     if let Some(field) = field {
         let fields: Vec<&str> = r.body["errors"]
             .as_array()
             .map(|e| e.iter().filter_map(|e| e["field"].as_str()).collect())
             .unwrap_or_default();
-        assert!(fields.contains(&field), "expected field {field}, got {fields:?}: {}", r.body);
+        assert!(
+            fields.contains(&field),
+            "expected field {field}, got {fields:?}: {}",
+            r.body
+        );
     }
 }
 
 #[tokio::test]
 async fn every_error_is_problem_json_naming_what_was_wrong() {
     let api = Api::new();
-    assert_problem(&api.call("GET", "/v1/agents", None, None, &[]).await, StatusCode::UNAUTHORIZED, None);
     assert_problem(
-        &api.call("GET", "/v1/agents", Some("rvk_nonsense"), None, &[]).await,
+        &api.call("GET", "/v1/agents", None, None, &[]).await,
         StatusCode::UNAUTHORIZED,
         None,
     );
-    assert_problem(&api.admin("GET", "/v1/nowhere", None).await, StatusCode::NOT_FOUND, None);
-    assert_problem(&api.admin("PUT", "/v1/agents", None).await, StatusCode::METHOD_NOT_ALLOWED, None);
     assert_problem(
-        &api.admin("GET", "/v1/agents/agt_01jdq0000000000000000000000", None).await,
+        &api.call("GET", "/v1/agents", Some("rvk_nonsense"), None, &[])
+            .await,
+        StatusCode::UNAUTHORIZED,
+        None,
+    );
+    assert_problem(
+        &api.admin("GET", "/v1/nowhere", None).await,
         StatusCode::NOT_FOUND,
         None,
     );
     assert_problem(
-        &api.admin("POST", "/v1/agents", Some(json!({"name": "x"}))).await,
+        &api.admin("PUT", "/v1/agents", None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+    );
+    assert_problem(
+        &api.admin("GET", "/v1/agents/agt_01jdq0000000000000000000000", None)
+            .await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    assert_problem(
+        &api.admin("POST", "/v1/agents", Some(json!({"name": "x"})))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("model"),
     );
     assert_problem(
-        &api.admin("POST", "/v1/agents", Some(json!({"name": "x", "model": "m", "colour": "red"}))).await,
+        &api.admin(
+            "POST",
+            "/v1/agents",
+            Some(json!({"name": "x", "model": "m", "colour": "red"})),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("colour"),
     );
@@ -178,14 +223,20 @@ async fn every_error_is_problem_json_naming_what_was_wrong() {
         .header("content-type", "application/json")
         .body(Body::from("{\"name\": "))
         .expect("request");
-    let response = app(api.state.clone()).oneshot(request).await.expect("infallible");
+    let response = app(api.state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let request = Request::post("/v1/agents")
         .header("authorization", format!("Bearer {admin}"))
         .header("content-type", "text/plain")
         .body(Body::from("name=x"))
         .expect("request");
-    let response = app(api.state.clone()).oneshot(request).await.expect("infallible");
+    let response = app(api.state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
@@ -193,12 +244,20 @@ async fn every_error_is_problem_json_naming_what_was_wrong() {
 async fn a_body_over_the_limit_is_413_and_stores_nothing() {
     let api = Api::with_limit(4096);
     let agent = api.agent("limits").await;
-    let big: Vec<Value> = (0..50).map(|i| interaction(&format!("i{i}"), "2026-11-01T10:00:00Z")).collect();
+    let big: Vec<Value> = (0..50)
+        .map(|i| interaction(&format!("i{i}"), "2026-11-01T10:00:00Z"))
+        .collect();
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/interactions/batch"), Some(json!({"interactions": big})))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": big})),
+        )
         .await;
     assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE, None);
-    let list = api.admin("GET", &format!("/v1/agents/{agent}/interactions"), None).await;
+    let list = api
+        .admin("GET", &format!("/v1/agents/{agent}/interactions"), None)
+        .await;
     assert_eq!(list.body["data"], json!([]));
 }
 
@@ -224,33 +283,63 @@ async fn agents_keep_their_config_versions() {
     assert_eq!(r.body["dreaming_enabled"], false);
 
     let r = api
-        .admin("PATCH", &format!("/v1/agents/{id}"), Some(json!({"system_prompt": "v2 prompt", "feedback_webhook": null})))
+        .admin(
+            "PATCH",
+            &format!("/v1/agents/{id}"),
+            Some(json!({"system_prompt": "v2 prompt", "feedback_webhook": null})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["config_version"], "v2");
     assert_eq!(r.body["feedback_webhook"], Value::Null, "null clears it");
     assert_eq!(r.body["timezone"], "Europe/Berlin", "untouched fields stay");
 
-    let versions = api.admin("GET", &format!("/v1/agents/{id}/versions"), None).await;
+    let versions = api
+        .admin("GET", &format!("/v1/agents/{id}/versions"), None)
+        .await;
     let listed: Vec<(String, bool)> = versions.body["data"]
         .as_array()
         .expect("data")
         .iter()
-        .map(|v| (v["version"].as_str().unwrap_or("").to_string(), v["live"].as_bool().unwrap_or(false)))
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap_or("").to_string(),
+                v["live"].as_bool().unwrap_or(false),
+            )
+        })
         .collect();
-    assert_eq!(listed, vec![("v2".to_string(), true), ("v1".to_string(), false)]);
+    assert_eq!(
+        listed,
+        vec![("v2".to_string(), true), ("v1".to_string(), false)]
+    );
 
-    let r = api.admin("POST", &format!("/v1/agents/{id}/versions/v1/activate"), None).await;
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{id}/versions/v1/activate"),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["system_prompt"], "v1 prompt");
     assert_eq!(r.body["config_version"], "v1");
     assert_problem(
-        &api.admin("POST", &format!("/v1/agents/{id}/versions/v7/activate"), None).await,
+        &api.admin(
+            "POST",
+            &format!("/v1/agents/{id}/versions/v7/activate"),
+            None,
+        )
+        .await,
         StatusCode::NOT_FOUND,
         None,
     );
     assert_problem(
-        &api.admin("POST", &format!("/v1/agents/{id}/versions/seven/activate"), None).await,
+        &api.admin(
+            "POST",
+            &format!("/v1/agents/{id}/versions/seven/activate"),
+            None,
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         Some("version"),
     );
@@ -260,48 +349,105 @@ async fn agents_keep_their_config_versions() {
 async fn a_rejected_batch_names_the_item_and_field_and_stores_nothing() {
     let api = Api::new();
     let agent = api.agent("batches").await;
-    let mut items: Vec<Value> = (0..5).map(|i| interaction(&format!("b{i}"), "2026-11-01T10:00:00Z")).collect();
+    let mut items: Vec<Value> = (0..5)
+        .map(|i| interaction(&format!("b{i}"), "2026-11-01T10:00:00Z"))
+        .collect();
     items[3]["messages"][0]["role"] = json!("narrator");
     items[4]["timestamp"] = json!("yesterday");
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/interactions/batch"), Some(json!({"interactions": items})))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": items})),
+        )
         .await;
-    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some("interactions[3].messages[0].role"));
-    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some("interactions[4].timestamp"));
+    assert_problem(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("interactions[3].messages[0].role"),
+    );
+    assert_problem(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("interactions[4].timestamp"),
+    );
     for i in 0..5 {
-        let got = api.admin("GET", &format!("/v1/agents/{agent}/interactions/b{i}"), None).await;
+        let got = api
+            .admin(
+                "GET",
+                &format!("/v1/agents/{agent}/interactions/b{i}"),
+                None,
+            )
+            .await;
         assert_eq!(got.status, StatusCode::NOT_FOUND, "b{i} must not be stored");
     }
 
     // A good batch, then one that repeats an id: 409 naming the item, nothing of it stored.
-    let good: Vec<Value> = (0..3).map(|i| interaction(&format!("g{i}"), "2026-11-01T10:00:00Z")).collect();
+    let good: Vec<Value> = (0..3)
+        .map(|i| interaction(&format!("g{i}"), "2026-11-01T10:00:00Z"))
+        .collect();
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/interactions/batch"), Some(json!({"interactions": good})))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": good})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["count"], 3);
-    let again = vec![interaction("n0", "2026-11-01T10:00:00Z"), interaction("g1", "2026-11-01T10:00:00Z")];
+    let again = vec![
+        interaction("n0", "2026-11-01T10:00:00Z"),
+        interaction("g1", "2026-11-01T10:00:00Z"),
+    ];
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/interactions/batch"), Some(json!({"interactions": again})))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": again})),
+        )
         .await;
     assert_problem(&r, StatusCode::CONFLICT, Some("interactions[1].id"));
-    let got = api.admin("GET", &format!("/v1/agents/{agent}/interactions/n0"), None).await;
+    let got = api
+        .admin("GET", &format!("/v1/agents/{agent}/interactions/n0"), None)
+        .await;
     assert_eq!(got.status, StatusCode::NOT_FOUND);
 
     // One at a time: the field is the interaction's own, and a missing id is made up.
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/interactions"), Some(interaction("g0", "2026-11-01T10:00:00Z")))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions"),
+            Some(interaction("g0", "2026-11-01T10:00:00Z")),
+        )
         .await;
     assert_problem(&r, StatusCode::CONFLICT, Some("id"));
     let mut anonymous = interaction("x", "2026-11-02T10:00:00Z");
     anonymous.as_object_mut().expect("object").remove("id");
-    let r = api.admin("POST", &format!("/v1/agents/{agent}/interactions"), Some(anonymous)).await;
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions"),
+            Some(anonymous),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let made_up = r.body["id"].as_str().expect("id");
-    assert!(crate::ids::has_prefix(made_up, crate::ids::INTERACTION), "{made_up}");
+    assert!(
+        crate::ids::has_prefix(made_up, crate::ids::INTERACTION),
+        "{made_up}"
+    );
     assert_eq!(r.body["config_version"], "v1", "the live version served it");
-    let got = api.admin("GET", &format!("/v1/agents/{agent}/interactions/{made_up}"), None).await;
-    assert_eq!(got.body["interaction"]["messages"][1]["content"], "It ships tomorrow.");
+    let got = api
+        .admin(
+            "GET",
+            &format!("/v1/agents/{agent}/interactions/{made_up}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        got.body["interaction"]["messages"][1]["content"],
+        "It ships tomorrow."
+    );
 
     // Feedback: on an unknown interaction, the batch names it and stores nothing.
     let r = api
@@ -314,17 +460,37 @@ async fn a_rejected_batch_names_the_item_and_field_and_stores_nothing() {
             ]})),
         )
         .await;
-    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some("feedback[1].interaction_id"));
+    assert_problem(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("feedback[1].interaction_id"),
+    );
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/feedback"), Some(json!({"interaction_id": "g0", "rating": "great"})))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/feedback"),
+            Some(json!({"interaction_id": "g0", "rating": "great"})),
+        )
         .await;
     assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some("rating"));
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/feedback"), Some(json!({"interaction_id": "g0", "rating": "negative", "comment": "wrong date"})))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/feedback"),
+            Some(json!({"interaction_id": "g0", "rating": "negative", "comment": "wrong date"})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert!(r.body["id"].as_str().is_some_and(|id| crate::ids::has_prefix(id, crate::ids::FEEDBACK)));
-    let stored = api.state.store().feedback_for(&agent, "g0").expect("feedback");
+    assert!(
+        r.body["id"]
+            .as_str()
+            .is_some_and(|id| crate::ids::has_prefix(id, crate::ids::FEEDBACK))
+    );
+    let stored = api
+        .state
+        .store()
+        .feedback_for(&agent, "g0")
+        .expect("feedback");
     assert_eq!(stored.len(), 1, "only the accepted feedback is stored");
 }
 
@@ -333,26 +499,61 @@ async fn idempotency_keys_replay_refuse_and_guard() {
     let api = Api::new();
     let admin = api.admin.clone();
     let body = json!({"name": "once", "model": "m"});
-    let first = api.call("POST", "/v1/agents", Some(&admin), Some(body.clone()), &[("idempotency-key", "k-1")]).await;
+    let first = api
+        .call(
+            "POST",
+            "/v1/agents",
+            Some(&admin),
+            Some(body.clone()),
+            &[("idempotency-key", "k-1")],
+        )
+        .await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert!(!first.replayed);
-    let second = api.call("POST", "/v1/agents", Some(&admin), Some(body.clone()), &[("idempotency-key", "k-1")]).await;
+    let second = api
+        .call(
+            "POST",
+            "/v1/agents",
+            Some(&admin),
+            Some(body.clone()),
+            &[("idempotency-key", "k-1")],
+        )
+        .await;
     assert_eq!(second.status, StatusCode::CREATED);
     assert!(second.replayed, "the second answer says it is a replay");
-    assert_eq!(second.body, first.body, "same key and body: the same response");
+    assert_eq!(
+        second.body, first.body,
+        "same key and body: the same response"
+    );
     let list = api.admin("GET", "/v1/agents", None).await;
-    assert_eq!(list.body["data"].as_array().map(Vec::len), Some(1), "one agent, not two");
+    assert_eq!(
+        list.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "one agent, not two"
+    );
 
     let other = api
-        .call("POST", "/v1/agents", Some(&admin), Some(json!({"name": "twice", "model": "m"})), &[("idempotency-key", "k-1")])
+        .call(
+            "POST",
+            "/v1/agents",
+            Some(&admin),
+            Some(json!({"name": "twice", "model": "m"})),
+            &[("idempotency-key", "k-1")],
+        )
         .await;
     assert_problem(&other, StatusCode::UNPROCESSABLE_ENTITY, None);
     assert_eq!(other.body["type"], "/problems/idempotency-key-reused");
 
     // A duplicate while the first is still running: 409.
-    let key_id = crate::store::Store::list_api_keys(&**api.state.store(), &crate::store::PageRequest { limit: 1, after: None })
-        .expect("keys")
-        .items[0]
+    let key_id = crate::store::Store::list_api_keys(
+        &**api.state.store(),
+        &crate::store::PageRequest {
+            limit: 1,
+            after: None,
+        },
+    )
+    .expect("keys")
+    .items[0]
         .id
         .clone();
     api.state
@@ -361,12 +562,26 @@ async fn idempotency_keys_replay_refuse_and_guard() {
         .lock()
         .expect("lock")
         .insert((key_id, "k-2".into()));
-    let busy = api.call("POST", "/v1/agents", Some(&admin), Some(body), &[("idempotency-key", "k-2")]).await;
+    let busy = api
+        .call(
+            "POST",
+            "/v1/agents",
+            Some(&admin),
+            Some(body),
+            &[("idempotency-key", "k-2")],
+        )
+        .await;
     assert_problem(&busy, StatusCode::CONFLICT, None);
     assert_eq!(busy.body["type"], "/problems/idempotency-key-in-use");
 
     let refused = api
-        .call("POST", "/v1/api-keys", Some(&admin), Some(json!({"name": "x"})), &[("idempotency-key", "k-3")])
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&admin),
+            Some(json!({"name": "x"})),
+            &[("idempotency-key", "k-3")],
+        )
         .await;
     assert_problem(&refused, StatusCode::BAD_REQUEST, Some("Idempotency-Key"));
 }
@@ -376,19 +591,35 @@ async fn a_scoped_key_sees_only_its_agent_and_a_revoked_key_nothing() {
     let api = Api::new();
     let mine = api.agent("mine").await;
     let theirs = api.agent("theirs").await;
-    let r = api.admin("POST", "/v1/api-keys", Some(json!({"name": "team", "agent_id": mine}))).await;
+    let r = api
+        .admin(
+            "POST",
+            "/v1/api-keys",
+            Some(json!({"name": "team", "agent_id": mine})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let scoped = r.body["key"].as_str().expect("key shown once").to_string();
     let scoped_id = r.body["id"].as_str().expect("id").to_string();
     let listed = api.admin("GET", "/v1/api-keys", None).await;
-    assert!(listed.body["data"].as_array().expect("data").iter().all(|k| k.get("key").is_none()), "never listed again");
+    assert!(
+        listed.body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|k| k.get("key").is_none()),
+        "never listed again"
+    );
 
     let get = |uri: String| {
         let api = &api;
         let scoped = scoped.clone();
         async move { api.call("GET", &uri, Some(&scoped), None, &[]).await }
     };
-    assert_eq!(get(format!("/v1/agents/{mine}")).await.status, StatusCode::OK);
+    assert_eq!(
+        get(format!("/v1/agents/{mine}")).await.status,
+        StatusCode::OK
+    );
     for uri in [
         format!("/v1/agents/{theirs}"),
         format!("/v1/agents/{theirs}/versions"),
@@ -398,23 +629,45 @@ async fn a_scoped_key_sees_only_its_agent_and_a_revoked_key_nothing() {
         assert_problem(&get(uri).await, StatusCode::NOT_FOUND, None);
     }
     let r = api
-        .call("POST", &format!("/v1/agents/{theirs}/interactions"), Some(&scoped), Some(interaction("x", "2026-11-01T10:00:00Z")), &[])
+        .call(
+            "POST",
+            &format!("/v1/agents/{theirs}/interactions"),
+            Some(&scoped),
+            Some(interaction("x", "2026-11-01T10:00:00Z")),
+            &[],
+        )
         .await;
     assert_problem(&r, StatusCode::NOT_FOUND, None);
     let agents = get("/v1/agents".into()).await;
     assert_eq!(agents.body["data"].as_array().map(Vec::len), Some(1));
     let r = api
-        .call("POST", "/v1/agents", Some(&scoped), Some(json!({"name": "n", "model": "m"})), &[])
+        .call(
+            "POST",
+            "/v1/agents",
+            Some(&scoped),
+            Some(json!({"name": "n", "model": "m"})),
+            &[],
+        )
         .await;
     assert_problem(&r, StatusCode::FORBIDDEN, None);
-    assert_problem(&get("/v1/api-keys".into()).await, StatusCode::FORBIDDEN, None);
+    assert_problem(
+        &get("/v1/api-keys".into()).await,
+        StatusCode::FORBIDDEN,
+        None,
+    );
 
-    let r = api.admin("DELETE", &format!("/v1/api-keys/{scoped_id}"), None).await;
+    let r = api
+        .admin("DELETE", &format!("/v1/api-keys/{scoped_id}"), None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["revoked_at"].is_string());
     let r = get(format!("/v1/agents/{mine}")).await;
     assert_problem(&r, StatusCode::UNAUTHORIZED, None);
-    assert!(r.body["detail"].as_str().is_some_and(|d| d.contains("revoked")));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("revoked"))
+    );
 }
 
 #[tokio::test]
@@ -433,20 +686,31 @@ async fn health_and_readiness_need_no_key() {
 async fn a_dream_runs_over_the_stored_window_and_reports() {
     let api = Api::new();
     let agent = api.agent("dreamer").await;
-    let lines = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/support-bot/interactions.jsonl"))
-        .expect("example data");
+    let lines = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/support-bot/interactions.jsonl"
+    ))
+    .expect("example data");
     let items: Vec<Value> = lines
         .lines()
         .take(400)
         .map(|l| serde_json::from_str(l).expect("example line"))
         .collect();
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/interactions/batch"), Some(json!({"interactions": items})))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": items})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 
     let r = api
-        .admin("POST", &format!("/v1/agents/{agent}/dreams"), Some(json!({"since": "2020-01-01T00:00:00Z"})))
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/dreams"),
+            Some(json!({"since": "2020-01-01T00:00:00Z"})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     assert_eq!(r.body["status"], "pending");
@@ -467,7 +731,11 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
         .collect();
     let dreamer = crate::dreams::Dreamer::new(
         api.state.store().clone(),
-        crate::dreams::Rules { runtime, config, loaded },
+        crate::dreams::Rules {
+            runtime,
+            config,
+            loaded,
+        },
         10,
     );
     let run = |dreamer: crate::dreams::Dreamer, id: String| {
@@ -477,26 +745,47 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
         })
     };
     let dreamer = run(dreamer, dream_id.clone()).await.expect("join");
-    let r = api.admin("GET", &format!("/v1/dreams/{dream_id}"), None).await;
+    let r = api
+        .admin("GET", &format!("/v1/dreams/{dream_id}"), None)
+        .await;
     assert_eq!(r.body["status"], "completed", "{}", r.body["error"]);
     assert_eq!(r.body["report"]["schema"], "reverie.report/v1");
     assert_eq!(r.body["report"]["window"]["interactions"], 400);
-    assert!(!r.body["report"]["patterns"].as_array().expect("patterns").is_empty());
     assert!(
-        r.body["report"]["rules"].as_array().expect("rules").iter().all(|rule| rule["status"] == "ok"),
+        !r.body["report"]["patterns"]
+            .as_array()
+            .expect("patterns")
+            .is_empty()
+    );
+    assert!(
+        r.body["report"]["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .all(|rule| rule["status"] == "ok"),
         "{}",
         r.body["report"]["rules"]
     );
     assert_eq!(r.body["summary"]["interactions"], 400);
 
     // Nothing new since: the next dream is skipped, and says why.
-    let r = api.admin("POST", &format!("/v1/agents/{agent}/dreams"), None).await;
+    let r = api
+        .admin("POST", &format!("/v1/agents/{agent}/dreams"), None)
+        .await;
     let next = r.body["id"].as_str().expect("id").to_string();
     run(dreamer, next.clone()).await.expect("join");
     let r = api.admin("GET", &format!("/v1/dreams/{next}"), None).await;
     assert_eq!(r.body["status"], "skipped");
-    assert!(r.body["error"].as_str().is_some_and(|e| e.contains("not enough data")), "{}", r.body);
-    let list = api.admin("GET", &format!("/v1/agents/{agent}/dreams?limit=1"), None).await;
+    assert!(
+        r.body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not enough data")),
+        "{}",
+        r.body
+    );
+    let list = api
+        .admin("GET", &format!("/v1/agents/{agent}/dreams?limit=1"), None)
+        .await;
     assert_eq!(list.body["data"][0]["id"], next.as_str(), "newest first");
     assert_eq!(list.body["has_more"], true);
 }

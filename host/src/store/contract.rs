@@ -69,7 +69,10 @@ pub fn agents_have_versions_and_one_is_live(store: &dyn Store) {
         .expect("update");
     assert_eq!(updated.live_version, 2, "a new prompt is a new version");
     assert_eq!(updated.system_prompt, "You are terse.");
-    assert_eq!(updated.feedback_webhook.as_deref(), Some("https://example.com/hook"));
+    assert_eq!(
+        updated.feedback_webhook.as_deref(),
+        Some("https://example.com/hook")
+    );
 
     // The same prompt again is not a new version.
     let same = store
@@ -86,7 +89,9 @@ pub fn agents_have_versions_and_one_is_live(store: &dyn Store) {
     assert_eq!(same.live_version, 2);
     assert_eq!(same.name, "support-2");
 
-    let versions = store.list_versions(&a.id, &page(10, None)).expect("versions");
+    let versions = store
+        .list_versions(&a.id, &page(10, None))
+        .expect("versions");
     let listed: Vec<(i64, bool)> = versions.items.iter().map(|v| (v.version, v.live)).collect();
     assert_eq!(listed, vec![(2, true), (1, false)], "newest first, v2 live");
 
@@ -115,7 +120,9 @@ pub fn pages_cover_every_row_once(store: &dyn Store) {
     let mut after = None;
     let mut pages = 0;
     loop {
-        let p = store.list_agents(None, &page(3, after.clone())).expect("list");
+        let p = store
+            .list_agents(None, &page(3, after.clone()))
+            .expect("list");
         pages += 1;
         after = p.items.last().map(|a| a.id.clone());
         seen.extend(p.items.into_iter().map(|a| a.id));
@@ -125,7 +132,9 @@ pub fn pages_cover_every_row_once(store: &dyn Store) {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen, ids, "every agent once, in creation order");
-    let only = store.list_agents(Some(&ids[4]), &page(10, None)).expect("scoped");
+    let only = store
+        .list_agents(Some(&ids[4]), &page(10, None))
+        .expect("scoped");
     assert_eq!(only.items.len(), 1);
     assert_eq!(only.items[0].id, ids[4]);
 }
@@ -136,7 +145,11 @@ pub fn a_batch_is_all_or_nothing(store: &dyn Store) {
     store
         .insert_interactions(&a.id, &[interaction("i-1", 10)], None)
         .expect("first");
-    let batch = [interaction("i-2", 20), interaction("i-3", 30), interaction("i-1", 40)];
+    let batch = [
+        interaction("i-2", 20),
+        interaction("i-3", 30),
+        interaction("i-1", 40),
+    ];
     match store.insert_interactions(&a.id, &batch, None) {
         Err(StoreError::Conflict { index, field, .. }) => {
             assert_eq!(index, Some(2), "the duplicate is the third item");
@@ -151,11 +164,20 @@ pub fn a_batch_is_all_or_nothing(store: &dyn Store) {
             "{id} of the rejected batch must not be stored"
         );
     }
-    let original = store.get_interaction(&a.id, "i-1").expect("get").expect("kept");
-    assert_eq!(original.timestamp_ms, 10, "the earlier interaction is untouched");
+    let original = store
+        .get_interaction(&a.id, "i-1")
+        .expect("get")
+        .expect("kept");
+    assert_eq!(
+        original.timestamp_ms, 10,
+        "the earlier interaction is untouched"
+    );
 
     // Feedback: an unknown interaction rejects the whole batch.
-    let fb = [feedback("i-1", Rating::Negative), feedback("nope", Rating::Positive)];
+    let fb = [
+        feedback("i-1", Rating::Negative),
+        feedback("nope", Rating::Positive),
+    ];
     match store.insert_feedback(&a.id, &fb, None) {
         Err(StoreError::Dangling { index, field, .. }) => {
             assert_eq!(index, Some(1));
@@ -163,7 +185,12 @@ pub fn a_batch_is_all_or_nothing(store: &dyn Store) {
         }
         other => panic!("expected a dangling reference, got {other:?}"),
     }
-    assert!(store.feedback_for(&a.id, "i-1").expect("feedback").is_empty());
+    assert!(
+        store
+            .feedback_for(&a.id, "i-1")
+            .expect("feedback")
+            .is_empty()
+    );
 
     // Interactions of one agent are not another's.
     let b = agent("other");
@@ -191,10 +218,19 @@ pub fn idempotency_records_commit_with_what_they_describe(store: &dyn Store) {
         created_at_ms: 1,
     };
     let first = agent("idem");
-    store.create_agent(&first, Some(&record("k1"))).expect("create");
-    let stored = store.get_idempotency("key_a", "k1").expect("get").expect("stored");
+    store
+        .create_agent(&first, Some(&record("k1")))
+        .expect("create");
+    let stored = store
+        .get_idempotency("key_a", "k1")
+        .expect("get")
+        .expect("stored");
     assert_eq!(stored, record("k1"));
-    assert_eq!(store.get_idempotency("key_b", "k1").expect("get"), None, "keys are per caller");
+    assert_eq!(
+        store.get_idempotency("key_b", "k1").expect("get"),
+        None,
+        "keys are per caller"
+    );
 
     // The same key again: refused, and the second agent is not created either.
     let second = agent("idem 2");
@@ -213,11 +249,16 @@ pub fn windows_stream_in_time_order_with_their_feedback(store: &dyn Store) {
         .iter()
         .map(|ts| interaction(&format!("t{ts}"), *ts))
         .collect();
-    store.insert_interactions(&a.id, &records, None).expect("insert");
+    store
+        .insert_interactions(&a.id, &records, None)
+        .expect("insert");
     store
         .insert_feedback(
             &a.id,
-            &[feedback("t20", Rating::Negative), feedback("t60", Rating::Positive)],
+            &[
+                feedback("t20", Rating::Negative),
+                feedback("t60", Rating::Positive),
+            ],
             None,
         )
         .expect("feedback");
@@ -252,7 +293,11 @@ pub fn windows_stream_in_time_order_with_their_feedback(store: &dyn Store) {
     store
         .window_feedback(window, &mut |f| fb.push(f.interaction_id))
         .expect("feedback");
-    assert_eq!(fb, vec!["t20".to_string()], "only feedback on the window's interactions");
+    assert_eq!(
+        fb,
+        vec!["t20".to_string()],
+        "only feedback on the window's interactions"
+    );
     let all = Window {
         agent_id: &a.id,
         since_ms: None,
@@ -278,12 +323,19 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
         summary: None,
         report: None,
     };
-    let (d1, d2, d3) = (ids::new(ids::DREAM), ids::new(ids::DREAM), ids::new(ids::DREAM));
+    let (d1, d2, d3) = (
+        ids::new(ids::DREAM),
+        ids::new(ids::DREAM),
+        ids::new(ids::DREAM),
+    );
     for id in [&d1, &d2, &d3] {
         store.create_dream(&dream(id), None).expect("create");
     }
     assert!(store.start_dream(&d1, 110).expect("start"));
-    assert!(!store.start_dream(&d1, 111).expect("start"), "only a pending dream starts");
+    assert!(
+        !store.start_dream(&d1, 111).expect("start"),
+        "only a pending dream starts"
+    );
     let done = DreamOutcome::Completed {
         summary: DreamSummary {
             text: "fine".into(),
@@ -297,22 +349,42 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
     };
     assert!(store.finish_dream(&d1, &done, 120).expect("finish"));
     assert!(
-        !store.finish_dream(&d1, &DreamOutcome::Failed { reason: "late".into() }, 130).expect("finish"),
+        !store
+            .finish_dream(
+                &d1,
+                &DreamOutcome::Failed {
+                    reason: "late".into()
+                },
+                130
+            )
+            .expect("finish"),
         "a finished dream is not finished again"
     );
     let got = store.get_dream(&d1).expect("get").expect("exists");
     assert_eq!(got.status, DreamStatus::Completed);
-    assert_eq!(got.report.as_deref(), Some("{\"schema\":\"reverie.report/v1\"}"));
+    assert_eq!(
+        got.report.as_deref(),
+        Some("{\"schema\":\"reverie.report/v1\"}")
+    );
     assert_eq!(got.summary.as_ref().map(|s| s.patterns), Some(1));
     assert_eq!(
-        store.last_completed_dream(&a.id).expect("last").map(|d| d.id),
+        store
+            .last_completed_dream(&a.id)
+            .expect("last")
+            .map(|d| d.id),
         Some(d1.clone())
     );
 
     // d2 is left running (a crash); after a restart it is pending again, as is d3.
     assert!(store.start_dream(&d2, 140).expect("start"));
-    assert_eq!(store.requeue_dreams().expect("requeue"), vec![d2.clone(), d3.clone()]);
-    assert_eq!(store.get_dream(&d2).expect("get").map(|d| d.status), Some(DreamStatus::Pending));
+    assert_eq!(
+        store.requeue_dreams().expect("requeue"),
+        vec![d2.clone(), d3.clone()]
+    );
+    assert_eq!(
+        store.get_dream(&d2).expect("get").map(|d| d.status),
+        Some(DreamStatus::Pending)
+    );
 
     assert!(store.start_dream(&d3, 150).expect("start"));
     let skipped = DreamOutcome::Skipped {
@@ -326,7 +398,10 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
         "newest first"
     );
     assert!(list.has_more);
-    assert!(list.items.iter().all(|d| d.report.is_none()), "lists leave reports out");
+    assert!(
+        list.items.iter().all(|d| d.report.is_none()),
+        "lists leave reports out"
+    );
     assert_eq!(list.items[0].error.as_deref(), Some("not enough data"));
 }
 
@@ -345,7 +420,11 @@ pub fn api_keys_are_stored_hashed_and_revocable(store: &dyn Store) {
     let revoked = store.revoke_api_key(&key.id, 50).expect("revoke");
     assert_eq!(revoked.revoked_at_ms, Some(50));
     let again = store.revoke_api_key(&key.id, 60).expect("revoke twice");
-    assert_eq!(again.revoked_at_ms, Some(50), "the first revocation time stays");
+    assert_eq!(
+        again.revoked_at_ms,
+        Some(50),
+        "the first revocation time stays"
+    );
     assert_eq!(store.count_api_keys().expect("count"), 1);
     let scoped = ApiKey {
         id: ids::new(ids::API_KEY),

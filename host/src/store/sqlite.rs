@@ -49,7 +49,9 @@ fn backend(e: rusqlite::Error) -> StoreError {
 /// The extended result code of a constraint failure, if `e` is one.
 fn constraint(e: &rusqlite::Error) -> Option<i32> {
     match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
             Some(f.extended_code)
         }
         _ => None,
@@ -86,8 +88,12 @@ impl SqliteStore {
                 source,
             })?;
         // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let locked =
-            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) };
+        let locked = unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&lock),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        };
         if locked != 0 {
             return Err(StoreError::Locked {
                 path,
@@ -212,7 +218,10 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn save_idempotency(tx: &rusqlite::Transaction<'_>, idem: Option<&IdempotencyRecord>) -> Result<()> {
+fn save_idempotency(
+    tx: &rusqlite::Transaction<'_>,
+    idem: Option<&IdempotencyRecord>,
+) -> Result<()> {
     let Some(r) = idem else { return Ok(()) };
     tx.prepare_cached(
         "INSERT INTO idempotency_keys (principal, key, request_hash, status, body, created_at)
@@ -598,7 +607,10 @@ impl Store for SqliteStore {
                 "SELECT id, timestamp_ms, config_version, body, received_at FROM interactions
                  WHERE agent_id = ?1 AND id = ?2",
             )
-            .and_then(|mut s| s.query_row(params![agent_id, id], interaction_row).optional())
+            .and_then(|mut s| {
+                s.query_row(params![agent_id, id], interaction_row)
+                    .optional()
+            })
             .map_err(backend)
         })
     }
@@ -615,13 +627,15 @@ impl Store for SqliteStore {
             let after_seq: Option<i64> = match &page.after {
                 None => None,
                 Some(id) => Some(
-                    tx.prepare_cached("SELECT seq FROM interactions WHERE agent_id = ?1 AND id = ?2")
-                        .and_then(|mut s| s.query_row(params![agent_id, id], |r| r.get(0)).optional())
-                        .map_err(backend)?
-                        .ok_or_else(|| StoreError::NotFound {
-                            what: "interaction (cursor)",
-                            id: id.clone(),
-                        })?,
+                    tx.prepare_cached(
+                        "SELECT seq FROM interactions WHERE agent_id = ?1 AND id = ?2",
+                    )
+                    .and_then(|mut s| s.query_row(params![agent_id, id], |r| r.get(0)).optional())
+                    .map_err(backend)?
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "interaction (cursor)",
+                        id: id.clone(),
+                    })?,
                 ),
             };
             let items = tx
@@ -630,8 +644,11 @@ impl Store for SqliteStore {
                      WHERE agent_id = ?1 AND (?2 IS NULL OR seq > ?2) ORDER BY seq LIMIT ?3",
                 )
                 .and_then(|mut s| {
-                    s.query_map(params![agent_id, after_seq, page.limit + 1], interaction_row)?
-                        .collect::<rusqlite::Result<Vec<_>>>()
+                    s.query_map(
+                        params![agent_id, after_seq, page.limit + 1],
+                        interaction_row,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()
                 })
                 .map_err(backend)?;
             Ok(page_of(items, page.limit))
@@ -711,7 +728,11 @@ impl Store for SqliteStore {
         let (mut sql, mut values) = window_sql(&window);
         if let Some((ts, seq)) = after {
             let n = values.len();
-            sql.push_str(&format!(" AND (i.timestamp_ms, i.seq) > (?{}, ?{})", n + 1, n + 2));
+            sql.push_str(&format!(
+                " AND (i.timestamp_ms, i.seq) > (?{}, ?{})",
+                n + 1,
+                n + 2
+            ));
             values.push(Value::Integer(ts));
             values.push(Value::Integer(seq));
         }
@@ -894,7 +915,10 @@ impl Store for SqliteStore {
                 "SELECT {DREAM_LIST_COLUMNS}, report FROM dreams
                  WHERE agent_id = ?1 AND status = 'completed' ORDER BY id DESC LIMIT 1"
             ))
-            .and_then(|mut s| s.query_row(params![agent_id], |r| dream_row(r, true)).optional())
+            .and_then(|mut s| {
+                s.query_row(params![agent_id], |r| dream_row(r, true))
+                    .optional()
+            })
             .map_err(backend)
         })
     }
@@ -1070,7 +1094,11 @@ mod tests {
         let (dir, store) = fresh();
         let err = SqliteStore::open(dir.path()).err().expect("refused");
         assert!(matches!(err, StoreError::Locked { .. }), "{err}");
-        assert!(err.to_string().contains("in use by another reverie process"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("in use by another reverie process"),
+            "{err}"
+        );
         drop(store);
         SqliteStore::open(dir.path()).expect("free again once the first is gone");
     }
@@ -1108,7 +1136,12 @@ mod tests {
                 std::thread::spawn(move || {
                     for b in 0..40 {
                         let batch: Vec<InteractionRecord> = (0..10)
-                            .map(|i| contract::interaction(&format!("w{w}-b{b}-i{i}"), (b * 10 + i) as i64))
+                            .map(|i| {
+                                contract::interaction(
+                                    &format!("w{w}-b{b}-i{i}"),
+                                    (b * 10 + i) as i64,
+                                )
+                            })
                             .collect();
                         store.insert_interactions(&agent, &batch, None)?;
                     }
@@ -1126,14 +1159,23 @@ mod tests {
                             since_ms: None,
                             until_ms: i64::MAX,
                         })?;
-                        store.list_interactions(&agent, &PageRequest { limit: 50, after: None })?;
+                        store.list_interactions(
+                            &agent,
+                            &PageRequest {
+                                limit: 50,
+                                after: None,
+                            },
+                        )?;
                     }
                     Ok::<(), StoreError>(())
                 })
             })
             .collect();
         for handle in writers.into_iter().chain(readers) {
-            handle.join().expect("thread").expect("no store error, SQLITE_BUSY least of all");
+            handle
+                .join()
+                .expect("thread")
+                .expect("no store error, SQLITE_BUSY least of all");
         }
         let total = store
             .count_window(Window {
@@ -1171,7 +1213,13 @@ mod tests {
         let mut after = None;
         loop {
             let page = store
-                .list_agents(None, &PageRequest { limit: 7, after: after.clone() })
+                .list_agents(
+                    None,
+                    &PageRequest {
+                        limit: 7,
+                        after: after.clone(),
+                    },
+                )
                 .expect("list");
             after = page.items.last().map(|a| a.id.clone());
             seen.extend(page.items.into_iter().map(|a| a.id));
