@@ -90,17 +90,23 @@ fn main() {
 }
 
 fn ensure_wasm_target() {
-    let installed = Command::new("rustup")
+    let listed = Command::new("rustup")
         .args(["target", "list", "--installed"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l.trim() == "wasm32-wasip2")
-        })
-        .unwrap_or(true); // no rustup: assume the toolchain was set up another way
+        .output();
+    let installed = match &listed {
+        // No rustup: assume the toolchain was set up another way.
+        Err(_) => true,
+        Ok(o) => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.trim() == "wasm32-wasip2"),
+    };
     if !installed {
-        println!("cargo:warning=adding the wasm32-wasip2 target with rustup (one time)");
+        let detail = listed
+            .map(|o| format!("{} {}", o.status, String::from_utf8_lossy(&o.stderr).trim()))
+            .unwrap_or_default();
+        println!(
+            "cargo:warning=adding the wasm32-wasip2 target with rustup (`rustup target list --installed`: {detail})"
+        );
         let ok = Command::new("rustup")
             .args(["target", "add", "wasm32-wasip2"])
             .status()

@@ -174,12 +174,19 @@ pub fn page(query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
 
 /// A list response: `{object: "list", data, has_more, next_cursor}`.
 pub fn list<T: Serialize>(data: Vec<T>, has_more: bool, next_cursor: Option<String>) -> Response {
-    axum::Json(serde_json::json!({
-        "object": "list",
-        "data": data,
-        "has_more": has_more,
-        "next_cursor": if has_more { next_cursor } else { None },
-    }))
+    #[derive(Serialize)]
+    struct List<T> {
+        object: &'static str,
+        data: Vec<T>,
+        has_more: bool,
+        next_cursor: Option<String>,
+    }
+    axum::Json(List {
+        object: "list",
+        data,
+        has_more,
+        next_cursor: if has_more { next_cursor } else { None },
+    })
     .into_response()
 }
 
