@@ -18,7 +18,8 @@ use sha2::{Digest, Sha256};
 use crate::client::{Client, ClientError};
 use crate::input;
 
-/// Lines per batch by default: well inside the server's 1,000-item cap.
+/// Lines per batch by default: well inside the server's 1,000-item cap. A batch
+/// the server finds too large (413) is split in halves until it fits.
 pub const DEFAULT_BATCH: usize = 500;
 /// A batch is sent early once its body reaches this size, to stay well under the body cap.
 const MAX_BATCH_BYTES: usize = 4 << 20;
@@ -185,6 +186,12 @@ impl Importer<'_> {
                 Some(&key),
             ) {
                 Ok(_) => break,
+                // The server's body cap is smaller than this batch: send it in halves.
+                Err(ClientError::Problem { status: 413, .. }) if batch.len() > 1 => {
+                    let (first, second) = batch.split_at(batch.len() / 2);
+                    self.send(path, kind, first, summary)?;
+                    return self.send(path, kind, second, summary);
+                }
                 Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                     std::thread::sleep(Duration::from_millis(500 << attempt));
                 }

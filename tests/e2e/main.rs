@@ -9,3 +9,4 @@ mod config;
 mod input;
 mod report;
 mod sandbox;
+mod serve;

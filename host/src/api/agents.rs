@@ -245,7 +245,7 @@ pub async fn list(
     Extension(principal): Extension<Principal>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let page = support::page(&query)?;
+    let page = support::page_of_ids(&query, crate::ids::AGENT)?;
     let only = principal.agent_id.clone();
     let result = blocking(&state, move |s| s.list_agents(only.as_deref(), &page)).await?;
     let cursor = result.items.last().map(|a| a.id.clone());

@@ -174,7 +174,7 @@ pub async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     principal.check_agent(&agent_id)?;
-    let page = support::page(&query)?;
+    let page = support::page_of_ids(&query, crate::ids::DREAM)?;
     let result = blocking(&state, move |s| s.list_dreams(&agent_id, &page)).await?;
     let cursor = result.items.last().map(|d| d.id.clone());
     let data = result

@@ -90,7 +90,7 @@ pub async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     principal.require_admin("managing API keys")?;
-    let page = support::page(&query)?;
+    let page = support::page_of_ids(&query, crate::ids::API_KEY)?;
     let result = blocking(&state, move |s| s.list_api_keys(&page)).await?;
     let cursor = result.items.last().map(|k| k.id.clone());
     let data: Vec<KeyView> = result

@@ -153,7 +153,10 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
         StatusCode::NOT_FOUND,
         "not-found",
         "Not found",
-        format!("no route {}; the routes are listed at /v1/openapi.json", uri.path()),
+        format!(
+            "no route {}; the routes are listed at /v1/openapi.json",
+            uri.path()
+        ),
     )
 }
 

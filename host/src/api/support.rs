@@ -138,6 +138,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// `?limit=&cursor=` for a list whose cursors are ids with `prefix`.
+pub fn page_of_ids(query: &HashMap<String, String>, prefix: &str) -> Result<PageRequest, ApiError> {
+    let page = page(query)?;
+    if let Some(cursor) = &page.after
+        && !crate::ids::has_prefix(cursor, prefix)
+    {
+        return Err(ApiError::bad_request(
+            "cursor",
+            "is not a cursor this API gave out",
+        ));
+    }
+    Ok(page)
+}
+
 /// `?limit=&cursor=`: limit 1–100 (default 20), cursor from the last page's `next_cursor`.
 pub fn page(query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
     for key in query.keys() {

@@ -216,6 +216,22 @@ async fn every_error_is_problem_json_naming_what_was_wrong() {
         Some("limit"),
     );
 
+    // A cursor this API did not give out is refused on every list, not read as a position.
+    let agent = api.agent("cursors").await;
+    for uri in [
+        "/v1/agents?cursor=abc".to_string(),
+        "/v1/api-keys?cursor=abc".to_string(),
+        format!("/v1/agents/{agent}/dreams?cursor=abc"),
+        format!("/v1/agents/{agent}/versions?cursor=abc"),
+        format!("/v1/agents/{agent}/interactions?cursor=zzz"),
+    ] {
+        assert_problem(
+            &api.admin("GET", &uri, None).await,
+            StatusCode::BAD_REQUEST,
+            Some("cursor"),
+        );
+    }
+
     // Broken JSON is 400, a body that is not JSON at all 415.
     let admin = api.admin.clone();
     let request = Request::post("/v1/agents")

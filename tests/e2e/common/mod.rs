@@ -10,6 +10,8 @@
 
 #![allow(dead_code)] // each test module uses its own subset
 
+pub mod server;
+
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
