@@ -145,7 +145,15 @@ fn timestamp_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error>
 }
 
 fn optional_timestamp_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    timestamp_ms(d).map(Some)
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None => Ok(None),
+        Some(serde_json::Value::String(t)) => parse_rfc3339(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Some(v) => Err(serde::de::Error::custom(format!(
+            "expected an RFC 3339 time string like \"2026-10-27T09:14:03Z\", found {v}"
+        ))),
+    }
 }
 
 /// Parse one JSON line into `T`, describing a failure by field path.

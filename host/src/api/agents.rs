@@ -328,10 +328,11 @@ pub async fn versions(
     Ok(support::list(data, result.has_more, cursor))
 }
 
+/// `v1`, `v2`, …: digits only, no sign, no leading zero.
 fn parse_version(text: &str) -> Option<i64> {
     text.strip_prefix('v')
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
         .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n >= 1)
 }
 
 pub async fn activate(

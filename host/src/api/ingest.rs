@@ -23,7 +23,7 @@ use super::{ApiError, AppState, FieldError, MAX_BATCH, Principal};
 use crate::ids;
 use crate::input;
 use crate::model::Rating;
-use crate::store::{FeedbackRecord, InteractionRecord};
+use crate::store::{CURSOR, FeedbackRecord, InteractionRecord, StoreError};
 
 #[derive(Serialize)]
 struct InteractionView {
@@ -130,11 +130,24 @@ fn interaction_record(
             message: "must be at most 256 bytes".into(),
         });
     }
+    // An id the server made up goes into the stored body too, so that what is
+    // read back (and what a dream sees) is whole on its own.
+    let body = if parsed.id == generated {
+        let rest = text
+            .trim_start()
+            .strip_prefix('{')
+            .unwrap_or(text)
+            .trim_start();
+        let sep = if rest.starts_with('}') { "" } else { "," };
+        format!("{{\"id\":\"{generated}\"{sep}{rest}")
+    } else {
+        text.to_string()
+    };
     Ok(InteractionRecord {
         id: parsed.id,
         timestamp_ms: parsed.timestamp_ms,
         config_version: parsed.config_version.unwrap_or_else(|| live.to_string()),
-        body: text.to_string(),
+        body,
         received_at_ms: now,
     })
 }
@@ -294,15 +307,12 @@ pub async fn list_interactions(
     principal.check_agent(&agent_id)?;
     let page = support::page(&query)?;
     let a = agent_id.clone();
-    let result = blocking(&state, move |s| s.list_interactions(&a, &page))
-        .await
-        .map_err(|e| {
-            if e.detail.starts_with("interaction (cursor)") {
-                ApiError::bad_request("cursor", "is not a cursor this API gave out")
-            } else {
-                e
-            }
-        })?;
+    let result = blocking(&state, move |s| match s.list_interactions(&a, &page) {
+        Err(StoreError::NotFound { what, .. }) if what == CURSOR => Ok(None),
+        other => other.map(Some),
+    })
+    .await?
+    .ok_or_else(|| ApiError::bad_request("cursor", "is not a cursor this API gave out"))?;
     let cursor = result.items.last().map(|r| r.id.clone());
     let data = result
         .items

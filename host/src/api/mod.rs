@@ -14,6 +14,8 @@ mod dreams;
 mod error;
 mod ingest;
 mod keys;
+#[cfg(test)]
+pub(crate) mod openapi_check;
 mod support;
 #[cfg(test)]
 mod tests;
@@ -120,6 +122,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(problems_only))
         .layer(DefaultBodyLimit::max(state.inner.body_limit))
         .with_state(state)
 }
@@ -146,6 +149,38 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::internal("readyz", e))?
         .map_err(|e| ApiError::unavailable(format!("the database does not answer: {e}")))?;
     Ok(axum::Json(serde_json::json!({ "status": "ready" })).into_response())
+}
+
+/// The last word on errors: a rejection that axum itself produced (a path
+/// segment that is not UTF-8, say) is plain text; turn it into problem+json like
+/// every other error.
+async fn problems_only(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json");
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&bytes).trim().to_string();
+    let (slug, title) = match status {
+        StatusCode::BAD_REQUEST => ("bad-request", "The request is malformed"),
+        StatusCode::NOT_FOUND => ("not-found", "Not found"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "The body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "The body must be JSON"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid-request", "The request has invalid fields"),
+        _ => ("internal", "Internal error"),
+    };
+    let detail = if detail.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        detail
+    };
+    ApiError::new(status, slug, title, detail).into_response()
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

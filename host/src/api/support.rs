@@ -93,6 +93,14 @@ pub fn split_problem(problem: &str) -> (String, String) {
 
 /// Parse `bytes` as `T`; a wrong field is 422 naming it, broken JSON is 400.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object; serde would otherwise read a struct from an array, by position.
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+            return Err(ApiError::field("body", "must be a JSON object"));
+        }
+        _ => return Err(ApiError::malformed_json("the body is empty or not JSON")),
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(de);
     let value = result.map_err(|err| {

@@ -232,6 +232,33 @@ async fn every_error_is_problem_json_naming_what_was_wrong() {
         );
     }
 
+    // Even axum's own rejections leave as problem+json: a path segment that is not UTF-8.
+    assert_problem(
+        &api.admin("GET", "/v1/agents/%FF", None).await,
+        StatusCode::BAD_REQUEST,
+        None,
+    );
+    // A body must be an object: an array is not read as a struct by position.
+    assert_problem(
+        &api.admin("POST", "/v1/agents", Some(json!(["name", "model"])))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("body"),
+    );
+    // Version names are `v` and a number, nothing looser.
+    for version in ["v02", "v+2", "v-1", "2"] {
+        assert_problem(
+            &api.admin(
+                "POST",
+                &format!("/v1/agents/{agent}/versions/{version}/activate"),
+                None,
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            Some("version"),
+        );
+    }
+
     // Broken JSON is 400, a body that is not JSON at all 415.
     let admin = api.admin.clone();
     let request = Request::post("/v1/agents")
@@ -460,6 +487,10 @@ async fn a_rejected_batch_names_the_item_and_field_and_stores_nothing() {
             None,
         )
         .await;
+    assert_eq!(
+        got.body["interaction"]["id"], made_up,
+        "the made-up id is part of what is stored"
+    );
     assert_eq!(
         got.body["interaction"]["messages"][1]["content"],
         "It ships tomorrow."

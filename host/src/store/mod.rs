@@ -83,6 +83,9 @@ pub struct Page<T> {
     pub has_more: bool,
 }
 
+/// `NotFound::what` when a page's cursor names nothing (a cursor not given out by us).
+pub const CURSOR: &str = "cursor";
+
 /// Where a page starts: after the item with this id (exclusive), at most `limit` items.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageRequest {

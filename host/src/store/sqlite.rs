@@ -633,7 +633,7 @@ impl Store for SqliteStore {
                     .and_then(|mut s| s.query_row(params![agent_id, id], |r| r.get(0)).optional())
                     .map_err(backend)?
                     .ok_or_else(|| StoreError::NotFound {
-                        what: "interaction (cursor)",
+                        what: CURSOR,
                         id: id.clone(),
                     })?,
                 ),
