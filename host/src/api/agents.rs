@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::support::{self, Begin, blocking, now_ms, time};
+use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, FieldError, Principal};
 use crate::ids;
 use crate::store::{Agent, AgentUpdate, ConfigVersion};
@@ -202,11 +202,6 @@ pub async fn create(
         return Err(ApiError::invalid(errors));
     }
 
-    let begin =
-        support::idempotency(&state, &principal, &headers, "POST /v1/agents", &bytes).await?;
-    if let Begin::Replay(response) = begin {
-        return Ok(response);
-    }
     let now = now_ms();
     let agent = Agent {
         id: ids::new(ids::AGENT),
@@ -221,10 +216,19 @@ pub async fn create(
         created_at_ms: now,
         updated_at_ms: now,
     };
-    let (response, text) = support::json(StatusCode::CREATED, &AgentView::from(agent.clone()))?;
-    let record = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
-    let result = blocking(&state, move |s| s.create_agent(&agent, record.as_ref())).await;
-    support::finish(&state, begin.ticket(), result, response).await
+    let view = AgentView::from(agent.clone());
+    let created = support::create(
+        &state,
+        &principal,
+        &headers,
+        "POST /v1/agents",
+        &bytes,
+        StatusCode::CREATED,
+        &view,
+        move |s, idem| s.create_agent(&agent, idem),
+    )
+    .await?;
+    Ok(created.response)
 }
 
 pub async fn get(

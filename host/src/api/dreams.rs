@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::support::{self, Begin, blocking, now_ms, time};
+use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, Principal};
 use crate::ids;
 use crate::store::{Dream, DreamStatus};
@@ -132,11 +132,6 @@ pub async fn create(
         return Err(ApiError::field("since", "must be before `until` (or now)"));
     }
 
-    let path = format!("POST /v1/agents/{agent_id}/dreams");
-    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
-    if let Begin::Replay(response) = begin {
-        return Ok(response);
-    }
     let dream = Dream {
         id: ids::new(ids::DREAM),
         agent_id: agent_id.clone(),
@@ -152,19 +147,25 @@ pub async fn create(
         report: None,
     };
     let id = dream.id.clone();
-    let (response, text) = support::json(StatusCode::ACCEPTED, &view(dream.clone(), false)?)?;
-    let idem = begin
-        .ticket()
-        .map(|t| t.record(StatusCode::ACCEPTED, &text));
-    let result = blocking(&state, move |s| s.create_dream(&dream, idem.as_ref())).await;
-    let created = result.is_ok();
-    let response = support::finish(&state, begin.ticket(), result, response).await?;
-    if created && let Some(queue) = &state.inner.dreams {
+    let created = support::create(
+        &state,
+        &principal,
+        &headers,
+        &format!("POST /v1/agents/{agent_id}/dreams"),
+        &bytes,
+        StatusCode::ACCEPTED,
+        &view(dream.clone(), false)?,
+        move |s, idem| s.create_dream(&dream, idem),
+    )
+    .await?;
+    if created.fresh
+        && let Some(queue) = &state.inner.dreams
+    {
         // If the runner is gone the server is stopping; the dream stays pending
         // and is queued again at the next start.
         queue.push(id);
     }
-    Ok(response)
+    Ok(created.response)
 }
 
 pub async fn list(

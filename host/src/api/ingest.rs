@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::item_field;
-use super::support::{self, Begin, blocking, now_ms, time};
+use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, FieldError, MAX_BATCH, Principal};
 use crate::ids;
 use crate::input;
@@ -189,20 +189,21 @@ pub async fn create_interaction(
     })
     .map_err(|e| ApiError::invalid(vec![e]))?;
 
-    let path = format!("POST /v1/agents/{agent_id}/interactions");
-    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
-    if let Begin::Replay(response) = begin {
-        return Ok(response);
-    }
     let view = interaction_view(&agent_id, record.clone(), false)?;
-    let (response, text) = support::json(StatusCode::CREATED, &view)?;
-    let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
-    let result = blocking(&state, move |s| {
-        s.insert_interactions(&agent_id, std::slice::from_ref(&record), idem.as_ref())
-    })
+    let route = format!("POST /v1/agents/{agent_id}/interactions");
+    let created = support::create(
+        &state,
+        &principal,
+        &headers,
+        &route,
+        &bytes,
+        StatusCode::CREATED,
+        &view,
+        move |s, idem| s.insert_interactions(&agent_id, std::slice::from_ref(&record), idem),
+    )
     .await
-    .map_err(|e| single(e, "interactions"));
-    support::finish(&state, begin.ticket(), result, response).await
+    .map_err(|e| single(e, "interactions"))?;
+    Ok(created.response)
 }
 
 #[derive(Deserialize)]
@@ -246,24 +247,25 @@ pub async fn create_interactions(
         return Err(ApiError::invalid(support::capped(errors)));
     }
 
-    let path = format!("POST /v1/agents/{agent_id}/interactions/batch");
-    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
-    if let Begin::Replay(response) = begin {
-        return Ok(response);
-    }
     let view = BatchView {
         object: "interaction_batch",
         agent_id: agent_id.clone(),
         count: records.len(),
         ids: records.iter().map(|r| r.id.clone()).collect(),
     };
-    let (response, text) = support::json(StatusCode::CREATED, &view)?;
-    let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
-    let result = blocking(&state, move |s| {
-        s.insert_interactions(&agent_id, &records, idem.as_ref())
-    })
-    .await;
-    support::finish(&state, begin.ticket(), result, response).await
+    let route = format!("POST /v1/agents/{agent_id}/interactions/batch");
+    let created = support::create(
+        &state,
+        &principal,
+        &headers,
+        &route,
+        &bytes,
+        StatusCode::CREATED,
+        &view,
+        move |s, idem| s.insert_interactions(&agent_id, &records, idem),
+    )
+    .await?;
+    Ok(created.response)
 }
 
 fn check_batch_size(list: &str, n: usize) -> Result<(), ApiError> {
@@ -368,22 +370,21 @@ pub async fn create_feedback(
     })
     .map_err(|e| ApiError::invalid(vec![e]))?;
 
-    let path = format!("POST /v1/agents/{agent_id}/feedback");
-    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
-    if let Begin::Replay(response) = begin {
-        return Ok(response);
-    }
-    let (response, text) = support::json(
+    let view = feedback_view(&agent_id, record.clone());
+    let route = format!("POST /v1/agents/{agent_id}/feedback");
+    let created = support::create(
+        &state,
+        &principal,
+        &headers,
+        &route,
+        &bytes,
         StatusCode::CREATED,
-        &feedback_view(&agent_id, record.clone()),
-    )?;
-    let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
-    let result = blocking(&state, move |s| {
-        s.insert_feedback(&agent_id, std::slice::from_ref(&record), idem.as_ref())
-    })
+        &view,
+        move |s, idem| s.insert_feedback(&agent_id, std::slice::from_ref(&record), idem),
+    )
     .await
-    .map_err(|e| single(e, "feedback"));
-    support::finish(&state, begin.ticket(), result, response).await
+    .map_err(|e| single(e, "feedback"))?;
+    Ok(created.response)
 }
 
 #[derive(Deserialize)]
@@ -415,22 +416,23 @@ pub async fn create_feedback_batch(
     if !errors.is_empty() {
         return Err(ApiError::invalid(support::capped(errors)));
     }
-    let path = format!("POST /v1/agents/{agent_id}/feedback/batch");
-    let begin = support::idempotency(&state, &principal, &headers, &path, &bytes).await?;
-    if let Begin::Replay(response) = begin {
-        return Ok(response);
-    }
     let view = BatchView {
         object: "feedback_batch",
         agent_id: agent_id.clone(),
         count: records.len(),
         ids: records.iter().map(|r| r.id.clone()).collect(),
     };
-    let (response, text) = support::json(StatusCode::CREATED, &view)?;
-    let idem = begin.ticket().map(|t| t.record(StatusCode::CREATED, &text));
-    let result = blocking(&state, move |s| {
-        s.insert_feedback(&agent_id, &records, idem.as_ref())
-    })
-    .await;
-    support::finish(&state, begin.ticket(), result, response).await
+    let route = format!("POST /v1/agents/{agent_id}/feedback/batch");
+    let created = support::create(
+        &state,
+        &principal,
+        &headers,
+        &route,
+        &bytes,
+        StatusCode::CREATED,
+        &view,
+        move |s, idem| s.insert_feedback(&agent_id, &records, idem),
+    )
+    .await?;
+    Ok(created.response)
 }

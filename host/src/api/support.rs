@@ -253,7 +253,7 @@ impl Drop for Idempotency {
 }
 
 /// What to do with a creating POST.
-pub enum Begin {
+enum Begin {
     /// No key: just do it.
     Plain,
     /// A key not seen before: do it, and store the response with this record.
@@ -262,18 +262,9 @@ pub enum Begin {
     Replay(Response),
 }
 
-impl Begin {
-    pub fn ticket(&self) -> Option<&Idempotency> {
-        match self {
-            Begin::Fresh(t) => Some(t),
-            _ => None,
-        }
-    }
-}
-
 impl Idempotency {
     /// The record to store with the created thing, in the same transaction.
-    pub fn record(&self, status: StatusCode, body: &str) -> IdempotencyRecord {
+    fn record(&self, status: StatusCode, body: &str) -> IdempotencyRecord {
         IdempotencyRecord {
             principal: self.principal.clone(),
             key: self.key.clone(),
@@ -288,7 +279,7 @@ impl Idempotency {
 /// Look at `Idempotency-Key` (RELIABILITY 25): same key and body → the first
 /// response again; same key, different request → 422; the same key while the
 /// first request is still running → 409.
-pub async fn idempotency(
+async fn idempotency(
     state: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
@@ -343,7 +334,7 @@ pub async fn idempotency(
 }
 
 /// The response stored for the ticket's key, if there is one; 422 if it was for another request.
-pub async fn stored_response(
+async fn stored_response(
     state: &AppState,
     ticket: &Idempotency,
 ) -> Result<Option<Response>, ApiError> {
@@ -364,9 +355,51 @@ pub async fn stored_response(
     }
 }
 
+/// What a creating POST answered: the response, and whether this request made
+/// something (false for a replay of an earlier one).
+pub struct Created {
+    pub response: Response,
+    pub fresh: bool,
+}
+
+/// The shared tail of every creating POST: honour `Idempotency-Key`, then call
+/// `write` with the idempotency record to store in the same transaction as
+/// what it creates, and answer `status` with `view`.
+#[allow(clippy::too_many_arguments)]
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    route: &str,
+    bytes: &[u8],
+    status: StatusCode,
+    view: &impl Serialize,
+    write: impl FnOnce(&dyn Store, Option<&IdempotencyRecord>) -> Result<(), StoreError>
+    + Send
+    + 'static,
+) -> Result<Created, ApiError> {
+    let begin = idempotency(state, principal, headers, route, bytes).await?;
+    let ticket = match begin {
+        Begin::Replay(response) => {
+            return Ok(Created {
+                response,
+                fresh: false,
+            });
+        }
+        Begin::Plain => None,
+        Begin::Fresh(ticket) => Some(ticket),
+    };
+    let (response, text) = json(status, view)?;
+    let record = ticket.as_ref().map(|t| t.record(status, &text));
+    let result = blocking(state, move |s| write(s, record.as_ref())).await;
+    let fresh = result.is_ok();
+    let response = finish(state, ticket.as_ref(), result, response).await?;
+    Ok(Created { response, fresh })
+}
+
 /// Finish a creating POST: on success send the response; if another request
 /// with the key committed first (another replica), send what it stored.
-pub async fn finish(
+async fn finish(
     state: &AppState,
     ticket: Option<&Idempotency>,
     result: Result<(), ApiError>,
