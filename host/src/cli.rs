@@ -12,12 +12,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::builtin;
 use crate::client::Client;
-use crate::config::{Config, RuleSource};
+use crate::config::Config;
 use crate::cycle::{self, CycleInput, RuleSlot};
 use crate::import::{self, ImportSummary, Importer};
 use crate::input::{self, FeedbackIndex, InteractionReader};
 use crate::model::CycleContext;
-use crate::plugins::{FailureKind, RuleFailure, Runtime};
+use crate::plugins::Runtime;
 use crate::report::Report;
 
 #[derive(Parser, Debug)]
@@ -409,8 +409,7 @@ fn dream(args: DreamArgs) -> anyhow::Result<()> {
         .rules
         .iter()
         .map(|rule| {
-            let loaded =
-                component_bytes(&rule.source).and_then(|bytes| runtime.load(&rule.source, &bytes));
+            let loaded = runtime.load_source(&rule.source);
             RuleSlot {
                 source: rule.source.clone(),
                 limits: rule.limits,
@@ -496,23 +495,6 @@ fn live_context(
         window_end_ms: until_ms,
         settings: Vec::new(),
     })
-}
-
-fn component_bytes(source: &RuleSource) -> Result<Vec<u8>, RuleFailure> {
-    match source {
-        RuleSource::Builtin(name) => {
-            builtin::bytes(name)
-                .map(<[u8]>::to_vec)
-                .ok_or_else(|| RuleFailure {
-                    kind: FailureKind::LoadError,
-                    message: format!("no built-in rule named {name:?}"),
-                })
-        }
-        RuleSource::Path(path) => std::fs::read(path).map_err(|e| RuleFailure {
-            kind: FailureKind::LoadError,
-            message: format!("cannot read {}: {e}", path.display()),
-        }),
-    }
 }
 
 fn read_previous(path: &Path) -> anyhow::Result<Report> {

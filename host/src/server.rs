@@ -10,10 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::api::{self, AppState};
-use crate::builtin;
-use crate::config::{Config, RuleSource};
+use crate::config::Config;
 use crate::dreams::{Dreamer, Rules};
-use crate::plugins::{FailureKind, RuleFailure, Runtime};
+use crate::plugins::Runtime;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
@@ -74,20 +73,7 @@ fn load_rules(config: &Config, cache_dir: PathBuf) -> Result<Rules, ServeError> 
         .rules
         .iter()
         .map(|rule| {
-            let bytes =
-                match &rule.source {
-                    RuleSource::Builtin(name) => builtin::bytes(name)
-                        .map(<[u8]>::to_vec)
-                        .ok_or_else(|| RuleFailure {
-                            kind: FailureKind::LoadError,
-                            message: format!("no built-in rule named {name:?}"),
-                        }),
-                    RuleSource::Path(path) => std::fs::read(path).map_err(|e| RuleFailure {
-                        kind: FailureKind::LoadError,
-                        message: format!("cannot read {}: {e}", path.display()),
-                    }),
-                };
-            let loaded = bytes.and_then(|b| runtime.load(&rule.source, &b));
+            let loaded = runtime.load_source(&rule.source);
             if let Err(failure) = &loaded {
                 eprintln!(
                     "reverie: rule {} will be reported as failed in every dream: {}",

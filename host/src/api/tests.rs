@@ -769,12 +769,7 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
     let loaded = config
         .rules
         .iter()
-        .map(|rule| match &rule.source {
-            crate::config::RuleSource::Builtin(name) => {
-                runtime.load(&rule.source, crate::builtin::bytes(name).expect("builtin"))
-            }
-            crate::config::RuleSource::Path(_) => unreachable!("defaults are built-ins"),
-        })
+        .map(|rule| runtime.load_source(&rule.source))
         .collect();
     let dreamer = crate::dreams::Dreamer::new(
         api.state.store().clone(),

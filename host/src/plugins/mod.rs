@@ -294,6 +294,23 @@ impl Runtime {
         })
     }
 
+    /// Read a configured rule's component (built into the binary, or a file) and [`load`](Self::load) it.
+    pub fn load_source(&self, source: &RuleSource) -> Result<LoadedRule, RuleFailure> {
+        let bytes = match source {
+            RuleSource::Builtin(name) => crate::builtin::bytes(name)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| RuleFailure {
+                    kind: FailureKind::LoadError,
+                    message: format!("no built-in rule named {name:?}"),
+                })?,
+            RuleSource::Path(path) => std::fs::read(path).map_err(|e| RuleFailure {
+                kind: FailureKind::LoadError,
+                message: format!("cannot read {}: {e}", path.display()),
+            })?,
+        };
+        self.load(source, &bytes)
+    }
+
     /// Compile (or fetch from the cache), check and pre-instantiate a rule.
     pub fn load(&self, source: &RuleSource, bytes: &[u8]) -> Result<LoadedRule, RuleFailure> {
         let digest = hex(&Sha256::digest(bytes));
