@@ -267,11 +267,6 @@ pub fn parse_interaction_with_id(line: &str, id_if_missing: &str) -> Result<Inte
     parse_line::<RawInteraction>(line).and_then(|raw| convert_interaction(raw, Some(id_if_missing)))
 }
 
-/// Parse an interaction body read back from the store, whose id is `id`.
-pub fn parse_stored_interaction(body: &str, id: &str) -> Result<Interaction, String> {
-    parse_interaction_with_id(body, id)
-}
-
 /// Parse one feedback line.
 pub fn parse_feedback(line: &str) -> Result<Feedback, String> {
     let raw: RawFeedback = parse_line(line)?;

@@ -752,9 +752,13 @@ impl Store for SqliteStore {
         })?;
         rows.into_iter()
             .map(|(ts, seq, id, version, body)| {
-                let mut interaction = input::parse_stored_interaction(&body, &id).map_err(|e| {
-                    StoreError::Corrupt(format!("interaction {id:?} of {}: {e}", window.agent_id))
-                })?;
+                let mut interaction =
+                    input::parse_interaction_with_id(&body, &id).map_err(|e| {
+                        StoreError::Corrupt(format!(
+                            "interaction {id:?} of {}: {e}",
+                            window.agent_id
+                        ))
+                    })?;
                 interaction.id = id;
                 interaction.timestamp_ms = ts;
                 if interaction.config_version.is_none() {
