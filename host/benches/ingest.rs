@@ -233,6 +233,8 @@ fn bench_agent() -> Agent {
         system_prompt: String::new(),
         created_at_ms: now,
         updated_at_ms: now,
+        min_new_interactions: None,
+        schedule: Default::default(),
     }
 }
 
@@ -241,7 +243,7 @@ fn fresh_store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("a temporary data directory");
     let store = SqliteStore::open(dir.path()).expect("open the store");
     store
-        .create_agent(&bench_agent(), None)
+        .create_agent(&bench_agent(), None, None)
         .expect("create the bench agent");
     (dir, store)
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -36,6 +37,21 @@ struct ConfigFile {
     rules: Option<Vec<RuleFile>>,
     #[serde(default)]
     server: ServerFile,
+    #[serde(default)]
+    scheduler: SchedulerFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SchedulerFile {
+    enabled: Option<bool>,
+    tick: Option<String>,
+    jitter: Option<String>,
+    catch_up_window: Option<String>,
+    lease: Option<String>,
+    max_attempts: Option<u32>,
+    workers: Option<usize>,
+    shutdown_grace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,6 +212,69 @@ impl Default for ServerConfig {
     }
 }
 
+/// `reverie serve`'s scheduler and dream workers (`[scheduler]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedulerConfig {
+    /// `false`: agents dream only when asked (the workers still run those dreams).
+    pub enabled: bool,
+    /// How often the scheduler looks for due slots.
+    pub tick: Duration,
+    /// The largest jitter added to a slot (each agent gets a stable share of it).
+    pub jitter: Duration,
+    /// How far back a slot missed while the server was down is still run (once).
+    pub catch_up_window: Duration,
+    /// How long a worker's claim on a dream lasts without renewal.
+    pub lease: Duration,
+    /// Claims of one dream before it is marked failed.
+    pub max_attempts: u32,
+    /// Dreams run at once (each on its own thread).
+    pub workers: usize,
+    /// After SIGTERM, how long running dreams get to finish before they are released.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            enabled: true,
+            tick: Duration::from_secs(1),
+            jitter: Duration::from_secs(300),
+            catch_up_window: Duration::from_secs(6 * 3600),
+            lease: Duration::from_secs(60),
+            max_attempts: 3,
+            workers: 2,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `"500ms"`, `"30s"`, `"5m"`, `"6h"`, `"1d"`: a whole number and a unit.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like \"30s\", \"5m\" or \"6h\""))?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => {
+            return Err(format!(
+                "{text:?} has no known unit: use ms, s, m, h or d, as in \"30s\""
+            ));
+        }
+    };
+    n.checked_mul(ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -203,6 +282,7 @@ pub struct Config {
     pub chunk_size: usize,
     pub rules: Vec<RuleConfig>,
     pub server: ServerConfig,
+    pub scheduler: SchedulerConfig,
 }
 
 impl Config {
@@ -333,8 +413,10 @@ impl Config {
         if let Some(n) = file.server.min_interactions {
             server.min_interactions = n;
         }
+        let scheduler = resolve_scheduler(&file.scheduler).map_err(invalid)?;
         Ok(Config {
             server,
+            scheduler,
             agent: AgentConfig {
                 id: file.agent.id.unwrap_or_else(|| "agt_offline".into()),
                 name: file.agent.name.unwrap_or_else(|| "agent".into()),
@@ -345,6 +427,88 @@ impl Config {
             chunk_size,
             rules,
         })
+    }
+}
+
+fn resolve_scheduler(file: &SchedulerFile) -> Result<SchedulerConfig, String> {
+    let mut out = SchedulerConfig::default();
+    let duration =
+        |key: &str, value: &Option<String>, min: Duration, max: Duration, into: &mut Duration| {
+            if let Some(text) = value {
+                let d = parse_duration(text).map_err(|e| format!("scheduler.{key}: {e}"))?;
+                if d < min || d > max {
+                    return Err(format!(
+                        "scheduler.{key} must be between {} and {}, got {text:?}",
+                        humantime(min),
+                        humantime(max)
+                    ));
+                }
+                *into = d;
+            }
+            Ok::<(), String>(())
+        };
+    let day = Duration::from_secs(86_400);
+    duration(
+        "tick",
+        &file.tick,
+        Duration::from_millis(10),
+        Duration::from_secs(3600),
+        &mut out.tick,
+    )?;
+    duration("jitter", &file.jitter, Duration::ZERO, day, &mut out.jitter)?;
+    duration(
+        "catch_up_window",
+        &file.catch_up_window,
+        Duration::ZERO,
+        30 * day,
+        &mut out.catch_up_window,
+    )?;
+    duration(
+        "lease",
+        &file.lease,
+        Duration::from_millis(100),
+        day,
+        &mut out.lease,
+    )?;
+    duration(
+        "shutdown_grace",
+        &file.shutdown_grace,
+        Duration::ZERO,
+        Duration::from_secs(3600),
+        &mut out.shutdown_grace,
+    )?;
+    if let Some(enabled) = file.enabled {
+        out.enabled = enabled;
+    }
+    if let Some(n) = file.max_attempts {
+        if !(1..=100).contains(&n) {
+            return Err(format!(
+                "scheduler.max_attempts must be between 1 and 100, got {n}"
+            ));
+        }
+        out.max_attempts = n;
+    }
+    if let Some(n) = file.workers {
+        if !(1..=256).contains(&n) {
+            return Err(format!(
+                "scheduler.workers must be between 1 and 256, got {n}"
+            ));
+        }
+        out.workers = n;
+    }
+    Ok(out)
+}
+
+/// A duration as config would spell it.
+fn humantime(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        0 => "0s".into(),
+        ms if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        ms => format!("{ms}ms"),
     }
 }
 
@@ -424,6 +588,26 @@ mod tests {
             config.rules[1].settings,
             vec![("name".into(), "x".into()), ("port".into(), "8080".into())]
         );
+    }
+
+    #[test]
+    fn scheduler_durations_have_units_and_bounds() {
+        let config =
+            parse("[scheduler]\njitter = \"90s\"\ncatch_up_window = \"2h\"\nworkers = 4\n")
+                .expect("valid");
+        assert_eq!(config.scheduler.jitter, Duration::from_secs(90));
+        assert_eq!(config.scheduler.catch_up_window, Duration::from_secs(7200));
+        assert_eq!(config.scheduler.workers, 4);
+        assert_eq!(config.scheduler.lease, Duration::from_secs(60), "default");
+        let err = parse("[scheduler]\nlease = \"60\"\n").expect_err("no unit");
+        assert!(
+            err.to_string().contains("scheduler.lease") && err.to_string().contains("unit"),
+            "{err}"
+        );
+        let err = parse("[scheduler]\ntick = \"2d\"\n").expect_err("too long");
+        assert!(err.to_string().contains("between 10ms and 1h"), "{err}");
+        let err = parse("[scheduler]\njiter = \"1m\"\n").expect_err("typo");
+        assert!(err.to_string().contains("jiter"), "{err}");
     }
 
     #[test]

@@ -1,17 +1,28 @@
-//! Dreams on the server: a queue of dream ids and the thread that runs them.
+//! Dreams on the server: the workers that claim and run them.
 //!
-//! A dream asked for over the API is stored `pending` and its id queued here.
-//! The runner moves it to `running`, reads its window from the store a chunk at
-//! a time through the same [`cycle::run`] that `reverie dream` uses, and stores
-//! the outcome: `completed` with the report, `skipped` when the window holds too
-//! few interactions to say anything, or `failed` with the reason. This module
-//! owns that life cycle and nothing else: it does not know HTTP, and it reaches
-//! the database only through [`Store`].
+//! A dream is stored `pending` (asked for over the API, or by the scheduler)
+//! and a worker claims it with a lease: the dream becomes `running` under the
+//! worker's name until the lease expires, and the worker renews the lease while
+//! it works. The worker reads the window from the store a chunk at a time
+//! through the same [`cycle::run`] that `reverie dream` uses, and stores the
+//! outcome: `completed` with the report, `skipped` when the window holds too few
+//! new interactions, or `failed` with the reason. Storing the outcome is fenced
+//! on the lease: a worker that stalled past its lease, and whose dream another
+//! worker took over, changes nothing when it wakes up.
+//!
+//! Execution is at least once: a worker that dies mid-dream leaves a lease that
+//! expires, and the dream runs again elsewhere. That is harmless because a dream
+//! writes nothing until its outcome, which is one transaction.
+//!
+//! This module owns that life cycle and nothing else: it does not know HTTP or
+//! schedules, and it reaches the database only through [`Store`].
 
-use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::mpsc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::cycle::{self, CycleError, CycleInput, InteractionSource, RuleSlot};
 use crate::input::FeedbackIndex;
@@ -27,69 +38,149 @@ pub struct Rules {
     pub loaded: Vec<Result<LoadedRule, RuleFailure>>,
 }
 
-/// Runs dreams one after another on a thread of its own.
+/// How a worker holds the dreams it runs.
+#[derive(Debug, Clone)]
+pub struct Leases {
+    /// This worker's name in the store (unique per process, e.g. `host:pid:random`).
+    pub owner: String,
+    /// How long a claim lasts without renewal; renewed every third of it.
+    pub lease_ms: i64,
+    /// Claims of one dream before it is marked failed (a dream that kills its worker).
+    pub max_attempts: u32,
+}
+
+/// Claims dreams and runs them.
 pub struct Dreamer {
     store: Arc<dyn Store>,
     rules: Rules,
-    /// Fewer interactions than this in the window: the dream is `skipped`.
+    /// Fewer new interactions than this (unless the agent says otherwise): `skipped`.
     min_interactions: u64,
+    clock: Arc<dyn Clock>,
+    leases: Leases,
 }
 
-/// The sending side: queue a dream id to run.
-#[derive(Clone)]
-pub struct DreamQueue {
-    tx: mpsc::Sender<String>,
+/// How one claimed dream went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub id: String,
+    /// `false`: the lease was lost before the end, and the outcome was discarded.
+    pub stored: bool,
 }
 
-impl DreamQueue {
-    /// Queue `id`. Fails only when the runner has stopped (the server is
-    /// shutting down); the dream stays `pending` and runs after the restart.
-    pub fn push(&self, id: String) -> bool {
-        self.tx.send(id).is_ok()
+/// Wakes idle workers when a dream is queued (they also look by themselves
+/// every poll interval, for dreams queued by other replicas).
+#[derive(Clone, Default)]
+pub struct Wakeup(Arc<(Mutex<bool>, Condvar)>);
+
+impl Wakeup {
+    pub fn notify(&self) {
+        let (flag, cv) = &*self.0;
+        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cv.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let (flag, cv) = &*self.0;
+        let guard = flag.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut guard, _) = cv
+            .wait_timeout_while(guard, timeout, |woken| !*woken)
+            .unwrap_or_else(|p| p.into_inner());
+        *guard = false;
     }
 }
 
 impl Dreamer {
-    pub fn new(store: Arc<dyn Store>, rules: Rules, min_interactions: u64) -> Dreamer {
+    pub fn new(
+        store: Arc<dyn Store>,
+        rules: Rules,
+        min_interactions: u64,
+        clock: Arc<dyn Clock>,
+        leases: Leases,
+    ) -> Dreamer {
         Dreamer {
             store,
             rules,
             min_interactions,
+            clock,
+            leases,
         }
     }
 
-    /// Start the runner thread; it stops when every [`DreamQueue`] is dropped.
-    pub fn spawn(self) -> std::io::Result<(DreamQueue, std::thread::JoinHandle<()>)> {
-        let (tx, rx) = mpsc::channel::<String>();
-        let handle = std::thread::Builder::new()
-            .name("reverie-dreams".into())
-            .spawn(move || {
-                for id in rx {
-                    if let Err(e) = self.run(&id) {
-                        eprintln!("reverie: dream {id}: {e}");
+    pub fn owner(&self) -> &str {
+        &self.leases.owner
+    }
+
+    /// Claim the next dream this worker may run, if any.
+    pub fn claim(&self) -> Result<Option<Dream>, StoreError> {
+        self.store.claim_dream(
+            &self.leases.owner,
+            self.clock.now_ms(),
+            self.leases.lease_ms,
+            self.leases.max_attempts,
+        )
+    }
+
+    /// Claim one dream and run it to its end; `None` when there was nothing to claim.
+    pub fn run_next(&self) -> Result<Option<Ran>, StoreError> {
+        match self.claim()? {
+            Some(dream) => self.run(&dream).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Run a dream this worker has claimed, renewing the lease meanwhile, and
+    /// store the outcome if the lease is still ours. An `Err` is a store
+    /// failure; anything that goes wrong with the dream itself is stored as `failed`.
+    pub fn run(&self, dream: &Dream) -> Result<Ran, StoreError> {
+        let lost = AtomicBool::new(false);
+        let (done, beats) = mpsc::channel::<()>();
+        let every = Duration::from_millis((self.leases.lease_ms / 3).max(1) as u64);
+        let outcome = std::thread::scope(|scope| {
+            let lost = &lost;
+            scope.spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = beats.recv_timeout(every) {
+                    let renewed = self.store.renew_lease(
+                        &dream.id,
+                        &self.leases.owner,
+                        self.clock.now_ms(),
+                        self.leases.lease_ms,
+                    );
+                    if !matches!(renewed, Ok(true)) {
+                        // Taken over, released, or the store is failing: the
+                        // outcome will be refused by the fence either way.
+                        lost.store(true, Ordering::SeqCst);
+                        return;
                     }
                 }
-            })?;
-        Ok((DreamQueue { tx }, handle))
-    }
-
-    /// Run one pending dream to its end. An `Err` is a store failure; anything
-    /// that goes wrong with the dream itself is stored as `failed`.
-    pub fn run(&self, id: &str) -> Result<(), StoreError> {
-        let now = chrono::Utc::now().timestamp_millis();
-        if !self.store.start_dream(id, now)? {
-            return Ok(()); // not pending: already run, or taken by another worker
+            });
+            let outcome = match self.dream(dream) {
+                Ok(outcome) => outcome,
+                Err(reason) => DreamOutcome::Failed { reason },
+            };
+            let _ = done.send(());
+            outcome
+        });
+        let stored = self.store.finish_dream(
+            &dream.id,
+            &self.leases.owner,
+            &outcome,
+            self.clock.now_ms(),
+        )?;
+        if !stored {
+            eprintln!(
+                "reverie: dream {}: the lease was lost{}; this worker's outcome is discarded",
+                dream.id,
+                if lost.load(Ordering::SeqCst) {
+                    " while it ran"
+                } else {
+                    ""
+                }
+            );
         }
-        let Some(dream) = self.store.get_dream(id)? else {
-            return Ok(());
-        };
-        let outcome = match self.dream(&dream) {
-            Ok(outcome) => outcome,
-            Err(reason) => DreamOutcome::Failed { reason },
-        };
-        self.store
-            .finish_dream(id, &outcome, chrono::Utc::now().timestamp_millis())?;
-        Ok(())
+        Ok(Ran {
+            id: dream.id.clone(),
+            stored,
+        })
     }
 
     fn dream(&self, dream: &Dream) -> Result<DreamOutcome, String> {
@@ -121,12 +212,12 @@ impl Dreamer {
             until_ms,
         };
         let count = self.store.count_window(window).map_err(store_error)?;
-        if count < self.min_interactions {
+        let min_interactions = agent.min_new_interactions.unwrap_or(self.min_interactions);
+        if count < min_interactions {
             return Ok(DreamOutcome::Skipped {
                 reason: format!(
-                    "not enough data: the window holds {count} interaction{}, and a dream needs at least {}",
+                    "not enough data: {count} new interaction{} since the last dream, and a dream needs at least {min_interactions}",
                     if count == 1 { "" } else { "s" },
-                    self.min_interactions
                 ),
             });
         }
@@ -261,5 +352,128 @@ impl InteractionSource for StoreSource {
 
     fn skipped(&self) -> u64 {
         0
+    }
+}
+
+/// Worker threads that claim and run dreams until told to stop.
+pub struct Workers {
+    shared: Arc<Shared>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+struct Shared {
+    dreamer: Dreamer,
+    stop: AtomicBool,
+    wake: Wakeup,
+    /// Dreams a worker is running now (to release at shutdown).
+    active: Mutex<HashSet<String>>,
+}
+
+/// What [`Workers::shutdown`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Shutdown {
+    /// Dreams still running when the grace period ended, released to `pending`.
+    pub released: Vec<String>,
+}
+
+impl Workers {
+    /// Start `count` workers. Each looks for work when woken and at least every `poll`.
+    pub fn spawn(dreamer: Dreamer, count: usize, poll: Duration) -> std::io::Result<Workers> {
+        let shared = Arc::new(Shared {
+            dreamer,
+            stop: AtomicBool::new(false),
+            wake: Wakeup::default(),
+            active: Mutex::new(HashSet::new()),
+        });
+        let mut handles = Vec::new();
+        for n in 0..count.max(1) {
+            let shared = shared.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("reverie-dreams-{n}"))
+                    .spawn(move || shared.work(poll))?,
+            );
+        }
+        Ok(Workers { shared, handles })
+    }
+
+    /// The handle to wake workers with when a dream is queued.
+    pub fn wakeup(&self) -> Wakeup {
+        self.shared.wake.clone()
+    }
+
+    /// Stop claiming, give running dreams until `grace` to finish, then release
+    /// the ones still running back to `pending` so that nothing is left
+    /// `running` (the next start, or another replica, runs them again).
+    pub fn shutdown(self, grace: Duration) -> Shutdown {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake.notify();
+        let deadline = Instant::now() + grace;
+        while self.handles.iter().any(|h| !h.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let active: Vec<String> = self
+            .shared
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        let mut released = Vec::new();
+        for id in active {
+            match self
+                .shared
+                .dreamer
+                .store
+                .release_dream(&id, self.shared.dreamer.owner())
+            {
+                Ok(true) => released.push(id),
+                Ok(false) => {} // finished in the meantime
+                Err(e) => eprintln!("reverie: cannot release dream {id}: {e}"),
+            }
+        }
+        // Workers still inside a dream are left to the process's exit: their
+        // outcome would be refused by the fence now that the lease is gone.
+        Shutdown { released }
+    }
+}
+
+impl Shared {
+    fn work(&self, poll: Duration) {
+        loop {
+            // Claim under the `active` lock, so that shutdown never misses a
+            // dream between its claim and its registration here.
+            let claimed = {
+                let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+                if self.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let claimed = self.dreamer.claim();
+                if let Ok(Some(dream)) = &claimed {
+                    active.insert(dream.id.clone());
+                }
+                claimed
+            };
+            let dream = match claimed {
+                Ok(Some(dream)) => dream,
+                Ok(None) => {
+                    self.wake.wait(poll);
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("reverie: cannot claim a dream: {e}");
+                    self.wake.wait(poll);
+                    continue;
+                }
+            };
+            if let Err(e) = self.dreamer.run(&dream) {
+                eprintln!("reverie: dream {}: {e}", dream.id);
+            }
+            self.active
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&dream.id);
+        }
     }
 }

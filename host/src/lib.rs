@@ -10,6 +10,7 @@
 pub mod api;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod cycle;
 pub mod dreams;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod plugins;
 pub mod report;
+pub mod schedule;
 pub mod server;
 pub mod store;
 

@@ -1,5 +1,7 @@
 //! `reverie serve`: open the store, make the first admin key, load the rules,
-//! start the dream runner, and serve the API until SIGTERM or Ctrl-C.
+//! start the dream workers and the scheduler, and serve the API until SIGTERM
+//! or Ctrl-C; then stop claiming, give running dreams the grace period, and
+//! release what is still running.
 //!
 //! This module wires the parts together and owns the process's life cycle; the
 //! parts themselves (store, api, dreams) know nothing of each other's insides.
@@ -9,10 +11,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::sync::mpsc;
+use std::time::Duration;
+
 use crate::api::{self, AppState};
-use crate::config::Config;
-use crate::dreams::{Dreamer, Rules};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, SchedulerConfig};
+use crate::dreams::{Dreamer, Leases, Rules, Wakeup, Workers};
 use crate::plugins::Runtime;
+use crate::schedule::{Policy, Scheduler};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
@@ -106,19 +113,62 @@ pub fn serve(
     writeln!(announce, "reverie: data in {}", store.path().display())?;
     bootstrap_admin_key(&*store, announce)?;
 
+    // This process holds the data directory's lock, so no other worker can
+    // hold a lease here: dreams a crash left `running` go back to `pending` now
+    // rather than when their leases expire.
+    let released = store.release_all_leases()?;
+    if released > 0 {
+        writeln!(
+            announce,
+            "reverie: {released} dream(s) left running by the last stop will run again"
+        )?;
+    }
+
     let rules = load_rules(&config, data_dir.join("cache"))?;
     let store_dyn: Arc<dyn Store> = store.clone();
-    let dreamer = Dreamer::new(store_dyn.clone(), rules, config.server.min_interactions);
-    let (queue, runner) = dreamer.spawn()?;
-    for id in store_dyn.requeue_dreams()? {
-        queue.push(id);
-    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sched = config.scheduler;
+    let dreamer = Dreamer::new(
+        store_dyn.clone(),
+        rules,
+        config.server.min_interactions,
+        clock.clone(),
+        Leases {
+            owner: worker_name(),
+            lease_ms: sched.lease.as_millis() as i64,
+            max_attempts: sched.max_attempts,
+        },
+    );
+    let workers = Workers::spawn(dreamer, sched.workers, Duration::from_secs(1))?;
+    let policy = policy_of(&sched);
+    let scheduler = if sched.enabled {
+        let scheduler = Scheduler::new(store_dyn.clone(), policy, clock);
+        let n = scheduler.reconcile()?;
+        if n > 0 {
+            writeln!(
+                announce,
+                "reverie: scheduled {n} agent(s) that had no next run"
+            )?;
+        }
+        Some(spawn_scheduler(scheduler, sched.tick, workers.wakeup())?)
+    } else {
+        writeln!(
+            announce,
+            "reverie: the scheduler is off ([scheduler] enabled = false): agents dream only when asked"
+        )?;
+        None
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("reverie-http")
         .build()?;
-    let state = AppState::new(store_dyn, Some(queue), config.server.max_body_bytes);
+    let state = AppState::new(
+        store_dyn,
+        Some(workers.wakeup()),
+        config.server.max_body_bytes,
+        policy,
+    );
     let addr = config.server.listen;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -132,13 +182,75 @@ pub fn serve(
             .await?;
         Ok::<(), ServeError>(())
     })?;
-    // The router, and with it the last DreamQueue, is gone. A dream in hand is
-    // not waited for: the process exits and the dream, still `running` in the
-    // store, is run again from the start after the next start (dreams have no
-    // side effects until they complete, and completion is one transaction).
     drop(runtime);
-    drop(runner);
+
+    // Stop claiming, then let running dreams finish within the grace period;
+    // what is still running after it goes back to `pending`, so nothing is left
+    // `running` (RELIABILITY 20).
+    if let Some((stop, handle)) = scheduler {
+        let _ = stop.send(());
+        let _ = handle.join();
+    }
+    eprintln!(
+        "reverie: waiting up to {}s for running dreams",
+        sched.shutdown_grace.as_secs_f64()
+    );
+    let shutdown = workers.shutdown(sched.shutdown_grace);
+    for id in &shutdown.released {
+        eprintln!(
+            "reverie: dream {id} did not finish in time; released, it runs again at the next start"
+        );
+    }
+    eprintln!("reverie: stopped");
     Ok(())
+}
+
+/// The scheduler's and workers' timing, from `[scheduler]`.
+pub fn policy_of(config: &SchedulerConfig) -> Policy {
+    Policy {
+        jitter_max_ms: config.jitter.as_millis() as i64,
+        catch_up_window_ms: config.catch_up_window.as_millis() as i64,
+    }
+}
+
+/// This process's name on the leases it holds: host, pid and a random tag
+/// (a pid alone repeats across restarts and containers).
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let mut tag = [0u8; 4];
+    let tag = match getrandom::fill(&mut tag) {
+        Ok(()) => tag.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        Err(_) => "0000".into(),
+    };
+    format!("{host}:{}:{tag}", std::process::id())
+}
+
+/// Tick the scheduler every `every` until told to stop; wake the workers when
+/// it queued a dream.
+fn spawn_scheduler(
+    scheduler: Scheduler,
+    every: Duration,
+    wake: Wakeup,
+) -> std::io::Result<(mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("reverie-scheduler".into())
+        .spawn(move || {
+            loop {
+                match scheduler.tick() {
+                    Ok(tick) if tick.queued > 0 => wake.notify(),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("reverie: scheduler: {e}"),
+                }
+                match stopped.recv_timeout(every) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+            }
+        })?;
+    Ok((stop, handle))
 }
 
 async fn shutdown_signal() {

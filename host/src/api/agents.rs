@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, FieldError, Principal};
 use crate::ids;
-use crate::store::{Agent, AgentUpdate, ConfigVersion};
+use crate::schedule::cron::{self, Schedule};
+use crate::store::{Agent, AgentUpdate, ConfigVersion, ScheduleState};
 
 const MAX_NAME: usize = 200;
 const MAX_PROMPT: usize = 256 << 10;
@@ -30,6 +31,7 @@ pub struct CreateAgent {
     dreaming_frequency: Option<String>,
     timezone: Option<String>,
     feedback_webhook: Option<String>,
+    min_new_interactions: Option<u64>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` when the field is absent.
@@ -50,6 +52,14 @@ pub struct UpdateAgent {
     timezone: Option<String>,
     #[serde(default, deserialize_with = "explicit_null")]
     feedback_webhook: Option<Option<String>>,
+    #[serde(default, deserialize_with = "explicit_null_number")]
+    min_new_interactions: Option<Option<u64>>,
+}
+
+fn explicit_null_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
 }
 
 #[derive(Serialize)]
@@ -63,6 +73,11 @@ pub struct AgentView {
     dreaming_enabled: bool,
     dreaming_frequency: String,
     timezone: String,
+    /// When it next dreams by itself (jitter included); `null` when it does not.
+    next_run_at: Option<String>,
+    dreaming_paused: bool,
+    /// `null`: the server's `[server] min_interactions`.
+    min_new_interactions: Option<u64>,
     feedback_webhook: Option<String>,
     created_at: String,
     updated_at: String,
@@ -80,6 +95,9 @@ impl From<Agent> for AgentView {
             dreaming_enabled: a.dreaming_enabled,
             dreaming_frequency: a.dreaming_frequency,
             timezone: a.timezone,
+            next_run_at: a.schedule.next_run_at_ms.map(time),
+            dreaming_paused: a.schedule.paused,
+            min_new_interactions: a.min_new_interactions,
             feedback_webhook: a.feedback_webhook,
             created_at: time(a.created_at_ms),
             updated_at: time(a.updated_at_ms),
@@ -122,31 +140,27 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
     }
 }
 
-/// `hourly`, `daily`, `weekly`, or a cron expression of 5 to 7 fields. The
-/// scheduler parses cron strictly; this check catches what is plainly not one.
+/// A preset or a cron expression, checked strictly (the time zone apart).
 pub fn check_frequency(value: &str) -> Result<(), String> {
-    if matches!(value, "hourly" | "daily" | "weekly") {
-        return Ok(());
-    }
-    let fields: Vec<&str> = value.split_whitespace().collect();
-    let plausible = (5..=7).contains(&fields.len())
-        && fields.iter().all(|f| {
-            f.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "*,-/?#".contains(c))
-        });
-    if plausible {
-        Ok(())
-    } else {
-        Err(format!(
-            "must be `hourly`, `daily`, `weekly` or a cron expression like `0 3 * * *`, got {value:?}"
-        ))
-    }
+    Schedule::parse(value, "UTC")
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn check_timezone(value: &str) -> Result<(), String> {
-    value.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
-        format!("must be an IANA time zone name like `Europe/Berlin` or `UTC`, got {value:?}")
-    })
+    cron::parse_timezone(value)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+const MAX_MIN_NEW: u64 = 1_000_000_000;
+
+fn check_min_new(value: u64) -> Result<(), String> {
+    if value > MAX_MIN_NEW {
+        Err(format!("must be at most {MAX_MIN_NEW}, got {value}"))
+    } else {
+        Ok(())
+    }
 }
 
 fn check_webhook(value: &str) -> Result<(), String> {
@@ -198,12 +212,15 @@ pub async fn create(
     if let Some(url) = &input.feedback_webhook {
         push(&mut errors, "feedback_webhook", check_webhook(url));
     }
+    if let Some(n) = input.min_new_interactions {
+        push(&mut errors, "min_new_interactions", check_min_new(n));
+    }
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
 
     let now = now_ms();
-    let agent = Agent {
+    let mut agent = Agent {
         id: ids::new(ids::AGENT),
         name: input.name.trim().to_string(),
         model: input.model.trim().to_string(),
@@ -215,7 +232,12 @@ pub async fn create(
         system_prompt: input.system_prompt,
         created_at_ms: now,
         updated_at_ms: now,
+        min_new_interactions: input.min_new_interactions,
+        schedule: ScheduleState::default(),
     };
+    let next = state.policy().next_for(&agent, now);
+    agent.schedule.next_slot_ms = next.map(|n| n.slot_ms);
+    agent.schedule.next_run_at_ms = next.map(|n| n.run_at_ms);
     let view = AgentView::from(agent.clone());
     let created = support::create(
         &state,
@@ -225,7 +247,7 @@ pub async fn create(
         &bytes,
         StatusCode::CREATED,
         &view,
-        move |s, idem| s.create_agent(&agent, idem),
+        move |s, idem| s.create_agent(&agent, next, idem),
     )
     .await?;
     Ok(created.response)
@@ -291,6 +313,9 @@ pub async fn update(
     if let Some(Some(url)) = &input.feedback_webhook {
         push(&mut errors, "feedback_webhook", check_webhook(url));
     }
+    if let Some(Some(n)) = input.min_new_interactions {
+        push(&mut errors, "min_new_interactions", check_min_new(n));
+    }
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
@@ -301,10 +326,14 @@ pub async fn update(
         dreaming_frequency: input.dreaming_frequency,
         timezone: input.timezone,
         feedback_webhook: input.feedback_webhook,
+        min_new_interactions: input.min_new_interactions,
         system_prompt: input.system_prompt,
     };
+    let policy = *state.policy();
     let agent = blocking(&state, move |s| {
-        s.update_agent(&agent_id, &update, now_ms())
+        let now = now_ms();
+        // A new frequency, time zone or switch starts from now: no backlog.
+        s.update_agent(&agent_id, &update, now, &|a| policy.next_for(a, now))
     })
     .await?;
     Ok(support::json(StatusCode::OK, &AgentView::from(agent))?.0)

@@ -41,12 +41,16 @@ struct SummaryView {
 }
 
 #[derive(Serialize)]
-struct DreamView {
+pub(super) struct DreamView {
     object: &'static str,
     id: String,
     agent_id: String,
     status: &'static str,
     trigger: String,
+    /// The schedule slot it is for (scheduled dreams only).
+    slot: Option<String>,
+    /// Times a worker claimed it (more than 1 after a takeover).
+    attempts: u32,
     window: WindowView,
     created_at: String,
     started_at: Option<String>,
@@ -59,7 +63,7 @@ struct DreamView {
     report: Option<Option<Box<RawValue>>>,
 }
 
-fn view(d: Dream, whole: bool) -> Result<DreamView, ApiError> {
+pub(super) fn view(d: Dream, whole: bool) -> Result<DreamView, ApiError> {
     let report = if whole {
         Some(match d.report {
             Some(text) => Some(
@@ -76,6 +80,8 @@ fn view(d: Dream, whole: bool) -> Result<DreamView, ApiError> {
         agent_id: d.agent_id,
         status: d.status.as_str(),
         trigger: d.trigger,
+        slot: d.slot_ms.map(time),
+        attempts: d.attempts,
         window: WindowView {
             start: d.window_start_ms.map(time),
             end: d.window_end_ms.map(time),
@@ -145,8 +151,11 @@ pub async fn create(
         error: None,
         summary: None,
         report: None,
+        slot_ms: None,
+        attempts: 0,
+        lease_owner: None,
+        lease_expires_ms: None,
     };
-    let id = dream.id.clone();
     let created = support::create(
         &state,
         &principal,
@@ -155,15 +164,11 @@ pub async fn create(
         &bytes,
         StatusCode::ACCEPTED,
         &view(dream.clone(), false)?,
-        move |s, idem| s.create_dream(&dream, idem),
+        move |s, idem| s.create_dream(&dream, None, idem),
     )
     .await?;
-    if created.fresh
-        && let Some(queue) = &state.inner.dreams
-    {
-        // If the runner is gone the server is stopping; the dream stays pending
-        // and is queued again at the next start.
-        queue.push(id);
+    if created.fresh {
+        state.wake_workers();
     }
     Ok(created.response)
 }

@@ -16,6 +16,7 @@ mod ingest;
 mod keys;
 #[cfg(test)]
 pub(crate) mod openapi_check;
+mod schedule;
 mod support;
 #[cfg(test)]
 mod tests;
@@ -32,7 +33,8 @@ use axum::routing::{get, post};
 pub use auth::Principal;
 pub use error::{ApiError, FieldError};
 
-use crate::dreams::DreamQueue;
+use crate::dreams::Wakeup;
+use crate::schedule::Policy;
 use crate::store::Store;
 
 /// The OpenAPI 3.1 document for this API.
@@ -51,7 +53,9 @@ pub struct AppState {
 
 struct Inner {
     store: Arc<dyn Store>,
-    dreams: Option<DreamQueue>,
+    dreams: Option<Wakeup>,
+    /// Jitter and catch-up, for the next slots the API computes.
+    policy: Policy,
     /// `(principal, Idempotency-Key)` of requests in flight: a concurrent
     /// duplicate gets 409 rather than racing the first.
     in_flight: Mutex<HashSet<(String, String)>>,
@@ -59,13 +63,19 @@ struct Inner {
 }
 
 impl AppState {
-    /// `dreams` is where triggered dreams are queued; `None` leaves them pending
-    /// (tests that check only the API do that).
-    pub fn new(store: Arc<dyn Store>, dreams: Option<DreamQueue>, body_limit: usize) -> AppState {
+    /// `dreams` wakes the workers when a dream is queued; `None` leaves them
+    /// to find it by themselves (tests that check only the API have none).
+    pub fn new(
+        store: Arc<dyn Store>,
+        dreams: Option<Wakeup>,
+        body_limit: usize,
+        policy: Policy,
+    ) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 store,
                 dreams,
+                policy,
                 in_flight: Mutex::new(HashSet::new()),
                 body_limit,
             }),
@@ -74,6 +84,17 @@ impl AppState {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// Tell the workers a dream is waiting.
+    pub fn wake_workers(&self) {
+        if let Some(wake) = &self.inner.dreams {
+            wake.notify();
+        }
     }
 }
 
@@ -108,6 +129,11 @@ pub fn app(state: AppState) -> Router {
             "/agents/{agent_id}/dreams",
             post(dreams::create).get(dreams::list),
         )
+        .route("/agents/{agent_id}/schedule", get(schedule::get))
+        .route("/agents/{agent_id}/schedule/pause", post(schedule::pause))
+        .route("/agents/{agent_id}/schedule/resume", post(schedule::resume))
+        .route("/agents/{agent_id}/schedule/run", post(schedule::run_now))
+        .route("/schedule/preview", get(schedule::preview))
         .route("/dreams/{dream_id}", get(dreams::get))
         .route("/api-keys", post(keys::create).get(keys::list))
         .route("/api-keys/{key_id}", axum::routing::delete(keys::revoke))

@@ -250,7 +250,12 @@ impl Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(dir.path()).expect("a store in a fresh directory"));
-        let router = app(AppState::new(store.clone(), None, limit));
+        let router = app(AppState::new(
+            store.clone(),
+            None,
+            limit,
+            crate::server::policy_of(&crate::config::SchedulerConfig::default()),
+        ));
         Server {
             _dir: dir,
             store,
@@ -662,6 +667,8 @@ fn assert_conforms_refuses_what_the_document_does_not_allow() {
         "object": "agent", "id": "agt_01jdq3v6k8m2n4p6r8s0t2v4w6", "name": "a", "model": "m",
         "system_prompt": "", "config_version": "v1", "dreaming_enabled": true,
         "dreaming_frequency": "daily", "timezone": "UTC", "feedback_webhook": null,
+        "next_run_at": "2026-10-28T03:02:11.000Z", "dreaming_paused": false,
+        "min_new_interactions": null,
         "created_at": "2026-10-27T09:14:03.000Z", "updated_at": "2026-10-27T09:14:03.000Z"
     });
     let list = |data: Value| json!({"object": "list", "data": data, "has_more": false, "next_cursor": null});
@@ -1018,7 +1025,8 @@ async fn every_operation_answers_as_the_document_says() {
     let reply = s.get(&format!("/v1/dreams/{dream}"), &admin).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json["report"], Value::Null);
-    assert!(s.store.start_dream(&dream, 1).expect("start"));
+    let claimed = s.store.claim_dream("worker", 1, 60_000, 3).expect("claim");
+    assert_eq!(claimed.map(|d| d.id), Some(dream.clone()));
     let done = DreamOutcome::Completed {
         summary: DreamSummary {
             text: "1 pattern".into(),
@@ -1030,7 +1038,11 @@ async fn every_operation_answers_as_the_document_says() {
         window_start_ms: None,
         window_end_ms: 2,
     };
-    assert!(s.store.finish_dream(&dream, &done, 3).expect("finish"));
+    assert!(
+        s.store
+            .finish_dream(&dream, "worker", &done, 3)
+            .expect("finish")
+    );
     let reply = s.get(&format!("/v1/dreams/{dream}"), &admin).await;
     assert_eq!(reply.json["status"], "completed");
     assert_eq!(reply.json["report"]["schema"], "reverie.report/v1");
@@ -1039,6 +1051,122 @@ async fn every_operation_answers_as_the_document_says() {
         .get("/v1/dreams/drm_01jdq3v6k8m2n4p6r8s0t2v4w6", &admin)
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+    // ---- schedules: see, pause, resume, run now, preview
+    let schedule = format!("/v1/agents/{agent}/schedule");
+    let reply = s.get(&schedule, &admin).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json["expression"], "daily", "the default frequency");
+    assert!(reply.json["next_run_at"].is_string(), "{}", reply.json);
+    assert_eq!(reply.json["upcoming"].as_array().map(Vec::len), Some(5));
+    let reply = s
+        .call(
+            "POST",
+            &format!("{schedule}/pause"),
+            Some(&admin),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        (
+            reply.json["paused"].clone(),
+            reply.json["next_run_at"].clone()
+        ),
+        (json!(true), Value::Null)
+    );
+    let reply = s.get(&format!("/v1/agents/{agent}"), &admin).await;
+    assert_eq!(reply.json["dreaming_paused"], true);
+    assert_eq!(reply.json["next_run_at"], Value::Null);
+    let reply = s
+        .call(
+            "POST",
+            &format!("{schedule}/resume"),
+            Some(&admin),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.json["next_run_at"].is_string());
+    let reply = s
+        .call(
+            "POST",
+            &format!("{schedule}/run"),
+            Some(&admin),
+            &[],
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(reply.json["trigger"], "run_now");
+    let run_now = reply.str("/id");
+    let reply = s
+        .call(
+            "POST",
+            &format!("{schedule}/run"),
+            Some(&admin),
+            &[],
+            Some(r#"{"x":1}"#),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = s.get(&schedule, &admin).await;
+    let actions: Vec<&str> = reply.json["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["run_now", "resume", "pause"],
+        "audited, newest first"
+    );
+    assert_eq!(reply.json["events"][0]["detail"], run_now.as_str());
+    let reply = s
+        .get("/v1/schedule/preview?expression=0%202%20*%20*%20*&timezone=America/New_York&count=3&after=2026-03-07T12:00:00Z", &admin)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json["fire_times"],
+        json!([
+            {"at": "2026-03-08T07:00:00.000Z", "local": "2026-03-08T03:00:00-04:00"},
+            {"at": "2026-03-09T06:00:00.000Z", "local": "2026-03-09T02:00:00-04:00"},
+            {"at": "2026-03-10T06:00:00.000Z", "local": "2026-03-10T02:00:00-04:00"}
+        ]),
+        "02:00 does not exist on the 8th: it runs once, at the jump"
+    );
+    for (query, field) in [
+        ("expression=61%20*%20*%20*%20*", "expression"),
+        ("expression=daily&timezone=Mars/Olympus", "timezone"),
+        ("expression=daily&count=0", "count"),
+        ("timezone=UTC", "expression"),
+        ("expression=daily&tz=UTC", "tz"),
+    ] {
+        let reply = s
+            .get(&format!("/v1/schedule/preview?{query}"), &admin)
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(reply.json["errors"][0]["field"], field, "{query}");
+    }
+    let reply = s
+        .json(
+            "PATCH",
+            &format!("/v1/agents/{agent}"),
+            &admin,
+            &json!({"dreaming_frequency": "0 25 * * *", "timezone": "Europe/Berln"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = reply.json["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["dreaming_frequency", "timezone"]);
 
     // ---- API keys, and what a scoped key may see
     let reply = s

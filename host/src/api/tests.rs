@@ -37,7 +37,12 @@ impl Api {
         store.create_api_key(&key, None).expect("admin key");
         Api {
             _dir: dir,
-            state: AppState::new(store, None, limit),
+            state: AppState::new(
+                store,
+                None,
+                limit,
+                crate::server::policy_of(&crate::config::SchedulerConfig::default()),
+            ),
             admin,
         }
     }
@@ -779,10 +784,17 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
             loaded,
         },
         10,
+        std::sync::Arc::new(crate::clock::SystemClock),
+        crate::dreams::Leases {
+            owner: "test-worker".into(),
+            lease_ms: 60_000,
+            max_attempts: 3,
+        },
     );
     let run = |dreamer: crate::dreams::Dreamer, id: String| {
         tokio::task::spawn_blocking(move || {
-            dreamer.run(&id).expect("store");
+            let ran = dreamer.run_next().expect("store").expect("a dream to run");
+            assert_eq!(ran, crate::dreams::Ran { id, stored: true });
             dreamer
         })
     };

@@ -19,6 +19,34 @@ pub fn agent(name: &str) -> Agent {
         system_prompt: "You are helpful.".into(),
         created_at_ms: 1_000,
         updated_at_ms: 1_000,
+        min_new_interactions: None,
+        schedule: ScheduleState::default(),
+    }
+}
+
+/// No reschedule: for updates that do not touch timing.
+fn unscheduled(_: &Agent) -> Option<Slot> {
+    None
+}
+
+pub fn dream(agent_id: &str, id: &str) -> Dream {
+    Dream {
+        id: id.into(),
+        agent_id: agent_id.into(),
+        status: DreamStatus::Pending,
+        trigger: "api".into(),
+        slot_ms: None,
+        window_start_ms: None,
+        window_end_ms: Some(100),
+        created_at_ms: 100,
+        started_at_ms: None,
+        finished_at_ms: None,
+        error: None,
+        summary: None,
+        report: None,
+        attempts: 0,
+        lease_owner: None,
+        lease_expires_ms: None,
     }
 }
 
@@ -53,7 +81,7 @@ fn page(limit: u32, after: Option<String>) -> PageRequest {
 
 pub fn agents_have_versions_and_one_is_live(store: &dyn Store) {
     let a = agent("support");
-    store.create_agent(&a, None).expect("create");
+    store.create_agent(&a, None, None).expect("create");
     assert_eq!(store.get_agent(&a.id).expect("get"), Some(a.clone()));
 
     let updated = store
@@ -65,6 +93,7 @@ pub fn agents_have_versions_and_one_is_live(store: &dyn Store) {
                 ..AgentUpdate::default()
             },
             2_000,
+            &unscheduled,
         )
         .expect("update");
     assert_eq!(updated.live_version, 2, "a new prompt is a new version");
@@ -84,6 +113,7 @@ pub fn agents_have_versions_and_one_is_live(store: &dyn Store) {
                 ..AgentUpdate::default()
             },
             3_000,
+            &unscheduled,
         )
         .expect("update");
     assert_eq!(same.live_version, 2);
@@ -103,7 +133,7 @@ pub fn agents_have_versions_and_one_is_live(store: &dyn Store) {
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
-        store.update_agent("agt_missing", &AgentUpdate::default(), 1),
+        store.update_agent("agt_missing", &AgentUpdate::default(), 1, &unscheduled),
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -112,7 +142,7 @@ pub fn pages_cover_every_row_once(store: &dyn Store) {
     let ids: Vec<String> = (0..7)
         .map(|i| {
             let a = agent(&format!("agent {i}"));
-            store.create_agent(&a, None).expect("create");
+            store.create_agent(&a, None, None).expect("create");
             a.id
         })
         .collect();
@@ -141,7 +171,7 @@ pub fn pages_cover_every_row_once(store: &dyn Store) {
 
 pub fn a_batch_is_all_or_nothing(store: &dyn Store) {
     let a = agent("batch");
-    store.create_agent(&a, None).expect("create");
+    store.create_agent(&a, None, None).expect("create");
     store
         .insert_interactions(&a.id, &[interaction("i-1", 10)], None)
         .expect("first");
@@ -194,7 +224,7 @@ pub fn a_batch_is_all_or_nothing(store: &dyn Store) {
 
     // Interactions of one agent are not another's.
     let b = agent("other");
-    store.create_agent(&b, None).expect("create");
+    store.create_agent(&b, None, None).expect("create");
     assert!(matches!(
         store.insert_feedback(&b.id, &[feedback("i-1", Rating::Neutral)], None),
         Err(StoreError::Dangling { .. })
@@ -219,7 +249,7 @@ pub fn idempotency_records_commit_with_what_they_describe(store: &dyn Store) {
     };
     let first = agent("idem");
     store
-        .create_agent(&first, Some(&record("k1")))
+        .create_agent(&first, None, Some(&record("k1")))
         .expect("create");
     let stored = store
         .get_idempotency("key_a", "k1")
@@ -235,7 +265,7 @@ pub fn idempotency_records_commit_with_what_they_describe(store: &dyn Store) {
     // The same key again: refused, and the second agent is not created either.
     let second = agent("idem 2");
     assert!(matches!(
-        store.create_agent(&second, Some(&record("k1"))),
+        store.create_agent(&second, None, Some(&record("k1"))),
         Err(StoreError::IdempotencyKeyTaken)
     ));
     assert_eq!(store.get_agent(&second.id).expect("get"), None);
@@ -243,7 +273,7 @@ pub fn idempotency_records_commit_with_what_they_describe(store: &dyn Store) {
 
 pub fn windows_stream_in_time_order_with_their_feedback(store: &dyn Store) {
     let a = agent("window");
-    store.create_agent(&a, None).expect("create");
+    store.create_agent(&a, None, None).expect("create");
     // Arrival order differs from time order on purpose.
     let records: Vec<InteractionRecord> = [50, 10, 40, 20, 30, 60, 5]
         .iter()
@@ -308,33 +338,32 @@ pub fn windows_stream_in_time_order_with_their_feedback(store: &dyn Store) {
 
 pub fn dreams_move_through_their_states_once(store: &dyn Store) {
     let a = agent("dreamer");
-    store.create_agent(&a, None).expect("create");
-    let dream = |id: &str| Dream {
-        id: id.into(),
-        agent_id: a.id.clone(),
-        status: DreamStatus::Pending,
-        trigger: "api".into(),
-        window_start_ms: None,
-        window_end_ms: Some(100),
-        created_at_ms: 100,
-        started_at_ms: None,
-        finished_at_ms: None,
-        error: None,
-        summary: None,
-        report: None,
-    };
+    store.create_agent(&a, None, None).expect("create");
     let (d1, d2, d3) = (
         ids::new(ids::DREAM),
         ids::new(ids::DREAM),
         ids::new(ids::DREAM),
     );
     for id in [&d1, &d2, &d3] {
-        store.create_dream(&dream(id), None).expect("create");
+        store
+            .create_dream(&dream(&a.id, id), None, None)
+            .expect("create");
     }
-    assert!(store.start_dream(&d1, 110).expect("start"));
-    assert!(
-        !store.start_dream(&d1, 111).expect("start"),
-        "only a pending dream starts"
+    let claimed = store.claim_dream("w1", 110, 1_000, 3).expect("claim");
+    assert_eq!(
+        claimed.as_ref().map(|d| d.id.clone()),
+        Some(d1.clone()),
+        "oldest first"
+    );
+    let claimed = claimed.expect("claimed");
+    assert_eq!(claimed.status, DreamStatus::Running);
+    assert_eq!(claimed.lease_owner.as_deref(), Some("w1"));
+    assert_eq!(claimed.lease_expires_ms, Some(1_110));
+    assert_eq!(claimed.attempts, 1);
+    assert_eq!(
+        store.claim_dream("w2", 111, 1_000, 3).expect("claim"),
+        None,
+        "the agent's other dreams wait while one runs under a live lease"
     );
     let done = DreamOutcome::Completed {
         summary: DreamSummary {
@@ -347,11 +376,16 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
         window_start_ms: None,
         window_end_ms: 100,
     };
-    assert!(store.finish_dream(&d1, &done, 120).expect("finish"));
+    assert!(
+        !store.finish_dream(&d1, "w2", &done, 115).expect("finish"),
+        "only the lease holder finishes a dream"
+    );
+    assert!(store.finish_dream(&d1, "w1", &done, 120).expect("finish"));
     assert!(
         !store
             .finish_dream(
                 &d1,
+                "w1",
                 &DreamOutcome::Failed {
                     reason: "late".into()
                 },
@@ -362,6 +396,7 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
     );
     let got = store.get_dream(&d1).expect("get").expect("exists");
     assert_eq!(got.status, DreamStatus::Completed);
+    assert_eq!(got.lease_owner, None, "the lease ends with the dream");
     assert_eq!(
         got.report.as_deref(),
         Some("{\"schema\":\"reverie.report/v1\"}")
@@ -375,22 +410,29 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
         Some(d1.clone())
     );
 
-    // d2 is left running (a crash); after a restart it is pending again, as is d3.
-    assert!(store.start_dream(&d2, 140).expect("start"));
-    assert_eq!(
-        store.requeue_dreams().expect("requeue"),
-        vec![d2.clone(), d3.clone()]
-    );
-    assert_eq!(
-        store.get_dream(&d2).expect("get").map(|d| d.status),
-        Some(DreamStatus::Pending)
-    );
+    // d2 is left running (a crash); releasing every lease makes it pending again.
+    let claimed = store.claim_dream("w1", 140, 1_000, 3).expect("claim");
+    assert_eq!(claimed.map(|d| d.id), Some(d2.clone()));
+    assert_eq!(store.release_all_leases().expect("release"), 1);
+    let got = store.get_dream(&d2).expect("get").expect("exists");
+    assert_eq!((got.status, got.attempts), (DreamStatus::Pending, 0));
 
-    assert!(store.start_dream(&d3, 150).expect("start"));
+    // A graceful release is fenced on the owner too.
+    let claimed = store.claim_dream("w1", 141, 1_000, 3).expect("claim");
+    assert_eq!(claimed.map(|d| d.id), Some(d2.clone()));
+    assert!(!store.release_dream(&d2, "w2").expect("release"));
+    assert!(store.release_dream(&d2, "w1").expect("release"));
+
+    let claimed = store.claim_dream("w1", 150, 1_000, 3).expect("claim");
+    assert_eq!(claimed.map(|d| d.id), Some(d2.clone()));
     let skipped = DreamOutcome::Skipped {
         reason: "not enough data".into(),
     };
-    assert!(store.finish_dream(&d3, &skipped, 160).expect("finish"));
+    assert!(
+        store
+            .finish_dream(&d2, "w1", &skipped, 160)
+            .expect("finish")
+    );
     let list = store.list_dreams(&a.id, &page(2, None)).expect("list");
     assert_eq!(
         list.items.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
@@ -402,7 +444,233 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
         list.items.iter().all(|d| d.report.is_none()),
         "lists leave reports out"
     );
-    assert_eq!(list.items[0].error.as_deref(), Some("not enough data"));
+    assert_eq!(list.items[1].error.as_deref(), Some("not enough data"));
+}
+
+/// RELIABILITY 18: a stalled worker's lease expires, another worker takes the
+/// dream over, and the stalled worker's late completion changes nothing.
+pub fn a_stalled_lease_is_taken_over_and_the_late_finish_is_refused(store: &dyn Store) {
+    let a = agent("stall");
+    store.create_agent(&a, None, None).expect("create");
+    let id = ids::new(ids::DREAM);
+    store
+        .create_dream(&dream(&a.id, &id), None, None)
+        .expect("create");
+    assert!(
+        store
+            .claim_dream("slow", 1_000, 500, 3)
+            .expect("claim")
+            .is_some()
+    );
+    assert!(
+        store.renew_lease(&id, "slow", 1_400, 500).expect("renew"),
+        "renewed to 1900"
+    );
+    assert_eq!(
+        store.claim_dream("fast", 1_899, 500, 3).expect("claim"),
+        None,
+        "a live lease is not taken"
+    );
+    let taken = store
+        .claim_dream("fast", 1_900, 500, 3)
+        .expect("claim")
+        .expect("expired");
+    assert_eq!((taken.id.as_str(), taken.attempts), (id.as_str(), 2));
+    assert!(
+        !store.renew_lease(&id, "slow", 1_950, 500).expect("renew"),
+        "the stalled worker learns it lost the lease"
+    );
+    let theirs = DreamOutcome::Failed {
+        reason: "stale result".into(),
+    };
+    assert!(
+        !store
+            .finish_dream(&id, "slow", &theirs, 1_960)
+            .expect("finish")
+    );
+    let ours = DreamOutcome::Skipped {
+        reason: "taken over and finished".into(),
+    };
+    assert!(
+        store
+            .finish_dream(&id, "fast", &ours, 1_970)
+            .expect("finish")
+    );
+    let got = store.get_dream(&id).expect("get").expect("exists");
+    assert_eq!(got.status, DreamStatus::Skipped);
+    assert_eq!(got.error.as_deref(), Some("taken over and finished"));
+
+    // A dream that keeps losing its worker is failed after max_attempts claims.
+    let doomed = ids::new(ids::DREAM);
+    store
+        .create_dream(&dream(&a.id, &doomed), None, None)
+        .expect("create");
+    for (attempt, now) in [(1, 3_000), (2, 4_000)] {
+        let d = store
+            .claim_dream("w", now, 100, 2)
+            .expect("claim")
+            .expect("claimable");
+        assert_eq!(d.attempts, attempt);
+    }
+    assert_eq!(store.claim_dream("w", 5_000, 100, 2).expect("claim"), None);
+    let got = store.get_dream(&doomed).expect("get").expect("exists");
+    assert_eq!(got.status, DreamStatus::Failed);
+    assert!(
+        got.error
+            .as_deref()
+            .is_some_and(|e| e.contains("abandoned")),
+        "{got:?}"
+    );
+}
+
+/// RELIABILITY 14: a slot is fired once. The compare-and-set on the schedule
+/// turns away a second scheduler, and (agent, slot) is unique in any case.
+pub fn a_slot_is_fired_once_and_overlaps_are_counted(store: &dyn Store) {
+    let a = agent("slots");
+    let first = Slot {
+        slot_ms: 10_000,
+        run_at_ms: 10_500,
+    };
+    store.create_agent(&a, Some(first), None).expect("create");
+    let due = store.due_schedules(10_499, 10).expect("due");
+    assert!(
+        due.iter().all(|d| d.agent_id != a.id),
+        "not before its run_at"
+    );
+    let due = store.due_schedules(10_500, 10).expect("due");
+    assert_eq!(due.iter().filter(|d| d.agent_id == a.id).count(), 1);
+
+    let scheduled = |id: &str, slot: i64| Dream {
+        trigger: "schedule".into(),
+        slot_ms: Some(slot),
+        ..dream(&a.id, id)
+    };
+    let second = Slot {
+        slot_ms: 20_000,
+        run_at_ms: 20_500,
+    };
+    let firing = |id: &str| SlotFiring {
+        agent_id: a.id.clone(),
+        expected_slot_ms: 10_000,
+        dream: Some(scheduled(id, 10_000)),
+        next: Some(second),
+        missed: 0,
+    };
+    let d1 = ids::new(ids::DREAM);
+    assert_eq!(
+        store.fire_slot(&firing(&d1), 10_500).expect("fire"),
+        Fired::Queued
+    );
+    assert_eq!(
+        store
+            .fire_slot(&firing(&ids::new(ids::DREAM)), 10_501)
+            .expect("fire"),
+        Fired::Moved,
+        "a second scheduler with the same read writes nothing"
+    );
+    let state = store.get_schedule(&a.id).expect("get").expect("exists");
+    assert_eq!(state.next_slot_ms, Some(20_000));
+    assert_eq!(state.last_slot_ms, Some(10_000));
+
+    // The next slot comes due while d1 is still pending: skipped, counted.
+    let d2 = ids::new(ids::DREAM);
+    let fired = store
+        .fire_slot(
+            &SlotFiring {
+                agent_id: a.id.clone(),
+                expected_slot_ms: 20_000,
+                dream: Some(scheduled(&d2, 20_000)),
+                next: Some(Slot {
+                    slot_ms: 30_000,
+                    run_at_ms: 30_500,
+                }),
+                missed: 2,
+            },
+            20_500,
+        )
+        .expect("fire");
+    assert_eq!(fired, Fired::Overlap { active: d1.clone() });
+    let got = store.get_dream(&d2).expect("get").expect("recorded");
+    assert_eq!(got.status, DreamStatus::Skipped);
+    assert!(
+        got.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("overlap:") && e.contains(&d1))
+    );
+    let state = store.get_schedule(&a.id).expect("get").expect("exists");
+    assert_eq!((state.overlap_skips, state.missed_slots), (1, 2));
+
+    // However the schedule is set, a slot already recorded is not recorded twice.
+    store
+        .set_paused(
+            &a.id,
+            false,
+            Some(Slot {
+                slot_ms: 10_000,
+                run_at_ms: 10_000,
+            }),
+            &ScheduleEvent {
+                agent_id: a.id.clone(),
+                at_ms: 21_000,
+                action: "resume".into(),
+                actor: "key_test".into(),
+                detail: None,
+            },
+        )
+        .expect("resume");
+    let again = store.fire_slot(&firing(&ids::new(ids::DREAM)), 21_000);
+    assert!(
+        matches!(again, Err(StoreError::Conflict { field: "slot", .. })),
+        "{again:?}"
+    );
+
+    // Pausing clears the slot and is audited; nothing is due while paused.
+    let paused = store
+        .set_paused(
+            &a.id,
+            true,
+            None,
+            &ScheduleEvent {
+                agent_id: a.id.clone(),
+                at_ms: 22_000,
+                action: "pause".into(),
+                actor: "key_test".into(),
+                detail: None,
+            },
+        )
+        .expect("pause");
+    assert!(paused.paused && paused.next_slot_ms.is_none());
+    assert!(
+        store
+            .due_schedules(i64::MAX, 10)
+            .expect("due")
+            .iter()
+            .all(|d| d.agent_id != a.id)
+    );
+    let events = store.schedule_events(&a.id, 10).expect("events");
+    assert_eq!(
+        events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["pause", "resume"],
+        "newest first"
+    );
+    // An update that changes timing leaves a paused schedule paused.
+    let updated = store
+        .update_agent(
+            &a.id,
+            &AgentUpdate {
+                timezone: Some("Europe/Berlin".into()),
+                ..AgentUpdate::default()
+            },
+            23_000,
+            &|_| {
+                Some(Slot {
+                    slot_ms: 99_000,
+                    run_at_ms: 99_000,
+                })
+            },
+        )
+        .expect("update");
+    assert!(updated.schedule.paused && updated.schedule.next_slot_ms.is_none());
 }
 
 pub fn api_keys_are_stored_hashed_and_revocable(store: &dyn Store) {
@@ -445,5 +713,7 @@ pub fn run_all(fresh: &dyn Fn() -> Box<dyn Store>) {
     idempotency_records_commit_with_what_they_describe(&*fresh());
     windows_stream_in_time_order_with_their_feedback(&*fresh());
     dreams_move_through_their_states_once(&*fresh());
+    a_stalled_lease_is_taken_over_and_the_late_finish_is_refused(&*fresh());
+    a_slot_is_fired_once_and_overlaps_are_counted(&*fresh());
     api_keys_are_stored_hashed_and_revocable(&*fresh());
 }

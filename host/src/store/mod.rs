@@ -116,6 +116,11 @@ pub struct Agent {
     pub dreaming_frequency: String,
     pub timezone: String,
     pub feedback_webhook: Option<String>,
+    /// Fewer new interactions than this since the last dream: the dream is
+    /// skipped. `None`: the server's `[server] min_interactions`.
+    pub min_new_interactions: Option<u64>,
+    /// Where its schedule stands (all empty until the scheduler or the API set it).
+    pub schedule: ScheduleState,
     /// The live config version (1 is `v1`).
     pub live_version: i64,
     /// The live version's system prompt.
@@ -134,6 +139,8 @@ pub struct AgentUpdate {
     pub timezone: Option<String>,
     /// `Some(None)` clears it.
     pub feedback_webhook: Option<Option<String>>,
+    /// `Some(None)` goes back to the server default.
+    pub min_new_interactions: Option<Option<u64>>,
     /// A different prompt creates a new config version and makes it live.
     pub system_prompt: Option<String>,
 }
@@ -213,8 +220,16 @@ pub struct Dream {
     pub id: String,
     pub agent_id: String,
     pub status: DreamStatus,
-    /// Who asked: `api` (a person, now) or `schedule`.
+    /// Who asked: `api` (a person, now), `schedule`, or `catch_up` (a slot
+    /// run late, after the server was down).
     pub trigger: String,
+    /// The schedule slot it is for (the nominal fire time), for scheduled dreams.
+    pub slot_ms: Option<i64>,
+    /// How many times a worker claimed it (more than one after a takeover).
+    pub attempts: u32,
+    /// The worker holding it while `running`, and until when.
+    pub lease_owner: Option<String>,
+    pub lease_expires_ms: Option<i64>,
     /// The window asked for; `None` at the start means "since the last completed dream".
     pub window_start_ms: Option<i64>,
     pub window_end_ms: Option<i64>,
@@ -226,6 +241,83 @@ pub struct Dream {
     pub summary: Option<DreamSummary>,
     /// The whole `reverie.report/v1` JSON, once completed (only from [`Store::get_dream`]).
     pub report: Option<String>,
+}
+
+/// An agent's schedule: the next slot and what happened to earlier ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScheduleState {
+    /// The next nominal fire time; `None` while dreaming is off or paused.
+    pub next_slot_ms: Option<i64>,
+    /// When the scheduler acts on it: the slot plus the agent's jitter.
+    pub next_run_at_ms: Option<i64>,
+    pub paused: bool,
+    /// The last slot the scheduler acted on.
+    pub last_slot_ms: Option<i64>,
+    /// Slots skipped because a dream of the agent was still pending or running.
+    pub overlap_skips: u64,
+    /// Slots that passed while no scheduler ran and were not caught up.
+    pub missed_slots: u64,
+}
+
+/// A slot to schedule: its nominal time and when to act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub slot_ms: i64,
+    pub run_at_ms: i64,
+}
+
+/// A schedule that has come due, with what the scheduler needs to move it on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueSchedule {
+    pub agent_id: String,
+    pub slot: Slot,
+    pub dreaming_frequency: String,
+    pub timezone: String,
+}
+
+/// What the scheduler decided for a due slot; [`Store::fire_slot`] applies it
+/// in one transaction, if the schedule still stands at `expected_slot_ms`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotFiring {
+    pub agent_id: String,
+    /// The slot the scheduler read (compare-and-set against other schedulers).
+    pub expected_slot_ms: i64,
+    /// The dream to record: `pending` to run, or `skipped` with its reason;
+    /// its `slot_ms` is set. A `pending` dream that meets a dream of the same
+    /// agent still pending or running is recorded `skipped` (overlap) instead.
+    /// `None`: only move the schedule.
+    pub dream: Option<Dream>,
+    /// Where the schedule goes next.
+    pub next: Option<Slot>,
+    /// Slots passed over without a dream of their own.
+    pub missed: u64,
+}
+
+/// What [`Store::fire_slot`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fired {
+    /// The dream is pending: a worker will run it.
+    Queued,
+    /// The dream was recorded skipped, as the firing asked.
+    Skipped,
+    /// Another dream of the agent (this id) was still pending or running.
+    Overlap { active: String },
+    /// The schedule had moved on (another scheduler fired this slot): nothing written.
+    Moved,
+    /// No dream was asked for: the schedule was moved on.
+    Rescheduled,
+}
+
+/// Pause, resume and run-now, as kept in the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleEvent {
+    pub agent_id: String,
+    pub at_ms: i64,
+    /// `pause`, `resume`, `run_now`, or `unschedulable`.
+    pub action: String,
+    /// The API key that asked, or `scheduler`.
+    pub actor: String,
+    pub detail: Option<String>,
 }
 
 /// How a running dream ended.
@@ -272,13 +364,27 @@ pub type WindowCursor = (i64, i64);
 pub trait Store: Send + Sync {
     // ---- agents and config versions ----
 
-    /// Create an agent with config version 1 live.
-    fn create_agent(&self, agent: &Agent, idem: Option<&IdempotencyRecord>) -> Result<()>;
+    /// Create an agent with config version 1 live, and its schedule at `next`.
+    fn create_agent(
+        &self,
+        agent: &Agent,
+        next: Option<Slot>,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
     fn get_agent(&self, id: &str) -> Result<Option<Agent>>;
     /// Agents in creation order; only `only` when given (a scoped key's agent).
     fn list_agents(&self, only: Option<&str>, page: &PageRequest) -> Result<Page<Agent>>;
-    /// Apply `update`; a new system prompt becomes a new live version.
-    fn update_agent(&self, id: &str, update: &AgentUpdate, now_ms: i64) -> Result<Agent>;
+    /// Apply `update`; a new system prompt becomes a new live version. When
+    /// dreaming, its frequency or time zone change, `reschedule` is called with
+    /// the updated agent, in the same transaction, for its next slot (`None`:
+    /// not scheduled). A paused schedule stays paused.
+    fn update_agent(
+        &self,
+        id: &str,
+        update: &AgentUpdate,
+        now_ms: i64,
+        reschedule: &dyn Fn(&Agent) -> Option<Slot>,
+    ) -> Result<Agent>;
     /// Versions, newest first.
     fn list_versions(&self, agent_id: &str, page: &PageRequest) -> Result<Page<ConfigVersion>>;
     /// Make an existing version live again.
@@ -327,21 +433,73 @@ pub trait Store: Send + Sync {
 
     // ---- dreams ----
 
-    fn create_dream(&self, dream: &Dream, idem: Option<&IdempotencyRecord>) -> Result<()>;
+    /// Record a dream; `event` (a run-now) goes into the audit trail with it.
+    fn create_dream(
+        &self,
+        dream: &Dream,
+        event: Option<&ScheduleEvent>,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
     /// The dream, report included.
     fn get_dream(&self, id: &str) -> Result<Option<Dream>>;
     /// An agent's dreams, newest first, without their reports.
     fn list_dreams(&self, agent_id: &str, page: &PageRequest) -> Result<Page<Dream>>;
-    /// pending → running. `false` if it was not pending (someone else has it).
-    fn start_dream(&self, id: &str, now_ms: i64) -> Result<bool>;
-    /// running → completed | skipped | failed. `false` if it was not running.
-    fn finish_dream(&self, id: &str, outcome: &DreamOutcome, now_ms: i64) -> Result<bool>;
+    /// Claim the oldest dream a worker may run, for `lease_ms`: a `pending` one
+    /// whose agent has no other dream running, or a `running` one whose lease
+    /// expired (its worker stalled or died). A dream claimed `max_attempts`
+    /// times without finishing is marked `failed` instead of claimed again.
+    fn claim_dream(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        max_attempts: u32,
+    ) -> Result<Option<Dream>>;
+    /// Extend `owner`'s lease. `false`: the lease is gone (taken over or released).
+    fn renew_lease(&self, id: &str, owner: &str, now_ms: i64, lease_ms: i64) -> Result<bool>;
+    /// running → completed | skipped | failed, only while `owner` holds the
+    /// lease: a worker that lost it changes nothing. `false` if it did not hold it.
+    fn finish_dream(
+        &self,
+        id: &str,
+        owner: &str,
+        outcome: &DreamOutcome,
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// running → pending, giving up `owner`'s lease (graceful shutdown). `false`
+    /// if it did not hold it.
+    fn release_dream(&self, id: &str, owner: &str) -> Result<bool>;
     /// The agent's latest completed dream, report included: the previous one for a new dream.
     fn last_completed_dream(&self, agent_id: &str) -> Result<Option<Dream>>;
-    /// After a restart: dreams left `running` go back to `pending` (a dream has
-    /// no side effects, so running it again is safe). Returns every pending id,
-    /// oldest first.
-    fn requeue_dreams(&self) -> Result<Vec<String>>;
+    /// Release every lease: all `running` dreams go back to `pending`. Only for
+    /// a process that knows no other worker shares the database (SQLite's
+    /// `serve` holds the directory lock); replicas wait for leases to expire.
+    /// Returns how many were released.
+    fn release_all_leases(&self) -> Result<u64>;
+
+    // ---- schedules ----
+
+    fn get_schedule(&self, agent_id: &str) -> Result<Option<ScheduleState>>;
+    /// Schedules due at `now_ms` (not paused, `next_run_at <= now`), earliest first.
+    fn due_schedules(&self, now_ms: i64, limit: u32) -> Result<Vec<DueSchedule>>;
+    /// Apply a scheduler's decision for one due slot, in one transaction.
+    fn fire_slot(&self, firing: &SlotFiring, now_ms: i64) -> Result<Fired>;
+    /// Set the next slot of an agent whose schedule is not paused (used for
+    /// schedules that have none yet). `false` if paused or already set.
+    fn init_schedule(&self, agent_id: &str, next: Option<Slot>) -> Result<bool>;
+    /// Enabled, unpaused agents whose schedule has no next slot yet (e.g. after
+    /// an upgrade), at most `limit`.
+    fn unscheduled_agents(&self, limit: u32) -> Result<Vec<Agent>>;
+    /// Pause (`next` ignored, the slot cleared) or resume (at `next`), with the event audited.
+    fn set_paused(
+        &self,
+        agent_id: &str,
+        paused: bool,
+        next: Option<Slot>,
+        event: &ScheduleEvent,
+    ) -> Result<ScheduleState>;
+    /// The agent's audit trail, newest first.
+    fn schedule_events(&self, agent_id: &str, limit: u32) -> Result<Vec<ScheduleEvent>>;
 
     // ---- API keys and idempotency ----
 

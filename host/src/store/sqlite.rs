@@ -26,7 +26,10 @@ use crate::input;
 use crate::model::FeedbackSource;
 
 /// Migrations in order; a database records the highest one applied.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_schedules.sql")),
+];
 
 /// Busy timeout, for readers meeting a checkpoint: RELIABILITY 21 asks ≥ 5 s.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,7 +42,8 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     /// Held, never read: the exclusive lock lives as long as this file handle.
-    _lock: File,
+    /// The data directory's lock; `None` for [`SqliteStore::open_shared`].
+    _lock: Option<File>,
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -101,13 +105,31 @@ impl SqliteStore {
             });
         }
 
+        let mut store = Self::open_file(path)?;
+        store._lock = Some(lock);
+        Ok(store)
+    }
+
+    /// Open `reverie.db` in `data_dir` without taking the directory's lock, so
+    /// that several stores (standing in for replicas) share one database file.
+    /// `reverie serve` never does this; tests and benchmarks of multi-scheduler
+    /// behaviour do. SQLite's own file locking keeps the writes serialised.
+    pub fn open_shared(data_dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        Self::open_file(data_dir.join("reverie.db"))
+    }
+
+    fn open_file(path: PathBuf) -> Result<SqliteStore> {
         let mut writer = open_connection(&path)?;
         migrate(&mut writer, &path)?;
         Ok(SqliteStore {
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            _lock: lock,
+            _lock: None,
         })
     }
 
@@ -248,7 +270,13 @@ fn save_idempotency(
 }
 
 const AGENT_COLUMNS: &str = "a.id, a.name, a.model, a.dreaming_enabled, a.dreaming_frequency, a.timezone, \
-     a.feedback_webhook, a.live_version, v.system_prompt, a.created_at, a.updated_at";
+     a.feedback_webhook, a.live_version, v.system_prompt, a.created_at, a.updated_at, \
+     a.min_new_interactions, s.next_slot, s.next_run_at, s.paused, s.last_slot, s.overlap_skips, \
+     s.missed_slots";
+/// An agent with its live version's prompt and its schedule.
+const AGENT_FROM: &str = "agents a
+     JOIN config_versions v ON v.agent_id = a.id AND v.version = a.live_version
+     LEFT JOIN schedules s ON s.agent_id = a.id";
 
 fn agent_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
     Ok(Agent {
@@ -263,14 +291,21 @@ fn agent_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
         system_prompt: row.get(8)?,
         created_at_ms: row.get(9)?,
         updated_at_ms: row.get(10)?,
+        min_new_interactions: row.get::<_, Option<i64>>(11)?.map(|n| n.max(0) as u64),
+        schedule: ScheduleState {
+            next_slot_ms: row.get(12)?,
+            next_run_at_ms: row.get(13)?,
+            paused: row.get::<_, Option<bool>>(14)?.unwrap_or(false),
+            last_slot_ms: row.get(15)?,
+            overlap_skips: row.get::<_, Option<i64>>(16)?.unwrap_or(0).max(0) as u64,
+            missed_slots: row.get::<_, Option<i64>>(17)?.unwrap_or(0).max(0) as u64,
+        },
     })
 }
 
 fn query_agent(conn: &Connection, id: &str) -> Result<Option<Agent>> {
     conn.prepare_cached(&format!(
-        "SELECT {AGENT_COLUMNS} FROM agents a
-         JOIN config_versions v ON v.agent_id = a.id AND v.version = a.live_version
-         WHERE a.id = ?1"
+        "SELECT {AGENT_COLUMNS} FROM {AGENT_FROM} WHERE a.id = ?1"
     ))
     .and_then(|mut s| s.query_row(params![id], agent_row).optional())
     .map_err(backend)
@@ -293,6 +328,53 @@ fn require_agent(conn: &Connection, id: &str) -> Result<()> {
     } else {
         Err(not_found("agent", id))
     }
+}
+
+fn insert_dream(tx: &rusqlite::Transaction<'_>, dream: &Dream) -> Result<()> {
+    tx.execute(
+        "INSERT INTO dreams (id, agent_id, status, trigger, window_start, window_end, created_at,
+                             finished_at, error, slot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            dream.id,
+            dream.agent_id,
+            dream.status.as_str(),
+            dream.trigger,
+            dream.window_start_ms,
+            dream.window_end_ms,
+            dream.created_at_ms,
+            dream.finished_at_ms,
+            dream.error,
+            dream.slot_ms
+        ],
+    )
+    .map_err(|e| {
+        if is_duplicate(&e) {
+            StoreError::Conflict {
+                index: None,
+                field: "id",
+                message: format!("dream {} (or its slot) already exists", dream.id),
+            }
+        } else {
+            backend(e)
+        }
+    })?;
+    Ok(())
+}
+
+fn insert_event(tx: &rusqlite::Transaction<'_>, event: &ScheduleEvent) -> Result<()> {
+    tx.execute(
+        "INSERT INTO schedule_events (agent_id, at, action, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            event.agent_id,
+            event.at_ms,
+            event.action,
+            event.actor,
+            event.detail
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
 }
 
 /// Fetch `limit + 1` rows to learn whether there are more, and trim.
@@ -319,7 +401,8 @@ fn rating_of(text: &str) -> rusqlite::Result<Rating> {
 }
 
 const DREAM_LIST_COLUMNS: &str = "id, agent_id, status, trigger, window_start, window_end, created_at, \
-     started_at, finished_at, error, summary, n_interactions, n_patterns, n_suggestions";
+     started_at, finished_at, error, summary, n_interactions, n_patterns, n_suggestions, slot, \
+     attempts, lease_owner, lease_expires";
 
 fn dream_row(row: &rusqlite::Row<'_>, with_report: bool) -> rusqlite::Result<Dream> {
     let status: String = row.get(2)?;
@@ -344,7 +427,11 @@ fn dream_row(row: &rusqlite::Row<'_>, with_report: bool) -> rusqlite::Result<Dre
             }),
             None => None,
         },
-        report: if with_report { row.get(14)? } else { None },
+        slot_ms: row.get(14)?,
+        attempts: row.get::<_, i64>(15)?.clamp(0, u32::MAX as i64) as u32,
+        lease_owner: row.get(16)?,
+        lease_expires_ms: row.get(17)?,
+        report: if with_report { row.get(18)? } else { None },
     })
 }
 
@@ -385,12 +472,18 @@ fn window_sql(window: &Window<'_>) -> (String, Vec<rusqlite::types::Value>) {
 }
 
 impl Store for SqliteStore {
-    fn create_agent(&self, agent: &Agent, idem: Option<&IdempotencyRecord>) -> Result<()> {
+    fn create_agent(
+        &self,
+        agent: &Agent,
+        next: Option<Slot>,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO agents (id, name, model, dreaming_enabled, dreaming_frequency, timezone,
-                                     feedback_webhook, live_version, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                     feedback_webhook, live_version, created_at, updated_at,
+                                     min_new_interactions)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     agent.id,
                     agent.name,
@@ -401,7 +494,17 @@ impl Store for SqliteStore {
                     agent.feedback_webhook,
                     agent.live_version,
                     agent.created_at_ms,
-                    agent.updated_at_ms
+                    agent.updated_at_ms,
+                    agent.min_new_interactions.map(|n| n as i64)
+                ],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO schedules (agent_id, next_slot, next_run_at) VALUES (?1, ?2, ?3)",
+                params![
+                    agent.id,
+                    next.map(|n| n.slot_ms),
+                    next.map(|n| n.run_at_ms)
                 ],
             )
             .map_err(backend)?;
@@ -427,8 +530,7 @@ impl Store for SqliteStore {
     fn list_agents(&self, only: Option<&str>, page: &PageRequest) -> Result<Page<Agent>> {
         self.read(|conn| {
             let sql = format!(
-                "SELECT {AGENT_COLUMNS} FROM agents a
-                 JOIN config_versions v ON v.agent_id = a.id AND v.version = a.live_version
+                "SELECT {AGENT_COLUMNS} FROM {AGENT_FROM}
                  WHERE (?1 IS NULL OR a.id = ?1) AND (?2 IS NULL OR a.id > ?2)
                  ORDER BY a.id LIMIT ?3"
             );
@@ -443,7 +545,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn update_agent(&self, id: &str, update: &AgentUpdate, now_ms: i64) -> Result<Agent> {
+    fn update_agent(
+        &self,
+        id: &str,
+        update: &AgentUpdate,
+        now_ms: i64,
+        reschedule: &dyn Fn(&Agent) -> Option<Slot>,
+    ) -> Result<Agent> {
         self.write(|tx| {
             let current = query_agent(tx, id)?.ok_or_else(|| not_found("agent", id))?;
             let mut live = current.live_version;
@@ -469,9 +577,14 @@ impl Store for SqliteStore {
                 Some(w) => w.clone(),
                 None => current.feedback_webhook.clone(),
             };
+            let min_new = match update.min_new_interactions {
+                Some(n) => n,
+                None => current.min_new_interactions,
+            };
             tx.execute(
                 "UPDATE agents SET name = ?2, model = ?3, dreaming_enabled = ?4, dreaming_frequency = ?5,
-                        timezone = ?6, feedback_webhook = ?7, live_version = ?8, updated_at = ?9
+                        timezone = ?6, feedback_webhook = ?7, live_version = ?8, updated_at = ?9,
+                        min_new_interactions = ?10
                  WHERE id = ?1",
                 params![
                     id,
@@ -485,11 +598,25 @@ impl Store for SqliteStore {
                     update.timezone.as_ref().unwrap_or(&current.timezone),
                     webhook,
                     live,
-                    now_ms
+                    now_ms,
+                    min_new.map(|n| n as i64)
                 ],
             )
             .map_err(backend)?;
-            query_agent(tx, id)?.ok_or_else(|| not_found("agent", id))
+            let updated = query_agent(tx, id)?.ok_or_else(|| not_found("agent", id))?;
+            let timing_changed = updated.dreaming_enabled != current.dreaming_enabled
+                || updated.dreaming_frequency != current.dreaming_frequency
+                || updated.timezone != current.timezone;
+            if timing_changed && !updated.schedule.paused {
+                let next = reschedule(&updated);
+                tx.execute(
+                    "UPDATE schedules SET next_slot = ?2, next_run_at = ?3 WHERE agent_id = ?1",
+                    params![id, next.map(|n| n.slot_ms), next.map(|n| n.run_at_ms)],
+                )
+                .map_err(backend)?;
+                return query_agent(tx, id)?.ok_or_else(|| not_found("agent", id));
+            }
+            Ok(updated)
         })
     }
 
@@ -807,23 +934,18 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_dream(&self, dream: &Dream, idem: Option<&IdempotencyRecord>) -> Result<()> {
+    fn create_dream(
+        &self,
+        dream: &Dream,
+        event: Option<&ScheduleEvent>,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
         self.write(|tx| {
             require_agent(tx, &dream.agent_id)?;
-            tx.execute(
-                "INSERT INTO dreams (id, agent_id, status, trigger, window_start, window_end, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    dream.id,
-                    dream.agent_id,
-                    dream.status.as_str(),
-                    dream.trigger,
-                    dream.window_start_ms,
-                    dream.window_end_ms,
-                    dream.created_at_ms
-                ],
-            )
-            .map_err(backend)?;
+            insert_dream(tx, dream)?;
+            if let Some(event) = event {
+                insert_event(tx, event)?;
+            }
             save_idempotency(tx, idem)
         })
     }
@@ -858,19 +980,89 @@ impl Store for SqliteStore {
         })
     }
 
-    fn start_dream(&self, id: &str, now_ms: i64) -> Result<bool> {
+    fn claim_dream(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        max_attempts: u32,
+    ) -> Result<Option<Dream>> {
+        self.write(|tx| {
+            loop {
+                // Oldest first. A pending dream waits while its agent has a dream
+                // running under a live lease: one agent's dreams never overlap.
+                let candidate: Option<(String, i64)> = tx
+                    .prepare_cached(
+                        "SELECT d.id, d.attempts FROM dreams d
+                         WHERE (d.status = 'pending'
+                                AND NOT EXISTS (SELECT 1 FROM dreams r
+                                                WHERE r.agent_id = d.agent_id AND r.status = 'running'
+                                                  AND r.lease_expires > ?1))
+                            OR (d.status = 'running' AND d.lease_expires <= ?1)
+                         ORDER BY d.id LIMIT 1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![now_ms], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(backend)?;
+                let Some((id, attempts)) = candidate else {
+                    return Ok(None);
+                };
+                if attempts >= i64::from(max_attempts) {
+                    tx.execute(
+                        "UPDATE dreams SET status = 'failed', finished_at = ?2, error = ?3,
+                                lease_owner = NULL, lease_expires = NULL
+                         WHERE id = ?1",
+                        params![
+                            id,
+                            now_ms,
+                            format!(
+                                "abandoned: claimed {attempts} times and never finished (each worker stopped renewing its lease)"
+                            )
+                        ],
+                    )
+                    .map_err(backend)?;
+                    continue;
+                }
+                tx.execute(
+                    "UPDATE dreams SET status = 'running', started_at = ?2, lease_owner = ?3,
+                            lease_expires = ?4, attempts = attempts + 1
+                     WHERE id = ?1",
+                    params![id, now_ms, owner, now_ms.saturating_add(lease_ms)],
+                )
+                .map_err(backend)?;
+                return tx
+                    .prepare_cached(&format!(
+                        "SELECT {DREAM_LIST_COLUMNS}, report FROM dreams WHERE id = ?1"
+                    ))
+                    .and_then(|mut s| s.query_row(params![id], |r| dream_row(r, true)))
+                    .map(Some)
+                    .map_err(backend);
+            }
+        })
+    }
+
+    fn renew_lease(&self, id: &str, owner: &str, now_ms: i64, lease_ms: i64) -> Result<bool> {
         self.write(|tx| {
             let n = tx
                 .execute(
-                    "UPDATE dreams SET status = 'running', started_at = ?2 WHERE id = ?1 AND status = 'pending'",
-                    params![id, now_ms],
+                    "UPDATE dreams SET lease_expires = ?3
+                     WHERE id = ?1 AND status = 'running' AND lease_owner = ?2",
+                    params![id, owner, now_ms.saturating_add(lease_ms)],
                 )
                 .map_err(backend)?;
             Ok(n == 1)
         })
     }
 
-    fn finish_dream(&self, id: &str, outcome: &DreamOutcome, now_ms: i64) -> Result<bool> {
+    fn finish_dream(
+        &self,
+        id: &str,
+        owner: &str,
+        outcome: &DreamOutcome,
+        now_ms: i64,
+    ) -> Result<bool> {
         self.write(|tx| {
             let n = match outcome {
                 DreamOutcome::Completed {
@@ -881,8 +1073,8 @@ impl Store for SqliteStore {
                 } => tx.execute(
                     "UPDATE dreams SET status = 'completed', finished_at = ?2, summary = ?3,
                             n_interactions = ?4, n_patterns = ?5, n_suggestions = ?6, report = ?7,
-                            window_start = ?8, window_end = ?9
-                     WHERE id = ?1 AND status = 'running'",
+                            window_start = ?8, window_end = ?9, lease_owner = NULL, lease_expires = NULL
+                     WHERE id = ?1 AND status = 'running' AND lease_owner = ?10",
                     params![
                         id,
                         now_ms,
@@ -892,7 +1084,8 @@ impl Store for SqliteStore {
                         summary.suggestions as i64,
                         report,
                         window_start_ms,
-                        window_end_ms
+                        window_end_ms,
+                        owner
                     ],
                 ),
                 DreamOutcome::Skipped { reason } | DreamOutcome::Failed { reason } => {
@@ -902,13 +1095,29 @@ impl Store for SqliteStore {
                         "failed"
                     };
                     tx.execute(
-                        "UPDATE dreams SET status = ?2, finished_at = ?3, error = ?4
-                         WHERE id = ?1 AND status = 'running'",
-                        params![id, status, now_ms, reason],
+                        "UPDATE dreams SET status = ?2, finished_at = ?3, error = ?4,
+                                lease_owner = NULL, lease_expires = NULL
+                         WHERE id = ?1 AND status = 'running' AND lease_owner = ?5",
+                        params![id, status, now_ms, reason, owner],
                     )
                 }
             }
             .map_err(backend)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn release_dream(&self, id: &str, owner: &str) -> Result<bool> {
+        self.write(|tx| {
+            // A release is not the dream's fault: it does not count as an attempt.
+            let n = tx
+                .execute(
+                    "UPDATE dreams SET status = 'pending', started_at = NULL, lease_owner = NULL,
+                            lease_expires = NULL, attempts = MAX(attempts - 1, 0)
+                     WHERE id = ?1 AND status = 'running' AND lease_owner = ?2",
+                    params![id, owner],
+                )
+                .map_err(backend)?;
             Ok(n == 1)
         })
     }
@@ -927,16 +1136,192 @@ impl Store for SqliteStore {
         })
     }
 
-    fn requeue_dreams(&self) -> Result<Vec<String>> {
+    fn release_all_leases(&self) -> Result<u64> {
         self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE dreams SET status = 'pending', started_at = NULL, lease_owner = NULL,
+                            lease_expires = NULL, attempts = MAX(attempts - 1, 0)
+                     WHERE status = 'running'",
+                    [],
+                )
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+    }
+
+    fn get_schedule(&self, agent_id: &str) -> Result<Option<ScheduleState>> {
+        Ok(self.get_agent(agent_id)?.map(|a| a.schedule))
+    }
+
+    fn due_schedules(&self, now_ms: i64, limit: u32) -> Result<Vec<DueSchedule>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT s.agent_id, s.next_slot, s.next_run_at, a.dreaming_frequency, a.timezone
+                 FROM schedules s JOIN agents a ON a.id = s.agent_id
+                 WHERE s.next_run_at <= ?1 AND s.paused = 0 AND s.next_slot IS NOT NULL
+                 ORDER BY s.next_run_at LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![now_ms, limit], |r| {
+                    Ok(DueSchedule {
+                        agent_id: r.get(0)?,
+                        slot: Slot {
+                            slot_ms: r.get(1)?,
+                            run_at_ms: r.get(2)?,
+                        },
+                        dreaming_frequency: r.get(3)?,
+                        timezone: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(backend)
+        })
+    }
+
+    fn fire_slot(&self, firing: &SlotFiring, _now_ms: i64) -> Result<Fired> {
+        self.write(|tx| {
+            // Compare-and-set: only the scheduler that still sees this slot acts on it.
+            let moved = tx
+                .execute(
+                    "UPDATE schedules SET next_slot = ?3, next_run_at = ?4, last_slot = ?2,
+                            missed_slots = missed_slots + ?5
+                     WHERE agent_id = ?1 AND next_slot = ?2 AND paused = 0",
+                    params![
+                        firing.agent_id,
+                        firing.expected_slot_ms,
+                        firing.next.map(|n| n.slot_ms),
+                        firing.next.map(|n| n.run_at_ms),
+                        firing.missed as i64
+                    ],
+                )
+                .map_err(backend)?
+                == 0;
+            if moved {
+                return Ok(Fired::Moved);
+            }
+            let Some(mut dream) = firing.dream.clone() else {
+                return Ok(Fired::Rescheduled);
+            };
+            let mut fired = match dream.status {
+                DreamStatus::Pending => Fired::Queued,
+                _ => Fired::Skipped,
+            };
+            if dream.status == DreamStatus::Pending {
+                let active: Option<(String, String)> = tx
+                    .prepare_cached(
+                        "SELECT id, status FROM dreams
+                         WHERE agent_id = ?1 AND status IN ('pending', 'running')
+                         ORDER BY id LIMIT 1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![firing.agent_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(backend)?;
+                if let Some((active, status)) = active {
+                    dream.status = DreamStatus::Skipped;
+                    dream.finished_at_ms = Some(dream.created_at_ms);
+                    dream.error = Some(format!(
+                        "overlap: dream {active} was still {status} when this slot came due"
+                    ));
+                    tx.execute(
+                        "UPDATE schedules SET overlap_skips = overlap_skips + 1 WHERE agent_id = ?1",
+                        params![firing.agent_id],
+                    )
+                    .map_err(backend)?;
+                    fired = Fired::Overlap { active };
+                }
+            }
+            match insert_dream(tx, &dream) {
+                // The uniqueness of (agent, slot) is the last word: a slot another
+                // scheduler already recorded is not recorded twice.
+                Err(StoreError::Conflict { .. }) => Err(StoreError::Conflict {
+                    index: None,
+                    field: "slot",
+                    message: format!(
+                        "agent {} already has a dream for slot {}",
+                        firing.agent_id, firing.expected_slot_ms
+                    ),
+                }),
+                other => other,
+            }?;
+            Ok(fired)
+        })
+    }
+
+    fn init_schedule(&self, agent_id: &str, next: Option<Slot>) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE schedules SET next_slot = ?2, next_run_at = ?3
+                     WHERE agent_id = ?1 AND paused = 0 AND next_slot IS NULL",
+                    params![agent_id, next.map(|n| n.slot_ms), next.map(|n| n.run_at_ms)],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn unscheduled_agents(&self, limit: u32) -> Result<Vec<Agent>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {AGENT_COLUMNS} FROM {AGENT_FROM}
+                 WHERE a.dreaming_enabled = 1 AND s.paused = 0 AND s.next_slot IS NULL
+                 ORDER BY a.id LIMIT ?1"
+            ))
+            .and_then(|mut s| s.query_map(params![limit], agent_row)?.collect())
+            .map_err(backend)
+        })
+    }
+
+    fn set_paused(
+        &self,
+        agent_id: &str,
+        paused: bool,
+        next: Option<Slot>,
+        event: &ScheduleEvent,
+    ) -> Result<ScheduleState> {
+        self.write(|tx| {
+            require_agent(tx, agent_id)?;
+            let next = if paused { None } else { next };
             tx.execute(
-                "UPDATE dreams SET status = 'pending', started_at = NULL WHERE status = 'running'",
-                [],
+                "UPDATE schedules SET paused = ?2, next_slot = ?3, next_run_at = ?4 WHERE agent_id = ?1",
+                params![
+                    agent_id,
+                    paused,
+                    next.map(|n| n.slot_ms),
+                    next.map(|n| n.run_at_ms)
+                ],
             )
             .map_err(backend)?;
-            tx.prepare("SELECT id FROM dreams WHERE status = 'pending' ORDER BY id")
-                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-                .map_err(backend)
+            insert_event(tx, event)?;
+            Ok(query_agent(tx, agent_id)?
+                .ok_or_else(|| not_found("agent", agent_id))?
+                .schedule)
+        })
+    }
+
+    fn schedule_events(&self, agent_id: &str, limit: u32) -> Result<Vec<ScheduleEvent>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT agent_id, at, action, actor, detail FROM schedule_events
+                 WHERE agent_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![agent_id, limit], |r| {
+                    Ok(ScheduleEvent {
+                        agent_id: r.get(0)?,
+                        at_ms: r.get(1)?,
+                        action: r.get(2)?,
+                        actor: r.get(3)?,
+                        detail: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(backend)
         })
     }
 
@@ -1111,7 +1496,7 @@ mod tests {
     fn what_was_committed_is_there_after_reopening() {
         let (dir, store) = fresh();
         let a = contract::agent("durable");
-        store.create_agent(&a, None).expect("create");
+        store.create_agent(&a, None, None).expect("create");
         store
             .insert_interactions(&a.id, &[contract::interaction("i-1", 1)], None)
             .expect("insert");
@@ -1133,7 +1518,7 @@ mod tests {
         let (_dir, store) = fresh();
         let store = Arc::new(store);
         let a = contract::agent("busy");
-        store.create_agent(&a, None).expect("create");
+        store.create_agent(&a, None, None).expect("create");
         let writers: Vec<_> = (0..6)
             .map(|w| {
                 let (store, agent) = (store.clone(), a.id.clone());
@@ -1199,7 +1584,7 @@ mod tests {
         let before: Vec<String> = (0..60)
             .map(|i| {
                 let a = contract::agent(&format!("before {i}"));
-                store.create_agent(&a, None).expect("create");
+                store.create_agent(&a, None, None).expect("create");
                 a.id
             })
             .collect();
@@ -1208,7 +1593,7 @@ mod tests {
             std::thread::spawn(move || {
                 for i in 0..60 {
                     store
-                        .create_agent(&contract::agent(&format!("during {i}")), None)
+                        .create_agent(&contract::agent(&format!("during {i}")), None, None)
                         .expect("create");
                 }
             })
