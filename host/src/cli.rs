@@ -42,6 +42,9 @@ pub enum Command {
     /// Make, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Try a schedule before saving it (works offline).
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Parse interaction and feedback files and count them, doing nothing else:
     /// the baseline `reverie dream` is benchmarked against.
     #[command(hide = true)]
@@ -186,12 +189,103 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum ScheduleCommand {
+    /// List the next fire times of an expression in a time zone, as local times
+    /// and as UTC instants, following the DST rule the scheduler uses.
+    Preview {
+        /// `hourly`, `daily`, `weekly`, or a cron expression of 5, 6 or 7
+        /// fields (quote it: `"0 3 * * MON-FRI"`).
+        expression: String,
+        /// IANA time zone name.
+        #[arg(long, short = 'z', default_value = "UTC")]
+        timezone: String,
+        /// How many fire times.
+        #[arg(long, short = 'n', default_value_t = 10)]
+        count: usize,
+        /// Start after this RFC 3339 time instead of now.
+        #[arg(long)]
+        after: Option<String>,
+        /// Print JSON (the shape of `GET /v1/schedule/preview`).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn preview(
+    expression: &str,
+    timezone: &str,
+    count: usize,
+    after: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use crate::schedule::cron::Schedule;
+    if !(1..=1000).contains(&count) {
+        anyhow::bail!("--count must be between 1 and 1000, got {count}");
+    }
+    let schedule = Schedule::parse(expression, timezone)?;
+    let after_ms = match after {
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--after must be an RFC 3339 time like 2026-11-01T00:00:00Z, got {text:?}"
+                )
+            })?
+            .timestamp_millis(),
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let times = schedule.preview(after_ms, count);
+    let utc = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = serde_json::json!({
+            "object": "schedule_preview",
+            "expression": schedule.expression(),
+            "cron": schedule.canonical(),
+            "timezone": timezone,
+            "fire_times": times.iter().map(|t| serde_json::json!({
+                "at": utc(t.at_ms),
+                "local": t.local,
+            })).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:?} in {timezone} (as cron fields, seconds first: {})",
+        schedule.expression(),
+        schedule.canonical()
+    )?;
+    if times.is_empty() {
+        writeln!(out, "  it never fires again")?;
+    }
+    for t in &times {
+        let weekday = chrono::DateTime::parse_from_rfc3339(&t.local)
+            .map(|l| l.format("%a").to_string())
+            .unwrap_or_default();
+        writeln!(out, "  {weekday} {:<27} {}", t.local, utc(t.at_ms))?;
+    }
+    Ok(())
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dream(args) => dream(args),
         Command::Serve(args) => serve(args),
         Command::Import(args) => import_files(args),
         Command::Keys(command) => keys(command),
+        Command::Schedule(ScheduleCommand::Preview {
+            expression,
+            timezone,
+            count,
+            after,
+            json,
+        }) => preview(&expression, &timezone, count, after.as_deref(), json),
         Command::Parse {
             interactions,
             feedback,

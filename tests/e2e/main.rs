@@ -9,4 +9,5 @@ mod config;
 mod input;
 mod report;
 mod sandbox;
+mod schedule;
 mod serve;

@@ -415,13 +415,22 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
     assert_eq!(claimed.map(|d| d.id), Some(d2.clone()));
     assert_eq!(store.release_all_leases().expect("release"), 1);
     let got = store.get_dream(&d2).expect("get").expect("exists");
-    assert_eq!((got.status, got.attempts), (DreamStatus::Pending, 0));
+    assert_eq!(
+        (got.status, got.attempts),
+        (DreamStatus::Pending, 1),
+        "a crash's attempt counts"
+    );
 
     // A graceful release is fenced on the owner too.
     let claimed = store.claim_dream("w1", 141, 1_000, 3).expect("claim");
     assert_eq!(claimed.map(|d| d.id), Some(d2.clone()));
     assert!(!store.release_dream(&d2, "w2").expect("release"));
     assert!(store.release_dream(&d2, "w1").expect("release"));
+    let got = store.get_dream(&d2).expect("get").expect("exists");
+    assert_eq!(
+        got.attempts, 1,
+        "a graceful release does not count as an attempt"
+    );
 
     let claimed = store.claim_dream("w1", 150, 1_000, 3).expect("claim");
     assert_eq!(claimed.map(|d| d.id), Some(d2.clone()));

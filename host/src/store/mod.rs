@@ -474,7 +474,8 @@ pub trait Store: Send + Sync {
     /// Release every lease: all `running` dreams go back to `pending`. Only for
     /// a process that knows no other worker shares the database (SQLite's
     /// `serve` holds the directory lock); replicas wait for leases to expire.
-    /// Returns how many were released.
+    /// The claims still count as attempts (the crash may have been the dream's
+    /// doing). Returns how many were released.
     fn release_all_leases(&self) -> Result<u64>;
 
     // ---- schedules ----

@@ -1138,10 +1138,12 @@ impl Store for SqliteStore {
 
     fn release_all_leases(&self) -> Result<u64> {
         self.write(|tx| {
+            // Unlike a graceful release, the attempt counts: the crash that left
+            // the dream running may have been the dream's doing.
             let n = tx
                 .execute(
                     "UPDATE dreams SET status = 'pending', started_at = NULL, lease_owner = NULL,
-                            lease_expires = NULL, attempts = MAX(attempts - 1, 0)
+                            lease_expires = NULL
                      WHERE status = 'running'",
                     [],
                 )

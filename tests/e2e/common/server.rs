@@ -244,6 +244,36 @@ impl Server {
         );
     }
 
+    /// SIGTERM, as an orchestrator stopping the server would; waits up to
+    /// `limit` for the process to end and says how it ended and how long it took.
+    pub fn sigterm(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+        let mut child = self.child.take().expect("the server is running");
+        let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+        let sent = Instant::now();
+        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(rc, 0, "send SIGTERM to the server");
+        loop {
+            if let Some(status) = child.try_wait().expect("ask after the server") {
+                return (status, sent.elapsed());
+            }
+            if sent.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the server did not stop within {limit:?} of SIGTERM; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Start again after the process ended by itself (SIGTERM), or after [`Server::stop`].
+    pub fn start_again(&mut self) {
+        self.launch();
+    }
+
     /// Stop the server (SIGKILL) so its data directory may be opened by something else.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -286,11 +316,12 @@ impl Server {
         self.request("PATCH", path).json(body).send()
     }
 
-    /// Create an agent as the admin; its id.
+    /// Create an agent as the admin; its id. It does not dream by itself (so
+    /// that a test running at 03:00 UTC meets no scheduled dream).
     pub fn create_agent(&self, name: &str) -> String {
         let reply = self.post(
             "/v1/agents",
-            &serde_json::json!({"name": name, "model": "gpt-4o-mini", "system_prompt": "You are a support bot."}),
+            &serde_json::json!({"name": name, "model": "gpt-4o-mini", "system_prompt": "You are a support bot.", "dreaming_enabled": false}),
         );
         reply.expect(201)["id"]
             .as_str()
