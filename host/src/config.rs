@@ -500,7 +500,7 @@ fn resolve_scheduler(file: &SchedulerFile) -> Result<SchedulerConfig, String> {
 }
 
 /// A duration as config would spell it.
-fn humantime(d: Duration) -> String {
+pub fn humantime(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
         0 => "0s".into(),

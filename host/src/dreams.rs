@@ -41,7 +41,8 @@ pub struct Rules {
 /// How a worker holds the dreams it runs.
 #[derive(Debug, Clone)]
 pub struct Leases {
-    /// This worker's name in the store (unique per process, e.g. `host:pid:random`).
+    /// This process's name in the store (`host:pid:random`); each worker
+    /// thread holds leases as `<owner>/<n>`.
     pub owner: String,
     /// How long a claim lasts without renewal; renewed every third of it.
     pub lease_ms: i64,
@@ -112,8 +113,12 @@ impl Dreamer {
 
     /// Claim the next dream this worker may run, if any.
     pub fn claim(&self) -> Result<Option<Dream>, StoreError> {
+        self.claim_as(&self.leases.owner)
+    }
+
+    fn claim_as(&self, owner: &str) -> Result<Option<Dream>, StoreError> {
         self.store.claim_dream(
-            &self.leases.owner,
+            owner,
             self.clock.now_ms(),
             self.leases.lease_ms,
             self.leases.max_attempts,
@@ -132,6 +137,10 @@ impl Dreamer {
     /// store the outcome if the lease is still ours. An `Err` is a store
     /// failure; anything that goes wrong with the dream itself is stored as `failed`.
     pub fn run(&self, dream: &Dream) -> Result<Ran, StoreError> {
+        self.run_as(dream, &self.leases.owner)
+    }
+
+    fn run_as(&self, dream: &Dream, owner: &str) -> Result<Ran, StoreError> {
         let lost = AtomicBool::new(false);
         let (done, beats) = mpsc::channel::<()>();
         let every = Duration::from_millis((self.leases.lease_ms / 3).max(1) as u64);
@@ -141,7 +150,7 @@ impl Dreamer {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = beats.recv_timeout(every) {
                     let renewed = self.store.renew_lease(
                         &dream.id,
-                        &self.leases.owner,
+                        owner,
                         self.clock.now_ms(),
                         self.leases.lease_ms,
                     );
@@ -160,12 +169,9 @@ impl Dreamer {
             let _ = done.send(());
             outcome
         });
-        let stored = self.store.finish_dream(
-            &dream.id,
-            &self.leases.owner,
-            &outcome,
-            self.clock.now_ms(),
-        )?;
+        let stored = self
+            .store
+            .finish_dream(&dream.id, owner, &outcome, self.clock.now_ms())?;
         if !stored {
             eprintln!(
                 "reverie: dream {}: the lease was lost{}; this worker's outcome is discarded",
@@ -365,8 +371,9 @@ struct Shared {
     dreamer: Dreamer,
     stop: AtomicBool,
     wake: Wakeup,
-    /// Dreams a worker is running now (to release at shutdown).
-    active: Mutex<HashSet<String>>,
+    /// Dreams a worker is running now, with the worker's lease name (to
+    /// release at shutdown).
+    active: Mutex<HashSet<(String, String)>>,
 }
 
 /// What [`Workers::shutdown`] did.
@@ -391,7 +398,7 @@ impl Workers {
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("reverie-dreams-{n}"))
-                    .spawn(move || shared.work(poll))?,
+                    .spawn(move || shared.work(n, poll))?,
             );
         }
         Ok(Workers { shared, handles })
@@ -400,6 +407,11 @@ impl Workers {
     /// The handle to wake workers with when a dream is queued.
     pub fn wakeup(&self) -> Wakeup {
         self.shared.wake.clone()
+    }
+
+    /// A handle that stops the workers claiming (they finish what they run).
+    pub fn stopper(&self) -> StopClaiming {
+        StopClaiming(self.shared.clone())
     }
 
     /// Stop claiming, give running dreams until `grace` to finish, then release
@@ -412,7 +424,7 @@ impl Workers {
         while self.handles.iter().any(|h| !h.is_finished()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let active: Vec<String> = self
+        let active: Vec<(String, String)> = self
             .shared
             .active
             .lock()
@@ -421,13 +433,8 @@ impl Workers {
             .cloned()
             .collect();
         let mut released = Vec::new();
-        for id in active {
-            match self
-                .shared
-                .dreamer
-                .store
-                .release_dream(&id, self.shared.dreamer.owner())
-            {
+        for (id, owner) in active {
+            match self.shared.dreamer.store.release_dream(&id, &owner) {
                 Ok(true) => released.push(id),
                 Ok(false) => {} // finished in the meantime
                 Err(e) => eprintln!("reverie: cannot release dream {id}: {e}"),
@@ -439,8 +446,21 @@ impl Workers {
     }
 }
 
+/// Stops [`Workers`] claiming new dreams, from wherever the signal arrives.
+pub struct StopClaiming(Arc<Shared>);
+
+impl StopClaiming {
+    pub fn stop(&self) {
+        self.0.stop.store(true, Ordering::SeqCst);
+        self.0.wake.notify();
+    }
+}
+
 impl Shared {
-    fn work(&self, poll: Duration) {
+    fn work(&self, n: usize, poll: Duration) {
+        // Each worker holds leases under its own name, so that the fence tells
+        // apart two workers of one process as well as two processes.
+        let owner = format!("{}/{n}", self.dreamer.owner());
         loop {
             // Claim under the `active` lock, so that shutdown never misses a
             // dream between its claim and its registration here.
@@ -449,9 +469,9 @@ impl Shared {
                 if self.stop.load(Ordering::SeqCst) {
                     return;
                 }
-                let claimed = self.dreamer.claim();
+                let claimed = self.dreamer.claim_as(&owner);
                 if let Ok(Some(dream)) = &claimed {
-                    active.insert(dream.id.clone());
+                    active.insert((dream.id.clone(), owner.clone()));
                 }
                 claimed
             };
@@ -467,13 +487,13 @@ impl Shared {
                     continue;
                 }
             };
-            if let Err(e) = self.dreamer.run(&dream) {
+            if let Err(e) = self.dreamer.run_as(&dream, &owner) {
                 eprintln!("reverie: dream {}: {e}", dream.id);
             }
             self.active
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(&dream.id);
+                .remove(&(dream.id.clone(), owner.clone()));
         }
     }
 }

@@ -141,6 +141,13 @@ pub fn serve(
     );
     let workers = Workers::spawn(dreamer, sched.workers, Duration::from_secs(1))?;
     let policy = policy_of(&sched);
+    writeln!(
+        announce,
+        "reverie: {} dream worker(s), lease {}, shutdown grace {}",
+        sched.workers,
+        crate::config::humantime(sched.lease),
+        crate::config::humantime(sched.shutdown_grace)
+    )?;
     let scheduler = if sched.enabled {
         let scheduler = Scheduler::new(store_dyn.clone(), policy, clock);
         let n = scheduler.reconcile()?;
@@ -150,6 +157,13 @@ pub fn serve(
                 "reverie: scheduled {n} agent(s) that had no next run"
             )?;
         }
+        writeln!(
+            announce,
+            "reverie: scheduler on: every {}, jitter up to {}, catch-up window {}",
+            crate::config::humantime(sched.tick),
+            crate::config::humantime(sched.jitter),
+            crate::config::humantime(sched.catch_up_window)
+        )?;
         Some(spawn_scheduler(scheduler, sched.tick, workers.wakeup())?)
     } else {
         writeln!(
@@ -170,6 +184,15 @@ pub fn serve(
         policy,
     );
     let addr = config.server.listen;
+    // At the signal: stop scheduling and claiming at once, while HTTP drains.
+    let stop_claiming = workers.stopper();
+    let stop_scheduler = scheduler.as_ref().map(|(stop, _)| stop.clone());
+    let on_signal = move || {
+        stop_claiming.stop();
+        if let Some(stop) = stop_scheduler {
+            let _ = stop.send(());
+        }
+    };
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -178,15 +201,18 @@ pub fn serve(
         writeln!(announce, "reverie: listening on http://{local}")?;
         announce.flush()?;
         axum::serve(listener, api::app(state))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                on_signal();
+            })
             .await?;
         Ok::<(), ServeError>(())
     })?;
     drop(runtime);
 
-    // Stop claiming, then let running dreams finish within the grace period;
-    // what is still running after it goes back to `pending`, so nothing is left
-    // `running` (RELIABILITY 20).
+    // Claiming stopped at the signal; let running dreams finish within the
+    // grace period; what is still running after it goes back to `pending`, so
+    // nothing is left `running` (RELIABILITY 20).
     if let Some((stop, handle)) = scheduler {
         let _ = stop.send(());
         let _ = handle.join();

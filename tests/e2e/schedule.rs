@@ -14,10 +14,13 @@ use serde_json::{Value, json};
 use crate::common::server::{Server, run};
 use crate::common::{REVERIE, fixture_rule, interaction};
 
-/// A rule that loops until its 4 s deadline: a dream that takes a while.
+/// A rule that loops until its 4 s deadline: a dream that takes a while. The
+/// lease is far shorter than the dream: only heartbeats keep the second worker
+/// from taking it over (a dream that runs to its end after a restart would show
+/// more attempts, and end `abandoned`, without them).
 fn slow_config(grace: &str) -> String {
     format!(
-        "[scheduler]\nshutdown_grace = \"{grace}\"\ntick = \"100ms\"\n\n{}[[rules]]\nbuiltin = \"tool-failures\"\n",
+        "[scheduler]\nshutdown_grace = \"{grace}\"\ntick = \"100ms\"\nlease = \"600ms\"\nworkers = 2\n\n{}[[rules]]\nbuiltin = \"tool-failures\"\n",
         fixture_rule(
             "loop-forever",
             "fuel = 1_000_000_000_000_000\ntimeout_ms = 4000"

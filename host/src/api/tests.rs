@@ -843,3 +843,102 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
     assert_eq!(list.body["data"][0]["id"], next.as_str(), "newest first");
     assert_eq!(list.body["has_more"], true);
 }
+
+/// The agent shows when it next dreams, and that follows its switch, frequency
+/// and time zone; schedules are checked strictly.
+#[tokio::test]
+async fn an_agent_shows_its_next_run_and_it_follows_its_schedule() {
+    let api = Api::new();
+    let r = api
+        .admin(
+            "POST",
+            "/v1/agents",
+            Some(json!({
+                "name": "weekly", "model": "m", "dreaming_frequency": "weekly",
+                "timezone": "Europe/Berlin", "min_new_interactions": 25
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().expect("id").to_string();
+    assert_eq!(r.body["min_new_interactions"], 25);
+    let next = |body: &Value| {
+        body["next_run_at"].as_str().map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .expect("a time")
+                .with_timezone(&chrono_tz::Europe::Berlin)
+        })
+    };
+    let first = next(&r.body).expect("a weekly agent has a next run");
+    assert_eq!(first.format("%a %H").to_string(), "Mon 03", "{first}");
+    assert!(
+        chrono::Timelike::minute(&first) < 5,
+        "jitter under 5 min: {first}"
+    );
+    let got = api.admin("GET", &format!("/v1/agents/{id}"), None).await;
+    assert_eq!(
+        got.body["next_run_at"], r.body["next_run_at"],
+        "stored as shown"
+    );
+
+    let path = format!("/v1/agents/{id}");
+    let off = api
+        .admin("PATCH", &path, Some(json!({"dreaming_enabled": false})))
+        .await;
+    assert_eq!(off.body["next_run_at"], Value::Null);
+    let on = api
+        .admin(
+            "PATCH",
+            &path,
+            Some(json!({"dreaming_enabled": true, "dreaming_frequency": "0 9 * * MON-FRI", "min_new_interactions": null})),
+        )
+        .await;
+    let weekday = next(&on.body).expect("scheduled again");
+    assert_eq!(weekday.format("%H").to_string(), "09");
+    assert!(!matches!(
+        weekday.format("%a").to_string().as_str(),
+        "Sat" | "Sun"
+    ));
+    assert_eq!(
+        on.body["min_new_interactions"],
+        Value::Null,
+        "back to the server default"
+    );
+
+    for (body, field, says) in [
+        (
+            json!({"dreaming_frequency": "0 3 * *"}),
+            "dreaming_frequency",
+            "expected 5, 6 or 7 fields",
+        ),
+        (
+            json!({"dreaming_frequency": "0 3 * * FUN"}),
+            "dreaming_frequency",
+            "FUN",
+        ),
+        (
+            json!({"dreaming_frequency": "0 0 0 L * ?"}),
+            "dreaming_frequency",
+            "not supported",
+        ),
+        (json!({"timezone": "GMT+2"}), "timezone", "IANA"),
+        (
+            json!({"min_new_interactions": -1}),
+            "min_new_interactions",
+            "",
+        ),
+    ] {
+        let r = api.admin("PATCH", &path, Some(body.clone())).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        let text = r.body.to_string();
+        assert!(
+            text.contains(field) && text.contains(says),
+            "{body}: {text}"
+        );
+    }
+}

@@ -463,3 +463,79 @@ fn a_daily_agent_in_new_york_dreams_once_per_local_date_across_the_jump() {
         .collect();
     assert_eq!(dates.len(), 5, "one per local date");
 }
+
+/// A caught-up slot whose jitter has not yet passed is not run early: the
+/// schedule points at it, and it fires at its own time, once.
+#[test]
+fn a_caught_up_slot_still_waits_for_its_jitter() {
+    let w = World::new("2026-11-24T09:30:00Z", policy(5 * MIN, HOUR));
+    let agent = w.agent("hourly", "UTC");
+    let hourly = Schedule::parse("hourly", "UTC").expect("hourly");
+    let jitter = w
+        .scheduler
+        .policy()
+        .jitter_ms(&agent, &hourly, at("2026-11-24T13:00:00Z"));
+    assert!(jitter > 1_000, "this agent's jitter is {jitter} ms");
+    // Back at 13:00:00.5, before 13:00 + jitter.
+    w.clock.set(at("2026-11-24T13:00:00Z") + 500);
+    assert_eq!(w.scheduler.tick().expect("tick").queued, 0);
+    let state = w.store.get_schedule(&agent).expect("get").expect("exists");
+    assert_eq!(state.next_slot_ms, Some(at("2026-11-24T13:00:00Z")));
+    assert_eq!(state.missed_slots, 3);
+    w.clock.set(at("2026-11-24T13:00:00Z") + jitter);
+    assert_eq!(w.scheduler.tick().expect("tick").queued, 1);
+    assert_eq!(slots(&w.dreams(&agent)), ["2026-11-24T13:00:00.000Z"]);
+}
+
+/// Agents stored before expressions were checked strictly, or left without a
+/// next slot by an upgrade, are dealt with rather than forgotten.
+#[test]
+fn unscheduled_and_unparsable_schedules_are_put_right_or_explained() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(at("2026-11-24T09:30:00Z"));
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).expect("open"));
+    let scheduler = Scheduler::new(store.clone(), policy(0, HOUR), Arc::new(clock.clone()));
+    let mut fresh = contract::agent("upgraded");
+    fresh.dreaming_frequency = "hourly".into();
+    store.create_agent(&fresh, None, None).expect("create");
+    let mut off = contract::agent("off");
+    off.dreaming_enabled = false;
+    store.create_agent(&off, None, None).expect("create");
+    assert_eq!(
+        scheduler.reconcile().expect("reconcile"),
+        1,
+        "only the enabled one"
+    );
+    let state = store.get_schedule(&fresh.id).expect("get").expect("exists");
+    assert_eq!(state.next_slot_ms, Some(at("2026-11-24T10:00:00Z")));
+
+    // A frequency the old, syntactic check let through.
+    let conn = rusqlite::Connection::open(dir.path().join("reverie.db")).expect("open");
+    conn.execute(
+        "UPDATE agents SET dreaming_frequency = '0 0 31 2 *' WHERE id = ?1",
+        [&fresh.id],
+    )
+    .expect("update");
+    clock.set(at("2026-11-24T10:00:00Z"));
+    assert_eq!(scheduler.tick().expect("tick").skipped, 1);
+    let dreams = store
+        .list_dreams(
+            &fresh.id,
+            &PageRequest {
+                limit: 10,
+                after: None,
+            },
+        )
+        .expect("list")
+        .items;
+    let reason = dreams[0].error.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("unschedulable:") && reason.contains("never fires"),
+        "{reason}"
+    );
+    let state = store.get_schedule(&fresh.id).expect("get").expect("exists");
+    assert_eq!(
+        state.next_slot_ms, None,
+        "left alone until the agent is fixed"
+    );
+}
