@@ -590,6 +590,26 @@ mod tests {
         );
     }
 
+    /// The documented example parses, and the defaults it states are the defaults.
+    #[test]
+    fn the_example_config_parses_and_states_the_real_defaults() {
+        let config = Config::parse(
+            include_str!("../../examples/reverie.toml"),
+            Path::new("/etc/reverie/reverie.toml"),
+            &crate::builtin::names(),
+        )
+        .expect("the example is valid");
+        assert_eq!(config.scheduler, SchedulerConfig::default());
+        assert_eq!(
+            config.server.min_interactions,
+            ServerConfig::default().min_interactions
+        );
+        assert_eq!(
+            config.server.max_body_bytes,
+            ServerConfig::default().max_body_bytes
+        );
+    }
+
     #[test]
     fn scheduler_durations_have_units_and_bounds() {
         let config =
