@@ -210,6 +210,35 @@ pub enum ScheduleCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Where an agent's schedule stands: next run, skips, upcoming times, audit trail.
+    Show {
+        /// The agent (`agt_…`).
+        #[arg(long)]
+        agent: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Pause an agent's schedule (dreams asked for still run).
+    Pause {
+        #[arg(long)]
+        agent: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Resume an agent's schedule at its next slot (no backlog is replayed).
+    Resume {
+        #[arg(long)]
+        agent: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Queue a dream for the agent now, whatever its schedule says.
+    Run {
+        #[arg(long)]
+        agent: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 fn preview(
@@ -273,19 +302,101 @@ fn preview(
     Ok(())
 }
 
+/// `reverie schedule preview` offline; `show|pause|resume|run`: the schedule
+/// routes, for people.
+fn schedule(command: ScheduleCommand) -> anyhow::Result<()> {
+    use serde_json::Value;
+    let (agent, remote, action) = match command {
+        ScheduleCommand::Preview {
+            expression,
+            timezone,
+            count,
+            after,
+            json,
+        } => return preview(&expression, &timezone, count, after.as_deref(), json),
+        ScheduleCommand::Show { agent, remote } => (agent, remote, None),
+        ScheduleCommand::Pause { agent, remote } => (agent, remote, Some("pause")),
+        ScheduleCommand::Resume { agent, remote } => (agent, remote, Some("resume")),
+        ScheduleCommand::Run { agent, remote } => (agent, remote, Some("run")),
+    };
+    let client = remote.client()?;
+    let path = format!("/v1/agents/{agent}/schedule");
+    if action == Some("run") {
+        let dream = client.send(
+            reqwest::Method::POST,
+            &format!("{path}/run"),
+            Some("{}".into()),
+            None,
+        )?;
+        println!(
+            "queued dream {} for {agent}; follow it with GET /v1/dreams/{}",
+            dream["id"].as_str().unwrap_or("?"),
+            dream["id"].as_str().unwrap_or("?")
+        );
+        return Ok(());
+    }
+    let s = match action {
+        Some(verb) => client.send(
+            reqwest::Method::POST,
+            &format!("{path}/{verb}"),
+            Some("{}".into()),
+            None,
+        )?,
+        None => client.send(reqwest::Method::GET, &path, None, None)?,
+    };
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{agent}: {:?} in {} ({})",
+        text(&s["expression"]),
+        text(&s["timezone"]),
+        if s["dreaming_enabled"] != true {
+            "dreaming off"
+        } else if s["paused"] == true {
+            "paused"
+        } else {
+            "on"
+        }
+    )?;
+    writeln!(
+        out,
+        "  next run       {} (slot {})",
+        text(&s["next_run_at"]),
+        text(&s["next_slot"])
+    )?;
+    writeln!(out, "  last slot      {}", text(&s["last_slot"]))?;
+    writeln!(
+        out,
+        "  skipped        {} for overlap, {} missed while down",
+        s["overlap_skips"], s["missed_slots"]
+    )?;
+    if let Some(upcoming) = s["upcoming"].as_array() {
+        let times: Vec<String> = upcoming.iter().map(|t| text(&t["local"])).collect();
+        writeln!(out, "  upcoming       {}", times.join(", "))?;
+    }
+    for e in s["events"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "  {}  {:<8} by {}{}",
+            text(&e["at"]),
+            text(&e["action"]),
+            text(&e["actor"]),
+            e["detail"]
+                .as_str()
+                .map_or(String::new(), |d| format!(" ({d})"))
+        )?;
+    }
+    Ok(())
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dream(args) => dream(args),
         Command::Serve(args) => serve(args),
         Command::Import(args) => import_files(args),
         Command::Keys(command) => keys(command),
-        Command::Schedule(ScheduleCommand::Preview {
-            expression,
-            timezone,
-            count,
-            after,
-            json,
-        }) => preview(&expression, &timezone, count, after.as_deref(), json),
+        Command::Schedule(command) => schedule(command),
         Command::Parse {
             interactions,
             feedback,

@@ -129,11 +129,31 @@ fn an_agent_dreams_by_itself_on_its_schedule_and_pause_stops_it() {
     );
     assert!(skipped["slot"].is_string(), "{skipped:#}");
 
-    let paused = server
-        .post(&format!("/v1/agents/{agent}/schedule/pause"), &json!({}))
-        .expect(200);
+    // An operator pauses it from the command line.
+    let cli = |verb: &str| {
+        run(std::process::Command::new(REVERIE).args([
+            "schedule",
+            verb,
+            "--agent",
+            &agent,
+            "--url",
+            server.url(),
+            "--api-key",
+            server.admin_key(),
+        ]))
+    };
+    let paused = cli("pause");
+    let stdout = paused.success();
+    assert!(
+        stdout.contains("(paused)") && stdout.contains("next run       -"),
+        "{stdout}"
+    );
+    let paused = server.get(&format!("/v1/agents/{agent}")).expect(200);
     assert_eq!(
-        (paused["paused"].clone(), paused["next_run_at"].clone()),
+        (
+            paused["dreaming_paused"].clone(),
+            paused["next_run_at"].clone()
+        ),
         (json!(true), Value::Null)
     );
     let settled = eventually(
@@ -169,6 +189,13 @@ fn an_agent_dreams_by_itself_on_its_schedule_and_pause_stops_it() {
         .post(&format!("/v1/agents/{agent}/schedule/resume"), &json!({}))
         .expect(200);
     assert!(resumed["next_run_at"].is_string());
+    let shown = cli("show");
+    let stdout = shown.success();
+    assert!(stdout.contains("in Asia/Tokyo (on)"), "{stdout}");
+    assert!(
+        stdout.contains("resume   by key_") && stdout.contains("pause    by key_"),
+        "{stdout}"
+    );
 
     // Schedules are checked strictly, and the problem says what is wrong.
     let reply = server.patch(

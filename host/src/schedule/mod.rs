@@ -103,6 +103,8 @@ pub struct Tick {
     pub skipped: u32,
     /// Slots another scheduler acted on first.
     pub moved: u32,
+    /// Due slots that could not be acted on (a store error); retried next tick.
+    pub errors: u32,
 }
 
 /// Turns due schedules into dreams.
@@ -150,22 +152,38 @@ impl Scheduler {
         }
     }
 
-    /// Act on every schedule due now.
+    /// Act on every schedule due now. One slot that cannot be acted on does
+    /// not hold up the others: it is counted in [`Tick::errors`], the first
+    /// error is logged, and it is tried again at the next tick. An `Err` means
+    /// the due schedules could not even be read.
     pub fn tick(&self) -> Result<Tick, StoreError> {
         let now = self.clock.now_ms();
         let mut tick = Tick::default();
         loop {
             let due = self.store.due_schedules(now, self.batch)?;
+            let mut failed = 0;
             for schedule in &due {
-                match self.fire(schedule, now)? {
-                    Some(Fired::Queued) => tick.queued += 1,
-                    Some(Fired::Overlap { .. }) => tick.overlaps += 1,
-                    Some(Fired::Skipped) => tick.skipped += 1,
-                    Some(Fired::Moved) => tick.moved += 1,
-                    Some(Fired::Rescheduled) | None => {}
+                match self.fire(schedule, now) {
+                    Ok(Some(Fired::Queued)) => tick.queued += 1,
+                    Ok(Some(Fired::Overlap { .. })) => tick.overlaps += 1,
+                    Ok(Some(Fired::Skipped)) => tick.skipped += 1,
+                    Ok(Some(Fired::Moved)) => tick.moved += 1,
+                    Ok(Some(Fired::Rescheduled) | None) => {}
+                    Err(e) => {
+                        if tick.errors == 0 {
+                            eprintln!(
+                                "reverie: scheduler: agent {}: slot {}: {e}",
+                                schedule.agent_id, schedule.slot.slot_ms
+                            );
+                        }
+                        tick.errors += 1;
+                        failed += 1;
+                    }
                 }
             }
-            if due.len() < self.batch as usize {
+            // A short batch was the last; a batch that failed whole would be
+            // read again unchanged, so it waits for the next tick.
+            if due.len() < self.batch as usize || failed == due.len() {
                 return Ok(tick);
             }
         }
