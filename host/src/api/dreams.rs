@@ -14,8 +14,7 @@ use serde_json::value::RawValue;
 
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, Principal};
-use crate::ids;
-use crate::store::{Dream, DreamStatus};
+use crate::store::Dream;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -139,22 +138,8 @@ pub async fn create(
     }
 
     let dream = Dream {
-        id: ids::new(ids::DREAM),
-        agent_id: agent_id.clone(),
-        status: DreamStatus::Pending,
-        trigger: "api".into(),
         window_start_ms: since,
-        window_end_ms: Some(until),
-        created_at_ms: now,
-        started_at_ms: None,
-        finished_at_ms: None,
-        error: None,
-        summary: None,
-        report: None,
-        slot_ms: None,
-        attempts: 0,
-        lease_owner: None,
-        lease_expires_ms: None,
+        ..Dream::pending(&agent_id, "api", now, until)
     };
     let created = support::create(
         &state,

@@ -19,9 +19,8 @@ use serde::Serialize;
 use super::dreams::view as dream_view;
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, Principal};
-use crate::ids;
 use crate::schedule::cron::{self, FireTime, Schedule};
-use crate::store::{Agent, Dream, DreamStatus, ScheduleEvent};
+use crate::store::{Agent, Dream, ScheduleEvent};
 
 /// Fire times listed by default, and at most.
 const DEFAULT_COUNT: usize = 5;
@@ -210,24 +209,7 @@ pub async fn run_now(
         let _: RunNow = support::parse_json(&bytes)?;
     }
     let now = now_ms();
-    let dream = Dream {
-        id: ids::new(ids::DREAM),
-        agent_id: agent_id.clone(),
-        status: DreamStatus::Pending,
-        trigger: "run_now".into(),
-        slot_ms: None,
-        window_start_ms: None,
-        window_end_ms: Some(now),
-        created_at_ms: now,
-        started_at_ms: None,
-        finished_at_ms: None,
-        error: None,
-        summary: None,
-        report: None,
-        attempts: 0,
-        lease_owner: None,
-        lease_expires_ms: None,
-    };
+    let dream = Dream::pending(&agent_id, "run_now", now, now);
     let event = ScheduleEvent {
         agent_id: agent_id.clone(),
         at_ms: now,

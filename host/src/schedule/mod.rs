@@ -31,7 +31,6 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
-use crate::ids;
 use crate::store::{
     Agent, Dream, DreamStatus, DueSchedule, Fired, Slot, SlotFiring, Store, StoreError,
 };
@@ -267,44 +266,20 @@ impl Scheduler {
             "schedule"
         };
         let dream = Dream {
-            id: ids::new(ids::DREAM),
-            agent_id: due.agent_id.clone(),
-            status: DreamStatus::Pending,
-            trigger: trigger.into(),
             slot_ms: Some(run),
-            window_start_ms: None,
-            window_end_ms: Some(run),
-            created_at_ms: now,
-            started_at_ms: None,
-            finished_at_ms: None,
-            error: None,
-            summary: None,
-            report: None,
-            attempts: 0,
-            lease_owner: None,
-            lease_expires_ms: None,
+            ..Dream::pending(&due.agent_id, trigger, now, run)
         };
         self.apply(due, Some(dream), next, missed).map(Some)
     }
 
     fn skipped(&self, due: &DueSchedule, slot: i64, now: i64, reason: String) -> Dream {
         Dream {
-            id: ids::new(ids::DREAM),
-            agent_id: due.agent_id.clone(),
             status: DreamStatus::Skipped,
-            trigger: "schedule".into(),
             slot_ms: Some(slot),
-            window_start_ms: None,
             window_end_ms: None,
-            created_at_ms: now,
-            started_at_ms: None,
             finished_at_ms: Some(now),
             error: Some(reason),
-            summary: None,
-            report: None,
-            attempts: 0,
-            lease_owner: None,
-            lease_expires_ms: None,
+            ..Dream::pending(&due.agent_id, "schedule", now, now)
         }
     }
 

@@ -32,21 +32,7 @@ fn unscheduled(_: &Agent) -> Option<Slot> {
 pub fn dream(agent_id: &str, id: &str) -> Dream {
     Dream {
         id: id.into(),
-        agent_id: agent_id.into(),
-        status: DreamStatus::Pending,
-        trigger: "api".into(),
-        slot_ms: None,
-        window_start_ms: None,
-        window_end_ms: Some(100),
-        created_at_ms: 100,
-        started_at_ms: None,
-        finished_at_ms: None,
-        error: None,
-        summary: None,
-        report: None,
-        attempts: 0,
-        lease_owner: None,
-        lease_expires_ms: None,
+        ..Dream::pending(agent_id, "api", 100, 100)
     }
 }
 

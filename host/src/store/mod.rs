@@ -243,6 +243,31 @@ pub struct Dream {
     pub report: Option<String>,
 }
 
+impl Dream {
+    /// A new `pending` dream of `agent_id` asked for by `trigger`, over the
+    /// window since the last completed dream up to `until_ms`.
+    pub fn pending(agent_id: &str, trigger: &str, now_ms: i64, until_ms: i64) -> Dream {
+        Dream {
+            id: crate::ids::new(crate::ids::DREAM),
+            agent_id: agent_id.to_string(),
+            status: DreamStatus::Pending,
+            trigger: trigger.to_string(),
+            slot_ms: None,
+            window_start_ms: None,
+            window_end_ms: Some(until_ms),
+            created_at_ms: now_ms,
+            started_at_ms: None,
+            finished_at_ms: None,
+            error: None,
+            summary: None,
+            report: None,
+            attempts: 0,
+            lease_owner: None,
+            lease_expires_ms: None,
+        }
+    }
+}
+
 /// An agent's schedule: the next slot and what happened to earlier ones.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScheduleState {
