@@ -1213,9 +1213,11 @@ impl Store for SqliteStore {
             if dream.status == DreamStatus::Pending {
                 let active: Option<(String, String)> = tx
                     .prepare_cached(
+                        // Any active one will do; without ORDER BY this stays on
+                        // the dreams_active index, away from the agent's history.
                         "SELECT id, status FROM dreams
                          WHERE agent_id = ?1 AND status IN ('pending', 'running')
-                         ORDER BY id LIMIT 1",
+                         LIMIT 1",
                     )
                     .and_then(|mut s| {
                         s.query_row(params![firing.agent_id], |r| Ok((r.get(0)?, r.get(1)?)))

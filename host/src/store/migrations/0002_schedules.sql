@@ -39,3 +39,6 @@ CREATE UNIQUE INDEX dreams_one_per_slot ON dreams (agent_id, slot);
 ALTER TABLE dreams ADD COLUMN lease_owner TEXT;
 ALTER TABLE dreams ADD COLUMN lease_expires INTEGER;
 ALTER TABLE dreams ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+-- "Has this agent a dream pending or running?" (claims and overlap checks) reads
+-- only the few active rows, never an agent's whole history.
+CREATE INDEX dreams_active ON dreams (status, agent_id);
