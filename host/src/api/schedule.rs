@@ -145,21 +145,10 @@ async fn set_paused(
     let id = agent_id.clone();
     blocking(&state, move |s| {
         let now = now_ms();
-        let agent = s
-            .get_agent(&id)?
-            .ok_or_else(|| crate::store::StoreError::NotFound {
-                what: "agent",
-                id: id.clone(),
-            })?;
-        let next = if paused {
-            None
-        } else {
-            policy.next_for(&agent, now)
-        };
         s.set_paused(
             &id,
             paused,
-            next,
+            &|agent| policy.next_for(agent, now),
             &ScheduleEvent {
                 agent_id: id.clone(),
                 at_ms: now,

@@ -243,14 +243,19 @@ fn resuming_replays_no_backlog() {
         actor: "key_test".into(),
         detail: None,
     };
+    let policy = *w.scheduler.policy();
     w.store
-        .set_paused(&agent, true, None, &event("pause"))
+        .set_paused(&agent, true, &|_| None, &event("pause"))
         .expect("pause");
     assert_eq!(w.tick_at("2026-11-24T15:30:00Z"), Tick::default());
-    let snapshot = w.store.get_agent(&agent).expect("get").expect("exists");
-    let next = w.scheduler.policy().next_for(&snapshot, w.clock.now_ms());
+    let now = w.clock.now_ms();
     w.store
-        .set_paused(&agent, false, next, &event("resume"))
+        .set_paused(
+            &agent,
+            false,
+            &|a| policy.next_for(a, now),
+            &event("resume"),
+        )
         .expect("resume");
     assert_eq!(
         w.tick_at("2026-11-24T15:59:59Z"),

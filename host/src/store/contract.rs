@@ -600,10 +600,12 @@ pub fn a_slot_is_fired_once_and_overlaps_are_counted(store: &dyn Store) {
         .set_paused(
             &a.id,
             false,
-            Some(Slot {
-                slot_ms: 10_000,
-                run_at_ms: 10_000,
-            }),
+            &|_| {
+                Some(Slot {
+                    slot_ms: 10_000,
+                    run_at_ms: 10_000,
+                })
+            },
             &ScheduleEvent {
                 agent_id: a.id.clone(),
                 at_ms: 21_000,
@@ -624,7 +626,12 @@ pub fn a_slot_is_fired_once_and_overlaps_are_counted(store: &dyn Store) {
         .set_paused(
             &a.id,
             true,
-            None,
+            &|_| {
+                Some(Slot {
+                    slot_ms: 1,
+                    run_at_ms: 1,
+                })
+            },
             &ScheduleEvent {
                 agent_id: a.id.clone(),
                 at_ms: 22_000,

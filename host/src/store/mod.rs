@@ -516,12 +516,13 @@ pub trait Store: Send + Sync {
     /// Enabled, unpaused agents whose schedule has no next slot yet (e.g. after
     /// an upgrade), at most `limit`.
     fn unscheduled_agents(&self, limit: u32) -> Result<Vec<Agent>>;
-    /// Pause (`next` ignored, the slot cleared) or resume (at `next`), with the event audited.
+    /// Pause (the slot cleared) or resume (at the slot `reschedule` gives for
+    /// the agent as it is, read in the same transaction), with the event audited.
     fn set_paused(
         &self,
         agent_id: &str,
         paused: bool,
-        next: Option<Slot>,
+        reschedule: &dyn Fn(&Agent) -> Option<Slot>,
         event: &ScheduleEvent,
     ) -> Result<ScheduleState>;
     /// The agent's audit trail, newest first.

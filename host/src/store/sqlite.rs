@@ -1284,12 +1284,12 @@ impl Store for SqliteStore {
         &self,
         agent_id: &str,
         paused: bool,
-        next: Option<Slot>,
+        reschedule: &dyn Fn(&Agent) -> Option<Slot>,
         event: &ScheduleEvent,
     ) -> Result<ScheduleState> {
         self.write(|tx| {
-            require_agent(tx, agent_id)?;
-            let next = if paused { None } else { next };
+            let agent = query_agent(tx, agent_id)?.ok_or_else(|| not_found("agent", agent_id))?;
+            let next = if paused { None } else { reschedule(&agent) };
             tx.execute(
                 "UPDATE schedules SET paused = ?2, next_slot = ?3, next_run_at = ?4 WHERE agent_id = ?1",
                 params![
