@@ -169,9 +169,13 @@ impl Dreamer {
             let _ = done.send(());
             outcome
         });
-        let stored = self
-            .store
-            .finish_dream(&dream.id, owner, &outcome, self.clock.now_ms())?;
+        let stored = self.store.finish_dream(
+            &dream.id,
+            owner,
+            &outcome,
+            &[crate::webhooks::payload::dream_event(dream, &outcome)],
+            self.clock.now_ms(),
+        )?;
         if !stored {
             eprintln!(
                 "reverie: dream {}: the lease was lost{}; this worker's outcome is discarded",

@@ -1,7 +1,8 @@
 //! Identifiers the server hands out: a type prefix and a time-ordered body.
 //!
 //! `agt_01jd…` is an agent, `drm_…` a dream, `fb_…` feedback, `key_…` an API
-//! key (and `int_…` an interaction whose client gave it no id). The body is a
+//! key (and `int_…` an interaction whose client gave it no id); `whe_…` a
+//! webhook endpoint, `msg_…` a webhook event, `dlv_…` one delivery of it. The body is a
 //! ULID: 48 bits of milliseconds and 80 random bits in Crockford base32, made
 //! monotonic within the process, so ids sort in creation order. Cursor
 //! pagination leans on that: "after this id" is a stable position even while
@@ -14,6 +15,10 @@ pub const DREAM: &str = "drm";
 pub const FEEDBACK: &str = "fb";
 pub const API_KEY: &str = "key";
 pub const INTERACTION: &str = "int";
+pub const ENDPOINT: &str = "whe";
+/// A webhook event: its id is the `webhook-id` header of every attempt.
+pub const EVENT: &str = "msg";
+pub const DELIVERY: &str = "dlv";
 
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 

@@ -25,6 +25,7 @@ pub mod report;
 pub mod schedule;
 pub mod server;
 pub mod store;
+pub mod webhooks;
 
 /// Rules compiled into the binary by `build.rs`: (config name, component bytes).
 pub mod builtin {

@@ -1040,7 +1040,7 @@ async fn every_operation_answers_as_the_document_says() {
     };
     assert!(
         s.store
-            .finish_dream(&dream, "worker", &done, 3)
+            .finish_dream(&dream, "worker", &done, &[], 3)
             .expect("finish")
     );
     let reply = s.get(&format!("/v1/dreams/{dream}"), &admin).await;

@@ -97,7 +97,7 @@ impl World {
             };
             assert!(
                 self.store
-                    .finish_dream(&d.id, owner, &done, self.clock.now_ms())
+                    .finish_dream(&d.id, owner, &done, &[], self.clock.now_ms())
                     .expect("finish")
             );
             n += 1;
@@ -354,7 +354,7 @@ fn two_schedulers_on_one_database_fire_each_slot_exactly_once() {
                             };
                             assert!(
                                 store
-                                    .finish_dream(&d.id, &owner, &done, clock.now_ms())
+                                    .finish_dream(&d.id, &owner, &done, &[], clock.now_ms())
                                     .expect("finish"),
                                 "the claimer finishes"
                             );

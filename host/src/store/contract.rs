@@ -363,10 +363,16 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
         window_end_ms: 100,
     };
     assert!(
-        !store.finish_dream(&d1, "w2", &done, 115).expect("finish"),
+        !store
+            .finish_dream(&d1, "w2", &done, &[], 115)
+            .expect("finish"),
         "only the lease holder finishes a dream"
     );
-    assert!(store.finish_dream(&d1, "w1", &done, 120).expect("finish"));
+    assert!(
+        store
+            .finish_dream(&d1, "w1", &done, &[], 120)
+            .expect("finish")
+    );
     assert!(
         !store
             .finish_dream(
@@ -375,6 +381,7 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
                 &DreamOutcome::Failed {
                     reason: "late".into()
                 },
+                &[],
                 130
             )
             .expect("finish"),
@@ -425,7 +432,7 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
     };
     assert!(
         store
-            .finish_dream(&d2, "w1", &skipped, 160)
+            .finish_dream(&d2, "w1", &skipped, &[], 160)
             .expect("finish")
     );
     let list = store.list_dreams(&a.id, &page(2, None)).expect("list");
@@ -480,7 +487,7 @@ pub fn a_stalled_lease_is_taken_over_and_the_late_finish_is_refused(store: &dyn 
     };
     assert!(
         !store
-            .finish_dream(&id, "slow", &theirs, 1_960)
+            .finish_dream(&id, "slow", &theirs, &[], 1_960)
             .expect("finish")
     );
     let ours = DreamOutcome::Skipped {
@@ -488,7 +495,7 @@ pub fn a_stalled_lease_is_taken_over_and_the_late_finish_is_refused(store: &dyn 
     };
     assert!(
         store
-            .finish_dream(&id, "fast", &ours, 1_970)
+            .finish_dream(&id, "fast", &ours, &[], 1_970)
             .expect("finish")
     );
     let got = store.get_dream(&id).expect("get").expect("exists");

@@ -345,6 +345,134 @@ pub struct ScheduleEvent {
     pub detail: Option<String>,
 }
 
+/// Where an agent's webhook events go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub id: String,
+    pub agent_id: String,
+    pub url: String,
+    /// `whsec_…`: signs every event sent here.
+    pub secret: String,
+    /// The secret before the last rotation, still signing until `previous_expires_ms`.
+    pub previous_secret: Option<String>,
+    pub previous_expires_ms: Option<i64>,
+    /// Event types sent here; `*` for all.
+    pub events: Vec<String>,
+    /// `api` (registered) or `feedback_webhook` (the agent's field).
+    pub source: String,
+    pub created_at_ms: i64,
+    pub disabled_at_ms: Option<i64>,
+    pub disabled_reason: Option<String>,
+    /// Start of the current unbroken run of failed attempts.
+    pub failing_since_ms: Option<i64>,
+}
+
+impl Endpoint {
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.events.iter().any(|e| e == "*" || e == event_type)
+    }
+}
+
+/// An event to put in the outbox with the write that caused it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    pub id: String,
+    pub event_type: String,
+    /// The event's fields, a JSON object (the envelope is added when sent).
+    pub data: String,
+}
+
+/// An event as stored, with its per-agent sequence number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookEvent {
+    pub id: String,
+    pub agent_id: String,
+    pub event_type: String,
+    pub seq: i64,
+    pub data: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (the first, or a retry).
+    Pending,
+    Delivered,
+    /// Every attempt failed: the dead letter, redeliverable.
+    Dead,
+    /// Its endpoint was deleted first.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeliveryStatus> {
+        Some(match text {
+            "pending" => DeliveryStatus::Pending,
+            "delivered" => DeliveryStatus::Delivered,
+            "dead" => DeliveryStatus::Dead,
+            "cancelled" => DeliveryStatus::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// One event bound for one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub endpoint_id: String,
+    pub agent_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at_ms: Option<i64>,
+    /// The HTTP status of the last attempt, if it got one.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+/// One try at sending a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub n: u32,
+    pub at_ms: i64,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// A delivery claimed for sending, with what sending it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueDelivery {
+    pub delivery: Delivery,
+    pub event: WebhookEvent,
+    pub endpoint: Endpoint,
+}
+
+/// What an attempt means for its delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptOutcome {
+    Delivered,
+    /// Try again at this time.
+    Retry {
+        at_ms: i64,
+    },
+    /// The last attempt failed: the dead letter.
+    Dead,
+}
+
 /// How a running dream ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DreamOutcome {
@@ -483,12 +611,16 @@ pub trait Store: Send + Sync {
     /// Extend `owner`'s lease. `false`: the lease is gone (taken over or released).
     fn renew_lease(&self, id: &str, owner: &str, now_ms: i64, lease_ms: i64) -> Result<bool>;
     /// running → completed | skipped | failed, only while `owner` holds the
-    /// lease: a worker that lost it changes nothing. `false` if it did not hold it.
+    /// lease: a worker that lost it changes nothing. `false` if it did not hold
+    /// it. `events` go into the outbox in the same transaction, with a delivery
+    /// for each of the agent's enabled endpoints that wants them: a report is
+    /// never stored without its deliveries, nor the other way round.
     fn finish_dream(
         &self,
         id: &str,
         owner: &str,
         outcome: &DreamOutcome,
+        events: &[OutboxEvent],
         now_ms: i64,
     ) -> Result<bool>;
     /// running → pending, giving up `owner`'s lease (graceful shutdown). `false`
@@ -527,6 +659,64 @@ pub trait Store: Send + Sync {
     ) -> Result<ScheduleState>;
     /// The agent's audit trail, newest first.
     fn schedule_events(&self, agent_id: &str, limit: u32) -> Result<Vec<ScheduleEvent>>;
+
+    // ---- webhooks ----
+
+    fn create_endpoint(&self, endpoint: &Endpoint, idem: Option<&IdempotencyRecord>) -> Result<()>;
+    /// An endpoint that is not deleted.
+    fn get_endpoint(&self, id: &str) -> Result<Option<Endpoint>>;
+    /// The agent's endpoints, oldest first (deleted ones left out).
+    fn list_endpoints(&self, agent_id: &str) -> Result<Vec<Endpoint>>;
+    /// Delete an endpoint; its pending deliveries are cancelled.
+    fn delete_endpoint(&self, id: &str, now_ms: i64) -> Result<()>;
+    /// A new secret; the old one keeps signing until `previous_expires_ms`.
+    fn rotate_secret(&self, id: &str, secret: &str, previous_expires_ms: i64) -> Result<Endpoint>;
+    /// Enable a disabled endpoint again (its pending deliveries resume).
+    fn enable_endpoint(&self, id: &str) -> Result<Endpoint>;
+    /// Keep the agent's `feedback_webhook` endpoint in step with the field:
+    /// `None` deletes it; a URL creates it (with `new`'s id and secret) or
+    /// points it at the new URL.
+    fn sync_feedback_endpoint(
+        &self,
+        agent_id: &str,
+        url: Option<&str>,
+        new: &Endpoint,
+    ) -> Result<()>;
+
+    /// Claim up to `limit` deliveries due at `now_ms` whose endpoint is enabled.
+    fn claim_deliveries(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>>;
+    /// Record an attempt and what it means, fenced on `owner`'s lease. A
+    /// failure starts (or continues) the endpoint's run of failures, a success
+    /// ends it; `disable` disables the endpoint with that reason, and `events`
+    /// (an `endpoint.disabled`) go into the outbox with it. `false`: the lease
+    /// was lost, nothing written.
+    fn record_attempt(
+        &self,
+        delivery_id: &str,
+        owner: &str,
+        attempt: &Attempt,
+        outcome: &AttemptOutcome,
+        disable: Option<&str>,
+        events: &[OutboxEvent],
+    ) -> Result<bool>;
+    fn get_delivery(&self, id: &str) -> Result<Option<Delivery>>;
+    /// The agent's deliveries (or one endpoint's), newest first.
+    fn list_deliveries(
+        &self,
+        agent_id: &str,
+        endpoint_id: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>>;
+    fn delivery_attempts(&self, delivery_id: &str) -> Result<Vec<Attempt>>;
+    /// Send a delivery's event again to its endpoint, as a new delivery with
+    /// the same event (so the same `webhook-id`).
+    fn redeliver(&self, delivery_id: &str, new_id: &str, now_ms: i64) -> Result<Delivery>;
 
     // ---- API keys and idempotency ----
 

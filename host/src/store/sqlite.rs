@@ -29,6 +29,7 @@ use crate::model::FeedbackSource;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_schedules.sql")),
+    (3, include_str!("migrations/0003_webhooks.sql")),
 ];
 
 /// Busy timeout, for readers meeting a checkpoint: RELIABILITY 21 asks ≥ 5 s.
@@ -360,6 +361,148 @@ fn insert_dream(tx: &rusqlite::Transaction<'_>, dream: &Dream) -> Result<()> {
         }
     })?;
     Ok(())
+}
+
+/// Put `events` in the outbox: each with the agent's next sequence number, and
+/// a pending delivery for every enabled endpoint of the agent that wants it.
+fn outbox(
+    tx: &rusqlite::Transaction<'_>,
+    agent_id: &str,
+    events: &[OutboxEvent],
+    now_ms: i64,
+) -> Result<()> {
+    let endpoints = query_endpoints(tx, agent_id)?;
+    for event in events {
+        let seq: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM webhook_events WHERE agent_id = ?1",
+                params![agent_id],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO webhook_events (id, agent_id, type, seq, data, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                event.id,
+                agent_id,
+                event.event_type,
+                seq,
+                event.data,
+                now_ms
+            ],
+        )
+        .map_err(backend)?;
+        for endpoint in endpoints
+            .iter()
+            .filter(|e| e.disabled_at_ms.is_none() && e.wants(&event.event_type))
+        {
+            tx.execute(
+                "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, agent_id, status,
+                                                 next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+                params![
+                    crate::ids::new(crate::ids::DELIVERY),
+                    event.id,
+                    endpoint.id,
+                    agent_id,
+                    now_ms
+                ],
+            )
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+const ENDPOINT_COLUMNS: &str = "id, agent_id, url, secret, previous_secret, previous_expires, events, \
+     source, created_at, disabled_at, disabled_reason, failing_since";
+
+fn endpoint_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Endpoint> {
+    let events: String = row.get(6)?;
+    Ok(Endpoint {
+        id: row.get(0)?,
+        agent_id: row.get(1)?,
+        url: row.get(2)?,
+        secret: row.get(3)?,
+        previous_secret: row.get(4)?,
+        previous_expires_ms: row.get(5)?,
+        events: serde_json::from_str(&events).unwrap_or_else(|_| vec!["*".into()]),
+        source: row.get(7)?,
+        created_at_ms: row.get(8)?,
+        disabled_at_ms: row.get(9)?,
+        disabled_reason: row.get(10)?,
+        failing_since_ms: row.get(11)?,
+    })
+}
+
+fn query_endpoints(conn: &Connection, agent_id: &str) -> Result<Vec<Endpoint>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
+         WHERE agent_id = ?1 AND deleted_at IS NULL ORDER BY id"
+    ))
+    .and_then(|mut s| s.query_map(params![agent_id], endpoint_row)?.collect())
+    .map_err(backend)
+}
+
+fn query_endpoint(conn: &Connection, id: &str) -> Result<Option<Endpoint>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?1 AND deleted_at IS NULL"
+    ))
+    .and_then(|mut s| s.query_row(params![id], endpoint_row).optional())
+    .map_err(backend)
+}
+
+fn insert_endpoint(tx: &rusqlite::Transaction<'_>, e: &Endpoint) -> Result<()> {
+    let events =
+        serde_json::to_string(&e.events).map_err(|e| StoreError::Backend(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO webhook_endpoints (id, agent_id, url, secret, events, source, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            e.id,
+            e.agent_id,
+            e.url,
+            e.secret,
+            events,
+            e.source,
+            e.created_at_ms
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+const DELIVERY_COLUMNS: &str = "d.id, d.event_id, ev.type, d.endpoint_id, d.agent_id, d.status, \
+     d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.finished_at";
+
+fn delivery_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    let status: String = row.get(5)?;
+    Ok(Delivery {
+        id: row.get(0)?,
+        event_id: row.get(1)?,
+        event_type: row.get(2)?,
+        endpoint_id: row.get(3)?,
+        agent_id: row.get(4)?,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Dead),
+        attempts: row.get::<_, i64>(6)?.clamp(0, u32::MAX as i64) as u32,
+        next_attempt_at_ms: row.get(7)?,
+        last_status: row
+            .get::<_, Option<i64>>(8)?
+            .and_then(|s| u16::try_from(s).ok()),
+        last_error: row.get(9)?,
+        created_at_ms: row.get(10)?,
+        finished_at_ms: row.get(11)?,
+    })
+}
+
+fn query_delivery(conn: &Connection, id: &str) -> Result<Option<Delivery>> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d
+         JOIN webhook_events ev ON ev.id = d.event_id WHERE d.id = ?1"
+    ))
+    .and_then(|mut s| s.query_row(params![id], delivery_row).optional())
+    .map_err(backend)
 }
 
 fn insert_event(tx: &rusqlite::Transaction<'_>, event: &ScheduleEvent) -> Result<()> {
@@ -1061,6 +1204,7 @@ impl Store for SqliteStore {
         id: &str,
         owner: &str,
         outcome: &DreamOutcome,
+        events: &[OutboxEvent],
         now_ms: i64,
     ) -> Result<bool> {
         self.write(|tx| {
@@ -1103,6 +1247,14 @@ impl Store for SqliteStore {
                 }
             }
             .map_err(backend)?;
+            if n == 1 && !events.is_empty() {
+                let agent_id: String = tx
+                    .query_row("SELECT agent_id FROM dreams WHERE id = ?1", params![id], |r| {
+                        r.get(0)
+                    })
+                    .map_err(backend)?;
+                outbox(tx, &agent_id, events, now_ms)?;
+            }
             Ok(n == 1)
         })
     }
@@ -1326,6 +1478,346 @@ impl Store for SqliteStore {
                 .collect()
             })
             .map_err(backend)
+        })
+    }
+
+    fn create_endpoint(&self, endpoint: &Endpoint, idem: Option<&IdempotencyRecord>) -> Result<()> {
+        self.write(|tx| {
+            require_agent(tx, &endpoint.agent_id)?;
+            insert_endpoint(tx, endpoint)?;
+            save_idempotency(tx, idem)
+        })
+    }
+
+    fn get_endpoint(&self, id: &str) -> Result<Option<Endpoint>> {
+        self.read(|conn| query_endpoint(conn, id))
+    }
+
+    fn list_endpoints(&self, agent_id: &str) -> Result<Vec<Endpoint>> {
+        self.read(|conn| {
+            require_agent(conn, agent_id)?;
+            query_endpoints(conn, agent_id)
+        })
+    }
+
+    fn delete_endpoint(&self, id: &str, now_ms: i64) -> Result<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE webhook_endpoints SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                    params![id, now_ms],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(not_found("webhook endpoint", id));
+            }
+            tx.execute(
+                "UPDATE webhook_deliveries SET status = 'cancelled', finished_at = ?2,
+                        next_attempt_at = NULL, lease_owner = NULL, lease_expires = NULL
+                 WHERE endpoint_id = ?1 AND status = 'pending'",
+                params![id, now_ms],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn rotate_secret(&self, id: &str, secret: &str, previous_expires_ms: i64) -> Result<Endpoint> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE webhook_endpoints SET previous_secret = secret, previous_expires = ?3,
+                            secret = ?2
+                     WHERE id = ?1 AND deleted_at IS NULL",
+                    params![id, secret, previous_expires_ms],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(not_found("webhook endpoint", id));
+            }
+            query_endpoint(tx, id)?.ok_or_else(|| not_found("webhook endpoint", id))
+        })
+    }
+
+    fn enable_endpoint(&self, id: &str) -> Result<Endpoint> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL,
+                            failing_since = NULL
+                     WHERE id = ?1 AND deleted_at IS NULL",
+                    params![id],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(not_found("webhook endpoint", id));
+            }
+            query_endpoint(tx, id)?.ok_or_else(|| not_found("webhook endpoint", id))
+        })
+    }
+
+    fn sync_feedback_endpoint(
+        &self,
+        agent_id: &str,
+        url: Option<&str>,
+        new: &Endpoint,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM webhook_endpoints
+                     WHERE agent_id = ?1 AND source = 'feedback_webhook' AND deleted_at IS NULL",
+                    params![agent_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            match (current, url) {
+                (None, None) => {}
+                (Some(id), None) => {
+                    tx.execute(
+                        "UPDATE webhook_endpoints SET deleted_at = ?2 WHERE id = ?1",
+                        params![id, new.created_at_ms],
+                    )
+                    .map_err(backend)?;
+                    tx.execute(
+                        "UPDATE webhook_deliveries SET status = 'cancelled', finished_at = ?2,
+                                next_attempt_at = NULL
+                         WHERE endpoint_id = ?1 AND status = 'pending'",
+                        params![id, new.created_at_ms],
+                    )
+                    .map_err(backend)?;
+                }
+                (Some(id), Some(url)) => {
+                    tx.execute(
+                        "UPDATE webhook_endpoints SET url = ?2 WHERE id = ?1",
+                        params![id, url],
+                    )
+                    .map_err(backend)?;
+                }
+                (None, Some(url)) => insert_endpoint(
+                    tx,
+                    &Endpoint {
+                        url: url.to_string(),
+                        agent_id: agent_id.to_string(),
+                        source: "feedback_webhook".into(),
+                        ..new.clone()
+                    },
+                )?,
+            }
+            Ok(())
+        })
+    }
+
+    fn claim_deliveries(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>> {
+        self.write(|tx| {
+            let ids: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT d.id FROM webhook_deliveries d
+                     JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                     WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
+                       AND (d.lease_expires IS NULL OR d.lease_expires <= ?1)
+                       AND e.disabled_at IS NULL AND e.deleted_at IS NULL
+                     ORDER BY d.next_attempt_at LIMIT ?2",
+                )
+                .and_then(|mut s| s.query_map(params![now_ms, limit], |r| r.get(0))?.collect())
+                .map_err(backend)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                tx.execute(
+                    "UPDATE webhook_deliveries SET lease_owner = ?2, lease_expires = ?3 WHERE id = ?1",
+                    params![id, owner, now_ms.saturating_add(lease_ms)],
+                )
+                .map_err(backend)?;
+                let delivery = query_delivery(tx, &id)?.ok_or_else(|| not_found("delivery", &id))?;
+                let event = tx
+                    .query_row(
+                        "SELECT id, agent_id, type, seq, data, created_at FROM webhook_events WHERE id = ?1",
+                        params![delivery.event_id],
+                        |r| {
+                            Ok(WebhookEvent {
+                                id: r.get(0)?,
+                                agent_id: r.get(1)?,
+                                event_type: r.get(2)?,
+                                seq: r.get(3)?,
+                                data: r.get(4)?,
+                                created_at_ms: r.get(5)?,
+                            })
+                        },
+                    )
+                    .map_err(backend)?;
+                let endpoint = tx
+                    .query_row(
+                        &format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?1"),
+                        params![delivery.endpoint_id],
+                        endpoint_row,
+                    )
+                    .map_err(backend)?;
+                out.push(DueDelivery {
+                    delivery,
+                    event,
+                    endpoint,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn record_attempt(
+        &self,
+        delivery_id: &str,
+        owner: &str,
+        attempt: &Attempt,
+        outcome: &AttemptOutcome,
+        disable: Option<&str>,
+        events: &[OutboxEvent],
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let (status, next, finished) = match outcome {
+                AttemptOutcome::Delivered => ("delivered", None, Some(attempt.at_ms)),
+                AttemptOutcome::Retry { at_ms } => ("pending", Some(*at_ms), None),
+                AttemptOutcome::Dead => ("dead", None, Some(attempt.at_ms)),
+            };
+            let n = tx
+                .execute(
+                    "UPDATE webhook_deliveries SET status = ?3, attempts = attempts + 1,
+                            next_attempt_at = ?4, finished_at = ?5, last_status = ?6,
+                            last_error = ?7, lease_owner = NULL, lease_expires = NULL
+                     WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
+                    params![
+                        delivery_id,
+                        owner,
+                        status,
+                        next,
+                        finished,
+                        attempt.status.map(i64::from),
+                        attempt.error
+                    ],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO webhook_attempts (delivery_id, n, at, status, error, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    delivery_id,
+                    attempt.n,
+                    attempt.at_ms,
+                    attempt.status.map(i64::from),
+                    attempt.error,
+                    attempt.duration_ms
+                ],
+            )
+            .map_err(backend)?;
+            let (endpoint_id, agent_id): (String, String) = tx
+                .query_row(
+                    "SELECT endpoint_id, agent_id FROM webhook_deliveries WHERE id = ?1",
+                    params![delivery_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(backend)?;
+            let failed = !matches!(outcome, AttemptOutcome::Delivered);
+            tx.execute(
+                if failed {
+                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1"
+                } else {
+                    "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?1 AND ?2 IS NOT NULL"
+                },
+                params![endpoint_id, attempt.at_ms],
+            )
+            .map_err(backend)?;
+            if let Some(reason) = disable {
+                tx.execute(
+                    "UPDATE webhook_endpoints SET disabled_at = ?2, disabled_reason = ?3
+                     WHERE id = ?1 AND disabled_at IS NULL",
+                    params![endpoint_id, attempt.at_ms, reason],
+                )
+                .map_err(backend)?;
+                outbox(tx, &agent_id, events, attempt.at_ms)?;
+            }
+            Ok(true)
+        })
+    }
+
+    fn get_delivery(&self, id: &str) -> Result<Option<Delivery>> {
+        self.read(|conn| query_delivery(conn, id))
+    }
+
+    fn list_deliveries(
+        &self,
+        agent_id: &str,
+        endpoint_id: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>> {
+        self.read(|conn| {
+            require_agent(conn, agent_id)?;
+            let items = conn
+                .prepare_cached(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d
+                     JOIN webhook_events ev ON ev.id = d.event_id
+                     WHERE d.agent_id = ?1 AND (?2 IS NULL OR d.endpoint_id = ?2)
+                       AND (?3 IS NULL OR d.id < ?3)
+                     ORDER BY d.id DESC LIMIT ?4"
+                ))
+                .and_then(|mut s| {
+                    s.query_map(
+                        params![agent_id, endpoint_id, page.after, page.limit + 1],
+                        delivery_row,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend)?;
+            Ok(page_of(items, page.limit))
+        })
+    }
+
+    fn delivery_attempts(&self, delivery_id: &str) -> Result<Vec<Attempt>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT n, at, status, error, duration_ms FROM webhook_attempts
+                 WHERE delivery_id = ?1 ORDER BY n",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![delivery_id], |r| {
+                    Ok(Attempt {
+                        n: r.get::<_, i64>(0)?.clamp(0, u32::MAX as i64) as u32,
+                        at_ms: r.get(1)?,
+                        status: r
+                            .get::<_, Option<i64>>(2)?
+                            .and_then(|s| u16::try_from(s).ok()),
+                        error: r.get(3)?,
+                        duration_ms: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(backend)
+        })
+    }
+
+    fn redeliver(&self, delivery_id: &str, new_id: &str, now_ms: i64) -> Result<Delivery> {
+        self.write(|tx| {
+            let old = query_delivery(tx, delivery_id)?
+                .ok_or_else(|| not_found("delivery", delivery_id))?;
+            if query_endpoint(tx, &old.endpoint_id)?.is_none() {
+                return Err(not_found("webhook endpoint", &old.endpoint_id));
+            }
+            tx.execute(
+                "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, agent_id, status,
+                                                 next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+                params![new_id, old.event_id, old.endpoint_id, old.agent_id, now_ms],
+            )
+            .map_err(backend)?;
+            query_delivery(tx, new_id)?.ok_or_else(|| not_found("delivery", new_id))
         })
     }
 
