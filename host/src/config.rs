@@ -39,6 +39,21 @@ struct ConfigFile {
     server: ServerFile,
     #[serde(default)]
     scheduler: SchedulerFile,
+    #[serde(default)]
+    webhooks: WebhooksFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhooksFile {
+    retry_schedule: Option<Vec<String>>,
+    timeout: Option<String>,
+    max_response_kib: Option<usize>,
+    disable_after: Option<String>,
+    thin_above_kib: Option<usize>,
+    public_url: Option<String>,
+    allow_networks: Option<Vec<String>>,
+    senders: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,6 +263,41 @@ impl Default for SchedulerConfig {
     }
 }
 
+/// Webhook delivery (`[webhooks]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhooksConfig {
+    /// Delays before the 2nd, 3rd, … attempt (the first is immediate).
+    pub retry_schedule: Vec<Duration>,
+    /// Total time for one attempt.
+    pub timeout: Duration,
+    pub max_response_bytes: usize,
+    /// An endpoint failing without a break this long is disabled.
+    pub disable_after: Duration,
+    /// Larger bodies are sent thin (ids and a link).
+    pub thin_above_bytes: usize,
+    /// The API's base URL as receivers reach it; `None`: `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Networks the SSRF guard lets through (e.g. `127.0.0.0/8` for local receivers).
+    pub allow_networks: Vec<crate::webhooks::ssrf::Cidr>,
+    /// Deliveries sent at once, one thread each.
+    pub senders: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            retry_schedule: crate::webhooks::deliver::DEFAULT_SCHEDULE.to_vec(),
+            timeout: Duration::from_secs(15),
+            max_response_bytes: 64 << 10,
+            disable_after: Duration::from_secs(5 * 86_400),
+            thin_above_bytes: 256 << 10,
+            public_url: None,
+            allow_networks: Vec::new(),
+            senders: 2,
+        }
+    }
+}
+
 /// `"500ms"`, `"30s"`, `"5m"`, `"6h"`, `"1d"`: a whole number and a unit.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -283,6 +333,7 @@ pub struct Config {
     pub rules: Vec<RuleConfig>,
     pub server: ServerConfig,
     pub scheduler: SchedulerConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 impl Config {
@@ -414,9 +465,11 @@ impl Config {
             server.min_interactions = n;
         }
         let scheduler = resolve_scheduler(&file.scheduler).map_err(invalid)?;
+        let webhooks = resolve_webhooks(&file.webhooks).map_err(invalid)?;
         Ok(Config {
             server,
             scheduler,
+            webhooks,
             agent: AgentConfig {
                 id: file.agent.id.unwrap_or_else(|| "agt_offline".into()),
                 name: file.agent.name.unwrap_or_else(|| "agent".into()),
@@ -495,6 +548,103 @@ fn resolve_scheduler(file: &SchedulerFile) -> Result<SchedulerConfig, String> {
             ));
         }
         out.workers = n;
+    }
+    Ok(out)
+}
+
+fn resolve_webhooks(file: &WebhooksFile) -> Result<WebhooksConfig, String> {
+    let mut out = WebhooksConfig::default();
+    let bounded = |key: &str, text: &str, min: Duration, max: Duration| {
+        let d = parse_duration(text).map_err(|e| format!("webhooks.{key}: {e}"))?;
+        if d < min || d > max {
+            return Err(format!(
+                "webhooks.{key} must be between {} and {}, got {text:?}",
+                humantime(min),
+                humantime(max)
+            ));
+        }
+        Ok(d)
+    };
+    if let Some(steps) = &file.retry_schedule {
+        if steps.len() > 20 {
+            return Err(format!(
+                "webhooks.retry_schedule has {} steps; at most 20",
+                steps.len()
+            ));
+        }
+        out.retry_schedule = steps
+            .iter()
+            .map(|s| {
+                bounded(
+                    "retry_schedule",
+                    s,
+                    Duration::ZERO,
+                    Duration::from_secs(7 * 86_400),
+                )
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(t) = &file.timeout {
+        out.timeout = bounded(
+            "timeout",
+            t,
+            Duration::from_millis(100),
+            Duration::from_secs(300),
+        )?;
+    }
+    if let Some(t) = &file.disable_after {
+        out.disable_after = bounded(
+            "disable_after",
+            t,
+            Duration::from_secs(1),
+            Duration::from_secs(90 * 86_400),
+        )?;
+    }
+    if let Some(kib) = file.max_response_kib {
+        if !(1..=16 << 10).contains(&kib) {
+            return Err(format!(
+                "webhooks.max_response_kib must be between 1 and 16384, got {kib}"
+            ));
+        }
+        out.max_response_bytes = kib << 10;
+    }
+    if let Some(kib) = file.thin_above_kib {
+        if !(1..=64 << 10).contains(&kib) {
+            return Err(format!(
+                "webhooks.thin_above_kib must be between 1 and 65536, got {kib}"
+            ));
+        }
+        out.thin_above_bytes = kib << 10;
+    }
+    if let Some(url) = &file.public_url {
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                out.public_url = Some(url.trim_end_matches('/').to_string())
+            }
+            _ => {
+                return Err(format!(
+                    "webhooks.public_url must be an http(s) URL, got {url:?}"
+                ));
+            }
+        }
+    }
+    if let Some(nets) = &file.allow_networks {
+        out.allow_networks = nets
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                n.parse()
+                    .map_err(|e| format!("webhooks.allow_networks[{i}]: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(n) = file.senders {
+        if !(1..=64).contains(&n) {
+            return Err(format!(
+                "webhooks.senders must be between 1 and 64, got {n}"
+            ));
+        }
+        out.senders = n;
     }
     Ok(out)
 }

@@ -22,6 +22,8 @@ use crate::plugins::Runtime;
 use crate::schedule::{Policy, Scheduler};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
+use crate::webhooks::deliver::{Deliverer, Policy as DeliveryPolicy, Senders};
+use crate::webhooks::ssrf::Guard;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -43,6 +45,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("cannot make the first API key: {0}")]
     Random(String),
+    #[error("cannot start webhook delivery: {0}")]
+    Webhooks(String),
 }
 
 /// `$XDG_DATA_HOME/reverie`, else `~/.local/share/reverie`.
@@ -177,13 +181,46 @@ pub fn serve(
         .enable_all()
         .thread_name("reverie-http")
         .build()?;
+    let addr = config.server.listen;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let local = listener.local_addr()?;
+
+    // Webhooks: the outbox is sent by threads of their own.
+    let hooks = &config.webhooks;
+    let deliverer = Deliverer::new(
+        store_dyn.clone(),
+        Arc::new(SystemClock),
+        DeliveryPolicy {
+            schedule: hooks.retry_schedule.clone(),
+            timeout: hooks.timeout,
+            max_response_bytes: hooks.max_response_bytes,
+            disable_after: hooks.disable_after,
+            thin_above_bytes: hooks.thin_above_bytes,
+            public_url: hooks
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{local}")),
+            lease: hooks.timeout + Duration::from_secs(30),
+        },
+        Guard::new(hooks.allow_networks.clone()),
+        format!("{}/webhooks", worker_name()),
+    )
+    .map_err(|e| ServeError::Webhooks(e.to_string()))?;
+    let senders = Senders::spawn(
+        Arc::new(deliverer),
+        hooks.senders,
+        Duration::from_millis(250),
+    )?;
+
     let state = AppState::new(
         store_dyn,
         Some(workers.wakeup()),
         config.server.max_body_bytes,
         policy,
-    );
-    let addr = config.server.listen;
+    )
+    .with_webhook_guard(Guard::new(hooks.allow_networks.clone()));
     // At the signal: stop scheduling and claiming at once, while HTTP drains.
     let stop_claiming = workers.stopper();
     let stop_scheduler = scheduler.as_ref().map(|(stop, _)| stop.clone());
@@ -194,10 +231,6 @@ pub fn serve(
         }
     };
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServeError::Listen { addr, source })?;
-        let local = listener.local_addr()?;
         writeln!(announce, "reverie: listening on http://{local}")?;
         announce.flush()?;
         axum::serve(listener, api::app(state))
@@ -208,6 +241,7 @@ pub fn serve(
             .await?;
         Ok::<(), ServeError>(())
     })?;
+    senders.shutdown(Duration::from_secs(2));
     drop(runtime);
 
     // Claiming stopped at the signal; let running dreams finish within the

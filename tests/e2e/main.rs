@@ -11,3 +11,4 @@ mod report;
 mod sandbox;
 mod schedule;
 mod serve;
+mod webhooks;

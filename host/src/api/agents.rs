@@ -218,6 +218,9 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
+    if let Some(url) = &input.feedback_webhook {
+        super::webhooks::check_url(&state, "feedback_webhook", url).await?;
+    }
 
     let now = now_ms();
     let mut agent = Agent {
@@ -247,7 +250,19 @@ pub async fn create(
         &bytes,
         StatusCode::CREATED,
         &view,
-        move |s, idem| s.create_agent(&agent, next, idem),
+        move |s, idem| {
+            s.create_agent(&agent, next, idem)?;
+            // The agent's feedback_webhook is an endpoint like any other, with
+            // its own secret (readable at …/webhooks/{id}/secret).
+            match &agent.feedback_webhook {
+                Some(url) => s.sync_feedback_endpoint(
+                    &agent.id,
+                    Some(url),
+                    &super::webhooks::feedback_endpoint(&agent.id, now)?,
+                ),
+                None => Ok(()),
+            }
+        },
     )
     .await?;
     Ok(created.response)
@@ -319,6 +334,10 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
+    if let Some(Some(url)) = &input.feedback_webhook {
+        super::webhooks::check_url(&state, "feedback_webhook", url).await?;
+    }
+    let webhook_changed = input.feedback_webhook.clone();
     let update = AgentUpdate {
         name: input.name.map(|n| n.trim().to_string()),
         model: input.model.map(|m| m.trim().to_string()),
@@ -333,7 +352,15 @@ pub async fn update(
     let agent = blocking(&state, move |s| {
         let now = now_ms();
         // A new frequency, time zone or switch starts from now: no backlog.
-        s.update_agent(&agent_id, &update, now, &|a| policy.next_for(a, now))
+        let agent = s.update_agent(&agent_id, &update, now, &|a| policy.next_for(a, now))?;
+        if let Some(url) = &webhook_changed {
+            s.sync_feedback_endpoint(
+                &agent_id,
+                url.as_deref(),
+                &super::webhooks::feedback_endpoint(&agent_id, now)?,
+            )?;
+        }
+        Ok(agent)
     })
     .await?;
     Ok(support::json(StatusCode::OK, &AgentView::from(agent))?.0)

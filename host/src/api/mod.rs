@@ -20,6 +20,7 @@ mod schedule;
 mod support;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,7 @@ pub use error::{ApiError, FieldError};
 use crate::dreams::Wakeup;
 use crate::schedule::Policy;
 use crate::store::Store;
+use crate::webhooks::ssrf::Guard;
 
 /// The OpenAPI 3.1 document for this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -56,6 +58,8 @@ struct Inner {
     dreams: Option<Wakeup>,
     /// Jitter and catch-up, for the next slots the API computes.
     policy: Policy,
+    /// Which webhook URLs may be registered (SSRF).
+    webhook_guard: Guard,
     /// `(principal, Idempotency-Key)` of requests in flight: a concurrent
     /// duplicate gets 409 rather than racing the first.
     in_flight: Mutex<HashSet<(String, String)>>,
@@ -76,6 +80,7 @@ impl AppState {
                 store,
                 dreams,
                 policy,
+                webhook_guard: Guard::default(),
                 in_flight: Mutex::new(HashSet::new()),
                 body_limit,
             }),
@@ -88,6 +93,19 @@ impl AppState {
 
     pub fn policy(&self) -> &Policy {
         &self.inner.policy
+    }
+
+    /// Let webhook URLs through this guard (it is built at start, before the
+    /// state is shared).
+    pub fn with_webhook_guard(mut self, guard: Guard) -> AppState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.webhook_guard = guard;
+        }
+        self
+    }
+
+    pub fn webhook_guard(&self) -> &Guard {
+        &self.inner.webhook_guard
     }
 
     /// Tell the workers a dream is waiting.
@@ -134,6 +152,31 @@ pub fn app(state: AppState) -> Router {
         .route("/agents/{agent_id}/schedule/resume", post(schedule::resume))
         .route("/agents/{agent_id}/schedule/run", post(schedule::run_now))
         .route("/schedule/preview", get(schedule::preview))
+        .route(
+            "/agents/{agent_id}/webhooks",
+            post(webhooks::create).get(webhooks::list),
+        )
+        .route(
+            "/agents/{agent_id}/webhooks/{endpoint_id}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route(
+            "/agents/{agent_id}/webhooks/{endpoint_id}/secret",
+            get(webhooks::secret),
+        )
+        .route(
+            "/agents/{agent_id}/webhooks/{endpoint_id}/rotate",
+            post(webhooks::rotate),
+        )
+        .route(
+            "/agents/{agent_id}/webhooks/{endpoint_id}/enable",
+            post(webhooks::enable),
+        )
+        .route("/agents/{agent_id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/deliveries/{delivery_id}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/dreams/{dream_id}", get(dreams::get))
         .route("/api-keys", post(keys::create).get(keys::list))
         .route("/api-keys/{key_id}", axum::routing::delete(keys::revoke))

@@ -628,7 +628,8 @@ pub trait Store: Send + Sync {
     fn release_dream(&self, id: &str, owner: &str) -> Result<bool>;
     /// The agent's latest completed dream, report included: the previous one for a new dream.
     fn last_completed_dream(&self, agent_id: &str) -> Result<Option<Dream>>;
-    /// Release every lease: all `running` dreams go back to `pending`. Only for
+    /// Release every lease: all `running` dreams go back to `pending`, and
+    /// deliveries in flight are due again. Only for
     /// a process that knows no other worker shares the database (SQLite's
     /// `serve` holds the directory lock); replicas wait for leases to expire.
     /// The claims still count as attempts (the crash may have been the dream's

@@ -1300,6 +1300,13 @@ impl Store for SqliteStore {
                     [],
                 )
                 .map_err(backend)?;
+            // Deliveries in flight at the crash: due again now.
+            tx.execute(
+                "UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires = NULL
+                 WHERE lease_owner IS NOT NULL",
+                [],
+            )
+            .map_err(backend)?;
             Ok(n as u64)
         })
     }

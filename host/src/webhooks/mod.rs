@@ -4,6 +4,7 @@
 //! [`sign`] signs and verifies; [`ssrf`] decides which addresses a webhook may
 //! reach.
 
+pub mod deliver;
 pub mod payload;
 pub mod sign;
 pub mod ssrf;

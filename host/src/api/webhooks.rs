@@ -1,0 +1,392 @@
+//! `/v1/agents/{id}/webhooks`, `/v1/agents/{id}/deliveries` and
+//! `/v1/deliveries/{id}/redeliver`: where an agent's events go, and what
+//! became of each delivery.
+//!
+//! A URL is checked against the SSRF guard when it is registered (and again by
+//! the sender at every connect). A secret is shown when the endpoint is made or
+//! rotated, and on request at `…/secret`; it is a shared signing key, which the
+//! server must keep to sign.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use super::support::{self, blocking, now_ms, time};
+use super::{ApiError, AppState, Principal};
+use crate::ids;
+use crate::store::{Attempt, Delivery, Endpoint, StoreError};
+use crate::webhooks::payload::EVENT_TYPES;
+use crate::webhooks::sign::Secret;
+use crate::webhooks::ssrf::SsrfError;
+
+const MAX_URL: usize = 2048;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateEndpoint {
+    url: String,
+    /// Event types, or `["*"]` (the default) for all.
+    events: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Rotate {
+    /// How long the old secret keeps signing, e.g. `"24h"` (the default).
+    overlap: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EndpointView {
+    object: &'static str,
+    id: String,
+    agent_id: String,
+    url: String,
+    events: Vec<String>,
+    /// `api`, or `feedback_webhook` (kept in step with the agent's field).
+    source: String,
+    created_at: String,
+    disabled_at: Option<String>,
+    disabled_reason: Option<String>,
+    /// Start of the current unbroken run of failed attempts.
+    failing_since: Option<String>,
+    /// Until when the previous secret still signs, after a rotation.
+    previous_secret_expires_at: Option<String>,
+    /// Only when made or rotated, and from `…/secret`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+fn endpoint_view(e: Endpoint, with_secret: bool) -> EndpointView {
+    let now = now_ms();
+    EndpointView {
+        object: "webhook_endpoint",
+        previous_secret_expires_at: e.previous_expires_ms.filter(|&until| until > now).map(time),
+        secret: with_secret.then(|| e.secret.clone()),
+        id: e.id,
+        agent_id: e.agent_id,
+        url: e.url,
+        events: e.events,
+        source: e.source,
+        created_at: time(e.created_at_ms),
+        disabled_at: e.disabled_at_ms.map(time),
+        disabled_reason: e.disabled_reason,
+        failing_since: e.failing_since_ms.map(time),
+    }
+}
+
+#[derive(Serialize)]
+struct AttemptView {
+    n: u32,
+    at: String,
+    /// The receiver's HTTP status; `null` when there was no response.
+    status: Option<u16>,
+    error: Option<String>,
+    duration_ms: i64,
+}
+
+#[derive(Serialize)]
+struct DeliveryView {
+    object: &'static str,
+    id: String,
+    /// The `webhook-id` of every attempt.
+    event_id: String,
+    event_type: String,
+    endpoint_id: String,
+    agent_id: String,
+    status: &'static str,
+    attempts: u32,
+    next_attempt_at: Option<String>,
+    last_status: Option<u16>,
+    last_error: Option<String>,
+    created_at: String,
+    finished_at: Option<String>,
+    attempt_log: Vec<AttemptView>,
+}
+
+fn delivery_view(d: Delivery, log: Vec<Attempt>) -> DeliveryView {
+    DeliveryView {
+        object: "delivery",
+        id: d.id,
+        event_id: d.event_id,
+        event_type: d.event_type,
+        endpoint_id: d.endpoint_id,
+        agent_id: d.agent_id,
+        status: d.status.as_str(),
+        attempts: d.attempts,
+        next_attempt_at: d.next_attempt_at_ms.map(time),
+        last_status: d.last_status,
+        last_error: d.last_error,
+        created_at: time(d.created_at_ms),
+        finished_at: d.finished_at_ms.map(time),
+        attempt_log: log
+            .into_iter()
+            .map(|a| AttemptView {
+                n: a.n,
+                at: time(a.at_ms),
+                status: a.status,
+                error: a.error,
+                duration_ms: a.duration_ms,
+            })
+            .collect(),
+    }
+}
+
+/// Check a webhook URL: its length here; its scheme, host and addresses with
+/// the guard.
+pub(super) async fn check_url(state: &AppState, field: &str, url: &str) -> Result<(), ApiError> {
+    if url.len() > MAX_URL {
+        return Err(ApiError::field(
+            field,
+            format!("must be at most {MAX_URL} bytes"),
+        ));
+    }
+    match state.webhook_guard().check_url_async(url).await {
+        // A name that does not resolve yet may later: it is accepted, and the
+        // sender's resolver checks whatever it resolves to at every connect.
+        Ok(()) | Err(SsrfError::Unresolvable { .. }) => Ok(()),
+        Err(e) => Err(ApiError::field(field, e.to_string())),
+    }
+}
+
+/// A fresh endpoint record for an agent's `feedback_webhook` (its id and secret
+/// are used only if the store has to create it).
+pub(super) fn feedback_endpoint(agent_id: &str, now: i64) -> Result<Endpoint, StoreError> {
+    let secret = Secret::generate().map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(Endpoint {
+        id: ids::new(ids::ENDPOINT),
+        agent_id: agent_id.to_string(),
+        url: String::new(),
+        secret: secret.to_text(),
+        previous_secret: None,
+        previous_expires_ms: None,
+        events: vec!["*".into()],
+        source: "feedback_webhook".into(),
+        created_at_ms: now,
+        disabled_at_ms: None,
+        disabled_reason: None,
+        failing_since_ms: None,
+    })
+}
+
+/// The endpoint, if it is this agent's (another agent's is 404 as well).
+async fn endpoint_of(
+    state: &AppState,
+    agent_id: &str,
+    endpoint_id: &str,
+) -> Result<Endpoint, ApiError> {
+    let id = endpoint_id.to_string();
+    blocking(state, move |s| s.get_endpoint(&id))
+        .await?
+        .filter(|e| e.agent_id == agent_id)
+        .ok_or_else(|| ApiError::not_found("webhook endpoint", endpoint_id))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let bytes = support::body(body, &headers)?;
+    let input: CreateEndpoint = support::parse_json(&bytes)?;
+    let events = input.events.unwrap_or_else(|| vec!["*".into()]);
+    if events.is_empty() {
+        return Err(ApiError::field(
+            "events",
+            "must name at least one event type, or `*`",
+        ));
+    }
+    for (i, e) in events.iter().enumerate() {
+        if e != "*" && !EVENT_TYPES.contains(&e.as_str()) {
+            return Err(ApiError::field(
+                format!("events[{i}]"),
+                format!(
+                    "{e:?} is not an event type ({}, or `*`)",
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    check_url(&state, "url", &input.url).await?;
+    let secret = Secret::generate().map_err(|e| ApiError::internal("webhook secret", e))?;
+    let endpoint = Endpoint {
+        id: ids::new(ids::ENDPOINT),
+        agent_id: agent_id.clone(),
+        url: input.url,
+        secret: secret.to_text(),
+        previous_secret: None,
+        previous_expires_ms: None,
+        events,
+        source: "api".into(),
+        created_at_ms: now_ms(),
+        disabled_at_ms: None,
+        disabled_reason: None,
+        failing_since_ms: None,
+    };
+    let view = endpoint_view(endpoint.clone(), true);
+    let created = support::create(
+        &state,
+        &principal,
+        &headers,
+        &format!("POST /v1/agents/{agent_id}/webhooks"),
+        &bytes,
+        StatusCode::CREATED,
+        &view,
+        move |s, idem| s.create_endpoint(&endpoint, idem),
+    )
+    .await?;
+    Ok(created.response)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let endpoints = blocking(&state, move |s| s.list_endpoints(&agent_id)).await?;
+    let data: Vec<EndpointView> = endpoints
+        .into_iter()
+        .map(|e| endpoint_view(e, false))
+        .collect();
+    Ok(support::list(data, false, None))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((agent_id, endpoint_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let e = endpoint_of(&state, &agent_id, &endpoint_id).await?;
+    Ok(support::json(StatusCode::OK, &endpoint_view(e, false))?.0)
+}
+
+pub async fn secret(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((agent_id, endpoint_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let e = endpoint_of(&state, &agent_id, &endpoint_id).await?;
+    Ok(support::json(StatusCode::OK, &endpoint_view(e, true))?.0)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((agent_id, endpoint_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let e = endpoint_of(&state, &agent_id, &endpoint_id).await?;
+    let id = e.id.clone();
+    blocking(&state, move |s| s.delete_endpoint(&id, now_ms())).await?;
+    Ok(support::json(
+        StatusCode::OK,
+        &serde_json::json!({"object": "webhook_endpoint", "id": e.id, "deleted": true}),
+    )?
+    .0)
+}
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((agent_id, endpoint_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let bytes = support::body(body, &headers)?;
+    let input: Rotate = if bytes.is_empty() {
+        Rotate::default()
+    } else {
+        support::parse_json(&bytes)?
+    };
+    let overlap = match &input.overlap {
+        None => Duration::from_secs(24 * 3600),
+        Some(text) => crate::config::parse_duration(text)
+            .ok()
+            .filter(|d| *d <= Duration::from_secs(7 * 86_400))
+            .ok_or_else(|| {
+                ApiError::field(
+                    "overlap",
+                    format!("must be a duration up to 7d like \"24h\" or \"0s\", got {text:?}"),
+                )
+            })?,
+    };
+    endpoint_of(&state, &agent_id, &endpoint_id).await?;
+    let secret = Secret::generate().map_err(|e| ApiError::internal("webhook secret", e))?;
+    let until = now_ms() + overlap.as_millis() as i64;
+    let e = blocking(&state, move |s| {
+        s.rotate_secret(&endpoint_id, &secret.to_text(), until)
+    })
+    .await?;
+    Ok(support::json(StatusCode::OK, &endpoint_view(e, true))?.0)
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((agent_id, endpoint_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    endpoint_of(&state, &agent_id, &endpoint_id).await?;
+    let e = blocking(&state, move |s| s.enable_endpoint(&endpoint_id)).await?;
+    Ok(support::json(StatusCode::OK, &endpoint_view(e, false))?.0)
+}
+
+pub async fn deliveries(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_id): Path<String>,
+    Query(mut query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let endpoint = query.remove("endpoint_id");
+    let page = support::page_of_ids(&query, ids::DELIVERY)?;
+    let (result, logs) = blocking(&state, move |s| {
+        let page = s.list_deliveries(&agent_id, endpoint.as_deref(), &page)?;
+        let logs = page
+            .items
+            .iter()
+            .map(|d| s.delivery_attempts(&d.id))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((page, logs))
+    })
+    .await?;
+    let cursor = result.items.last().map(|d| d.id.clone());
+    let data: Vec<DeliveryView> = result
+        .items
+        .into_iter()
+        .zip(logs)
+        .map(|(d, log)| delivery_view(d, log))
+        .collect();
+    Ok(support::list(data, result.has_more, cursor))
+}
+
+pub async fn redeliver(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(delivery_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = delivery_id.clone();
+    let old = blocking(&state, move |s| s.get_delivery(&id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery", &delivery_id))?;
+    if principal.check_agent(&old.agent_id).is_err() {
+        return Err(ApiError::not_found("delivery", &delivery_id));
+    }
+    let new_id = ids::new(ids::DELIVERY);
+    let d = blocking(&state, move |s| s.redeliver(&old.id, &new_id, now_ms())).await?;
+    Ok(support::json(StatusCode::ACCEPTED, &delivery_view(d, Vec::new()))?.0)
+}

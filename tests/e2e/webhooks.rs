@@ -1,0 +1,335 @@
+//! Report delivery end to end: the real `reverie serve`, real receivers on
+//! loopback, signatures checked by an implementation other than ours (Python's
+//! standard library), and a kill -9 in the middle of a delivery.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::server::{Server, run};
+use crate::common::{REVERIE, workspace_root};
+
+#[derive(Debug, Clone)]
+struct Request {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A receiver on 127.0.0.1: for each request, the next scripted behaviour
+/// (a status, or `None` to hold the connection without answering), then 200s.
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Receiver {
+    fn start(script: Vec<Option<u16>>) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
+        let url = format!("http://{}/reverie", listener.local_addr().expect("address"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(VecDeque::from(script)));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let log = log.clone();
+                let script = script.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let (mut headers, mut length, mut line) = (Vec::new(), 0, String::new());
+                    let _ = reader.read_line(&mut line);
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some((k, v)) = line.trim_end().split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                            headers.push((k.to_string(), v.trim().to_string()));
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    let _ = reader.read_exact(&mut body);
+                    log.lock().expect("log").push(Request { headers, body });
+                    let next = script
+                        .lock()
+                        .expect("script")
+                        .pop_front()
+                        .unwrap_or(Some(200));
+                    match next {
+                        Some(status) => {
+                            let _ = stream.write_all(
+                                format!("HTTP/1.1 {status} X\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+                                    .as_bytes(),
+                            );
+                        }
+                        None => std::thread::sleep(Duration::from_secs(120)),
+                    }
+                });
+            }
+        });
+        Receiver { url, seen }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.seen.lock().expect("log").clone()
+    }
+
+    fn wait_for(&self, n: usize, server: &Server) -> Vec<Request> {
+        let started = Instant::now();
+        loop {
+            let got = self.requests();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "the receiver saw {} of {n} requests; server stderr:\n{}",
+                got.len(),
+                server.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+const CONFIG: &str = "[webhooks]\nallow_networks = [\"127.0.0.0/8\"]\nretry_schedule = [\"1s\", \"1s\"]\ntimeout = \"20s\"\n";
+
+/// Standard Webhooks verification in Python's standard library: an
+/// implementation that shares nothing with ours. Prints the prompt a receiver
+/// would apply (`update_system_prompt` suggestions), or fails.
+const PY_RECEIVER: &str = r#"
+import base64, hashlib, hmac, json, sys
+secret, msg_id, ts, sig_header, body_path = sys.argv[1:6]
+body = open(body_path, "rb").read()
+key = base64.b64decode(secret[len("whsec_"):])
+expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
+if not any(p.partition(",")[2] == expected for p in sig_header.split() if p.startswith("v1,")):
+    sys.exit("signature does not verify")
+event = json.loads(body)
+if event["type"] == "dreaming_report":
+    for s in event["suggestions"]:
+        if s["action"] == "update_system_prompt":
+            print(s["new_prompt"])
+            break
+"#;
+
+fn python_receives(secret: &str, request: &Request) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, &request.body).expect("write body");
+    let out = run(Command::new("python3")
+        .arg("-c")
+        .arg(PY_RECEIVER)
+        .arg(secret)
+        .arg(request.header("webhook-id"))
+        .arg(request.header("webhook-timestamp"))
+        .arg(request.header("webhook-signature"))
+        .arg(&body));
+    out.success().trim().to_string()
+}
+
+fn import_examples(server: &Server, agent: &str) {
+    let data = workspace_root().join("examples/support-bot");
+    run(Command::new(REVERIE)
+        .args(["import", "--agent", agent, "--no-progress"])
+        .arg("--interactions")
+        .arg(data.join("interactions.jsonl"))
+        .arg("--feedback")
+        .arg(data.join("feedback.jsonl"))
+        .args(["--url", server.url(), "--api-key", server.admin_key()]))
+    .success();
+}
+
+fn feedback_secret(server: &Server, agent: &str) -> String {
+    let list = server
+        .get(&format!("/v1/agents/{agent}/webhooks"))
+        .expect(200);
+    let endpoint = list["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|e| e["source"] == "feedback_webhook")
+        .expect("the feedback_webhook is an endpoint")
+        .clone();
+    let id = endpoint["id"].as_str().expect("id");
+    server
+        .get(&format!("/v1/agents/{agent}/webhooks/{id}/secret"))
+        .expect(200)["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string()
+}
+
+/// The story of the issue: a receiver written for the common payload shape,
+/// verifying with another implementation, takes the suggested prompt and
+/// applies it through the API. It failed twice first; the deliveries list shows it.
+#[test]
+fn a_report_reaches_the_feedback_webhook_signed_and_the_receiver_applies_the_suggestion() {
+    let server = Server::start_with(Some(CONFIG));
+    let receiver = Receiver::start(vec![Some(500), Some(502)]);
+    let agent = server
+        .post(
+            "/v1/agents",
+            &json!({"name": "trail", "model": "m", "dreaming_enabled": false,
+                    "system_prompt": "You are Trail, the support assistant.",
+                    "feedback_webhook": receiver.url}),
+        )
+        .expect(201)["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    import_examples(&server, &agent);
+    let dream = server
+        .post(&format!("/v1/agents/{agent}/dreams"), &json!({}))
+        .expect(202)["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let requests = receiver.wait_for(3, &server);
+    let id = requests[0].header("webhook-id");
+    assert!(id.starts_with("msg_"), "{id}");
+    assert!(
+        requests.iter().all(|r| r.header("webhook-id") == id),
+        "one id for all three"
+    );
+    let secret = feedback_secret(&server, &agent);
+    let prompt = python_receives(&secret, &requests[2]);
+    let body: Value = serde_json::from_slice(&requests[2].body).expect("json");
+    assert_eq!(body["type"], "dreaming_report");
+    assert_eq!(body["dream_id"], dream.as_str());
+    assert!(
+        !prompt.is_empty(),
+        "the report carries an update_system_prompt suggestion:\n{body:#}"
+    );
+    server
+        .patch(
+            &format!("/v1/agents/{agent}"),
+            &json!({"system_prompt": prompt}),
+        )
+        .expect(200);
+    assert_eq!(
+        server.get(&format!("/v1/agents/{agent}")).expect(200)["config_version"],
+        "v2",
+        "the receiver's update made a new version"
+    );
+
+    let deliveries = server
+        .get(&format!("/v1/agents/{agent}/deliveries"))
+        .expect(200);
+    let d = &deliveries["data"][0];
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_u64()),
+        (Some("delivered"), Some(3))
+    );
+    let statuses: Vec<Value> = d["attempt_log"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| a["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!(500), json!(502), json!(200)]);
+    assert_eq!(d["event_id"], id.as_str());
+
+    // Redelivered on request, with the original id, and it still verifies.
+    let again = server
+        .request(
+            "POST",
+            &format!("/v1/deliveries/{}/redeliver", d["id"].as_str().expect("id")),
+        )
+        .send()
+        .expect(202);
+    assert_eq!(again["event_id"], id.as_str());
+    let requests = receiver.wait_for(4, &server);
+    assert_eq!(requests[3].header("webhook-id"), id);
+    python_receives(&secret, &requests[3]);
+}
+
+/// RELIABILITY 5: a kill -9 while a delivery is in flight loses nothing; after
+/// the restart it is sent again with the same id.
+#[test]
+fn a_kill_9_mid_delivery_is_sent_again_after_the_restart_with_the_same_id() {
+    let mut server = Server::start_with(Some(CONFIG));
+    // The first request is held unanswered: the server is killed while waiting.
+    let receiver = Receiver::start(vec![None]);
+    let agent = server.create_agent("durable");
+    let created = server
+        .post(
+            &format!("/v1/agents/{agent}/webhooks"),
+            &json!({"url": receiver.url, "events": ["dream.skipped"]}),
+        )
+        .expect(201);
+    let secret = created["secret"].as_str().expect("shown once").to_string();
+    // No interactions: the dream is skipped, and that is the event.
+    server
+        .post(&format!("/v1/agents/{agent}/dreams"), &json!({}))
+        .expect(202);
+    let first = receiver.wait_for(1, &server);
+    server.kill_9();
+    server.start_again();
+    let requests = receiver.wait_for(2, &server);
+    assert_eq!(
+        requests[1].header("webhook-id"),
+        first[0].header("webhook-id")
+    );
+    let body: Value = serde_json::from_slice(&requests[1].body).expect("json");
+    assert_eq!(body["type"], "dream.skipped");
+    assert!(
+        body["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("not enough data"))
+    );
+    python_receives(&secret, &requests[1]);
+}
+
+#[test]
+fn webhook_urls_that_reach_private_networks_are_refused_at_registration() {
+    let server = Server::start(); // no allowance: the guard's defaults
+    let agent = server.create_agent("guarded");
+    for url in [
+        "http://127.0.0.1:9/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://localhost:8080/",
+    ] {
+        let reply = server.post(
+            &format!("/v1/agents/{agent}/webhooks"),
+            &json!({"url": url}),
+        );
+        assert_eq!(reply.error_fields(), ["url"], "{url}: {}", reply.text);
+        reply.problem(422);
+        let reply = server.patch(
+            &format!("/v1/agents/{agent}"),
+            &json!({"feedback_webhook": url}),
+        );
+        assert_eq!(
+            reply.error_fields(),
+            ["feedback_webhook"],
+            "{url}: {}",
+            reply.text
+        );
+    }
+    let reply = server.post(
+        &format!("/v1/agents/{agent}/webhooks"),
+        &json!({"url": "http://1.2.3.4/x", "events": ["dreaming_reprot"]}),
+    );
+    assert_eq!(reply.error_fields(), ["events[0]"]);
+}
