@@ -1168,6 +1168,152 @@ async fn every_operation_answers_as_the_document_says() {
         .collect();
     assert_eq!(fields, ["dreaming_frequency", "timezone"]);
 
+    // ---- webhooks: endpoints, secrets, deliveries, redelivery
+    let hooks = format!("/v1/agents/{agent}/webhooks");
+    let reply = s
+        .json(
+            "PATCH",
+            &format!("/v1/agents/{agent}"),
+            &admin,
+            &json!({"feedback_webhook": "https://hooks.example.com/r"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = s.get(&hooks, &admin).await;
+    assert_eq!(reply.json["data"][0]["source"], "feedback_webhook");
+    assert!(
+        reply.json["data"][0].get("secret").is_none(),
+        "lists hold no secrets"
+    );
+    let reply = s
+        .json(
+            "POST",
+            &hooks,
+            &admin,
+            &json!({"url": "https://receiver.example.com/in", "events": ["dreaming_report"]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert!(reply.str("/secret").starts_with("whsec_"));
+    let endpoint = reply.str("/id");
+    for body in [
+        json!({"url": "http://127.0.0.1:9/in"}),
+        json!({"url": "https://receiver.example.com/in", "events": ["nope"]}),
+        json!({"url": "ftp://receiver.example.com/in"}),
+    ] {
+        let reply = s.json("POST", &hooks, &admin, &body).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let one = format!("{hooks}/{endpoint}");
+    assert!(s.get(&one, &admin).await.json.get("secret").is_none());
+    let secret = s.get(&format!("{one}/secret"), &admin).await.str("/secret");
+    let reply = s
+        .json(
+            "POST",
+            &format!("{one}/rotate"),
+            &admin,
+            &json!({"overlap": "1h"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_ne!(reply.str("/secret"), secret, "a new secret");
+    assert!(reply.json["previous_secret_expires_at"].is_string());
+    let reply = s
+        .json(
+            "POST",
+            &format!("{one}/rotate"),
+            &admin,
+            &json!({"overlap": "9d"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = s
+        .call("POST", &format!("{one}/enable"), Some(&admin), &[], None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // A dream finishes: its report goes to both endpoints.
+    s.call(
+        "POST",
+        &format!("/v1/agents/{agent}/dreams"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
+    let claimed = s
+        .store
+        .claim_dream("worker", 10, 60_000, 3)
+        .expect("claim")
+        .expect("a dream");
+    let outcome = DreamOutcome::Completed {
+        summary: DreamSummary::default(),
+        report: json!({"schema": "reverie.report/v1", "suggestions": []}).to_string(),
+        window_start_ms: None,
+        window_end_ms: 2,
+    };
+    let event = crate::webhooks::payload::dream_event(&claimed, &outcome);
+    assert!(
+        s.store
+            .finish_dream(&claimed.id, "worker", &outcome, &[event], 11)
+            .expect("finish")
+    );
+    let deliveries = format!("/v1/agents/{agent}/deliveries");
+    let reply = s.get(&deliveries, &admin).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json["data"].as_array().map(Vec::len), Some(2));
+    let reply = s
+        .get(
+            &format!("{deliveries}?endpoint_id={endpoint}&limit=5"),
+            &admin,
+        )
+        .await;
+    assert_eq!(reply.json["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(reply.json["data"][0]["status"], "pending");
+    let delivery = reply.str("/data/0/id");
+    let reply = s.get(&format!("{deliveries}?colour=red"), &admin).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = s
+        .call(
+            "POST",
+            &format!("/v1/deliveries/{delivery}/redeliver"),
+            Some(&admin),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        reply.json["event_id"],
+        s.get(&format!("{deliveries}?endpoint_id={endpoint}"), &admin)
+            .await
+            .json["data"][1]["event_id"]
+    );
+    let reply = s
+        .call(
+            "POST",
+            "/v1/deliveries/dlv_01jdq3v6k8m2n4p6r8s0t2v4w6/redeliver",
+            Some(&admin),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = s.call("DELETE", &one, Some(&admin), &[], None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(s.get(&one, &admin).await.status, StatusCode::NOT_FOUND);
+    let reply = s
+        .get(&format!("{deliveries}?endpoint_id={endpoint}"), &admin)
+        .await;
+    assert!(
+        reply.json["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|d| d["status"] == "cancelled"),
+        "a deleted endpoint's pending deliveries are cancelled: {}",
+        reply.json
+    );
+
     // ---- API keys, and what a scoped key may see
     let reply = s
         .json(
