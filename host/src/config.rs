@@ -750,6 +750,7 @@ mod tests {
         )
         .expect("the example is valid");
         assert_eq!(config.scheduler, SchedulerConfig::default());
+        assert_eq!(config.webhooks, WebhooksConfig::default());
         assert_eq!(
             config.server.min_interactions,
             ServerConfig::default().min_interactions
@@ -758,6 +759,36 @@ mod tests {
             config.server.max_body_bytes,
             ServerConfig::default().max_body_bytes
         );
+    }
+
+    #[test]
+    fn webhook_settings_are_checked_and_name_the_key() {
+        let config = parse(
+            "[webhooks]\nretry_schedule = [\"1s\", \"2m\"]\nallow_networks = [\"127.0.0.0/8\"]\npublic_url = \"https://r.example.com/\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.webhooks.retry_schedule,
+            [Duration::from_secs(1), Duration::from_secs(120)]
+        );
+        assert_eq!(config.webhooks.allow_networks.len(), 1);
+        assert_eq!(
+            config.webhooks.public_url.as_deref(),
+            Some("https://r.example.com")
+        );
+        for (text, names) in [
+            (
+                "allow_networks = [\"10.0.0.0/8\", \"10.0.0.0/33\"]",
+                "webhooks.allow_networks[1]",
+            ),
+            ("retry_schedule = [\"5\"]", "webhooks.retry_schedule"),
+            ("timeout = \"1h\"", "webhooks.timeout"),
+            ("public_url = \"ftp://x\"", "webhooks.public_url"),
+            ("sendres = 2", "sendres"),
+        ] {
+            let err = parse(&format!("[webhooks]\n{text}\n")).expect_err(text);
+            assert!(err.to_string().contains(names), "{text}: {err}");
+        }
     }
 
     #[test]
