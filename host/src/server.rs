@@ -187,6 +187,14 @@ pub fn serve(
         .map_err(|source| ServeError::Listen { addr, source })?;
     let local = listener.local_addr()?;
 
+    let linked = link_feedback_webhooks(&*store_dyn)?;
+    if linked > 0 {
+        writeln!(
+            announce,
+            "reverie: gave {linked} agent(s) a webhook endpoint for their feedback_webhook"
+        )?;
+    }
+
     // Webhooks: the outbox is sent by threads of their own.
     let hooks = &config.webhooks;
     let deliverer = Deliverer::new(
@@ -263,6 +271,36 @@ pub fn serve(
     }
     eprintln!("reverie: stopped");
     Ok(())
+}
+
+/// Agents whose `feedback_webhook` was set before webhooks had endpoints (a
+/// database from an earlier reverie) get their endpoint, with a new secret.
+fn link_feedback_webhooks(store: &dyn Store) -> Result<u64, ServeError> {
+    let mut linked = 0;
+    let mut after = None;
+    loop {
+        let page = store.list_agents(None, &crate::store::PageRequest { limit: 100, after })?;
+        for agent in &page.items {
+            let Some(url) = &agent.feedback_webhook else {
+                continue;
+            };
+            let has = store
+                .list_endpoints(&agent.id)?
+                .iter()
+                .any(|e| e.source == "feedback_webhook");
+            if !has {
+                let now = chrono::Utc::now().timestamp_millis();
+                let endpoint = crate::webhooks::feedback_endpoint(&agent.id, now)
+                    .map_err(|e| ServeError::Random(e.to_string()))?;
+                store.sync_feedback_endpoint(&agent.id, Some(url), &endpoint)?;
+                linked += 1;
+            }
+        }
+        after = page.items.last().map(|a| a.id.clone());
+        if !page.has_more {
+            return Ok(linked);
+        }
+    }
 }
 
 /// The scheduler's and workers' timing, from `[scheduler]`.

@@ -333,3 +333,54 @@ fn webhook_urls_that_reach_private_networks_are_refused_at_registration() {
     );
     assert_eq!(reply.error_fields(), ["events[0]"]);
 }
+
+/// A database from before webhooks had endpoints: the agent's feedback_webhook
+/// gets its endpoint (and a secret) at the next start.
+#[test]
+fn an_older_feedback_webhook_gets_its_endpoint_at_the_next_start() {
+    let mut server = Server::start();
+    let agent = server
+        .post(
+            "/v1/agents",
+            &json!({"name": "old", "model": "m", "dreaming_enabled": false,
+                    "feedback_webhook": "https://hooks.example.com/reverie"}),
+        )
+        .expect(201)["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    server.stop();
+    let removed = server
+        .open_db()
+        .execute(
+            "DELETE FROM webhook_endpoints WHERE agent_id = ?1",
+            [&agent],
+        )
+        .expect("delete");
+    assert_eq!(removed, 1, "the field made an endpoint");
+    server.start_again();
+    assert!(
+        server
+            .startup_lines()
+            .iter()
+            .any(|l| l.contains("gave 1 agent(s) a webhook endpoint")),
+        "{:?}",
+        server.startup_lines()
+    );
+    let list = server
+        .get(&format!("/v1/agents/{agent}/webhooks"))
+        .expect(200);
+    assert_eq!(list["data"][0]["url"], "https://hooks.example.com/reverie");
+    assert_eq!(list["data"][0]["source"], "feedback_webhook");
+    // Clearing the field removes it.
+    server
+        .patch(
+            &format!("/v1/agents/{agent}"),
+            &json!({"feedback_webhook": null}),
+        )
+        .expect(200);
+    let list = server
+        .get(&format!("/v1/agents/{agent}/webhooks"))
+        .expect(200);
+    assert_eq!(list["data"], json!([]));
+}

@@ -156,24 +156,10 @@ pub(super) async fn check_url(state: &AppState, field: &str, url: &str) -> Resul
     }
 }
 
-/// A fresh endpoint record for an agent's `feedback_webhook` (its id and secret
-/// are used only if the store has to create it).
+/// An agent's `feedback_webhook` endpoint, for the store to create if needed.
 pub(super) fn feedback_endpoint(agent_id: &str, now: i64) -> Result<Endpoint, StoreError> {
-    let secret = Secret::generate().map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok(Endpoint {
-        id: ids::new(ids::ENDPOINT),
-        agent_id: agent_id.to_string(),
-        url: String::new(),
-        secret: secret.to_text(),
-        previous_secret: None,
-        previous_expires_ms: None,
-        events: vec!["*".into()],
-        source: "feedback_webhook".into(),
-        created_at_ms: now,
-        disabled_at_ms: None,
-        disabled_reason: None,
-        failing_since_ms: None,
-    })
+    crate::webhooks::feedback_endpoint(agent_id, now)
+        .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 /// The endpoint, if it is this agent's (another agent's is 404 as well).

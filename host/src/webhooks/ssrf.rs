@@ -380,8 +380,21 @@ impl Guard {
     /// the caller as the response instead). [`Guard::check_connect_target`]
     /// is still the caller's job before each send.
     pub fn client_builder(&self) -> reqwest::blocking::ClientBuilder {
+        Guard::client_builder_with(GuardedResolver::new(self.clone()))
+    }
+
+    /// [`Guard::client_builder`] over a resolver of the caller's choosing,
+    /// typically one made with [`GuardedResolver::with_lookup`].
+    ///
+    /// This is the seam for tests that need DNS to answer something chosen
+    /// (a name that rebinds to 127.0.0.1 between two sends), and for
+    /// operators who resolve webhook hosts some other way than the system
+    /// resolver. The guard that judges addresses is the one inside
+    /// `resolver`; proxies and redirects are turned off exactly as in
+    /// [`Guard::client_builder`].
+    pub fn client_builder_with(resolver: GuardedResolver) -> reqwest::blocking::ClientBuilder {
         reqwest::blocking::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver::new(self.clone())))
+            .dns_resolver(Arc::new(resolver))
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
     }
@@ -499,25 +512,74 @@ enum Target {
 /// It does not see IP-literal hosts; see [`Guard::check_connect_target`].
 pub struct GuardedResolver {
     guard: Arc<Guard>,
+    lookup: Lookup,
+}
+
+/// A custom name lookup for [`GuardedResolver::with_lookup`]: the host name
+/// in, its addresses out (empty when it does not resolve).
+pub type LookupFn = Arc<dyn Fn(&str) -> Vec<IpAddr> + Send + Sync>;
+
+/// Where a [`GuardedResolver`] gets its answers from.
+enum Lookup {
+    /// `tokio::net::lookup_host`, i.e. the system resolver.
+    System,
+    /// A caller-supplied function, run on a blocking thread.
+    Custom(LookupFn),
 }
 
 impl GuardedResolver {
+    /// A resolver that asks the system resolver and applies `guard`.
     pub fn new(guard: Guard) -> GuardedResolver {
         GuardedResolver {
             guard: Arc::new(guard),
+            lookup: Lookup::System,
+        }
+    }
+
+    /// A resolver that asks `lookup` instead of the system resolver and
+    /// applies `guard` to its answers exactly as [`GuardedResolver::new`]
+    /// does: forbidden addresses are dropped and, if none is left, the
+    /// request fails before it connects.
+    ///
+    /// This is the seam for tests (a lookup that answers a public address
+    /// first and 127.0.0.1 next shows the guard stopping DNS rebinding) and
+    /// for operators who resolve webhook hosts their own way. `lookup` is
+    /// called once per connection attempt, on a blocking thread, so it may
+    /// block; an empty answer means the name does not resolve.
+    pub fn with_lookup(guard: Guard, lookup: LookupFn) -> GuardedResolver {
+        GuardedResolver {
+            guard: Arc::new(guard),
+            lookup: Lookup::Custom(lookup),
         }
     }
 
     fn lookup(&self, host: String) -> impl Future<Output = Result<Addrs, SsrfError>> + use<> {
         let guard = Arc::clone(&self.guard);
+        let custom = match &self.lookup {
+            Lookup::System => None,
+            Lookup::Custom(lookup) => Some(Arc::clone(lookup)),
+        };
         async move {
-            // Port 0: reqwest puts the URL's port (or the scheme's) in.
-            let found = tokio::net::lookup_host((host.as_str(), 0))
-                .await
-                .map_err(|e| SsrfError::Unresolvable {
-                    host: host.clone(),
-                    reason: e.to_string(),
-                })?;
+            let unresolvable = |reason: String| SsrfError::Unresolvable {
+                host: host.clone(),
+                reason,
+            };
+            let found: Vec<SocketAddr> = match custom {
+                // Port 0: reqwest puts the URL's port (or the scheme's) in.
+                None => tokio::net::lookup_host((host.as_str(), 0))
+                    .await
+                    .map_err(|e| unresolvable(e.to_string()))?
+                    .collect(),
+                Some(lookup) => {
+                    let name = host.clone();
+                    tokio::task::spawn_blocking(move || lookup(&name))
+                        .await
+                        .map_err(|e| unresolvable(format!("the custom lookup failed: {e}")))?
+                        .into_iter()
+                        .map(|ip| SocketAddr::new(ip, 0))
+                        .collect()
+                }
+            };
             let kept = guard.keep_allowed(&host, found)?;
             Ok(Box::new(kept.into_iter()) as Addrs)
         }
@@ -537,6 +599,7 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
     fn ip(text: &str) -> IpAddr {
@@ -962,8 +1025,14 @@ mod tests {
             "{text}"
         );
 
-        // A sentinel connection proves the listener is alive and counting:
-        // once it shows up, it must be the only connection ever accepted.
+        assert_no_connection_but_a_sentinel(port, &peers);
+    }
+
+    /// Asserts the listener at `port` accepted no connection before now.
+    ///
+    /// A sentinel connection proves the listener is alive and counting:
+    /// once it shows up, it must be the only connection ever accepted.
+    fn assert_no_connection_but_a_sentinel(port: u16, peers: &Mutex<Vec<SocketAddr>>) {
         let sentinel = TcpStream::connect(("127.0.0.1", port)).expect("sentinel connects");
         let sentinel_addr = sentinel.local_addr().expect("sentinel address");
         drop(sentinel);
@@ -977,6 +1046,63 @@ mod tests {
             assert!(Instant::now() < deadline, "listener never saw the sentinel");
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// RELIABILITY promise 8: a name that resolves to a public address on
+    /// one send and to 127.0.0.1 on the next (DNS rebinding) is stopped on
+    /// the second send, before anything connects to loopback.
+    #[test]
+    fn a_rebinding_name_is_stopped_on_the_second_send() {
+        let (port, peers) = recording_listener();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        let lookup: LookupFn = Arc::new(move |host: &str| {
+            assert_eq!(host, "rebind.test");
+            // A public address nothing answers on here (and the tests have
+            // no network): allowed by the guard, merely unreachable.
+            match counted.fetch_add(1, Ordering::SeqCst) {
+                0 => vec![ip("93.184.216.34")],
+                _ => vec![ip("127.0.0.1")],
+            }
+        });
+        let client =
+            Guard::client_builder_with(GuardedResolver::with_lookup(Guard::new(vec![cidr("127.0.0.0/8")]), lookup))
+                // No pooled connection may spare the second send its lookup.
+                .pool_max_idle_per_host(0)
+                .connect_timeout(Duration::from_millis(300))
+                .timeout(Duration::from_secs(1))
+                .build()
+                .expect("client");
+        let url = format!("http://rebind.test:{port}/hook");
+
+        let first = client.post(&url).send();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "first send looked up once");
+        eprintln!("FIRST: {:?}", first.as_ref().map_err(|e| error_chain(e)).map(|r| r.status()));
+        if let Err(err) = &first {
+            let text = error_chain(err);
+            assert!(
+                !text.contains("SSRF guard"),
+                "the public answer was refused: {text}"
+            );
+        }
+
+        let err = client
+            .post(&url)
+            .send()
+            .expect_err("the guard refuses the rebound name");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "second send looked up again"
+        );
+        let text = error_chain(&err);
+        assert!(text.contains("SSRF guard"), "{text}");
+        assert!(
+            text.contains("rebind.test") && text.contains("loopback"),
+            "{text}"
+        );
+
+        assert_no_connection_but_a_sentinel(port, &peers);
     }
 
     #[test]
