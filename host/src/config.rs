@@ -483,20 +483,47 @@ impl Config {
     }
 }
 
+/// `text` as a duration between `min` and `max`; errors name `key` (`section.name`).
+fn bounded_duration(
+    key: &str,
+    text: &str,
+    min: Duration,
+    max: Duration,
+) -> Result<Duration, String> {
+    let d = parse_duration(text).map_err(|e| format!("{key}: {e}"))?;
+    if d < min || d > max {
+        return Err(format!(
+            "{key} must be between {} and {}, got {text:?}",
+            humantime(min),
+            humantime(max)
+        ));
+    }
+    Ok(d)
+}
+
+/// `n` if it is in `range`; errors name `key`.
+fn bounded<T: PartialOrd + std::fmt::Display + Copy>(
+    key: &str,
+    n: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, String> {
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{key} must be between {} and {}, got {n}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
 fn resolve_scheduler(file: &SchedulerFile) -> Result<SchedulerConfig, String> {
     let mut out = SchedulerConfig::default();
     let duration =
         |key: &str, value: &Option<String>, min: Duration, max: Duration, into: &mut Duration| {
             if let Some(text) = value {
-                let d = parse_duration(text).map_err(|e| format!("scheduler.{key}: {e}"))?;
-                if d < min || d > max {
-                    return Err(format!(
-                        "scheduler.{key} must be between {} and {}, got {text:?}",
-                        humantime(min),
-                        humantime(max)
-                    ));
-                }
-                *into = d;
+                *into = bounded_duration(&format!("scheduler.{key}"), text, min, max)?;
             }
             Ok::<(), String>(())
         };
@@ -534,87 +561,49 @@ fn resolve_scheduler(file: &SchedulerFile) -> Result<SchedulerConfig, String> {
         out.enabled = enabled;
     }
     if let Some(n) = file.max_attempts {
-        if !(1..=100).contains(&n) {
-            return Err(format!(
-                "scheduler.max_attempts must be between 1 and 100, got {n}"
-            ));
-        }
-        out.max_attempts = n;
+        out.max_attempts = bounded("scheduler.max_attempts", n, 1..=100)?;
     }
     if let Some(n) = file.workers {
-        if !(1..=256).contains(&n) {
-            return Err(format!(
-                "scheduler.workers must be between 1 and 256, got {n}"
-            ));
-        }
-        out.workers = n;
+        out.workers = bounded("scheduler.workers", n, 1..=256)?;
     }
     Ok(out)
 }
 
 fn resolve_webhooks(file: &WebhooksFile) -> Result<WebhooksConfig, String> {
     let mut out = WebhooksConfig::default();
-    let bounded = |key: &str, text: &str, min: Duration, max: Duration| {
-        let d = parse_duration(text).map_err(|e| format!("webhooks.{key}: {e}"))?;
-        if d < min || d > max {
-            return Err(format!(
-                "webhooks.{key} must be between {} and {}, got {text:?}",
-                humantime(min),
-                humantime(max)
-            ));
-        }
-        Ok(d)
-    };
+    let day = Duration::from_secs(86_400);
     if let Some(steps) = &file.retry_schedule {
-        if steps.len() > 20 {
-            return Err(format!(
-                "webhooks.retry_schedule has {} steps; at most 20",
-                steps.len()
-            ));
-        }
+        bounded(
+            "the number of webhooks.retry_schedule steps",
+            steps.len(),
+            0..=20,
+        )?;
         out.retry_schedule = steps
             .iter()
-            .map(|s| {
-                bounded(
-                    "retry_schedule",
-                    s,
-                    Duration::ZERO,
-                    Duration::from_secs(7 * 86_400),
-                )
-            })
+            .map(|s| bounded_duration("webhooks.retry_schedule", s, Duration::ZERO, 7 * day))
             .collect::<Result<_, _>>()?;
     }
     if let Some(t) = &file.timeout {
-        out.timeout = bounded(
-            "timeout",
+        out.timeout = bounded_duration(
+            "webhooks.timeout",
             t,
             Duration::from_millis(100),
             Duration::from_secs(300),
         )?;
     }
     if let Some(t) = &file.disable_after {
-        out.disable_after = bounded(
-            "disable_after",
+        out.disable_after = bounded_duration(
+            "webhooks.disable_after",
             t,
             Duration::from_secs(1),
-            Duration::from_secs(90 * 86_400),
+            90 * day,
         )?;
     }
     if let Some(kib) = file.max_response_kib {
-        if !(1..=16 << 10).contains(&kib) {
-            return Err(format!(
-                "webhooks.max_response_kib must be between 1 and 16384, got {kib}"
-            ));
-        }
-        out.max_response_bytes = kib << 10;
+        out.max_response_bytes = bounded("webhooks.max_response_kib", kib, 1..=16 << 10)? << 10;
     }
     if let Some(kib) = file.thin_above_kib {
-        if !(1..=64 << 10).contains(&kib) {
-            return Err(format!(
-                "webhooks.thin_above_kib must be between 1 and 65536, got {kib}"
-            ));
-        }
-        out.thin_above_bytes = kib << 10;
+        out.thin_above_bytes = bounded("webhooks.thin_above_kib", kib, 1..=64 << 10)? << 10;
     }
     if let Some(url) = &file.public_url {
         match reqwest::Url::parse(url) {
@@ -639,12 +628,7 @@ fn resolve_webhooks(file: &WebhooksFile) -> Result<WebhooksConfig, String> {
             .collect::<Result<_, _>>()?;
     }
     if let Some(n) = file.senders {
-        if !(1..=64).contains(&n) {
-            return Err(format!(
-                "webhooks.senders must be between 1 and 64, got {n}"
-            ));
-        }
-        out.senders = n;
+        out.senders = bounded("webhooks.senders", n, 1..=64)?;
     }
     Ok(out)
 }

@@ -248,24 +248,31 @@ pub async fn list(
     Ok(support::list(data, false, None))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Path((agent_id, endpoint_id)): Path<(String, String)>,
+async fn show(
+    state: AppState,
+    principal: Principal,
+    (agent_id, endpoint_id): (String, String),
+    with_secret: bool,
 ) -> Result<Response, ApiError> {
     principal.check_agent(&agent_id)?;
     let e = endpoint_of(&state, &agent_id, &endpoint_id).await?;
-    Ok(support::json(StatusCode::OK, &endpoint_view(e, false))?.0)
+    Ok(support::json(StatusCode::OK, &endpoint_view(e, with_secret))?.0)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(ids): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    show(state, principal, ids, false).await
 }
 
 pub async fn secret(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path((agent_id, endpoint_id)): Path<(String, String)>,
+    Path(ids): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    principal.check_agent(&agent_id)?;
-    let e = endpoint_of(&state, &agent_id, &endpoint_id).await?;
-    Ok(support::json(StatusCode::OK, &endpoint_view(e, true))?.0)
+    show(state, principal, ids, true).await
 }
 
 pub async fn delete(
