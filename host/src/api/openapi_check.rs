@@ -1272,6 +1272,11 @@ async fn every_operation_answers_as_the_document_says() {
     let delivery = reply.str("/data/0/id");
     let reply = s.get(&format!("{deliveries}?colour=red"), &admin).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = s.get(&format!("{deliveries}?status=lost"), &admin).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json["errors"][0]["field"], "status");
+    let reply = s.get(&format!("{deliveries}?status=dead"), &admin).await;
+    assert_eq!(reply.json["data"], json!([]), "nothing has died yet");
     let reply = s
         .call(
             "POST",

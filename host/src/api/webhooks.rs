@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, Principal};
 use crate::ids;
-use crate::store::{Attempt, Delivery, Endpoint, StoreError};
+use crate::store::{Attempt, Delivery, DeliveryStatus, Endpoint, StoreError};
 use crate::webhooks::payload::EVENT_TYPES;
 use crate::webhooks::sign::Secret;
 use crate::webhooks::ssrf::SsrfError;
@@ -346,9 +346,18 @@ pub async fn deliveries(
 ) -> Result<Response, ApiError> {
     principal.check_agent(&agent_id)?;
     let endpoint = query.remove("endpoint_id");
+    let status = match query.remove("status") {
+        None => None,
+        Some(text) => Some(DeliveryStatus::parse(&text).ok_or_else(|| {
+            ApiError::bad_request(
+                "status",
+                format!("must be pending, delivered, dead or cancelled, got {text:?}"),
+            )
+        })?),
+    };
     let page = support::page_of_ids(&query, ids::DELIVERY)?;
     let (result, logs) = blocking(&state, move |s| {
-        let page = s.list_deliveries(&agent_id, endpoint.as_deref(), &page)?;
+        let page = s.list_deliveries(&agent_id, endpoint.as_deref(), status, &page)?;
         let logs = page
             .items
             .iter()

@@ -707,11 +707,13 @@ pub trait Store: Send + Sync {
         events: &[OutboxEvent],
     ) -> Result<bool>;
     fn get_delivery(&self, id: &str) -> Result<Option<Delivery>>;
-    /// The agent's deliveries (or one endpoint's), newest first.
+    /// The agent's deliveries (or one endpoint's, or those in one status),
+    /// newest first.
     fn list_deliveries(
         &self,
         agent_id: &str,
         endpoint_id: Option<&str>,
+        status: Option<DeliveryStatus>,
         page: &PageRequest,
     ) -> Result<Page<Delivery>>;
     fn delivery_attempts(&self, delivery_id: &str) -> Result<Vec<Attempt>>;

@@ -1762,6 +1762,7 @@ impl Store for SqliteStore {
         &self,
         agent_id: &str,
         endpoint_id: Option<&str>,
+        status: Option<DeliveryStatus>,
         page: &PageRequest,
     ) -> Result<Page<Delivery>> {
         self.read(|conn| {
@@ -1771,12 +1772,18 @@ impl Store for SqliteStore {
                     "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d
                      JOIN webhook_events ev ON ev.id = d.event_id
                      WHERE d.agent_id = ?1 AND (?2 IS NULL OR d.endpoint_id = ?2)
-                       AND (?3 IS NULL OR d.id < ?3)
+                       AND (?3 IS NULL OR d.id < ?3) AND (?5 IS NULL OR d.status = ?5)
                      ORDER BY d.id DESC LIMIT ?4"
                 ))
                 .and_then(|mut s| {
                     s.query_map(
-                        params![agent_id, endpoint_id, page.after, page.limit + 1],
+                        params![
+                            agent_id,
+                            endpoint_id,
+                            page.after,
+                            page.limit + 1,
+                            status.map(DeliveryStatus::as_str)
+                        ],
                         delivery_row,
                     )?
                     .collect::<rusqlite::Result<Vec<_>>>()

@@ -211,6 +211,7 @@ impl World {
             .list_deliveries(
                 &self.agent,
                 None,
+                None,
                 &PageRequest {
                     limit: 100,
                     after: None,
@@ -331,6 +332,23 @@ fn retry_after_is_honoured_and_the_last_failure_is_a_dead_letter_that_can_be_red
     let dead = w.deliveries()[0].clone();
     assert_eq!((dead.status, dead.attempts), (DeliveryStatus::Dead, 2));
     assert_eq!(dead.last_error.as_deref(), Some("500: no"));
+    let dead_letters = w
+        .store
+        .list_deliveries(
+            &w.agent,
+            None,
+            Some(DeliveryStatus::Dead),
+            &PageRequest {
+                limit: 10,
+                after: None,
+            },
+        )
+        .expect("list")
+        .items;
+    assert_eq!(
+        dead_letters.iter().map(|d| &d.id).collect::<Vec<_>>(),
+        [&dead.id]
+    );
 
     let again = w
         .store
