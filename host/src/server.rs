@@ -277,27 +277,16 @@ pub fn serve(
 /// database from an earlier reverie) get their endpoint, with a new secret.
 fn link_feedback_webhooks(store: &dyn Store) -> Result<u64, ServeError> {
     let mut linked = 0;
-    let mut after = None;
     loop {
-        let page = store.list_agents(None, &crate::store::PageRequest { limit: 100, after })?;
-        for agent in &page.items {
-            let Some(url) = &agent.feedback_webhook else {
-                continue;
-            };
-            let has = store
-                .list_endpoints(&agent.id)?
-                .iter()
-                .any(|e| e.source == "feedback_webhook");
-            if !has {
-                let now = chrono::Utc::now().timestamp_millis();
-                let endpoint = crate::webhooks::feedback_endpoint(&agent.id, now)
-                    .map_err(|e| ServeError::Random(e.to_string()))?;
-                store.sync_feedback_endpoint(&agent.id, Some(url), &endpoint)?;
-                linked += 1;
-            }
+        let unlinked = store.unlinked_feedback_webhooks(100)?;
+        for (agent_id, url) in &unlinked {
+            let now = chrono::Utc::now().timestamp_millis();
+            let endpoint = crate::webhooks::feedback_endpoint(agent_id, now)
+                .map_err(|e| ServeError::Random(e.to_string()))?;
+            store.sync_feedback_endpoint(agent_id, Some(url), &endpoint)?;
+            linked += 1;
         }
-        after = page.items.last().map(|a| a.id.clone());
-        if !page.has_more {
+        if unlinked.len() < 100 {
             return Ok(linked);
         }
     }

@@ -163,11 +163,11 @@ impl Scheduler {
             let mut failed = 0;
             for schedule in &due {
                 match self.fire(schedule, now) {
-                    Ok(Some(Fired::Queued)) => tick.queued += 1,
-                    Ok(Some(Fired::Overlap { .. })) => tick.overlaps += 1,
-                    Ok(Some(Fired::Skipped)) => tick.skipped += 1,
-                    Ok(Some(Fired::Moved)) => tick.moved += 1,
-                    Ok(Some(Fired::Rescheduled) | None) => {}
+                    Ok(Fired::Queued) => tick.queued += 1,
+                    Ok(Fired::Overlap { .. }) => tick.overlaps += 1,
+                    Ok(Fired::Skipped) => tick.skipped += 1,
+                    Ok(Fired::Moved) => tick.moved += 1,
+                    Ok(Fired::Rescheduled) => {}
                     Err(e) => {
                         if tick.errors == 0 {
                             eprintln!(
@@ -188,9 +188,9 @@ impl Scheduler {
         }
     }
 
-    /// Decide and record what one due slot gets. `None`: the schedule only moved
-    /// (to a caught-up slot whose jitter has not yet passed).
-    fn fire(&self, due: &DueSchedule, now: i64) -> Result<Option<Fired>, StoreError> {
+    /// Decide and record what one due slot gets. `Rescheduled`: the schedule
+    /// only moved (to a caught-up slot whose jitter has not yet passed).
+    fn fire(&self, due: &DueSchedule, now: i64) -> Result<Fired, StoreError> {
         let expected = due.slot.slot_ms;
         let schedule = match Schedule::parse(&due.dreaming_frequency, &due.timezone) {
             Ok(schedule) => schedule,
@@ -203,7 +203,7 @@ impl Scheduler {
                     now,
                     format!("unschedulable: dreaming_frequency or timezone: {e}"),
                 );
-                return self.apply(due, Some(dream), None, 0).map(Some);
+                return self.apply(due, Some(dream), None, 0);
             }
         };
 
@@ -237,7 +237,7 @@ impl Scheduler {
                     if missed > 1 { "they are" } else { "it is" }
                 ),
             );
-            return self.apply(due, Some(dream), next, missed).map(Some);
+            return self.apply(due, Some(dream), next, missed);
         };
 
         let missed = if run == expected {
@@ -249,7 +249,7 @@ impl Scheduler {
         if run_at > now {
             // A caught-up slot whose jitter has not passed: point the schedule
             // at it, and it fires at its own time like any other.
-            self.apply(
+            return self.apply(
                 due,
                 None,
                 Some(Slot {
@@ -257,8 +257,7 @@ impl Scheduler {
                     run_at_ms: run_at,
                 }),
                 missed,
-            )?;
-            return Ok(None);
+            );
         }
         let trigger = if missed > 0 || now - run_at > LATE_MS {
             "catch_up"
@@ -269,7 +268,7 @@ impl Scheduler {
             slot_ms: Some(run),
             ..Dream::pending(&due.agent_id, trigger, now, run)
         };
-        self.apply(due, Some(dream), next, missed).map(Some)
+        self.apply(due, Some(dream), next, missed)
     }
 
     fn skipped(&self, due: &DueSchedule, slot: i64, now: i64, reason: String) -> Dream {
@@ -297,7 +296,7 @@ impl Scheduler {
             next,
             missed,
         };
-        match self.store.fire_slot(&firing, self.clock.now_ms()) {
+        match self.store.fire_slot(&firing) {
             // Another scheduler recorded this slot between our read and write.
             Err(StoreError::Conflict { field: "slot", .. }) => Ok(Fired::Moved),
             other => other,

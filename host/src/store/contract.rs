@@ -559,37 +559,35 @@ pub fn a_slot_is_fired_once_and_overlaps_are_counted(store: &dyn Store) {
         missed: 0,
     };
     let d1 = ids::new(ids::DREAM);
-    assert_eq!(
-        store.fire_slot(&firing(&d1), 10_500).expect("fire"),
-        Fired::Queued
-    );
+    assert_eq!(store.fire_slot(&firing(&d1)).expect("fire"), Fired::Queued);
     assert_eq!(
         store
-            .fire_slot(&firing(&ids::new(ids::DREAM)), 10_501)
+            .fire_slot(&firing(&ids::new(ids::DREAM)))
             .expect("fire"),
         Fired::Moved,
         "a second scheduler with the same read writes nothing"
     );
-    let state = store.get_schedule(&a.id).expect("get").expect("exists");
+    let state = store
+        .get_agent(&a.id)
+        .expect("get")
+        .expect("exists")
+        .schedule;
     assert_eq!(state.next_slot_ms, Some(20_000));
     assert_eq!(state.last_slot_ms, Some(10_000));
 
     // The next slot comes due while d1 is still pending: skipped, counted.
     let d2 = ids::new(ids::DREAM);
     let fired = store
-        .fire_slot(
-            &SlotFiring {
-                agent_id: a.id.clone(),
-                expected_slot_ms: 20_000,
-                dream: Some(scheduled(&d2, 20_000)),
-                next: Some(Slot {
-                    slot_ms: 30_000,
-                    run_at_ms: 30_500,
-                }),
-                missed: 2,
-            },
-            20_500,
-        )
+        .fire_slot(&SlotFiring {
+            agent_id: a.id.clone(),
+            expected_slot_ms: 20_000,
+            dream: Some(scheduled(&d2, 20_000)),
+            next: Some(Slot {
+                slot_ms: 30_000,
+                run_at_ms: 30_500,
+            }),
+            missed: 2,
+        })
         .expect("fire");
     assert_eq!(fired, Fired::Overlap { active: d1.clone() });
     let got = store.get_dream(&d2).expect("get").expect("recorded");
@@ -599,7 +597,11 @@ pub fn a_slot_is_fired_once_and_overlaps_are_counted(store: &dyn Store) {
             .as_deref()
             .is_some_and(|e| e.starts_with("overlap:") && e.contains(&d1))
     );
-    let state = store.get_schedule(&a.id).expect("get").expect("exists");
+    let state = store
+        .get_agent(&a.id)
+        .expect("get")
+        .expect("exists")
+        .schedule;
     assert_eq!((state.overlap_skips, state.missed_slots), (1, 2));
 
     // However the schedule is set, a slot already recorded is not recorded twice.
@@ -622,7 +624,7 @@ pub fn a_slot_is_fired_once_and_overlaps_are_counted(store: &dyn Store) {
             },
         )
         .expect("resume");
-    let again = store.fire_slot(&firing(&ids::new(ids::DREAM)), 21_000);
+    let again = store.fire_slot(&firing(&ids::new(ids::DREAM)));
     assert!(
         matches!(again, Err(StoreError::Conflict { field: "slot", .. })),
         "{again:?}"

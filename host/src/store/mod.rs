@@ -638,11 +638,10 @@ pub trait Store: Send + Sync {
 
     // ---- schedules ----
 
-    fn get_schedule(&self, agent_id: &str) -> Result<Option<ScheduleState>>;
     /// Schedules due at `now_ms` (not paused, `next_run_at <= now`), earliest first.
     fn due_schedules(&self, now_ms: i64, limit: u32) -> Result<Vec<DueSchedule>>;
     /// Apply a scheduler's decision for one due slot, in one transaction.
-    fn fire_slot(&self, firing: &SlotFiring, now_ms: i64) -> Result<Fired>;
+    fn fire_slot(&self, firing: &SlotFiring) -> Result<Fired>;
     /// Set the next slot of an agent whose schedule is not paused (used for
     /// schedules that have none yet). `false` if paused or already set.
     fn init_schedule(&self, agent_id: &str, next: Option<Slot>) -> Result<bool>;
@@ -683,6 +682,9 @@ pub trait Store: Send + Sync {
         url: Option<&str>,
         new: &Endpoint,
     ) -> Result<()>;
+    /// Agents with a `feedback_webhook` but no endpoint for it (a database
+    /// from before endpoints existed): `(agent id, url)`, at most `limit`.
+    fn unlinked_feedback_webhooks(&self, limit: u32) -> Result<Vec<(String, String)>>;
 
     /// Claim up to `limit` deliveries due at `now_ms` whose endpoint is enabled.
     fn claim_deliveries(

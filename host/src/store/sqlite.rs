@@ -1311,10 +1311,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn get_schedule(&self, agent_id: &str) -> Result<Option<ScheduleState>> {
-        Ok(self.get_agent(agent_id)?.map(|a| a.schedule))
-    }
-
     fn due_schedules(&self, now_ms: i64, limit: u32) -> Result<Vec<DueSchedule>> {
         self.read(|conn| {
             conn.prepare_cached(
@@ -1341,7 +1337,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn fire_slot(&self, firing: &SlotFiring, _now_ms: i64) -> Result<Fired> {
+    fn fire_slot(&self, firing: &SlotFiring) -> Result<Fired> {
         self.write(|tx| {
             // Compare-and-set: only the scheduler that still sees this slot acts on it.
             let moved = tx
@@ -1613,6 +1609,24 @@ impl Store for SqliteStore {
                 )?,
             }
             Ok(())
+        })
+    }
+
+    fn unlinked_feedback_webhooks(&self, limit: u32) -> Result<Vec<(String, String)>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT a.id, a.feedback_webhook FROM agents a
+                 WHERE a.feedback_webhook IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM webhook_endpoints e
+                                   WHERE e.agent_id = a.id AND e.source = 'feedback_webhook'
+                                     AND e.deleted_at IS NULL)
+                 ORDER BY a.id LIMIT ?1",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(backend)
         })
     }
 
