@@ -54,6 +54,7 @@ struct WebhooksFile {
     public_url: Option<String>,
     allow_networks: Option<Vec<String>>,
     senders: Option<usize>,
+    extra_root_certs: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +77,10 @@ struct ServerFile {
     data_dir: Option<PathBuf>,
     max_body_kib: Option<u64>,
     min_interactions: Option<u64>,
+    max_connections: Option<usize>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    drain_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +217,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// A dream whose window holds fewer interactions is `skipped`.
     pub min_interactions: u64,
+    /// Connections, head timeout and shutdown drain of the HTTP listener.
+    pub listener: crate::listener::Limits,
+    /// Time to receive a whole request body once its head arrived (408 beyond).
+    pub body_timeout: Duration,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
@@ -223,6 +232,8 @@ impl Default for ServerConfig {
             data_dir: None,
             max_body_bytes: 8 << 20,
             min_interactions: 10,
+            listener: crate::listener::Limits::default(),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -281,6 +292,8 @@ pub struct WebhooksConfig {
     pub allow_networks: Vec<crate::webhooks::ssrf::Cidr>,
     /// Deliveries sent at once, one thread each.
     pub senders: usize,
+    /// CA certificates trusted for HTTPS receivers besides the built-in (webpki) roots.
+    pub extra_root_certs: Vec<crate::webhooks::deliver::RootCerts>,
 }
 
 impl Default for WebhooksConfig {
@@ -294,6 +307,7 @@ impl Default for WebhooksConfig {
             public_url: None,
             allow_networks: Vec::new(),
             senders: 2,
+            extra_root_certs: Vec::new(),
         }
     }
 }
@@ -446,7 +460,7 @@ impl Config {
                 ))
             })?;
         }
-        if let Some(dir) = file.server.data_dir {
+        if let Some(dir) = file.server.data_dir.clone() {
             server.data_dir = Some(if dir.is_relative() {
                 path.parent().unwrap_or(Path::new(".")).join(dir)
             } else {
@@ -464,8 +478,10 @@ impl Config {
         if let Some(n) = file.server.min_interactions {
             server.min_interactions = n;
         }
+        resolve_listener(&file.server, &mut server).map_err(invalid)?;
         let scheduler = resolve_scheduler(&file.scheduler).map_err(invalid)?;
-        let webhooks = resolve_webhooks(&file.webhooks).map_err(invalid)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let webhooks = resolve_webhooks(&file.webhooks, base).map_err(invalid)?;
         Ok(Config {
             server,
             scheduler,
@@ -569,7 +585,28 @@ fn resolve_scheduler(file: &SchedulerFile) -> Result<SchedulerConfig, String> {
     Ok(out)
 }
 
-fn resolve_webhooks(file: &WebhooksFile) -> Result<WebhooksConfig, String> {
+/// `[server]`'s connection limits and timeouts.
+fn resolve_listener(file: &ServerFile, out: &mut ServerConfig) -> Result<(), String> {
+    let second = Duration::from_secs(1);
+    if let Some(n) = file.max_connections {
+        out.listener.max_connections = bounded("server.max_connections", n, 1..=1_000_000)?;
+    }
+    if let Some(t) = &file.header_timeout {
+        out.listener.header_timeout =
+            bounded_duration("server.header_timeout", t, second, 600 * second)?;
+    }
+    if let Some(t) = &file.body_timeout {
+        out.body_timeout = bounded_duration("server.body_timeout", t, second, 3600 * second)?;
+    }
+    if let Some(t) = &file.drain_timeout {
+        out.listener.drain =
+            bounded_duration("server.drain_timeout", t, Duration::ZERO, 600 * second)?;
+    }
+    Ok(())
+}
+
+/// `base`: the config file's folder, which relative certificate paths start from.
+fn resolve_webhooks(file: &WebhooksFile, base: &Path) -> Result<WebhooksConfig, String> {
     let mut out = WebhooksConfig::default();
     let day = Duration::from_secs(86_400);
     if let Some(steps) = &file.retry_schedule {
@@ -629,6 +666,21 @@ fn resolve_webhooks(file: &WebhooksFile) -> Result<WebhooksConfig, String> {
     }
     if let Some(n) = file.senders {
         out.senders = bounded("webhooks.senders", n, 1..=64)?;
+    }
+    if let Some(paths) = &file.extra_root_certs {
+        out.extra_root_certs = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let p = if p.is_relative() {
+                    base.join(p)
+                } else {
+                    p.clone()
+                };
+                crate::webhooks::deliver::RootCerts::load(&p)
+                    .map_err(|e| format!("webhooks.extra_root_certs[{i}]: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
     }
     Ok(out)
 }
@@ -696,6 +748,43 @@ mod tests {
         assert_eq!(config.rules.len(), 2);
         assert_eq!(config.rules[0].limits, Limits::default());
         assert_eq!(config.chunk_size, 256);
+    }
+
+    #[test]
+    fn client_limits_and_trusted_cas_are_checked_and_name_the_key() {
+        let config = parse(
+            "[server]\nmax_connections = 50\nheader_timeout = \"2s\"\nbody_timeout = \"1m\"\ndrain_timeout = \"0s\"\n",
+        )
+        .expect("valid");
+        assert_eq!(config.server.listener.max_connections, 50);
+        assert_eq!(config.server.listener.header_timeout, Duration::from_secs(2));
+        assert_eq!(config.server.body_timeout, Duration::from_secs(60));
+        assert_eq!(config.server.listener.drain, Duration::ZERO);
+        for (text, key) in [
+            ("[server]\nmax_connections = 0\n", "server.max_connections"),
+            ("[server]\nheader_timeout = \"0s\"\n", "server.header_timeout"),
+            ("[server]\nbody_timeout = \"soon\"\n", "server.body_timeout"),
+            (
+                "[webhooks]\nextra_root_certs = [\"/nonexistent/ca.pem\"]\n",
+                "webhooks.extra_root_certs[0]",
+            ),
+        ] {
+            let err = parse(text).expect_err(text).to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("ca.pem"), "not a certificate").expect("write");
+        let err = Config::parse(
+            "[webhooks]\nextra_root_certs = [\"ca.pem\"]\n",
+            &dir.path().join("reverie.toml"),
+            BUILTINS,
+        )
+        .expect_err("no certificate in the file")
+        .to_string();
+        assert!(
+            err.contains("ca.pem") && err.contains("no PEM certificate"),
+            "{err}"
+        );
     }
 
     #[test]

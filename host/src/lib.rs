@@ -17,6 +17,7 @@ pub mod dreams;
 pub mod ids;
 pub mod import;
 pub mod input;
+pub mod listener;
 pub mod merge;
 pub mod metrics;
 pub mod model;

@@ -211,6 +211,7 @@ pub fn serve(
                 .clone()
                 .unwrap_or_else(|| format!("http://{local}")),
             lease: hooks.timeout + Duration::from_secs(30),
+            extra_roots: hooks.extra_root_certs.clone(),
         },
         Guard::new(hooks.allow_networks.clone()),
         format!("{}/webhooks", worker_name()),
@@ -228,6 +229,7 @@ pub fn serve(
         config.server.max_body_bytes,
         policy,
     )
+    .with_body_timeout(config.server.body_timeout)
     .with_webhook_guard(Guard::new(hooks.allow_networks.clone()));
     // At the signal: stop scheduling and claiming at once, while HTTP drains.
     let stop_claiming = workers.stopper();
@@ -238,17 +240,42 @@ pub fn serve(
             let _ = stop.send(());
         }
     };
-    runtime.block_on(async {
+    // The descriptors the listener may spend on clients: all but a reserve,
+    // so the database can always open its files however many clients come.
+    let fd_limit = crate::listener::raise_fd_limit();
+    let limits = crate::listener::Limits {
+        max_connections: crate::listener::effective_cap(
+            config.server.listener.max_connections,
+            fd_limit,
+        ),
+        ..config.server.listener
+    };
+    writeln!(
+        announce,
+        "reverie: up to {} connections ({} file descriptors), header timeout {}, body timeout {}, drain {}",
+        limits.max_connections,
+        fd_limit.map_or_else(|| "unknown".to_string(), |n| n.to_string()),
+        crate::config::humantime(limits.header_timeout),
+        crate::config::humantime(config.server.body_timeout),
+        crate::config::humantime(limits.drain),
+    )?;
+    let served = runtime.block_on(async {
         writeln!(announce, "reverie: listening on http://{local}")?;
         announce.flush()?;
-        axum::serve(listener, api::app(state))
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                on_signal();
-            })
-            .await?;
-        Ok::<(), ServeError>(())
+        let served = crate::listener::serve(listener, api::app(state), limits, async move {
+            shutdown_signal().await;
+            on_signal();
+        })
+        .await;
+        Ok::<_, ServeError>(served)
     })?;
+    if served.closed_at_shutdown > 0 {
+        eprintln!(
+            "reverie: closed {} connection(s) still open after the {} drain",
+            served.closed_at_shutdown,
+            crate::config::humantime(limits.drain)
+        );
+    }
     senders.shutdown(Duration::from_secs(2));
     drop(runtime);
 

@@ -4,6 +4,7 @@
 //! `tests/fixtures`, writing datasets, running `reverie dream`) live in `common`.
 
 mod cache;
+mod clients;
 mod common;
 mod config;
 mod input;

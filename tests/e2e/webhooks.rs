@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::common::server::{Server, run};
-use crate::common::{REVERIE, workspace_root};
+use crate::common::{REVERIE, toml_path, workspace_root};
+
+#[path = "../support/https_receiver.rs"]
+mod https_receiver;
+use https_receiver::HttpsReceiver;
 
 #[derive(Debug, Clone)]
 struct Request {
@@ -383,4 +387,91 @@ fn an_older_feedback_webhook_gets_its_endpoint_at_the_next_start() {
         .get(&format!("/v1/agents/{agent}/webhooks"))
         .expect(200);
     assert_eq!(list["data"], json!([]));
+}
+
+/// Issue 10, defect 1: every real receiver is HTTPS. A receiver whose
+/// certificate comes from a private CA gets the report once the operator
+/// trusts the CA (`[webhooks] extra_root_certs`); the signature verifies with
+/// Python's standard library; and a receiver nobody vouches for is a recorded
+/// failure that names the certificate and the setting.
+#[test]
+fn a_report_reaches_an_https_receiver_whose_ca_the_operator_trusts() {
+    let trusted = HttpsReceiver::start(&["localhost", "127.0.0.1"], 200);
+    let untrusted = HttpsReceiver::start(&["localhost", "127.0.0.1"], 200);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("receiver-ca.pem");
+    std::fs::write(&ca, &trusted.ca_pem).expect("write the CA");
+    let server = Server::start_with(Some(&format!(
+        "{CONFIG}extra_root_certs = [{}]\n",
+        toml_path(&ca)
+    )));
+    let agent = server
+        .post(
+            "/v1/agents",
+            &json!({"name": "secure", "model": "m", "dreaming_enabled": false,
+                    "system_prompt": "You are Trail, the support assistant.",
+                    "feedback_webhook": format!("https://localhost:{}/hooks/reverie", trusted.port)}),
+        )
+        .expect(201)["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    server
+        .post(
+            &format!("/v1/agents/{agent}/webhooks"),
+            &json!({"url": format!("https://127.0.0.1:{}/hooks/reverie", untrusted.port)}),
+        )
+        .expect(201);
+    import_examples(&server, &agent);
+    server
+        .post(&format!("/v1/agents/{agent}/dreams"), &json!({}))
+        .expect(202);
+
+    let started = Instant::now();
+    while trusted.requests().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the HTTPS receiver got nothing; stderr:\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seen = &trusted.requests()[0];
+    let request = Request {
+        headers: seen.headers.clone(),
+        body: seen.body.clone(),
+    };
+    let prompt = python_receives(&feedback_secret(&server, &agent), &request);
+    assert!(!prompt.is_empty(), "a suggestion arrived over TLS");
+
+    // The other endpoint's certificate chains to a CA nobody trusts.
+    let failure = loop {
+        let deliveries = server
+            .get(&format!("/v1/agents/{agent}/deliveries"))
+            .expect(200);
+        let failed = deliveries["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["last_error"].is_string())
+            .cloned();
+        if let Some(d) = failed {
+            break d;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{deliveries:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let error = failure["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("UnknownIssuer") && error.contains("extra_root_certs"),
+        "{error}"
+    );
+    assert_eq!(
+        untrusted.requests().len(),
+        0,
+        "nothing was sent in clear or unverified"
+    );
 }

@@ -24,6 +24,7 @@ mod webhooks;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -44,6 +45,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Default request body cap; `[server] max_body_kib` changes it.
 pub const DEFAULT_BODY_LIMIT: usize = 8 << 20;
+/// Default time to receive a request body; `[server] body_timeout` changes it.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Items in one batch of interactions or feedback.
 pub const MAX_BATCH: usize = 1000;
 
@@ -64,6 +67,8 @@ struct Inner {
     /// duplicate gets 409 rather than racing the first.
     in_flight: Mutex<HashSet<(String, String)>>,
     body_limit: usize,
+    /// Time to receive a whole body once the head arrived.
+    body_timeout: Duration,
 }
 
 impl AppState {
@@ -83,6 +88,7 @@ impl AppState {
                 webhook_guard: Guard::default(),
                 in_flight: Mutex::new(HashSet::new()),
                 body_limit,
+                body_timeout: DEFAULT_BODY_TIMEOUT,
             }),
         }
     }
@@ -100,6 +106,14 @@ impl AppState {
     pub fn with_webhook_guard(mut self, guard: Guard) -> AppState {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.webhook_guard = guard;
+        }
+        self
+    }
+
+    /// Give clients this long to send a whole request body (408 beyond).
+    pub fn with_body_timeout(mut self, timeout: Duration) -> AppState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.body_timeout = timeout;
         }
         self
     }
@@ -180,6 +194,11 @@ pub fn app(state: AppState) -> Router {
         .route("/dreams/{dream_id}", get(dreams::get))
         .route("/api-keys", post(keys::create).get(keys::list))
         .route("/api-keys/{key_id}", axum::routing::delete(keys::revoke))
+        // Layers run outside in: the key is checked before the body is read.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_body,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
@@ -194,6 +213,73 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::map_response(problems_only))
         .layer(DefaultBodyLimit::max(state.inner.body_limit))
         .with_state(state)
+}
+
+/// Receive the whole body within the body timeout and the body cap, before
+/// any handler runs: a client that stops sending halfway gets 408 and its
+/// connection closed instead of holding a request open indefinitely (the
+/// listener's head timeout covers the head; this covers the rest).
+async fn read_body(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = state.inner.body_limit;
+    let timeout = state.inner.body_timeout;
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Ok(Err(e)) if is_length_limit(&e) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "The body is too large",
+            format!(
+                "the body is larger than the server accepts ({limit} bytes, [server] max_body_kib)"
+            ),
+        )
+        .into_response(),
+        Ok(Err(e)) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "The request is malformed",
+            format!("the request body could not be read: {e}"),
+        )
+        .into_response(),
+        Err(_) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "The body took too long",
+                format!(
+                    "the request body did not arrive within {} ([server] body_timeout)",
+                    crate::config::humantime(timeout)
+                ),
+            )
+            .into_response();
+            // What is left of the body would be read as the next request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 async fn openapi() -> Response {

@@ -67,6 +67,52 @@ pub struct Policy {
     pub public_url: String,
     /// How long a claimed delivery stays claimed.
     pub lease: Duration,
+    /// CA certificates trusted besides the built-in roots (`[webhooks] extra_root_certs`).
+    pub extra_roots: Vec<RootCerts>,
+}
+
+/// A PEM file of CA certificates that receivers' chains may end in, for a
+/// private CA (an internal receiver, a test CA on loopback).
+///
+/// They are added to the built-in webpki roots, not put in their place: one
+/// server delivers to public and private receivers alike. Read and parsed when
+/// the config is loaded, so a wrong path or a file that holds no certificate
+/// stops the start with the file named, rather than failing every delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootCerts {
+    pub path: std::path::PathBuf,
+    pem: Vec<u8>,
+}
+
+impl RootCerts {
+    pub fn load(path: &std::path::Path) -> Result<RootCerts, String> {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        RootCerts::from_pem(path, pem)
+    }
+
+    /// `pem` as if read from `path`: at least one certificate, all parsable.
+    pub fn from_pem(path: &std::path::Path, pem: Vec<u8>) -> Result<RootCerts, String> {
+        let certs = RootCerts {
+            path: path.to_path_buf(),
+            pem,
+        };
+        match certs.certificates() {
+            Ok(found) if !found.is_empty() => Ok(certs),
+            Ok(_) => Err(format!(
+                "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            )),
+            Err(e) => Err(format!(
+                "{} is not a PEM certificate bundle: {e}",
+                path.display()
+            )),
+        }
+    }
+
+    fn certificates(&self) -> Result<Vec<reqwest::Certificate>, reqwest::Error> {
+        reqwest::Certificate::from_pem_bundle(&self.pem)
+    }
 }
 
 /// Sends deliveries.
@@ -106,8 +152,19 @@ impl Deliverer {
     ) -> Result<Deliverer, DeliverError> {
         // The guard's builder: its resolver, no proxies (a proxy would connect
         // to the target unchecked), no redirects.
-        let http = guard
-            .client_builder()
+        let mut builder = guard.client_builder();
+        for roots in &policy.extra_roots {
+            let certs = roots
+                .certificates()
+                .map_err(|e| DeliverError::Client(format!("{}: {e}", roots.path.display())))?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        // HTTPS goes through the same guarded resolver as HTTP: the TLS
+        // connector asks it for the addresses, so the SSRF guard sees every
+        // connection whatever the scheme.
+        let http = builder
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("reverie-webhooks/", env!("CARGO_PKG_VERSION")))
@@ -276,6 +333,12 @@ impl Deliverer {
                     while let Some(s) = source {
                         text = format!("{text}: {s}");
                         source = s.source();
+                    }
+                    if text.contains("UnknownIssuer") || text.contains("BadSignature") {
+                        text.push_str(
+                            " (if the receiver's certificate comes from a private CA, add the CA's \
+                             certificate to [webhooks] extra_root_certs)",
+                        );
                     }
                     text
                 };

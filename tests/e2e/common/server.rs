@@ -44,6 +44,8 @@ pub struct Server {
     /// How many times the binary was started (names the stderr log of each start).
     starts: u32,
     http: reqwest::blocking::Client,
+    /// RLIMIT_NOFILE (soft and hard) for the process, as a host with a low limit has it.
+    fd_limit: Option<u64>,
 }
 
 /// One response, read whole.
@@ -70,6 +72,12 @@ impl Server {
 
     /// Start a server with `toml` as its `--config` (or none).
     pub fn start_with(config: Option<&str>) -> Server {
+        Self::start_limited(config, None)
+    }
+
+    /// Start with `toml` as its config, and the process limited to `fd_limit`
+    /// open files (soft and hard, so the server cannot raise it).
+    pub fn start_limited(config: Option<&str>, fd_limit: Option<u64>) -> Server {
         let dir = tempfile::tempdir().expect("create a temporary folder for the server");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("create the data directory");
@@ -93,6 +101,7 @@ impl Server {
             startup: Vec::new(),
             starts: 0,
             http,
+            fd_limit,
         };
         server.launch();
         server.admin_key = server.printed_key().unwrap_or_else(|| {
@@ -178,7 +187,29 @@ impl Server {
         if let Some(config) = &self.config {
             command.arg("--config").arg(config);
         }
+        if let Some(limit) = self.fd_limit {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            // SAFETY: setrlimit is async-signal-safe and touches only this child.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
         command
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     fn stderr_path(&self) -> PathBuf {
@@ -381,6 +412,7 @@ fn warm_shared_cache() {
             startup: Vec::new(),
             starts: 0,
             http: reqwest::blocking::Client::new(),
+            fd_limit: None,
         };
         warm.launch();
         warm.stop();

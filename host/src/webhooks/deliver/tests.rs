@@ -15,6 +15,10 @@ use crate::webhooks::ssrf::Cidr;
 
 const T0: i64 = 1_790_000_000_000;
 
+#[path = "../../../../tests/support/https_receiver.rs"]
+mod https_receiver;
+use https_receiver::HttpsReceiver;
+
 /// One canned answer: status, extra headers, and a delay before answering.
 #[derive(Clone)]
 struct Answer {
@@ -121,6 +125,7 @@ fn policy() -> Policy {
         thin_above_bytes: 256 << 10,
         public_url: "http://reverie.example".into(),
         lease: Duration::from_secs(60),
+        extra_roots: Vec::new(),
     }
 }
 
@@ -592,4 +597,112 @@ fn a_large_report_is_sent_thin_with_a_link() {
         format!("http://reverie.example/v1/dreams/{dream}")
     );
     assert!(body.get("summary").is_none());
+}
+
+/// `policy()` trusting a test CA besides the built-in roots, as
+/// `[webhooks] extra_root_certs` does.
+fn trusting(ca_pem: &str) -> Policy {
+    let roots = RootCerts::from_pem(
+        std::path::Path::new("test-ca.pem"),
+        ca_pem.as_bytes().to_vec(),
+    )
+    .expect("the test CA parses");
+    Policy {
+        extra_roots: vec![roots],
+        ..policy()
+    }
+}
+
+/// Issue 10, defect 1: an HTTPS receiver whose certificate chains to a CA the
+/// operator trusts gets the event, signed, over TLS, reached by name through
+/// the guarded resolver.
+#[test]
+fn an_https_receiver_with_a_trusted_ca_gets_the_event() {
+    let receiver = HttpsReceiver::start(&["localhost", "127.0.0.1"], 200);
+    let w = World::new(trusting(&receiver.ca_pem), loopback());
+    let url = format!("https://localhost:{}/hook", receiver.port);
+    let (_, secret) = w.endpoint(&url, &["*"]);
+    let event = w.report(sample_report());
+
+    assert_eq!(w.send_due(), 1);
+    let d = &w.deliveries()[0];
+    assert_eq!(
+        (d.status, d.last_status, d.last_error.as_deref()),
+        (DeliveryStatus::Delivered, Some(200), None),
+        "{d:?}"
+    );
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(r.header("webhook-id"), event.id);
+    let ts: i64 = r.header("webhook-timestamp").parse().expect("ts");
+    assert!(sign::verify(
+        &secret,
+        &event.id,
+        ts,
+        &r.body,
+        r.header("webhook-signature"),
+        ts,
+        5
+    ));
+}
+
+/// An HTTPS receiver whose certificate nobody vouches for is a recorded
+/// failure naming the certificate, retried on the schedule; nothing is sent.
+#[test]
+fn an_untrusted_certificate_is_a_recorded_failure() {
+    let receiver = HttpsReceiver::start(&["localhost", "127.0.0.1"], 200);
+    let w = World::new(policy(), loopback());
+    w.endpoint(&format!("https://127.0.0.1:{}/hook", receiver.port), &["*"]);
+    w.report(sample_report());
+
+    assert_eq!(w.send_due(), 1);
+    let d = &w.deliveries()[0];
+    assert_eq!(d.status, DeliveryStatus::Pending, "{d:?}");
+    assert!(d.next_attempt_at_ms.is_some(), "a retry is scheduled");
+    let error = d.last_error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("certificate")
+            && error.contains("UnknownIssuer")
+            && error.contains("[webhooks] extra_root_certs"),
+        "{error}"
+    );
+    assert_eq!(receiver.requests().len(), 0, "no request went over TLS");
+    assert_eq!(receiver.accepted(), 1, "the handshake was tried");
+    // A certificate for another name is refused the same way, CA trusted or not.
+    let other = HttpsReceiver::start(&["receiver.example"], 200);
+    let w = World::new(trusting(&other.ca_pem), loopback());
+    w.endpoint(&format!("https://localhost:{}/hook", other.port), &["*"]);
+    w.report(sample_report());
+    w.send_due();
+    let error = w.deliveries()[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("not valid for name"), "{error}");
+    assert_eq!(other.requests().len(), 0);
+}
+
+/// RELIABILITY 30: the SSRF guard applies to TLS connections too: an HTTPS
+/// URL whose name resolves to loopback is stopped before any connection.
+#[test]
+fn an_https_receiver_on_loopback_is_refused_without_the_allowance() {
+    let receiver = HttpsReceiver::start(&["localhost", "127.0.0.1"], 200);
+    let w = World::new(trusting(&receiver.ca_pem), Guard::default());
+    w.endpoint(&format!("https://localhost:{}/hook", receiver.port), &["*"]);
+    w.endpoint(&format!("https://127.0.0.1:{}/hook", receiver.port), &["*"]);
+    w.report(sample_report());
+    assert_eq!(w.send_due(), 2);
+    for d in w.deliveries() {
+        let error = d.last_error.as_deref().unwrap_or_default();
+        assert!(error.contains("loopback"), "{error}");
+    }
+    assert_eq!(receiver.accepted(), 0, "nothing connected to the receiver");
+}
+
+#[test]
+fn a_file_without_a_certificate_is_refused_naming_it() {
+    let err = RootCerts::from_pem(std::path::Path::new("ca.pem"), b"not a cert".to_vec())
+        .expect_err("no certificate");
+    assert!(
+        err.contains("ca.pem") && err.contains("no PEM certificate"),
+        "{err}"
+    );
 }
