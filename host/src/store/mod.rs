@@ -17,6 +17,7 @@
 //! When a method returns `Ok`, what it wrote is on disk (see
 //! [`sqlite::SqliteStore`] for how).
 
+pub mod backup;
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod sqlite;

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_webhooks.sql")),
 ];
 
+/// The schema version this reverie writes (the last migration); it opens any
+/// database at this version or older (migrating it), and refuses newer ones.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
 /// Busy timeout, for readers meeting a checkpoint: RELIABILITY 21 asks ≥ 5 s.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -74,40 +78,54 @@ fn is_duplicate(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// The data directory's lock (an exclusive `flock` on `reverie.db.lock`), held
+/// while this value lives.
+#[derive(Debug)]
+pub struct DirLock(File);
+
+/// Take `data_dir`'s lock (creating the directory if needed), or say who holds it.
+pub fn lock_data_dir(data_dir: &Path) -> Result<DirLock> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    let lock_path = data_dir.join("reverie.db.lock");
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StoreError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+    // SAFETY: flock on a file descriptor we own; no memory is involved.
+    let locked = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&lock),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    if locked != 0 {
+        return Err(StoreError::Locked {
+            path: data_dir.join("reverie.db"),
+            lock: lock_path,
+        });
+    }
+    Ok(DirLock(lock))
+}
+
 impl SqliteStore {
     /// Open (creating if needed) `reverie.db` in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<SqliteStore> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
-        let path = data_dir.join("reverie.db");
-        let lock_path = data_dir.join("reverie.db.lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StoreError::Io {
-                path: lock_path.clone(),
-                source,
-            })?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let locked = unsafe {
-            libc::flock(
-                std::os::fd::AsRawFd::as_raw_fd(&lock),
-                libc::LOCK_EX | libc::LOCK_NB,
-            )
-        };
-        if locked != 0 {
-            return Err(StoreError::Locked {
-                path,
-                lock: lock_path,
-            });
-        }
+        let lock = lock_data_dir(data_dir)?;
+        Self::open_locked(data_dir, lock)
+    }
 
-        let mut store = Self::open_file(path)?;
-        store._lock = Some(lock);
+    /// Open `reverie.db` in `data_dir` under a lock [`lock_data_dir`] took.
+    pub fn open_locked(data_dir: &Path, lock: DirLock) -> Result<SqliteStore> {
+        let mut store = Self::open_file(data_dir.join("reverie.db"))?;
+        store._lock = Some(lock.0);
         Ok(store)
     }
 
@@ -218,7 +236,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             |r| r.get(0),
         )
         .map_err(backend)?;
-    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    let known = SCHEMA_VERSION;
     if current > known {
         return Err(StoreError::SchemaTooNew {
             path: path.to_path_buf(),
