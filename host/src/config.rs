@@ -41,6 +41,8 @@ struct ConfigFile {
     scheduler: SchedulerFile,
     #[serde(default)]
     webhooks: WebhooksFile,
+    #[serde(default)]
+    retention: crate::retention::RetentionFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -334,6 +336,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub scheduler: SchedulerConfig,
     pub webhooks: WebhooksConfig,
+    pub retention: crate::retention::RetentionConfig,
 }
 
 impl Config {
@@ -466,7 +469,9 @@ impl Config {
         }
         let scheduler = resolve_scheduler(&file.scheduler).map_err(invalid)?;
         let webhooks = resolve_webhooks(&file.webhooks).map_err(invalid)?;
+        let retention = crate::retention::resolve(&file.retention).map_err(invalid)?;
         Ok(Config {
+            retention,
             server,
             scheduler,
             webhooks,
@@ -484,7 +489,7 @@ impl Config {
 }
 
 /// `text` as a duration between `min` and `max`; errors name `key` (`section.name`).
-fn bounded_duration(
+pub(crate) fn bounded_duration(
     key: &str,
     text: &str,
     min: Duration,
@@ -502,7 +507,7 @@ fn bounded_duration(
 }
 
 /// `n` if it is in `range`; errors name `key`.
-fn bounded<T: PartialOrd + std::fmt::Display + Copy>(
+pub(crate) fn bounded<T: PartialOrd + std::fmt::Display + Copy>(
     key: &str,
     n: T,
     range: std::ops::RangeInclusive<T>,
@@ -735,6 +740,10 @@ mod tests {
         .expect("the example is valid");
         assert_eq!(config.scheduler, SchedulerConfig::default());
         assert_eq!(config.webhooks, WebhooksConfig::default());
+        assert_eq!(
+            config.retention,
+            crate::retention::RetentionConfig::default()
+        );
         assert_eq!(
             config.server.min_interactions,
             ServerConfig::default().min_interactions

@@ -9,6 +9,7 @@ mod common;
 mod config;
 mod input;
 mod report;
+mod retention;
 mod sandbox;
 mod schedule;
 mod serve;
