@@ -42,6 +42,10 @@ pub enum Command {
     /// Make, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Copy the database to one file, while the server runs (SQLite's online backup).
+    Backup(BackupArgs),
+    /// Replace a data directory's database with a backup (the server must be stopped).
+    Restore(RestoreArgs),
     /// Try a schedule before saving it (works offline).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -112,6 +116,32 @@ pub struct ServeArgs {
     /// Address to listen on [default: [server] listen, else 127.0.0.1:7878]. Port 0 picks a free one.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BackupArgs {
+    /// The data directory to back up [default: $XDG_DATA_HOME/reverie or ~/.local/share/reverie].
+    #[arg(long, value_name = "DIR", env = "REVERIE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The backup file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Overwrite `--out` if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup file (made by `reverie backup`).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// The data directory to restore into [default: $XDG_DATA_HOME/reverie or ~/.local/share/reverie].
+    #[arg(long, value_name = "DIR", env = "REVERIE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// How to reach a running server.
@@ -397,6 +427,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import_files(args),
         Command::Keys(command) => keys(command),
         Command::Schedule(command) => schedule(command),
+        Command::Backup(args) => backup(args),
+        Command::Restore(args) => restore(args),
         Command::Parse {
             interactions,
             feedback,
@@ -426,6 +458,60 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.server.listen = listen;
     }
     crate::server::serve(config, args.data_dir, &mut std::io::stdout())?;
+    Ok(())
+}
+
+fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    given
+        .or_else(crate::server::default_data_dir)
+        .context("no data directory: pass --data-dir (neither $XDG_DATA_HOME nor $HOME is set)")
+}
+
+fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    use crate::store::backup;
+    let dir = data_dir(args.data_dir)?;
+    let bar = progress_bar(args.no_progress, Some(0));
+    bar.set_message(format!("backing up {}", dir.display()));
+    let done = backup::backup(&dir, &args.out, args.force, &mut |copied, total| {
+        bar.set_length(total);
+        bar.set_position(copied);
+    });
+    bar.finish_and_clear();
+    let done = done?;
+    println!(
+        "backed up {} to {} in {:.1?}: {}",
+        dir.join("reverie.db").display(),
+        done.path.display(),
+        done.took,
+        done.contents
+    );
+    Ok(())
+}
+
+fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    use crate::store::backup;
+    let dir = data_dir(args.data_dir)?;
+    let done = backup::restore(&args.from, &dir)?;
+    println!(
+        "restored {} into {}: {}",
+        args.from.display(),
+        done.database.display(),
+        done.contents
+    );
+    match &done.set_aside {
+        Some(aside) => println!(
+            "the database it replaced is kept as {} (delete it once the restored one serves well)",
+            aside.display()
+        ),
+        None => println!("there was no database there before"),
+    }
+    if done.contents.schema_version < crate::store::sqlite::SCHEMA_VERSION {
+        println!(
+            "it was brought from schema version {} to {}",
+            done.contents.schema_version,
+            crate::store::sqlite::SCHEMA_VERSION
+        );
+    }
     Ok(())
 }
 

@@ -41,6 +41,8 @@ struct ConfigFile {
     scheduler: SchedulerFile,
     #[serde(default)]
     webhooks: WebhooksFile,
+    #[serde(default)]
+    retention: crate::retention::RetentionFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,6 +350,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub scheduler: SchedulerConfig,
     pub webhooks: WebhooksConfig,
+    pub retention: crate::retention::RetentionConfig,
 }
 
 impl Config {
@@ -482,7 +485,9 @@ impl Config {
         let scheduler = resolve_scheduler(&file.scheduler).map_err(invalid)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let webhooks = resolve_webhooks(&file.webhooks, base).map_err(invalid)?;
+        let retention = crate::retention::resolve(&file.retention).map_err(invalid)?;
         Ok(Config {
+            retention,
             server,
             scheduler,
             webhooks,
@@ -500,7 +505,7 @@ impl Config {
 }
 
 /// `text` as a duration between `min` and `max`; errors name `key` (`section.name`).
-fn bounded_duration(
+pub(crate) fn bounded_duration(
     key: &str,
     text: &str,
     min: Duration,
@@ -518,7 +523,7 @@ fn bounded_duration(
 }
 
 /// `n` if it is in `range`; errors name `key`.
-fn bounded<T: PartialOrd + std::fmt::Display + Copy>(
+pub(crate) fn bounded<T: PartialOrd + std::fmt::Display + Copy>(
     key: &str,
     n: T,
     range: std::ops::RangeInclusive<T>,
@@ -757,12 +762,18 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(config.server.listener.max_connections, 50);
-        assert_eq!(config.server.listener.header_timeout, Duration::from_secs(2));
+        assert_eq!(
+            config.server.listener.header_timeout,
+            Duration::from_secs(2)
+        );
         assert_eq!(config.server.body_timeout, Duration::from_secs(60));
         assert_eq!(config.server.listener.drain, Duration::ZERO);
         for (text, key) in [
             ("[server]\nmax_connections = 0\n", "server.max_connections"),
-            ("[server]\nheader_timeout = \"0s\"\n", "server.header_timeout"),
+            (
+                "[server]\nheader_timeout = \"0s\"\n",
+                "server.header_timeout",
+            ),
             ("[server]\nbody_timeout = \"soon\"\n", "server.body_timeout"),
             (
                 "[webhooks]\nextra_root_certs = [\"/nonexistent/ca.pem\"]\n",
@@ -824,6 +835,10 @@ mod tests {
         .expect("the example is valid");
         assert_eq!(config.scheduler, SchedulerConfig::default());
         assert_eq!(config.webhooks, WebhooksConfig::default());
+        assert_eq!(
+            config.retention,
+            crate::retention::RetentionConfig::default()
+        );
         assert_eq!(
             config.server.min_interactions,
             ServerConfig::default().min_interactions

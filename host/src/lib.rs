@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod model;
 pub mod plugins;
 pub mod report;
+pub mod retention;
 pub mod schedule;
 pub mod server;
 pub mod store;

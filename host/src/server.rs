@@ -223,6 +223,13 @@ pub fn serve(
         Duration::from_millis(250),
     )?;
 
+    writeln!(announce, "reverie: retention: {}", config.retention)?;
+    let sweeper = crate::retention::spawn(crate::retention::Sweeper::new(
+        store_dyn.clone(),
+        Arc::new(SystemClock),
+        config.retention,
+    ))?;
+
     let state = AppState::new(
         store_dyn,
         Some(workers.wakeup()),
@@ -277,6 +284,7 @@ pub fn serve(
         );
     }
     senders.shutdown(Duration::from_secs(2));
+    sweeper.shutdown();
     drop(runtime);
 
     // Claiming stopped at the signal; let running dreams finish within the

@@ -3,12 +3,14 @@
 //! One test binary with a module per feature; shared helpers (building the hostile fixtures of
 //! `tests/fixtures`, writing datasets, running `reverie dream`) live in `common`.
 
+mod backup;
 mod cache;
 mod clients;
 mod common;
 mod config;
 mod input;
 mod report;
+mod retention;
 mod sandbox;
 mod schedule;
 mod serve;

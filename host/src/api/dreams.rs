@@ -57,6 +57,8 @@ pub(super) struct DreamView {
     /// Why it failed or was skipped.
     error: Option<String>,
     summary: Option<SummaryView>,
+    /// When retention removed the rules' raw run output from the report.
+    logs_swept_at: Option<String>,
     /// The whole report (`reverie.report/v1`): only when retrieving one dream.
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<Option<Box<RawValue>>>,
@@ -95,6 +97,7 @@ pub(super) fn view(d: Dream, whole: bool) -> Result<DreamView, ApiError> {
             patterns: s.patterns,
             suggestions: s.suggestions,
         }),
+        logs_swept_at: d.logs_swept_at_ms.map(time),
         report,
     })
 }

@@ -17,6 +17,7 @@
 //! When a method returns `Ok`, what it wrote is on disk (see
 //! [`sqlite::SqliteStore`] for how).
 
+pub mod backup;
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod sqlite;
@@ -241,6 +242,9 @@ pub struct Dream {
     pub summary: Option<DreamSummary>,
     /// The whole `reverie.report/v1` JSON, once completed (only from [`Store::get_dream`]).
     pub report: Option<String>,
+    /// When retention removed the rules' raw run output (log lines and
+    /// captured output) from the report; the rest of the report stays.
+    pub logs_swept_at_ms: Option<i64>,
 }
 
 impl Dream {
@@ -264,6 +268,7 @@ impl Dream {
             attempts: 0,
             lease_owner: None,
             lease_expires_ms: None,
+            logs_swept_at_ms: None,
         }
     }
 }
@@ -471,6 +476,31 @@ pub enum AttemptOutcome {
     },
     /// The last attempt failed: the dead letter.
     Dead,
+}
+
+/// Rows the retention sweeper removes, one kind at a time (see [`Store::sweep`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// Idempotency records created before the cutoff.
+    Idempotency,
+    /// Deliveries that were delivered, or cancelled with their endpoint, before
+    /// the cutoff, with their attempts.
+    Deliveries,
+    /// Dead letters (every attempt failed) that died before the cutoff, with
+    /// their attempts.
+    DeadLetters,
+    /// Events created before the cutoff that no delivery refers to any more.
+    /// An agent's latest event always stays: the next one's sequence number
+    /// follows it.
+    Events,
+}
+
+/// What one sweep batch removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub rows: u64,
+    /// Delivery attempts removed with their deliveries.
+    pub attempts: u64,
 }
 
 /// How a running dream ended.
@@ -731,6 +761,26 @@ pub trait Store: Send + Sync {
     fn revoke_api_key(&self, id: &str, now_ms: i64) -> Result<ApiKey>;
     fn count_api_keys(&self) -> Result<u64>;
     fn get_idempotency(&self, principal: &str, key: &str) -> Result<Option<IdempotencyRecord>>;
+
+    // ---- retention ----
+
+    /// Remove at most `limit` rows of `what` older than `before_ms`, in one
+    /// short transaction. Never a pending delivery (a first attempt or a retry
+    /// still to come), nor an event a delivery refers to.
+    fn sweep(&self, what: Sweep, before_ms: i64, limit: u32) -> Result<Swept>;
+    /// Remove the raw run output of at most `limit` dreams finished before
+    /// `before_ms` whose output is still there: `strip` turns a report into the
+    /// report without it (`None`: unreadable; left as it is, but marked so
+    /// that it is not read again at every sweep), and the dream records
+    /// `now_ms` as when its logs were swept. Reports are rewritten
+    /// outside the write transaction. Returns how many dreams were marked.
+    fn sweep_run_logs(
+        &self,
+        before_ms: i64,
+        now_ms: i64,
+        limit: u32,
+        strip: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<u64>;
 
     /// A cheap query that proves the database answers (for `/readyz`).
     fn ping(&self) -> Result<()>;

@@ -30,7 +30,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_schedules.sql")),
     (3, include_str!("migrations/0003_webhooks.sql")),
+    (4, include_str!("migrations/0004_retention.sql")),
 ];
+
+/// The schema version this reverie writes (the last migration); it opens any
+/// database at this version or older (migrating it), and refuses newer ones.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// Busy timeout, for readers meeting a checkpoint: RELIABILITY 21 asks ≥ 5 s.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -74,40 +79,54 @@ fn is_duplicate(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// The data directory's lock (an exclusive `flock` on `reverie.db.lock`), held
+/// while this value lives.
+#[derive(Debug)]
+pub struct DirLock(File);
+
+/// Take `data_dir`'s lock (creating the directory if needed), or say who holds it.
+pub fn lock_data_dir(data_dir: &Path) -> Result<DirLock> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    let lock_path = data_dir.join("reverie.db.lock");
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StoreError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+    // SAFETY: flock on a file descriptor we own; no memory is involved.
+    let locked = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&lock),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    if locked != 0 {
+        return Err(StoreError::Locked {
+            path: data_dir.join("reverie.db"),
+            lock: lock_path,
+        });
+    }
+    Ok(DirLock(lock))
+}
+
 impl SqliteStore {
     /// Open (creating if needed) `reverie.db` in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<SqliteStore> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
-        let path = data_dir.join("reverie.db");
-        let lock_path = data_dir.join("reverie.db.lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StoreError::Io {
-                path: lock_path.clone(),
-                source,
-            })?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let locked = unsafe {
-            libc::flock(
-                std::os::fd::AsRawFd::as_raw_fd(&lock),
-                libc::LOCK_EX | libc::LOCK_NB,
-            )
-        };
-        if locked != 0 {
-            return Err(StoreError::Locked {
-                path,
-                lock: lock_path,
-            });
-        }
+        let lock = lock_data_dir(data_dir)?;
+        Self::open_locked(data_dir, lock)
+    }
 
-        let mut store = Self::open_file(path)?;
-        store._lock = Some(lock);
+    /// Open `reverie.db` in `data_dir` under a lock [`lock_data_dir`] took.
+    pub fn open_locked(data_dir: &Path, lock: DirLock) -> Result<SqliteStore> {
+        let mut store = Self::open_file(data_dir.join("reverie.db"))?;
+        store._lock = Some(lock.0);
         Ok(store)
     }
 
@@ -218,7 +237,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             |r| r.get(0),
         )
         .map_err(backend)?;
-    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    let known = SCHEMA_VERSION;
     if current > known {
         return Err(StoreError::SchemaTooNew {
             path: path.to_path_buf(),
@@ -545,7 +564,7 @@ fn rating_of(text: &str) -> rusqlite::Result<Rating> {
 
 const DREAM_LIST_COLUMNS: &str = "id, agent_id, status, trigger, window_start, window_end, created_at, \
      started_at, finished_at, error, summary, n_interactions, n_patterns, n_suggestions, slot, \
-     attempts, lease_owner, lease_expires";
+     attempts, lease_owner, lease_expires, logs_swept_at";
 
 fn dream_row(row: &rusqlite::Row<'_>, with_report: bool) -> rusqlite::Result<Dream> {
     let status: String = row.get(2)?;
@@ -574,7 +593,8 @@ fn dream_row(row: &rusqlite::Row<'_>, with_report: bool) -> rusqlite::Result<Dre
         attempts: row.get::<_, i64>(15)?.clamp(0, u32::MAX as i64) as u32,
         lease_owner: row.get(16)?,
         lease_expires_ms: row.get(17)?,
-        report: if with_report { row.get(18)? } else { None },
+        logs_swept_at_ms: row.get(18)?,
+        report: if with_report { row.get(19)? } else { None },
     })
 }
 
@@ -1956,6 +1976,122 @@ impl Store for SqliteStore {
                 .optional()
             })
             .map_err(backend)
+        })
+    }
+
+    fn sweep(&self, what: Sweep, before_ms: i64, limit: u32) -> Result<Swept> {
+        self.write(|tx| match what {
+            Sweep::Idempotency => {
+                let rows = tx
+                    .execute(
+                        "DELETE FROM idempotency_keys WHERE (principal, key) IN
+                           (SELECT principal, key FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)",
+                        params![before_ms, limit],
+                    )
+                    .map_err(backend)?;
+                Ok(Swept {
+                    rows: rows as u64,
+                    attempts: 0,
+                })
+            }
+            Sweep::Deliveries | Sweep::DeadLetters => {
+                // Only finished deliveries: a pending one (first attempt or a
+                // retry to come, leased or not) is never a candidate.
+                let statuses = if what == Sweep::Deliveries {
+                    "('delivered', 'cancelled')"
+                } else {
+                    "('dead')"
+                };
+                let ids: Vec<String> = tx
+                    .prepare_cached(&format!(
+                        "SELECT id FROM webhook_deliveries
+                         WHERE status IN {statuses} AND finished_at < ?1 LIMIT ?2"
+                    ))
+                    .and_then(|mut s| {
+                        s.query_map(params![before_ms, limit], |r| r.get(0))?
+                            .collect()
+                    })
+                    .map_err(backend)?;
+                let mut swept = Swept::default();
+                for id in &ids {
+                    swept.attempts += tx
+                        .prepare_cached("DELETE FROM webhook_attempts WHERE delivery_id = ?1")
+                        .and_then(|mut s| s.execute(params![id]))
+                        .map_err(backend)? as u64;
+                    swept.rows += tx
+                        .prepare_cached(
+                            "DELETE FROM webhook_deliveries WHERE id = ?1 AND status != 'pending'",
+                        )
+                        .and_then(|mut s| s.execute(params![id]))
+                        .map_err(backend)? as u64;
+                }
+                Ok(swept)
+            }
+            Sweep::Events => {
+                let rows = tx
+                    .execute(
+                        "DELETE FROM webhook_events WHERE id IN
+                           (SELECT e.id FROM webhook_events e
+                            WHERE e.created_at < ?1
+                              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+                              AND e.seq < (SELECT MAX(l.seq) FROM webhook_events l
+                                           WHERE l.agent_id = e.agent_id)
+                            LIMIT ?2)",
+                        params![before_ms, limit],
+                    )
+                    .map_err(backend)?;
+                Ok(Swept {
+                    rows: rows as u64,
+                    attempts: 0,
+                })
+            }
+        })
+    }
+
+    fn sweep_run_logs(
+        &self,
+        before_ms: i64,
+        now_ms: i64,
+        limit: u32,
+        strip: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<u64> {
+        // Read and rewrite on a reader; the writer is held only for the updates.
+        let found: Vec<(String, String)> = self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT id, report FROM dreams
+                 WHERE report IS NOT NULL AND logs_swept_at IS NULL AND finished_at < ?1
+                 ORDER BY finished_at LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![before_ms, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(backend)
+        })?;
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let stripped: Vec<(String, Option<String>)> = found
+            .into_iter()
+            .map(|(id, report)| {
+                let lean = strip(&report);
+                (id, lean)
+            })
+            .collect();
+        self.write(|tx| {
+            let mut marked = 0;
+            for (id, lean) in &stripped {
+                // A finished dream's report never changes again, so the one
+                // read above is still the one stored.
+                marked += tx
+                    .prepare_cached(
+                        "UPDATE dreams SET report = COALESCE(?2, report), logs_swept_at = ?3
+                         WHERE id = ?1 AND logs_swept_at IS NULL",
+                    )
+                    .and_then(|mut s| s.execute(params![id, lean, now_ms]))
+                    .map_err(backend)? as u64;
+            }
+            Ok(marked)
         })
     }
 
