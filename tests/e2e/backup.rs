@@ -5,25 +5,14 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::REVERIE;
+use crate::common::reverie;
 use crate::common::server::{Server, run};
-
-/// `reverie …` with none of the environment variables that would change where it goes.
-fn reverie() -> Command {
-    let mut command = Command::new(REVERIE);
-    command
-        .env_remove("REVERIE_URL")
-        .env_remove("REVERIE_API_KEY")
-        .env_remove("REVERIE_DATA_DIR");
-    command
-}
 
 /// A small interaction, `n` seconds into 2026-11-01; every third one has the user correct the bot.
 fn interaction(id: &str, n: u64) -> Value {

@@ -9,12 +9,11 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::REVERIE;
+use crate::common::reverie;
 use crate::common::server::{Server, run, shared_cache};
 
 /// How long a dream over the example dataset may take on the server.
@@ -23,16 +22,6 @@ const DREAM_LIMIT: Duration = Duration::from_secs(120);
 fn support_bot() -> (PathBuf, PathBuf) {
     let data = crate::common::workspace_root().join("examples/support-bot");
     (data.join("interactions.jsonl"), data.join("feedback.jsonl"))
-}
-
-/// `reverie …` with none of the environment variables that would change where it goes.
-fn reverie() -> Command {
-    let mut command = Command::new(REVERIE);
-    command
-        .env_remove("REVERIE_URL")
-        .env_remove("REVERIE_API_KEY")
-        .env_remove("REVERIE_DATA_DIR");
-    command
 }
 
 /// A small interaction in the input format, with `id`, `n` seconds into 2026-11-01.

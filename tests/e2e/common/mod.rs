@@ -25,6 +25,16 @@ use tempfile::TempDir;
 /// The binary under test.
 pub const REVERIE: &str = env!("CARGO_BIN_EXE_reverie");
 
+/// `reverie …` with none of the environment variables that would change where it goes.
+pub fn reverie() -> Command {
+    let mut command = Command::new(REVERIE);
+    command
+        .env_remove("REVERIE_URL")
+        .env_remove("REVERIE_API_KEY")
+        .env_remove("REVERIE_DATA_DIR");
+    command
+}
+
 /// How long one `reverie dream` over a test dataset may take before the test gives up on it.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
