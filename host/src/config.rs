@@ -902,6 +902,29 @@ mod tests {
         }
     }
 
+    /// The example's `[rate_limit]` block is commented out (off is the
+    /// default); uncommented, it parses to what its comments say.
+    #[test]
+    fn the_example_rate_limit_block_parses_when_uncommented() {
+        let example = include_str!("../../examples/reverie.toml");
+        let start = example
+            .find("# [rate_limit]")
+            .expect("the example shows [rate_limit]");
+        let block: String = example[start..]
+            .lines()
+            .take_while(|l| l.starts_with("# "))
+            .map(|l| format!("{}\n", &l[2..]))
+            .collect();
+        let config = parse(&block).unwrap_or_else(|e| panic!("{e}:\n{block}"));
+        assert_eq!(
+            config.rate_limit,
+            Some(RateLimitConfig {
+                requests_per_second: 50.0,
+                burst: 100
+            })
+        );
+    }
+
     #[test]
     fn log_metrics_and_rate_limit_settings_are_checked_and_name_the_key() {
         let config = parse(

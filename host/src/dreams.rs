@@ -320,7 +320,7 @@ impl Dreamer {
                     target: "reverie::dreams",
                     rule = %rule.name,
                     kind = %kind,
-                    message = %failure.message,
+                    error = %failure.message,
                     "rule failed"
                 );
             }

@@ -7,6 +7,7 @@ mod cache;
 mod common;
 mod config;
 mod input;
+mod operate;
 mod report;
 mod sandbox;
 mod schedule;

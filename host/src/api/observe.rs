@@ -48,17 +48,18 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     let key = KeySlot::default();
     request.extensions_mut().insert(key.clone());
     // Events inside the handler (an internal error's cause) carry the request.
-    let span = tracing::info_span!("request", method, route = %route);
+    let span = tracing::info_span!("request", method = %method, route = %route);
     let response = next.run(request).instrument(span).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     metrics::http_request(method, &route, status, elapsed);
     let duration_ms = elapsed.as_micros() as f64 / 1000.0;
-    let key_id = key.get();
+    // Display, not Debug: `key_id=key_…` in text lines, a string in JSON.
+    let key_id = key.get().map(tracing::field::display);
     if status >= 500 {
-        tracing::warn!(target: "reverie::http", method, route = %route, status, duration_ms, key_id, "request");
+        tracing::warn!(target: "reverie::http", method = %method, route = %route, status, duration_ms, key_id, "request");
     } else {
-        tracing::info!(target: "reverie::http", method, route = %route, status, duration_ms, key_id, "request");
+        tracing::info!(target: "reverie::http", method = %method, route = %route, status, duration_ms, key_id, "request");
     }
     response
 }

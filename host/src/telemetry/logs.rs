@@ -153,6 +153,27 @@ pub(crate) mod capture {
             self.clone()
         }
     }
+
+    /// Make `subscriber` this thread's default until the guard drops.
+    ///
+    /// tracing caches, per callsite, whether anyone listens. While a single
+    /// dispatcher is registered in the process, that answer is asked of the
+    /// *calling thread's* default, so a callsite first reached by another
+    /// test's thread would be cached as "nobody listens" and this thread's
+    /// events lost. A second dispatcher kept alive for the whole process makes
+    /// tracing ask every registered dispatcher instead; rebuilding the cache
+    /// fixes callsites cached before this subscriber existed.
+    pub fn scoped(
+        subscriber: Box<dyn tracing::Subscriber + Send + Sync>,
+    ) -> tracing::subscriber::DefaultGuard {
+        static BYSTANDER: std::sync::LazyLock<tracing::Dispatch> = std::sync::LazyLock::new(|| {
+            tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default())
+        });
+        std::sync::LazyLock::force(&BYSTANDER);
+        let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        guard
+    }
 }
 
 #[cfg(test)]
@@ -178,10 +199,11 @@ mod tests {
             buffer.clone(),
             false,
         );
-        tracing::subscriber::with_default(subscriber, || {
+        {
+            let _guard = capture::scoped(subscriber);
             tracing::info!(target: "reverie::dreams", dream_id = "drm_1", outcome = "completed", "dream finished");
             tracing::debug!("filtered out");
-        });
+        }
         let text = buffer.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1, "{text}");

@@ -36,6 +36,8 @@ pub struct Server {
     /// `data/` (the data directory), the config file, stderr logs.
     dir: TempDir,
     config: Option<PathBuf>,
+    /// More arguments for `reverie serve` (e.g. `--log-format json`).
+    args: Vec<String>,
     child: Option<Child>,
     url: String,
     admin_key: String,
@@ -70,6 +72,11 @@ impl Server {
 
     /// Start a server with `toml` as its `--config` (or none).
     pub fn start_with(config: Option<&str>) -> Server {
+        Self::start_with_args(config, &[])
+    }
+
+    /// Start a server with `toml` as its `--config` (or none) and `args` after the others.
+    pub fn start_with_args(config: Option<&str>, args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("create a temporary folder for the server");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("create the data directory");
@@ -87,6 +94,7 @@ impl Server {
         let mut server = Server {
             dir,
             config,
+            args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
             url: String::new(),
             admin_key: String::new(),
@@ -178,6 +186,7 @@ impl Server {
         if let Some(config) = &self.config {
             command.arg("--config").arg(config);
         }
+        command.args(&self.args);
         command
     }
 
@@ -375,6 +384,7 @@ fn warm_shared_cache() {
         let mut warm = Server {
             dir,
             config: None,
+            args: Vec::new(),
             child: None,
             url: String::new(),
             admin_key: String::new(),
