@@ -269,7 +269,7 @@ pub fn serve(
     for id in &shutdown.released {
         tracing::warn!(
             dream_id = %id,
-            "the dream did not finish in time; released, it runs again at the next start"
+            "dream {id} did not finish in time; released, it runs again at the next start"
         );
     }
     tracing::info!("stopped");
