@@ -116,6 +116,9 @@ pub struct ServeArgs {
     /// Address to listen on [default: [server] listen, else 127.0.0.1:7878]. Port 0 picks a free one.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+    /// Log lines on stderr: `text` for people, `json` for a log pipeline [default: [log] format, else text]. `RUST_LOG` filters them.
+    #[arg(long, value_name = "FORMAT", value_parser = clap::builder::PossibleValuesParser::new(["text", "json"]))]
+    pub log_format: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -457,6 +460,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
+    if let Some(format) = &args.log_format {
+        config.log.format = format.parse().map_err(anyhow::Error::msg)?;
+    }
+    crate::telemetry::logs::init(config.log.format, &config.log.filter)?;
     crate::server::serve(config, args.data_dir, &mut std::io::stdout())?;
     Ok(())
 }

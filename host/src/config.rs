@@ -43,6 +43,31 @@ struct ConfigFile {
     webhooks: WebhooksFile,
     #[serde(default)]
     retention: crate::retention::RetentionFile,
+    #[serde(default)]
+    log: LogFile,
+    #[serde(default)]
+    metrics: MetricsFile,
+    rate_limit: Option<RateLimitFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogFile {
+    format: Option<String>,
+    filter: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsFile {
+    endpoint: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitFile {
+    requests_per_second: Option<f64>,
+    burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -314,6 +339,47 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// `reverie serve`'s logs (`[log]`); `--log-format` overrides the format and
+/// `RUST_LOG` the filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub format: crate::telemetry::logs::LogFormat,
+    /// An `EnvFilter` directive, checked at load.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: crate::telemetry::logs::LogFormat::Text,
+            filter: crate::telemetry::logs::DEFAULT_FILTER.to_string(),
+        }
+    }
+}
+
+/// Who may read `GET /metrics` (`[metrics] endpoint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetricsEndpoint {
+    /// No such route: 404.
+    Off,
+    /// Anyone who reaches the port.
+    Open,
+    /// An admin API key as `Authorization: Bearer` (the default: the numbers
+    /// describe every tenant's traffic, so they are not for every caller).
+    #[default]
+    Key,
+}
+
+/// A token bucket per API key (`[rate_limit]`); no section, no limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimitConfig {
+    /// Tokens added per second: the sustained rate one key may keep up.
+    pub requests_per_second: f64,
+    /// The bucket's size: how many requests one key may send at once after a
+    /// quiet spell.
+    pub burst: u32,
+}
+
 /// `"500ms"`, `"30s"`, `"5m"`, `"6h"`, `"1d"`: a whole number and a unit.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -351,6 +417,10 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub webhooks: WebhooksConfig,
     pub retention: crate::retention::RetentionConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsEndpoint,
+    /// `None`: requests are not rate limited.
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 impl Config {
@@ -486,11 +556,22 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let webhooks = resolve_webhooks(&file.webhooks, base).map_err(invalid)?;
         let retention = crate::retention::resolve(&file.retention).map_err(invalid)?;
+        let log = resolve_log(&file.log).map_err(invalid)?;
+        let metrics = resolve_metrics(&file.metrics).map_err(invalid)?;
+        let rate_limit = file
+            .rate_limit
+            .as_ref()
+            .map(resolve_rate_limit)
+            .transpose()
+            .map_err(invalid)?;
         Ok(Config {
             retention,
             server,
             scheduler,
             webhooks,
+            log,
+            metrics,
+            rate_limit,
             agent: AgentConfig {
                 id: file.agent.id.unwrap_or_else(|| "agt_offline".into()),
                 name: file.agent.name.unwrap_or_else(|| "agent".into()),
@@ -690,6 +771,49 @@ fn resolve_webhooks(file: &WebhooksFile, base: &Path) -> Result<WebhooksConfig, 
     Ok(out)
 }
 
+fn resolve_log(file: &LogFile) -> Result<LogConfig, String> {
+    let mut out = LogConfig::default();
+    if let Some(format) = &file.format {
+        out.format = format.parse().map_err(|e| format!("log.format: {e}"))?;
+    }
+    if let Some(filter) = &file.filter {
+        crate::telemetry::logs::check_filter(filter).map_err(|e| format!("log.filter: {e}"))?;
+        out.filter = filter.clone();
+    }
+    Ok(out)
+}
+
+fn resolve_metrics(file: &MetricsFile) -> Result<MetricsEndpoint, String> {
+    match file.endpoint.as_deref() {
+        None | Some("key") => Ok(MetricsEndpoint::Key),
+        Some("off") => Ok(MetricsEndpoint::Off),
+        Some("open") => Ok(MetricsEndpoint::Open),
+        Some(other) => Err(format!(
+            "metrics.endpoint must be \"off\", \"open\" or \"key\", got {other:?}"
+        )),
+    }
+}
+
+fn resolve_rate_limit(file: &RateLimitFile) -> Result<RateLimitConfig, String> {
+    let rate = file.requests_per_second.ok_or(
+        "rate_limit.requests_per_second is missing: a [rate_limit] section sets the rate (remove the section for no limit)",
+    )?;
+    if !(rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)) {
+        return Err(format!(
+            "rate_limit.requests_per_second must be between 0.001 and 1000000, got {rate}"
+        ));
+    }
+    // Default burst: two seconds' worth, at least one request.
+    let burst = match file.burst {
+        Some(n) => bounded("rate_limit.burst", n, 1..=1_000_000)?,
+        None => (rate * 2.0).ceil().max(1.0) as u32,
+    };
+    Ok(RateLimitConfig {
+        requests_per_second: rate,
+        burst,
+    })
+}
+
 /// A duration as config would spell it.
 pub fn humantime(d: Duration) -> String {
     let ms = d.as_millis();
@@ -835,6 +959,9 @@ mod tests {
         .expect("the example is valid");
         assert_eq!(config.scheduler, SchedulerConfig::default());
         assert_eq!(config.webhooks, WebhooksConfig::default());
+        assert_eq!(config.log, LogConfig::default());
+        assert_eq!(config.metrics, MetricsEndpoint::default());
+        assert_eq!(config.rate_limit, None);
         assert_eq!(
             config.retention,
             crate::retention::RetentionConfig::default()
@@ -875,6 +1002,65 @@ mod tests {
             ("sendres = 2", "sendres"),
         ] {
             let err = parse(&format!("[webhooks]\n{text}\n")).expect_err(text);
+            assert!(err.to_string().contains(names), "{text}: {err}");
+        }
+    }
+
+    /// The example's `[rate_limit]` block is commented out (off is the
+    /// default); uncommented, it parses to what its comments say.
+    #[test]
+    fn the_example_rate_limit_block_parses_when_uncommented() {
+        let example = include_str!("../../examples/reverie.toml");
+        let start = example
+            .find("# [rate_limit]")
+            .expect("the example shows [rate_limit]");
+        let block: String = example[start..]
+            .lines()
+            .take_while(|l| l.starts_with("# "))
+            .map(|l| format!("{}\n", &l[2..]))
+            .collect();
+        let config = parse(&block).unwrap_or_else(|e| panic!("{e}:\n{block}"));
+        assert_eq!(
+            config.rate_limit,
+            Some(RateLimitConfig {
+                requests_per_second: 50.0,
+                burst: 100
+            })
+        );
+    }
+
+    #[test]
+    fn log_metrics_and_rate_limit_settings_are_checked_and_name_the_key() {
+        let config = parse(
+            "[log]\nformat = \"json\"\nfilter = \"warn,reverie::http=info\"\n\
+             [metrics]\nendpoint = \"open\"\n[rate_limit]\nrequests_per_second = 50\n",
+        )
+        .expect("valid");
+        assert_eq!(config.log.format, crate::telemetry::logs::LogFormat::Json);
+        assert_eq!(config.metrics, MetricsEndpoint::Open);
+        assert_eq!(
+            config.rate_limit,
+            Some(RateLimitConfig {
+                requests_per_second: 50.0,
+                burst: 100
+            })
+        );
+        for (text, names) in [
+            ("[log]\nformat = \"xml\"", "log.format"),
+            ("[log]\nfilter = \"reverie=loud\"", "log.filter"),
+            ("[metrics]\nendpoint = \"public\"", "metrics.endpoint"),
+            ("[rate_limit]\nburst = 5", "rate_limit.requests_per_second"),
+            (
+                "[rate_limit]\nrequests_per_second = 0",
+                "rate_limit.requests_per_second",
+            ),
+            (
+                "[rate_limit]\nrequests_per_second = 5\nburst = 0",
+                "rate_limit.burst",
+            ),
+            ("[rate_limit]\nrps = 5", "rps"),
+        ] {
+            let err = parse(&format!("{text}\n")).expect_err(text);
             assert!(err.to_string().contains(names), "{text}: {err}");
         }
     }

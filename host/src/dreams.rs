@@ -30,6 +30,7 @@ use crate::model::{CycleContext, Interaction};
 use crate::plugins::{LoadedRule, RuleFailure, Runtime};
 use crate::report::Report;
 use crate::store::{Dream, DreamOutcome, DreamSummary, Store, StoreError, Window, WindowCursor};
+use crate::telemetry::metrics::{self, DreamEnd};
 
 /// The rules every server dream runs, loaded once at start.
 pub struct Rules {
@@ -141,6 +142,20 @@ impl Dreamer {
     }
 
     fn run_as(&self, dream: &Dream, owner: &str) -> Result<Ran, StoreError> {
+        // Every event of this dream (rule failures, the outcome) names it.
+        let _span = tracing::info_span!(
+            "dream",
+            dream_id = %dream.id,
+            agent_id = %dream.agent_id
+        )
+        .entered();
+        tracing::info!(
+            target: "reverie::dreams",
+            trigger = %dream.trigger,
+            attempt = dream.attempts,
+            "dream claimed"
+        );
+        let started = Instant::now();
         let lost = AtomicBool::new(false);
         let (done, beats) = mpsc::channel::<()>();
         let every = Duration::from_millis((self.leases.lease_ms / 3).max(1) as u64);
@@ -176,17 +191,12 @@ impl Dreamer {
             &[crate::webhooks::payload::dream_event(dream, &outcome)],
             self.clock.now_ms(),
         )?;
-        if !stored {
-            eprintln!(
-                "reverie: dream {}: the lease was lost{}; this worker's outcome is discarded",
-                dream.id,
-                if lost.load(Ordering::SeqCst) {
-                    " while it ran"
-                } else {
-                    ""
-                }
-            );
-        }
+        record_outcome(
+            &outcome,
+            stored,
+            lost.load(Ordering::SeqCst),
+            started.elapsed(),
+        );
         Ok(Ran {
             id: dream.id.clone(),
             stored,
@@ -299,6 +309,22 @@ impl Dreamer {
             &|_| {},
         )
         .map_err(|e| format!("the cycle stopped: {e}"))?;
+        for rule in &report.rules {
+            if let Some(failure) = &rule.failure {
+                let kind = serde_json::to_value(failure.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "unknown".into());
+                metrics::rule_failed(&kind);
+                tracing::warn!(
+                    target: "reverie::dreams",
+                    rule = %rule.name,
+                    kind = %kind,
+                    error = %failure.message,
+                    "rule failed"
+                );
+            }
+        }
         let text = serde_json::to_string(&report)
             .map_err(|e| format!("the report cannot be serialised: {e}"))?;
         Ok(DreamOutcome::Completed {
@@ -312,6 +338,56 @@ impl Dreamer {
             window_start_ms: since_ms,
             window_end_ms: until_ms,
         })
+    }
+}
+
+/// Count and log how a dream ended (inside its span, which names it).
+fn record_outcome(outcome: &DreamOutcome, stored: bool, lost_while_running: bool, took: Duration) {
+    let duration_ms = took.as_micros() as f64 / 1000.0;
+    if !stored {
+        metrics::dream_finished(DreamEnd::Discarded, took);
+        tracing::warn!(
+            target: "reverie::dreams",
+            outcome = "discarded",
+            duration_ms,
+            lost_while_running,
+            "dream discarded: the lease was lost; another worker runs it"
+        );
+        return;
+    }
+    match outcome {
+        DreamOutcome::Completed { summary, .. } => {
+            metrics::dream_finished(DreamEnd::Completed, took);
+            tracing::info!(
+                target: "reverie::dreams",
+                outcome = "completed",
+                duration_ms,
+                interactions = summary.interactions,
+                patterns = summary.patterns,
+                suggestions = summary.suggestions,
+                "dream completed"
+            );
+        }
+        DreamOutcome::Skipped { reason } => {
+            metrics::dream_finished(DreamEnd::Skipped, took);
+            tracing::info!(
+                target: "reverie::dreams",
+                outcome = "skipped",
+                duration_ms,
+                reason = %reason,
+                "dream skipped"
+            );
+        }
+        DreamOutcome::Failed { reason } => {
+            metrics::dream_finished(DreamEnd::Failed, took);
+            tracing::warn!(
+                target: "reverie::dreams",
+                outcome = "failed",
+                duration_ms,
+                reason = %reason,
+                "dream failed"
+            );
+        }
     }
 }
 
@@ -441,7 +517,9 @@ impl Workers {
             match self.shared.dreamer.store.release_dream(&id, &owner) {
                 Ok(true) => released.push(id),
                 Ok(false) => {} // finished in the meantime
-                Err(e) => eprintln!("reverie: cannot release dream {id}: {e}"),
+                Err(e) => {
+                    tracing::error!(target: "reverie::dreams", dream_id = %id, error = %e, "cannot release a dream at shutdown")
+                }
             }
         }
         // Workers still inside a dream are left to the process's exit: their
@@ -486,13 +564,13 @@ impl Shared {
                     continue;
                 }
                 Err(e) => {
-                    eprintln!("reverie: cannot claim a dream: {e}");
+                    tracing::error!(target: "reverie::dreams", error = %e, "cannot claim a dream");
                     self.wake.wait(poll);
                     continue;
                 }
             };
             if let Err(e) = self.dreamer.run_as(&dream, &owner) {
-                eprintln!("reverie: dream {}: {e}", dream.id);
+                tracing::error!(target: "reverie::dreams", dream_id = %dream.id, error = %e, "cannot store a dream's outcome");
             }
             self.active
                 .lock()

@@ -27,6 +27,7 @@ pub mod retention;
 pub mod schedule;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod webhooks;
 
 /// Rules compiled into the binary by `build.rs`: (config name, component bytes).

@@ -45,6 +45,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tower::Service;
 
+use crate::telemetry::metrics;
+
 /// File descriptors kept free of client connections: the SQLite database and
 /// its WAL and shared-memory files, the compile cache, webhook and model
 /// provider sockets, the lock file, stdio, and headroom for the runtime.
@@ -209,14 +211,25 @@ pub async fn serve(
                     Err(e) => {
                         // Out of descriptors (EMFILE) or a connection reset
                         // before accept: wait a little instead of spinning.
-                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tracing::warn!(target: "reverie::http", error = %e, "accepting a connection failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
                 };
-                if registry.len() >= limits.max_connections && !registry.evict_quietest() {
-                    tasks.spawn(refuse(stream));
-                    continue;
+                if registry.len() >= limits.max_connections {
+                    if registry.evict_quietest() {
+                        metrics::connection_cut("evicted", 1);
+                        tracing::debug!(target: "reverie::http", "at the connection cap: closed the quietest idle connection");
+                    } else {
+                        metrics::connection_cut("refused", 1);
+                        tracing::warn!(
+                            target: "reverie::http",
+                            cap = limits.max_connections,
+                            "at the connection cap with every connection busy: a new one got 503"
+                        );
+                        tasks.spawn(refuse(stream));
+                        continue;
+                    }
                 }
                 let _ = stream.set_nodelay(true);
                 next_id += 1;
@@ -226,6 +239,7 @@ pub async fn serve(
                     evict: Notify::new(),
                 });
                 registry.insert(next_id, conn.clone());
+                metrics::connections_open(registry.len());
                 tasks.spawn(connection(
                     next_id,
                     stream,
@@ -255,6 +269,8 @@ pub async fn serve(
     let closed_at_shutdown = tasks.len();
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    metrics::connection_cut("shutdown", closed_at_shutdown as u64);
+    metrics::connections_open(0);
     Served { closed_at_shutdown }
 }
 
@@ -299,12 +315,12 @@ async fn connection(
                 if let Err(e) = result
                     && !e.is_incomplete_message()
                 {
-                    tracing::debug!(error = %e, "connection ended with an error");
+                    tracing::debug!(target: "reverie::http", error = %e, "connection ended with an error");
                 }
                 break;
             }
             () = conn.evict.notified() => {
-                tracing::debug!("connection closed to make room for a new one");
+                tracing::debug!(target: "reverie::http", "connection closed to make room for a new one");
                 break;
             }
             changed = stop.changed(), if !draining => {
@@ -317,6 +333,7 @@ async fn connection(
         }
     }
     registry.remove(id);
+    metrics::connections_open(registry.len());
 }
 
 /// Every connection is busy: say so and close.

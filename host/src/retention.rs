@@ -277,7 +277,7 @@ impl Running {
     }
 }
 
-/// Sweep now and then every `[retention] every`, saying on stderr what went.
+/// Sweep now and then every `[retention] every`, logging what went.
 pub fn spawn(sweeper: Sweeper) -> std::io::Result<Running> {
     let stop = Arc::new(AtomicBool::new(false));
     let (wake, woken) = mpsc::channel::<()>();
@@ -288,11 +288,22 @@ pub fn spawn(sweeper: Sweeper) -> std::io::Result<Running> {
         .spawn(move || {
             loop {
                 match sweeper.sweep(&|| stopping.load(Ordering::SeqCst)) {
-                    Ok(swept) if !swept.is_empty() => {
-                        eprintln!("reverie: retention: swept {swept}")
-                    }
+                    Ok(swept) if !swept.is_empty() => tracing::info!(
+                        target: "reverie::retention",
+                        idempotency = swept.idempotency,
+                        deliveries = swept.deliveries,
+                        dead_letters = swept.dead_letters,
+                        attempts = swept.attempts,
+                        events = swept.events,
+                        run_logs = swept.run_logs,
+                        "retention: swept {swept}"
+                    ),
                     Ok(_) => {}
-                    Err(e) => eprintln!("reverie: retention: the sweep stopped: {e}"),
+                    Err(e) => tracing::error!(
+                        target: "reverie::retention",
+                        error = %e,
+                        "retention: the sweep stopped; it runs again at the next period"
+                    ),
                 }
                 match woken.recv_timeout(every) {
                     Err(mpsc::RecvTimeoutError::Timeout) => {}

@@ -86,10 +86,10 @@ fn load_rules(config: &Config, cache_dir: PathBuf) -> Result<Rules, ServeError> 
         .map(|rule| {
             let loaded = runtime.load_source(&rule.source);
             if let Err(failure) = &loaded {
-                eprintln!(
-                    "reverie: rule {} will be reported as failed in every dream: {}",
-                    rule.source.fallback_name(),
-                    failure.message
+                tracing::error!(
+                    rule = %rule.source.fallback_name(),
+                    error = %failure.message,
+                    "the rule cannot be loaded: it will be reported as failed in every dream"
                 );
             }
             loaded
@@ -237,7 +237,9 @@ pub fn serve(
         policy,
     )
     .with_body_timeout(config.server.body_timeout)
-    .with_webhook_guard(Guard::new(hooks.allow_networks.clone()));
+    .with_webhook_guard(Guard::new(hooks.allow_networks.clone()))
+    .with_metrics_endpoint(config.metrics)
+    .with_rate_limit(config.rate_limit);
     // At the signal: stop scheduling and claiming at once, while HTTP drains.
     let stop_claiming = workers.stopper();
     let stop_scheduler = scheduler.as_ref().map(|(stop, _)| stop.clone());
@@ -277,8 +279,10 @@ pub fn serve(
         Ok::<_, ServeError>(served)
     })?;
     if served.closed_at_shutdown > 0 {
-        eprintln!(
-            "reverie: closed {} connection(s) still open after the {} drain",
+        tracing::warn!(
+            target: "reverie::http",
+            connections = served.closed_at_shutdown,
+            "closed {} connection(s) still open after the {} drain",
             served.closed_at_shutdown,
             crate::config::humantime(limits.drain)
         );
@@ -294,17 +298,18 @@ pub fn serve(
         let _ = stop.send(());
         let _ = handle.join();
     }
-    eprintln!(
-        "reverie: waiting up to {}s for running dreams",
-        sched.shutdown_grace.as_secs_f64()
+    tracing::info!(
+        grace_s = sched.shutdown_grace.as_secs_f64(),
+        "waiting for running dreams"
     );
     let shutdown = workers.shutdown(sched.shutdown_grace);
     for id in &shutdown.released {
-        eprintln!(
-            "reverie: dream {id} did not finish in time; released, it runs again at the next start"
+        tracing::warn!(
+            dream_id = %id,
+            "dream {id} did not finish in time; released, it runs again at the next start"
         );
     }
-    eprintln!("reverie: stopped");
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -364,7 +369,9 @@ fn spawn_scheduler(
                 match scheduler.tick() {
                     Ok(tick) if tick.queued > 0 => wake.notify(),
                     Ok(_) => {}
-                    Err(e) => eprintln!("reverie: scheduler: {e}"),
+                    Err(e) => {
+                        tracing::error!(target: "reverie::scheduler", error = %e, "cannot read the due schedules")
+                    }
                 }
                 match stopped.recv_timeout(every) {
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -395,5 +402,5 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
-    eprintln!("reverie: shutting down");
+    tracing::info!("shutting down");
 }

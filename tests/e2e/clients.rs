@@ -221,6 +221,21 @@ fn eleven_hundred_idle_sockets_do_not_lock_out_new_clients() {
     let page: serde_json::Value = listed.json().expect("json");
     assert_eq!(page["data"].as_array().map(Vec::len), Some(50));
 
+    // The operator sees it happen.
+    let metrics = client
+        .get(format!("{}/metrics", server.url()))
+        .header("authorization", &auth)
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("metrics text");
+    let evicted: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("reverie_http_connections_cut_total{reason=\"evicted\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no eviction count in\n{metrics}"));
+    assert!(evicted >= 140.0, "evicted {evicted}");
+
     let sockets = open_sockets(pid);
     assert!(
         sockets <= 960 + 8,

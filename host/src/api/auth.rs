@@ -8,11 +8,12 @@
 //! here (no password hashing) because the secret is random, not chosen by a person.
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+use super::observe::KeySlot;
 use super::{ApiError, AppState};
 use crate::ids;
 use crate::store::ApiKey;
@@ -126,35 +127,46 @@ pub fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError
     }
 }
 
+/// Who sent `headers`: the `Authorization: Bearer <key>` checked against the store.
+pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let Some(header) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Err(ApiError::unauthorized(
+            "send an API key as `Authorization: Bearer rvk_…`",
+        ));
+    };
+    let Some(token) = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+    else {
+        return Err(ApiError::unauthorized(
+            "the Authorization header must be `Bearer <key>`",
+        ));
+    };
+    let token = token.trim().to_string();
+    let state = state.clone();
+    match tokio::task::spawn_blocking(move || authenticate(&state, &token)).await {
+        Ok(result) => result,
+        Err(e) => Err(ApiError::internal("authenticate", e)),
+    }
+}
+
 /// Middleware: every `/v1` route but the OpenAPI document needs `Authorization: Bearer <key>`.
 pub async fn require_key(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let header = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let Some(header) = header else {
-        return ApiError::unauthorized("send an API key as `Authorization: Bearer rvk_…`")
-            .into_response();
+    let principal = match principal(&state, request.headers()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
     };
-    let Some(token) = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-    else {
-        return ApiError::unauthorized("the Authorization header must be `Bearer <key>`")
-            .into_response();
-    };
-    let token = token.trim().to_string();
-    let state2 = state.clone();
-    let principal = match tokio::task::spawn_blocking(move || authenticate(&state2, &token)).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return e.into_response(),
-        Err(e) => return ApiError::internal("authenticate", e).into_response(),
-    };
+    // The request line names the key by its id (never the secret).
+    if let Some(slot) = request.extensions().get::<KeySlot>() {
+        slot.set(&principal.key_id);
+    }
     request.extensions_mut().insert(principal);
     next.run(request).await
 }

@@ -135,7 +135,8 @@ impl ApiError {
     }
 
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
-        eprintln!("reverie: internal error: {context}: {error}");
+        // The cause is for the operator; the request's span says which request.
+        tracing::error!(target: "reverie::http", context, error = %error, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

@@ -14,8 +14,12 @@ mod dreams;
 mod error;
 mod ingest;
 mod keys;
+pub mod observe;
 #[cfg(test)]
 pub(crate) mod openapi_check;
+#[cfg(test)]
+mod ops_tests;
+pub mod ratelimit;
 mod schedule;
 mod support;
 #[cfg(test)]
@@ -35,6 +39,7 @@ use axum::routing::{get, post};
 pub use auth::Principal;
 pub use error::{ApiError, FieldError};
 
+use crate::config::{MetricsEndpoint, RateLimitConfig};
 use crate::dreams::Wakeup;
 use crate::schedule::Policy;
 use crate::store::Store;
@@ -69,6 +74,10 @@ struct Inner {
     body_limit: usize,
     /// Time to receive a whole body once the head arrived.
     body_timeout: Duration,
+    /// Who may read `/metrics`.
+    metrics: MetricsEndpoint,
+    /// `None`: no rate limit.
+    rate_limiter: Option<ratelimit::RateLimiter>,
 }
 
 impl AppState {
@@ -89,8 +98,31 @@ impl AppState {
                 in_flight: Mutex::new(HashSet::new()),
                 body_limit,
                 body_timeout: DEFAULT_BODY_TIMEOUT,
+                metrics: MetricsEndpoint::default(),
+                rate_limiter: None,
             }),
         }
+    }
+
+    /// Serve `/metrics` to whom `endpoint` says (built at start, like the guard).
+    pub fn with_metrics_endpoint(mut self, endpoint: MetricsEndpoint) -> AppState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.metrics = endpoint;
+        }
+        self
+    }
+
+    /// Limit each API key's requests; `None` leaves them unlimited.
+    pub fn with_rate_limit(mut self, limit: Option<RateLimitConfig>) -> AppState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.rate_limiter =
+                limit.map(|l| ratelimit::RateLimiter::new(l, std::time::Instant::now()));
+        }
+        self
+    }
+
+    pub fn rate_limiter(&self) -> Option<&ratelimit::RateLimiter> {
+        self.inner.rate_limiter.as_ref()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -130,7 +162,8 @@ impl AppState {
     }
 }
 
-/// The whole router: `/healthz`, `/readyz`, `/v1/openapi.json` open; the rest behind API keys.
+/// The whole router: `/healthz`, `/readyz`, `/v1/openapi.json` open; `/metrics`
+/// as `[metrics] endpoint` says; the rest behind API keys.
 pub fn app(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/agents", post(agents::create).get(agents::list))
@@ -194,10 +227,15 @@ pub fn app(state: AppState) -> Router {
         .route("/dreams/{dream_id}", get(dreams::get))
         .route("/api-keys", post(keys::create).get(keys::list))
         .route("/api-keys/{key_id}", axum::routing::delete(keys::revoke))
-        // Layers run outside in: the key is checked before the body is read.
+        // Layers run last-added first: the key is checked, then its rate, and
+        // only then is the body read.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             read_body,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -208,10 +246,13 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1", v1)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(problems_only))
         .layer(DefaultBodyLimit::max(state.inner.body_limit))
+        // Outermost: it logs and counts the status the client finally gets.
+        .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
 }
 
@@ -304,6 +345,51 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::internal("readyz", e))?
         .map_err(|e| ApiError::unavailable(format!("the database does not answer: {e}")))?;
     Ok(axum::Json(serde_json::json!({ "status": "ready" })).into_response())
+}
+
+/// Prometheus metrics (`[metrics] endpoint`): 404 when off, as if there were
+/// no such route; with `key`, an admin API key is needed, like `/v1/api-keys`.
+async fn metrics(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    slot: Option<axum::Extension<observe::KeySlot>>,
+) -> Result<Response, ApiError> {
+    match state.inner.metrics {
+        MetricsEndpoint::Off => return Err(not_found(uri).await),
+        MetricsEndpoint::Open => {}
+        MetricsEndpoint::Key => {
+            let principal = auth::principal(&state, &headers).await?;
+            if let Some(axum::Extension(slot)) = slot {
+                slot.set(&principal.key_id);
+            }
+            principal.require_admin("reading /metrics")?;
+        }
+    }
+    let store = state.store().clone();
+    let queues = match tokio::task::spawn_blocking(move || store.queue_depths()).await {
+        Ok(Ok(q)) => Some(crate::telemetry::metrics::Queues {
+            dreams_pending: q.dreams_pending,
+            dreams_running: q.dreams_running,
+            deliveries_pending: q.deliveries_pending,
+        }),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: queue depths left out, the store did not answer");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: queue depths left out");
+            None
+        }
+    };
+    let text = crate::telemetry::metrics::render(queues)
+        .map_err(|e| ApiError::internal("render metrics", e))?;
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::telemetry::metrics::CONTENT_TYPE),
+    );
+    Ok(response)
 }
 
 /// The last word on errors: a rejection that axum itself produced (a path

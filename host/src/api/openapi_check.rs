@@ -476,6 +476,9 @@ fn the_document_is_openapi_3_1_and_every_schema_compiles() {
                 .unwrap_or_else(|e| panic!("{method} {route} {status}: {e}"));
             let expected = if code >= 400 {
                 "application/problem+json"
+            } else if route == "/metrics" {
+                // Prometheus text, for a scraper rather than an API client.
+                "application/openmetrics-text"
             } else {
                 "application/json"
             };

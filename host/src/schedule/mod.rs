@@ -27,6 +27,7 @@
 pub mod cron;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -34,6 +35,7 @@ use crate::clock::Clock;
 use crate::store::{
     Agent, Dream, DreamStatus, DueSchedule, Fired, Slot, SlotFiring, Store, StoreError,
 };
+use crate::telemetry::metrics;
 use cron::Schedule;
 
 /// A slot run this much after its time counts as a catch-up (the server was down).
@@ -162,18 +164,35 @@ impl Scheduler {
             let due = self.store.due_schedules(now, self.batch)?;
             let mut failed = 0;
             for schedule in &due {
+                let agent_id = schedule.agent_id.as_str();
+                let slot = rfc3339(schedule.slot.slot_ms);
                 match self.fire(schedule, now) {
-                    Ok(Fired::Queued) => tick.queued += 1,
-                    Ok(Fired::Overlap { .. }) => tick.overlaps += 1,
-                    Ok(Fired::Skipped) => tick.skipped += 1,
-                    Ok(Fired::Moved) => tick.moved += 1,
+                    // Logged by `fire`, which knows the trigger and the lag.
+                    Ok(Fired::Queued) => {
+                        metrics::scheduler_slot("queued");
+                        tick.queued += 1;
+                    }
+                    Ok(Fired::Overlap { active }) => {
+                        metrics::scheduler_slot("overlap");
+                        tracing::info!(target: "reverie::scheduler", agent_id, slot = %slot, active_dream = %active, "slot skipped: a dream of the agent is still pending or running");
+                        tick.overlaps += 1;
+                    }
+                    Ok(Fired::Skipped) => {
+                        metrics::scheduler_slot("skipped");
+                        tracing::info!(target: "reverie::scheduler", agent_id, slot = %slot, "slot skipped: missed, or the schedule no longer parses (the dream says why)");
+                        tick.skipped += 1;
+                    }
+                    Ok(Fired::Moved) => {
+                        metrics::scheduler_slot("moved");
+                        tracing::debug!(target: "reverie::scheduler", agent_id, slot = %slot, "slot taken by another scheduler");
+                        tick.moved += 1;
+                    }
                     Ok(Fired::Rescheduled) => {}
                     Err(e) => {
+                        metrics::scheduler_slot("error");
+                        // One line per tick: a failing store would repeat it for every due slot.
                         if tick.errors == 0 {
-                            eprintln!(
-                                "reverie: scheduler: agent {}: slot {}: {e}",
-                                schedule.agent_id, schedule.slot.slot_ms
-                            );
+                            tracing::error!(target: "reverie::scheduler", agent_id, slot = %slot, error = %e, "cannot act on a due slot; it is tried again at the next tick");
                         }
                         tick.errors += 1;
                         failed += 1;
@@ -268,7 +287,21 @@ impl Scheduler {
             slot_ms: Some(run),
             ..Dream::pending(&due.agent_id, trigger, now, run)
         };
-        self.apply(due, Some(dream), next, missed)
+        let fired = self.apply(due, Some(dream), next, missed)?;
+        if fired == Fired::Queued {
+            let late = Duration::from_millis((now - run_at).max(0) as u64);
+            metrics::scheduler_lag(late);
+            tracing::info!(
+                target: "reverie::scheduler",
+                agent_id = %due.agent_id,
+                slot = %rfc3339(run),
+                trigger,
+                missed,
+                lag_ms = late.as_millis() as u64,
+                "scheduled dream queued"
+            );
+        }
+        Ok(fired)
     }
 
     fn skipped(&self, due: &DueSchedule, slot: i64, now: i64, reason: String) -> Dream {
@@ -302,6 +335,12 @@ impl Scheduler {
             other => other,
         }
     }
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Slots in [`from`, `until`), counted up to [`COUNT_CAP`].

@@ -573,3 +573,60 @@ fn unscheduled_and_unparsable_schedules_are_put_right_or_explained() {
         "left alone until the agent is fixed"
     );
 }
+
+/// The operator sees each queued slot (its lag included) in the log and in the
+/// metrics, and an overlapping slot as such.
+#[test]
+fn queued_and_overlapping_slots_are_logged_and_counted_with_their_lag() {
+    use crate::telemetry::logs::{self, LogFormat, capture};
+    use crate::telemetry::metrics::{self, sample};
+
+    let before = metrics::render(None).expect("render");
+    let w = World::new("2026-11-24T09:30:00Z", policy(0, 6 * HOUR));
+    let agent = w.agent("hourly", "UTC");
+    let buffer = capture::Buffer::default();
+    {
+        let subscriber = logs::subscriber(
+            LogFormat::Json,
+            tracing_subscriber::EnvFilter::new("info"),
+            buffer.clone(),
+            false,
+        );
+        let _guard = capture::scoped(subscriber);
+        // 10:00 fires 90 s late; 11:00 comes while that dream is still pending.
+        assert_eq!(w.tick_at("2026-11-24T10:01:30Z").queued, 1);
+        assert_eq!(w.tick_at("2026-11-24T11:00:00Z").overlaps, 1);
+    }
+    let lines: Vec<serde_json::Value> = buffer
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let queued = lines
+        .iter()
+        .find(|l| l["message"] == "scheduled dream queued")
+        .unwrap_or_else(|| panic!("no queued line: {lines:?}"));
+    assert_eq!(queued["target"], "reverie::scheduler");
+    assert_eq!(queued["agent_id"], agent.as_str());
+    assert_eq!(queued["slot"], "2026-11-24T10:00:00Z");
+    assert_eq!(queued["lag_ms"], 90_000);
+    assert_eq!(queued["trigger"], "catch_up");
+    let overlap = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("still pending"))
+        })
+        .unwrap_or_else(|| panic!("no overlap line: {lines:?}"));
+    assert_eq!(overlap["slot"], "2026-11-24T11:00:00Z");
+
+    let after = metrics::render(None).expect("render");
+    let moved = |labels: &str| {
+        sample::value(&after, "reverie_scheduler_slots_total", labels)
+            - sample::value(&before, "reverie_scheduler_slots_total", labels)
+    };
+    // Other tests of this process tick too: at least ours.
+    assert!(moved("outcome=\"queued\"") >= 1.0);
+    assert!(moved("outcome=\"overlap\"") >= 1.0);
+}

@@ -784,4 +784,17 @@ pub trait Store: Send + Sync {
 
     /// A cheap query that proves the database answers (for `/readyz`).
     fn ping(&self) -> Result<()>;
+
+    /// Work waiting now, for `/metrics`: counted on the status indexes, so a
+    /// scrape costs the size of the queues, never of the history.
+    fn queue_depths(&self) -> Result<QueueDepths>;
+}
+
+/// How much work is waiting (see [`Store::queue_depths`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueDepths {
+    pub dreams_pending: u64,
+    pub dreams_running: u64,
+    /// Deliveries neither delivered, dead nor cancelled: due now or waiting for a retry.
+    pub deliveries_pending: u64,
 }

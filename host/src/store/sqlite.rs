@@ -2102,6 +2102,25 @@ impl Store for SqliteStore {
                 .map_err(backend)
         })
     }
+
+    fn queue_depths(&self) -> Result<QueueDepths> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM dreams WHERE status = 'pending'),
+                        (SELECT COUNT(*) FROM dreams WHERE status = 'running'),
+                        (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending')",
+                [],
+                |r| {
+                    Ok(QueueDepths {
+                        dreams_pending: r.get::<_, i64>(0)?.max(0) as u64,
+                        dreams_running: r.get::<_, i64>(1)?.max(0) as u64,
+                        deliveries_pending: r.get::<_, i64>(2)?.max(0) as u64,
+                    })
+                },
+            )
+            .map_err(backend)
+        })
+    }
 }
 
 #[cfg(test)]

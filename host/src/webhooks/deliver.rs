@@ -34,6 +34,7 @@ use super::sign::{self, Secret};
 use super::ssrf::Guard;
 use crate::clock::Clock;
 use crate::store::{Attempt, AttemptOutcome, DueDelivery, Store, StoreError};
+use crate::telemetry::metrics::{self, AttemptEnd};
 
 /// Retry delays after the first (immediate) attempt: the published schedule.
 pub const DEFAULT_SCHEDULE: &[Duration] = &[
@@ -252,11 +253,16 @@ impl Deliverer {
             &events,
         )?;
         if !recorded {
-            eprintln!(
-                "reverie: delivery {}: the lease was lost; this attempt is not recorded",
-                due.delivery.id
+            tracing::warn!(
+                target: "reverie::webhooks",
+                delivery_id = %due.delivery.id,
+                endpoint_id = %due.endpoint.id,
+                attempt = n,
+                "the delivery's lease was lost; this attempt is not recorded"
             );
+            return Ok(());
         }
+        record_outcome(due, &attempt, &outcome, disable.as_deref());
         Ok(())
     }
 
@@ -385,6 +391,39 @@ impl Deliverer {
     }
 }
 
+/// Count and log a recorded attempt: which delivery and endpoint, which
+/// attempt, the receiver's status or the error, and what happens next.
+fn record_outcome(
+    due: &DueDelivery,
+    attempt: &Attempt,
+    outcome: &AttemptOutcome,
+    disabled: Option<&str>,
+) {
+    let delivery_id = due.delivery.id.as_str();
+    let endpoint_id = due.endpoint.id.as_str();
+    let event_type = due.event.event_type.as_str();
+    let (n, status, duration_ms) = (attempt.n, attempt.status, attempt.duration_ms);
+    let error = attempt.error.as_deref();
+    match outcome {
+        AttemptOutcome::Delivered => {
+            metrics::webhook_attempt(AttemptEnd::Delivered);
+            tracing::info!(target: "reverie::webhooks", delivery_id, endpoint_id, event_type, attempt = n, status, duration_ms, outcome = "delivered", "webhook delivered");
+        }
+        AttemptOutcome::Retry { at_ms } => {
+            metrics::webhook_attempt(AttemptEnd::Failed);
+            let retry_at = rfc3339(*at_ms);
+            tracing::info!(target: "reverie::webhooks", delivery_id, endpoint_id, event_type, attempt = n, status, duration_ms, error, retry_at = %retry_at, outcome = "failed", "webhook attempt failed; it will be retried");
+        }
+        AttemptOutcome::Dead => {
+            metrics::webhook_attempt(AttemptEnd::Dead);
+            tracing::warn!(target: "reverie::webhooks", delivery_id, endpoint_id, event_type, attempt = n, status, duration_ms, error, outcome = "dead", "webhook delivery dead: no attempt left (redeliver it through the API)");
+        }
+    }
+    if let Some(reason) = disabled {
+        tracing::warn!(target: "reverie::webhooks", endpoint_id, reason, "webhook endpoint disabled");
+    }
+}
+
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
@@ -429,7 +468,7 @@ impl Senders {
                                 Ok(0) => std::thread::sleep(poll),
                                 Ok(_) => {}
                                 Err(e) => {
-                                    eprintln!("reverie: webhooks: {e}");
+                                    tracing::error!(target: "reverie::webhooks", error = %e, "cannot send deliveries");
                                     std::thread::sleep(poll);
                                 }
                             }

@@ -36,6 +36,8 @@ pub struct Server {
     /// `data/` (the data directory), the config file, stderr logs.
     dir: TempDir,
     config: Option<PathBuf>,
+    /// More arguments for `reverie serve` (e.g. `--log-format json`).
+    args: Vec<String>,
     child: Option<Child>,
     url: String,
     admin_key: String,
@@ -72,12 +74,21 @@ impl Server {
 
     /// Start a server with `toml` as its `--config` (or none).
     pub fn start_with(config: Option<&str>) -> Server {
-        Self::start_limited(config, None)
+        Self::start_with_args(config, &[])
+    }
+
+    /// Start a server with `toml` as its `--config` (or none) and `args` after the others.
+    pub fn start_with_args(config: Option<&str>, args: &[&str]) -> Server {
+        Self::start_full(config, args, None)
     }
 
     /// Start with `toml` as its config, and the process limited to `fd_limit`
     /// open files (soft and hard, so the server cannot raise it).
     pub fn start_limited(config: Option<&str>, fd_limit: Option<u64>) -> Server {
+        Self::start_full(config, &[], fd_limit)
+    }
+
+    fn start_full(config: Option<&str>, args: &[&str], fd_limit: Option<u64>) -> Server {
         let dir = tempfile::tempdir().expect("create a temporary folder for the server");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("create the data directory");
@@ -95,6 +106,7 @@ impl Server {
         let mut server = Server {
             dir,
             config,
+            args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
             url: String::new(),
             admin_key: String::new(),
@@ -187,6 +199,7 @@ impl Server {
         if let Some(config) = &self.config {
             command.arg("--config").arg(config);
         }
+        command.args(&self.args);
         if let Some(limit) = self.fd_limit {
             use std::os::unix::process::CommandExt;
             let limit = libc::rlimit {
@@ -406,6 +419,7 @@ fn warm_shared_cache() {
         let mut warm = Server {
             dir,
             config: None,
+            args: Vec::new(),
             child: None,
             url: String::new(),
             admin_key: String::new(),

@@ -704,3 +704,82 @@ fn a_file_without_a_certificate_is_refused_naming_it() {
         "{err}"
     );
 }
+
+/// Every recorded attempt is a log line naming the delivery, the endpoint,
+/// the attempt and the receiver's answer, and a count by what it led to.
+#[test]
+fn each_attempt_is_logged_with_its_delivery_and_counted_by_outcome() {
+    use crate::telemetry::logs::{self, LogFormat, capture};
+    use crate::telemetry::metrics::{self, sample};
+
+    let before = metrics::render(None).expect("render");
+    let mut p = policy();
+    p.schedule = vec![Duration::from_secs(5)];
+    let w = World::new(p, loopback());
+    let recovers = Receiver::start(vec![answer(500)]);
+    let fails = Receiver::start(vec![answer(503), answer(503)]);
+    let (recovering, _) = w.endpoint(&recovers.url, &["dreaming_report"]);
+    let (failing, _) = w.endpoint(&fails.url, &["dreaming_report"]);
+    w.report(sample_report());
+    let buffer = capture::Buffer::default();
+    {
+        let subscriber = logs::subscriber(
+            LogFormat::Json,
+            tracing_subscriber::EnvFilter::new("info"),
+            buffer.clone(),
+            false,
+        );
+        let _guard = capture::scoped(subscriber);
+        assert_eq!(w.send_due(), 2);
+        w.clock.set(T0 + 10_000);
+        assert_eq!(w.send_due(), 2);
+    }
+    let lines: Vec<serde_json::Value> = buffer
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let find = |message: &str, endpoint: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == message && l["endpoint_id"] == endpoint)
+            .unwrap_or_else(|| panic!("no {message:?} for {endpoint}: {lines:?}"))
+            .clone()
+    };
+    let first = find("webhook attempt failed; it will be retried", &recovering);
+    assert_eq!(first["target"], "reverie::webhooks");
+    assert_eq!(first["attempt"], 1);
+    assert_eq!(first["status"], 500);
+    assert_eq!(first["outcome"], "failed");
+    assert_eq!(first["event_type"], "dreaming_report");
+    assert!(
+        first["delivery_id"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("dlv_")),
+        "{first}"
+    );
+    assert!(first["retry_at"].is_string());
+    let delivered = find("webhook delivered", &recovering);
+    assert_eq!(
+        (delivered["attempt"].clone(), delivered["status"].clone()),
+        (2.into(), 200.into())
+    );
+    let dead = find(
+        "webhook delivery dead: no attempt left (redeliver it through the API)",
+        &failing,
+    );
+    assert_eq!(dead["level"], "WARN");
+    assert_eq!(dead["attempt"], 2);
+    assert_eq!(dead["error"], "503: no");
+
+    let after = metrics::render(None).expect("render");
+    let moved = |outcome: &str| {
+        let labels = format!("outcome=\"{outcome}\"");
+        sample::value(&after, "reverie_webhook_attempts_total", &labels)
+            - sample::value(&before, "reverie_webhook_attempts_total", &labels)
+    };
+    // Other tests of this process deliver too: at least ours.
+    assert!(moved("failed") >= 2.0);
+    assert!(moved("delivered") >= 1.0);
+    assert!(moved("dead") >= 1.0);
+}
