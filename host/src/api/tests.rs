@@ -199,6 +199,41 @@ async fn every_error_is_problem_json_naming_what_was_wrong() {
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("colour"),
     );
+    // The document says integer: null is refused, naming the field, and
+    // creates nothing (leaving it out means the server default).
+    let r = api
+        .admin(
+            "POST",
+            "/v1/agents",
+            Some(json!({"name": "x", "model": "m", "min_new_interactions": null})),
+        )
+        .await;
+    assert_problem(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("min_new_interactions"),
+    );
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not null")),
+        "{}",
+        r.body
+    );
+    let r = api.admin("GET", "/v1/agents", None).await;
+    assert_eq!(r.body["data"], json!([]), "nothing was created");
+    for bad in [json!(-1), json!(1.5), json!("10")] {
+        assert_problem(
+            &api.admin(
+                "POST",
+                "/v1/agents",
+                Some(json!({"name": "x", "model": "m", "min_new_interactions": bad})),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("min_new_interactions"),
+        );
+    }
     let r = api
         .admin(
             "POST",
