@@ -4,7 +4,8 @@
 //! and the write is one transaction, so a rejected batch stores nothing and its
 //! error names each bad item and field (`interactions[3].messages[0].role`).
 //! Interactions use the same line format as `reverie dream` files, stored as
-//! sent; `id` may be left out, and the server then makes one (`int_…`).
+//! checked (the parsed object written out again, never the client's text
+//! patched); `id` may be left out or null, and the server then makes one (`int_…`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -33,7 +34,8 @@ struct InteractionView {
     timestamp: String,
     config_version: String,
     received_at: String,
-    /// The interaction as it was sent (only when reading one back).
+    /// The interaction as stored: what was sent, checked and written out
+    /// again with its id (only when reading one back).
     #[serde(skip_serializing_if = "Option::is_none")]
     interaction: Option<Box<RawValue>>,
 }
@@ -130,19 +132,10 @@ fn interaction_record(
             message: "must be at most 256 bytes".into(),
         });
     }
-    // An id the server made up goes into the stored body too, so that what is
-    // read back (and what a dream sees) is whole on its own.
-    let body = if parsed.id == generated {
-        let rest = text
-            .trim_start()
-            .strip_prefix('{')
-            .unwrap_or(text)
-            .trim_start();
-        let sep = if rest.starts_with('}') { "" } else { "," };
-        format!("{{\"id\":\"{generated}\"{sep}{rest}")
-    } else {
-        text.to_string()
-    };
+    let body = stored_body(text, &parsed.id).map_err(|message| FieldError {
+        field: field(""),
+        message,
+    })?;
     Ok(InteractionRecord {
         id: parsed.id,
         timestamp_ms: parsed.timestamp_ms,
@@ -150,6 +143,22 @@ fn interaction_record(
         body,
         received_at_ms: now,
     })
+}
+
+/// The text to store for an interaction that passed the checks: the object
+/// parsed and serialised again, with `id` set to the id it is stored under.
+///
+/// Never a splice of the client's text: `"id": null` (allowed, the server then
+/// makes the id) once came out as a body with two `id` members, which every
+/// later read refused. A serialised map holds each member once, so what is
+/// stored always reads back as what was checked. Unknown members are kept
+/// (logs carry framework extras); member order is not (JSON objects have
+/// none), and numbers beyond 64 bits come back as floats.
+fn stored_body(text: &str, id: &str) -> Result<String, String> {
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| format!("must be a JSON object ({e})"))?;
+    object.insert("id".into(), serde_json::Value::String(id.to_string()));
+    serde_json::to_string(&object).map_err(|e| format!("cannot be stored ({e})"))
 }
 
 /// A store error about a single item names `id`, not `interactions[0].id`.

@@ -767,6 +767,115 @@ async fn health_and_readiness_need_no_key() {
     assert_eq!(r.body["status"], "ready");
 }
 
+/// A dream worker on the API's store with the built-in rules; a window with
+/// fewer than `min_interactions` new interactions is skipped.
+fn dreamer(api: &Api, min_interactions: u64) -> crate::dreams::Dreamer {
+    let builtins = crate::builtin::names();
+    let config = crate::config::Config::default_with(&builtins);
+    let runtime = crate::plugins::Runtime::new(None).expect("runtime");
+    let loaded = config
+        .rules
+        .iter()
+        .map(|rule| runtime.load_source(&rule.source))
+        .collect();
+    crate::dreams::Dreamer::new(
+        api.state.store().clone(),
+        crate::dreams::Rules {
+            runtime,
+            config,
+            loaded,
+        },
+        min_interactions,
+        std::sync::Arc::new(crate::clock::SystemClock),
+        crate::dreams::Leases {
+            owner: "test-worker".into(),
+            lease_ms: 60_000,
+            max_attempts: 3,
+        },
+    )
+}
+
+/// Ask for a dream of `agent` over everything stored, run it on `dreamer`,
+/// and return the dream as `GET /v1/dreams/{id}` shows it.
+async fn dream_now(
+    api: &Api,
+    dreamer: crate::dreams::Dreamer,
+    agent: &str,
+) -> (crate::dreams::Dreamer, Value) {
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/dreams"),
+            Some(json!({"since": "2020-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let id = r.body["id"].as_str().expect("id").to_string();
+    let dreamer = tokio::task::spawn_blocking(move || {
+        let ran = dreamer.run_next().expect("store").expect("a dream to run");
+        assert!(ran.stored, "{ran:?}");
+        dreamer
+    })
+    .await
+    .expect("join");
+    let r = api.admin("GET", &format!("/v1/dreams/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    (dreamer, r.body)
+}
+
+/// Defect: `"id": null` (the document allows it) was stored as the client's
+/// text with a second `id` spliced in, and every later dream of the agent
+/// failed on that row. What is stored now is the checked object, with the id
+/// the server made, and dreams read it.
+#[tokio::test]
+async fn an_interaction_with_a_null_id_is_stored_whole_and_dreams_read_it() {
+    let api = Api::new();
+    let agent = api.agent("null-ids").await;
+    let mut one = interaction("ignored", "2026-11-01T10:00:00Z");
+    one["id"] = Value::Null;
+    one["trace"] = json!({"span": 7});
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions"),
+            Some(one),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let made = r.body["id"].as_str().expect("id").to_string();
+    assert!(made.starts_with("int_"), "{made}");
+    let mut batch: Vec<Value> = (0..3)
+        .map(|n| interaction("x", &format!("2026-11-01T11:0{n}:00Z")))
+        .collect();
+    batch[0]["id"] = Value::Null;
+    batch[1].as_object_mut().expect("object").remove("id");
+    batch[2]["id"] = json!("mine");
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": batch})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // Read back: one `id`, the one it is stored under; extras kept.
+    let r = api
+        .admin(
+            "GET",
+            &format!("/v1/agents/{agent}/interactions/{made}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["interaction"]["id"], made.as_str());
+    assert_eq!(r.body["interaction"]["trace"], json!({"span": 7}));
+
+    let (_, dream) = dream_now(&api, dreamer(&api, 1), &agent).await;
+    assert_eq!(dream["status"], "completed", "{}", dream["error"]);
+    assert_eq!(dream["report"]["window"]["interactions"], 4);
+}
+
 /// A dream asked for over the API runs the same cycle as `reverie dream`, over
 /// the store's window; too little data is `skipped`, with the reason.
 #[tokio::test]
@@ -803,29 +912,7 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
     assert_eq!(r.body["status"], "pending");
     let dream_id = r.body["id"].as_str().expect("id").to_string();
 
-    let builtins = crate::builtin::names();
-    let config = crate::config::Config::default_with(&builtins);
-    let runtime = crate::plugins::Runtime::new(None).expect("runtime");
-    let loaded = config
-        .rules
-        .iter()
-        .map(|rule| runtime.load_source(&rule.source))
-        .collect();
-    let dreamer = crate::dreams::Dreamer::new(
-        api.state.store().clone(),
-        crate::dreams::Rules {
-            runtime,
-            config,
-            loaded,
-        },
-        10,
-        std::sync::Arc::new(crate::clock::SystemClock),
-        crate::dreams::Leases {
-            owner: "test-worker".into(),
-            lease_ms: 60_000,
-            max_attempts: 3,
-        },
-    );
+    let dreamer = dreamer(&api, 10);
     let run = |dreamer: crate::dreams::Dreamer, id: String| {
         tokio::task::spawn_blocking(move || {
             let ran = dreamer.run_next().expect("store").expect("a dream to run");

@@ -160,7 +160,7 @@ pub struct InteractionRecord {
     pub timestamp_ms: i64,
     /// The version that served it: the client's, else the live one when it arrived.
     pub config_version: String,
-    /// The interaction object as the client sent it (the JSONL line format).
+    /// The interaction object as checked at ingest, with its id (the JSONL line format).
     pub body: String,
     pub received_at_ms: i64,
 }
