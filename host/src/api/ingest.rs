@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -24,7 +24,7 @@ use super::{ApiError, AppState, FieldError, MAX_BATCH, Principal};
 use crate::ids;
 use crate::input;
 use crate::model::Rating;
-use crate::store::{CURSOR, FeedbackRecord, InteractionRecord, StoreError};
+use crate::store::{CURSOR, FeedbackRecord, InteractionRecord, StoreError, StoredInteraction};
 
 #[derive(Serialize)]
 struct InteractionView {
@@ -35,12 +35,27 @@ struct InteractionView {
     config_version: String,
     received_at: String,
     /// The interaction as stored: what was sent, checked and written out
-    /// again with its id (only when reading one back).
+    /// again with its id (only when reading one back, and only when readable).
     #[serde(skip_serializing_if = "Option::is_none")]
     interaction: Option<Box<RawValue>>,
+    /// Why the stored body cannot be read (a row from an older reverie or
+    /// written by hand): dreams leave it out, and DELETE removes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unreadable: Option<String>,
 }
 
 fn interaction_view(
+    agent_id: &str,
+    stored: StoredInteraction,
+    whole: bool,
+) -> Result<InteractionView, ApiError> {
+    let StoredInteraction { record, unreadable } = stored;
+    let mut view = record_view(agent_id, record, whole && unreadable.is_none())?;
+    view.unreadable = unreadable;
+    Ok(view)
+}
+
+fn record_view(
     agent_id: &str,
     r: InteractionRecord,
     whole: bool,
@@ -61,6 +76,7 @@ fn interaction_view(
         config_version: r.config_version,
         received_at: time(r.received_at_ms),
         interaction,
+        unreadable: None,
     })
 }
 
@@ -198,7 +214,7 @@ pub async fn create_interaction(
     })
     .map_err(|e| ApiError::invalid(vec![e]))?;
 
-    let view = interaction_view(&agent_id, record.clone(), false)?;
+    let view = record_view(&agent_id, record.clone(), false)?;
     let route = format!("POST /v1/agents/{agent_id}/interactions");
     let created = support::create(
         &state,
@@ -309,6 +325,24 @@ pub async fn get_interaction(
     Ok(support::json(StatusCode::OK, &view)?.0)
 }
 
+/// `DELETE …/interactions/{id}`: the interaction and its feedback, at once.
+///
+/// Admin keys and the agent's own scoped key may do it: a scoped key already
+/// writes this agent's interactions and feedback, and the service that logs
+/// an agent's conversations is the one asked to erase one (a user's request,
+/// a row logged by mistake, or one an older reverie stored unreadable).
+/// Another agent's key gets 404, as everywhere.
+pub async fn delete_interaction(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((agent_id, interaction_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let (a, i) = (agent_id.clone(), interaction_id.clone());
+    blocking(&state, move |s| s.delete_interaction(&a, &i)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub async fn list_interactions(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -324,13 +358,48 @@ pub async fn list_interactions(
     })
     .await?
     .ok_or_else(|| ApiError::bad_request("cursor", "is not a cursor this API gave out"))?;
-    let cursor = result.items.last().map(|r| r.id.clone());
-    let data = result
-        .items
-        .into_iter()
-        .map(|r| interaction_view(&agent_id, r, false))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(support::list(data, result.has_more, cursor))
+    // The cursor is the last row of the page, readable or not, so that the
+    // next page starts after it either way.
+    let cursor = result.items.last().map(|r| r.record.id.clone());
+    let mut data = Vec::with_capacity(result.items.len());
+    let mut unreadable = Vec::new();
+    for stored in result.items {
+        match stored.unreadable {
+            None => data.push(record_view(&agent_id, stored.record, false)?),
+            Some(reason) => unreadable.push(UnreadableView {
+                id: stored.record.id,
+                reason,
+            }),
+        }
+    }
+    let has_more = result.has_more;
+    let page = InteractionPage {
+        object: "list",
+        data,
+        has_more,
+        next_cursor: if has_more { cursor } else { None },
+        unreadable,
+    };
+    Ok(support::json(StatusCode::OK, &page)?.0)
+}
+
+/// A page of interactions: a list, and the rows of this page left out of
+/// `data` because they cannot be read (RELIABILITY 31: one bad row never
+/// fails a listing, and it is not hidden either).
+#[derive(Serialize)]
+struct InteractionPage {
+    object: &'static str,
+    data: Vec<InteractionView>,
+    has_more: bool,
+    next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unreadable: Vec<UnreadableView>,
+}
+
+#[derive(Serialize)]
+struct UnreadableView {
+    id: String,
+    reason: String,
 }
 
 fn feedback_record(

@@ -806,7 +806,7 @@ async fn dream_now(
         .admin(
             "POST",
             &format!("/v1/agents/{agent}/dreams"),
-            Some(json!({"since": "2020-01-01T00:00:00Z"})),
+            Some(json!({"since": "1970-01-01T00:00:00Z"})),
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
@@ -874,6 +874,164 @@ async fn an_interaction_with_a_null_id_is_stored_whole_and_dreams_read_it() {
     let (_, dream) = dream_now(&api, dreamer(&api, 1), &agent).await;
     assert_eq!(dream["status"], "completed", "{}", dream["error"]);
     assert_eq!(dream["report"]["window"]["interactions"], 4);
+}
+
+/// RELIABILITY 31, and the way out: rows an older reverie (or a hand) wrote
+/// into the database that cannot be read never fail a dream or a listing;
+/// they are left out, counted and named, and DELETE removes them with their
+/// feedback.
+#[tokio::test]
+async fn unreadable_rows_are_left_out_named_and_can_be_deleted() {
+    use crate::store::sqlite::tests::{BAD_ROWS, write_raw_rows};
+    let api = Api::new();
+    let agent = api.agent("poisoned").await;
+    let good: Vec<Value> = (0..4)
+        .map(|n| interaction(&format!("good-{n}"), &format!("1970-01-01T00:00:1{n}Z")))
+        .collect();
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": good})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let raw: Vec<(&str, i64, &str)> = BAD_ROWS.iter().map(|(i, t, b, _)| (*i, *t, *b)).collect();
+    write_raw_rows(api._dir.path(), &agent, &raw);
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/feedback"),
+            Some(json!({"interaction_id": "dup", "rating": "negative"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // The dream completes over the readable rows and names the others.
+    let (dreamer, dream) = dream_now(&api, dreamer(&api, 1), &agent).await;
+    assert_eq!(dream["status"], "completed", "{}", dream["error"]);
+    let window = &dream["report"]["window"];
+    assert_eq!(window["interactions"], 4);
+    assert_eq!(window["unreadable_interactions"], 3);
+    for (id, _, _, says) in BAD_ROWS {
+        let named = window["unreadable"]
+            .as_array()
+            .expect("unreadable")
+            .iter()
+            .find(|u| u["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is named: {window}"));
+        assert!(
+            named["reason"].as_str().is_some_and(|r| r.contains(says)),
+            "{named}"
+        );
+    }
+    let summary = dream["summary"]["text"].as_str().expect("summary");
+    assert!(
+        summary.contains("3 stored interactions could not be read"),
+        "{summary}"
+    );
+
+    // A listing pages through every row and says which it left out.
+    let (mut listed, mut unreadable, mut cursor) = (Vec::new(), Vec::new(), None::<String>);
+    loop {
+        let uri = match &cursor {
+            None => format!("/v1/agents/{agent}/interactions?limit=2"),
+            Some(c) => format!("/v1/agents/{agent}/interactions?limit=2&cursor={c}"),
+        };
+        let page = api.admin("GET", &uri, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for item in page.body["data"].as_array().expect("data") {
+            listed.push(item["id"].as_str().expect("id").to_string());
+        }
+        for item in page.body["unreadable"].as_array().into_iter().flatten() {
+            unreadable.push(item["id"].as_str().expect("id").to_string());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(listed, ["good-0", "good-1", "good-2", "good-3"]);
+    assert_eq!(unreadable, ["dup", "not-json", "bytes"]);
+    let r = api
+        .admin("GET", &format!("/v1/agents/{agent}/interactions/dup"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("interaction").is_none(), "{}", r.body);
+    assert!(
+        r.body["unreadable"]
+            .as_str()
+            .is_some_and(|u| u.contains("duplicate field `id`")),
+        "{}",
+        r.body
+    );
+
+    // DELETE: 204, the row and its feedback gone, then 404.
+    let uri = format!("/v1/agents/{agent}/interactions/dup");
+    let r = api.admin("DELETE", &uri, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(r.body, Value::Null, "no body");
+    assert!(
+        api.state
+            .store()
+            .feedback_for(&agent, "dup")
+            .expect("feedback")
+            .is_empty()
+    );
+    assert_problem(
+        &api.admin("GET", &uri, None).await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    assert_problem(
+        &api.admin("DELETE", &uri, None).await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    // An agent's own key may delete its rows; another agent's key sees nothing.
+    let (own, own_secret) = auth::new_key("own", Some(agent.clone()), 0).expect("random");
+    let other_agent = api.agent("other").await;
+    let (other, other_secret) =
+        auth::new_key("other", Some(other_agent.clone()), 0).expect("random");
+    api.state.store().create_api_key(&own, None).expect("key");
+    api.state.store().create_api_key(&other, None).expect("key");
+    let uri = format!("/v1/agents/{agent}/interactions/not-json");
+    assert_problem(
+        &api.call("DELETE", &uri, Some(&other_secret), None, &[])
+            .await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    let r = api.call("DELETE", &uri, Some(&own_secret), None, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = api
+        .admin(
+            "DELETE",
+            &format!("/v1/agents/{agent}/interactions/bytes"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    // A good row goes the same way, and the next dream no longer sees it.
+    let r = api
+        .admin(
+            "DELETE",
+            &format!("/v1/agents/{agent}/interactions/good-0"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+
+    let (_, dream) = dream_now(&api, dreamer, &agent).await;
+    assert_eq!(dream["status"], "completed", "{}", dream["error"]);
+    assert_eq!(dream["report"]["window"]["interactions"], 3);
+    assert!(
+        dream["report"]["window"]
+            .get("unreadable_interactions")
+            .is_none(),
+        "{}",
+        dream["report"]["window"]
+    );
 }
 
 /// A dream asked for over the API runs the same cycle as `reverie dream`, over
