@@ -404,9 +404,7 @@ pub async fn versions(
 
 /// `v1`, `v2`, …: digits only, no sign, no leading zero.
 fn parse_version(text: &str) -> Option<i64> {
-    text.strip_prefix('v')
-        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
-        .and_then(|n| n.parse::<i64>().ok())
+    crate::input::version_number(text)
 }
 
 pub async fn activate(

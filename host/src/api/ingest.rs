@@ -24,7 +24,9 @@ use super::{ApiError, AppState, FieldError, MAX_BATCH, Principal};
 use crate::ids;
 use crate::input;
 use crate::model::Rating;
-use crate::store::{CURSOR, FeedbackRecord, InteractionRecord, StoreError, StoredInteraction};
+use crate::store::{
+    CURSOR, FeedbackRecord, InteractionRecord, StoreError, StoredInteraction, version_key,
+};
 
 #[derive(Serialize)]
 struct InteractionView {
@@ -113,24 +115,50 @@ fn feedback_view(agent_id: &str, f: FeedbackRecord) -> FeedbackView {
     }
 }
 
-/// The agent's live version, and 404 if there is no such agent for this caller.
+/// An agent's config versions as ingest needs them.
+struct Versions {
+    /// Live now: what an interaction that names no version is counted under.
+    live: i64,
+    /// The newest: an `agent_version` beyond it names nothing (versions are
+    /// numbered from 1 and never removed).
+    newest: i64,
+}
+
+/// The agent's versions, and 404 if there is no such agent for this caller.
 async fn live_version(
     state: &AppState,
     principal: &Principal,
     agent_id: &str,
-) -> Result<String, ApiError> {
+) -> Result<Versions, ApiError> {
     principal.check_agent(agent_id)?;
     let id = agent_id.to_string();
-    let agent = blocking(state, move |s| s.get_agent(&id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("agent", agent_id))?;
-    Ok(format!("v{}", agent.live_version))
+    let (agent, newest) = blocking(state, move |s| {
+        let newest = s.list_versions(
+            &id,
+            &crate::store::PageRequest {
+                limit: 1,
+                after: None,
+            },
+        );
+        Ok((s.get_agent(&id)?, newest))
+    })
+    .await?;
+    let agent = agent.ok_or_else(|| ApiError::not_found("agent", agent_id))?;
+    let newest = newest
+        .map_err(ApiError::from)?
+        .items
+        .first()
+        .map_or(agent.live_version, |v| v.version);
+    Ok(Versions {
+        live: agent.live_version,
+        newest,
+    })
 }
 
 /// Check one interaction's JSON; `field` prefixes the error's field path.
 fn interaction_record(
     text: &str,
-    live: &str,
+    versions: &Versions,
     now: i64,
     field: &dyn Fn(&str) -> String,
 ) -> Result<InteractionRecord, FieldError> {
@@ -148,6 +176,17 @@ fn interaction_record(
             message: "must be at most 256 bytes".into(),
         });
     }
+    if let Some(n) = parsed.agent_version
+        && n > versions.newest
+    {
+        return Err(FieldError {
+            field: field("agent_version"),
+            message: format!(
+                "the agent has no config version v{n} (its newest is v{}); a runtime's own label goes in `config_version`",
+                versions.newest
+            ),
+        });
+    }
     let body = stored_body(text, &parsed.id).map_err(|message| FieldError {
         field: field(""),
         message,
@@ -155,7 +194,11 @@ fn interaction_record(
     Ok(InteractionRecord {
         id: parsed.id,
         timestamp_ms: parsed.timestamp_ms,
-        config_version: parsed.config_version.unwrap_or_else(|| live.to_string()),
+        config_version: version_key(
+            parsed.agent_version,
+            parsed.config_version.as_deref(),
+            &format!("v{}", versions.live),
+        ),
         body,
         received_at_ms: now,
     })
@@ -199,13 +242,13 @@ pub async fn create_interaction(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let live = live_version(&state, &principal, &agent_id).await?;
+    let versions = live_version(&state, &principal, &agent_id).await?;
     let bytes = support::body(body, &headers)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::malformed_json("the body is not UTF-8"))?;
     // Syntax first, so broken JSON is 400 like everywhere else.
     let raw: Box<RawValue> = support::parse_json(text.as_bytes())?;
-    let record = interaction_record(raw.get(), &live, now_ms(), &|f| {
+    let record = interaction_record(raw.get(), &versions, now_ms(), &|f| {
         if f.is_empty() {
             "body".into()
         } else {
@@ -244,7 +287,7 @@ pub async fn create_interactions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let live = live_version(&state, &principal, &agent_id).await?;
+    let versions = live_version(&state, &principal, &agent_id).await?;
     let bytes = support::body(body, &headers)?;
     let batch: InteractionBatch = support::parse_json(&bytes)?;
     check_batch_size("interactions", batch.interactions.len())?;
@@ -253,7 +296,7 @@ pub async fn create_interactions(
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
     for (index, raw) in batch.interactions.iter().enumerate() {
-        match interaction_record(raw.get(), &live, now, &|f| {
+        match interaction_record(raw.get(), &versions, now, &|f| {
             item_field("interactions", index, f)
         }) {
             Ok(record) => {

@@ -1034,6 +1034,127 @@ async fn unreadable_rows_are_left_out_named_and_can_be_deleted() {
     );
 }
 
+/// Defect: labels a runtime logs (`config_version: "v2"`) were counted as the
+/// server's own versions, so after loading the example, "v2" in the metrics
+/// and v2 in the versions list were different prompts. A label is now
+/// `client:<label>`; a server version the runtime reports is `agent_version`.
+#[tokio::test]
+async fn client_labels_and_server_versions_never_share_a_name() {
+    let api = Api::new();
+    let agent = api.agent("labels").await;
+    // The server has v1 and v2 of its own.
+    let r = api
+        .admin(
+            "PATCH",
+            &format!("/v1/agents/{agent}"),
+            Some(json!({"system_prompt": "You help, briefly."})),
+        )
+        .await;
+    assert_eq!(r.body["config_version"], "v2", "{}", r.body);
+
+    // The example's history, labelled v1 and v2 by its runtime.
+    let lines = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/support-bot/interactions.jsonl"
+    ))
+    .expect("example data");
+    let all: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("example line"))
+        .collect();
+    let mut items: Vec<Value> = ["v1", "v2"]
+        .iter()
+        .flat_map(|label| {
+            all.iter()
+                .filter(move |i| i["config_version"] == *label)
+                .take(100)
+                .cloned()
+        })
+        .collect();
+    let labels: std::collections::BTreeSet<String> = items
+        .iter()
+        .filter_map(|i| i["config_version"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(labels.len(), 2, "the sample holds both labels: {labels:?}");
+    // One reported back after resolving its config from the server, one with
+    // no version at all (served by the live one), one naming a version the
+    // server never had.
+    let mut reported = interaction("reported", "2026-11-20T10:00:00Z");
+    reported["agent_version"] = json!("v1");
+    reported["config_version"] = json!("runtime-7");
+    items.push(reported);
+    items.push(interaction("unversioned", "2026-11-20T11:00:00Z"));
+    let mut wrong = interaction("wrong", "2026-11-20T12:00:00Z");
+    wrong["agent_version"] = json!("v9");
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions"),
+            Some(wrong),
+        )
+        .await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some("agent_version"));
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": [{"timestamp": "2026-11-20T12:00:00Z", "messages": [], "agent_version": "2"}]})),
+        )
+        .await;
+    assert_problem(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("interactions[0].agent_version"),
+    );
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": items})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    let first = items[0]["id"].as_str().expect("id");
+    let label = items[0]["config_version"].as_str().expect("label");
+    let r = api
+        .admin(
+            "GET",
+            &format!("/v1/agents/{agent}/interactions/{first}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["config_version"], format!("client:{label}"));
+    assert_eq!(
+        r.body["interaction"]["config_version"], label,
+        "the body keeps the label as sent"
+    );
+    for (id, version) in [("reported", "v1"), ("unversioned", "v2")] {
+        let r = api
+            .admin(
+                "GET",
+                &format!("/v1/agents/{agent}/interactions/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.body["config_version"], version, "{id}");
+    }
+
+    let (_, dream) = dream_now(&api, dreamer(&api, 1), &agent).await;
+    assert_eq!(dream["status"], "completed", "{}", dream["error"]);
+    let versions: Vec<&str> = dream["report"]["metrics"]["by_config_version"]
+        .as_array()
+        .expect("by_config_version")
+        .iter()
+        .filter_map(|v| v["version"].as_str())
+        .collect();
+    let mut expected: Vec<String> = labels.iter().map(|l| format!("client:{l}")).collect();
+    expected.extend(["v1".to_string(), "v2".to_string()]);
+    let mut sorted = versions.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "{versions:?}");
+}
+
 /// A dream asked for over the API runs the same cycle as `reverie dream`, over
 /// the store's window; too little data is `skipped`, with the reason.
 #[tokio::test]

@@ -158,11 +158,34 @@ pub struct ConfigVersion {
 pub struct InteractionRecord {
     pub id: String,
     pub timestamp_ms: i64,
-    /// The version that served it: the client's, else the live one when it arrived.
+    /// The version it is counted under: see [`version_key`].
     pub config_version: String,
     /// The interaction object as checked at ingest, with its id (the JSONL line format).
     pub body: String,
     pub received_at_ms: i64,
+}
+
+/// What a client's own `config_version` label is stored and reported as.
+pub const CLIENT_LABEL: &str = "client:";
+
+/// The config version an interaction is counted under on the server, in the
+/// `config_version` column, the API's views and a dream's metrics.
+///
+/// Two namespaces meet here and must never be confused: the versions the
+/// server mints when a prompt changes (`v1`, `v2`, … in `GET …/versions`),
+/// and the labels a runtime writes in its own logs (often also `v1`, `v2`,
+/// meaning other prompts). So: a server version the runtime reports
+/// (`agent_version`) is itself, `v3`; a label alone is `client:<label>`, so
+/// that a metric never shows a label as a server version; with neither, the
+/// interaction is counted under `fallback`, the version live when it arrived.
+/// Computed from the body on every read too, so rows stored before this rule
+/// are counted the same way.
+pub fn version_key(agent_version: Option<i64>, label: Option<&str>, fallback: &str) -> String {
+    match (agent_version, label) {
+        (Some(n), _) => format!("v{n}"),
+        (None, Some(label)) => format!("{CLIENT_LABEL}{label}"),
+        (None, None) => fallback.to_string(),
+    }
 }
 
 /// An interaction row as read back for the API: the record, and why its body

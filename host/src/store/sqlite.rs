@@ -593,15 +593,19 @@ fn key_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
 /// body judged as [`read_body`] does.
 fn interaction_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredInteraction> {
     let id: String = row.get(0)?;
-    let (body, unreadable) = match read_body(row, 3, &id)? {
-        Ok((text, _)) => (text, None),
-        Err((text, reason)) => (text, Some(reason)),
+    let column: String = row.get(2)?;
+    let (body, config_version, unreadable) = match read_body(row, 3, &id)? {
+        Ok((text, i)) => {
+            let key = version_key(i.agent_version, i.config_version.as_deref(), &column);
+            (text, key, None)
+        }
+        Err((text, reason)) => (text, column, Some(reason)),
     };
     Ok(StoredInteraction {
         record: InteractionRecord {
             id,
             timestamp_ms: row.get(1)?,
-            config_version: row.get(2)?,
+            config_version,
             body,
             received_at_ms: row.get(4)?,
         },
@@ -1093,9 +1097,13 @@ impl Store for SqliteStore {
                                 // checked on: they win over the body.
                                 interaction.id = id;
                                 interaction.timestamp_ms = ts;
-                                if interaction.config_version.is_none() {
-                                    interaction.config_version = Some(version);
-                                }
+                                // Metrics count it under its key, never under
+                                // a client's label posing as a server version.
+                                interaction.config_version = Some(version_key(
+                                    interaction.agent_version,
+                                    interaction.config_version.as_deref(),
+                                    &version,
+                                ));
                                 Ok(interaction)
                             }
                             Err((_, reason)) => Err(Unreadable::new(id, &reason)),
