@@ -26,7 +26,7 @@ use crate::model::{
 use crate::plugins::{LoadedRule, PreparedChunk, RuleFailure, RuleInstance, RunStats, Runtime};
 use crate::report::{
     AgentRef, Metrics, PatternStatus, Report, ReportPattern, RuleMetric, RuleRun, RunStatus,
-    SCHEMA, VersionComparison, VersionMetrics, WeekMetrics, Window,
+    SCHEMA, UnreadableInteraction, VersionComparison, VersionMetrics, WeekMetrics, Window,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +49,12 @@ pub trait InteractionSource: Send {
     fn progress(&self) -> u64;
     /// Records skipped as invalid.
     fn skipped(&self) -> u64;
+    /// Stored records that could not be read and were left out: how many, and
+    /// the first few with why (the store; a file has none, its bad lines are
+    /// errors or `skipped`).
+    fn unreadable(&self) -> (u64, Vec<UnreadableInteraction>) {
+        (0, Vec::new())
+    }
 }
 
 impl InteractionSource for InteractionReader {
@@ -221,8 +227,9 @@ pub fn run(
 
     let read = Arc::new(AtomicU64::new(0));
     let (since, until) = (input.since_ms, input.until_ms);
-    let (skipped, running) =
-        std::thread::scope(|scope| -> Result<(u64, Vec<Running>), CycleError> {
+    type Unreadable = (u64, Vec<UnreadableInteraction>);
+    let (skipped, unreadable, running) = std::thread::scope(
+        |scope| -> Result<(u64, Unreadable, Vec<Running>), CycleError> {
             let (tx, rx) = mpsc::sync_channel::<Result<Vec<Interaction>, CycleError>>(2);
             let read_by_reader = read.clone();
             let reader = scope.spawn(move || {
@@ -259,7 +266,7 @@ pub fn run(
                         }
                     }
                 }
-                source.skipped()
+                (source.skipped(), source.unreadable())
             });
 
             // One worker per rule that started; the others go straight to the report.
@@ -364,9 +371,14 @@ pub fn run(
                 }
             }
             running.sort_by_key(|(index, _)| *index);
-            let skipped = reader.join().map_err(|_| CycleError::ReaderGone)?;
-            Ok((skipped, running.into_iter().map(|(_, r)| r).collect()))
-        })?;
+            let (skipped, unreadable) = reader.join().map_err(|_| CycleError::ReaderGone)?;
+            Ok((
+                skipped,
+                unreadable,
+                running.into_iter().map(|(_, r)| r).collect(),
+            ))
+        },
+    )?;
 
     let window = Window {
         start: input.since_ms.map(rfc3339),
@@ -378,6 +390,8 @@ pub fn run(
         inferred_feedback: inferred_count,
         unmatched_feedback: input.feedback.len().saturating_sub(explicit_matched),
         skipped_lines: skipped + input.feedback.skipped(),
+        unreadable_interactions: unreadable.0,
+        unreadable: unreadable.1,
     };
     Ok(build_report(input, running, tally, window))
 }
@@ -626,6 +640,22 @@ fn summarise(
         .collect();
     if !failed.is_empty() {
         s.push_str(&format!(" Rules that failed: {}.", failed.join(", ")));
+    }
+    if window.unreadable_interactions > 0 {
+        let n = window.unreadable_interactions;
+        let named: Vec<&str> = window
+            .unreadable
+            .iter()
+            .take(3)
+            .map(|u| u.id.as_str())
+            .collect();
+        let more = if n > named.len() as u64 { ", …" } else { "" };
+        s.push_str(&format!(
+            " {n} stored interaction{} could not be read and {} left out ({}{more}; see window.unreadable).",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "was" } else { "were" },
+            named.join(", ")
+        ));
     }
     s
 }

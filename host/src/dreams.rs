@@ -28,7 +28,7 @@ use crate::cycle::{self, CycleError, CycleInput, InteractionSource, RuleSlot};
 use crate::input::FeedbackIndex;
 use crate::model::{CycleContext, Interaction};
 use crate::plugins::{LoadedRule, RuleFailure, Runtime};
-use crate::report::Report;
+use crate::report::{MAX_UNREADABLE_LISTED, Report, UnreadableInteraction};
 use crate::store::{Dream, DreamOutcome, DreamSummary, Store, StoreError, Window, WindowCursor};
 use crate::telemetry::metrics::{self, DreamEnd};
 
@@ -284,6 +284,8 @@ impl Dreamer {
             page: config.chunk_size.clamp(1, 10_000) as u32,
             read: 0,
             done: false,
+            unreadable: 0,
+            unreadable_listed: Vec::new(),
         };
         let report = cycle::run(
             &self.rules.runtime,
@@ -324,6 +326,20 @@ impl Dreamer {
                     "rule failed"
                 );
             }
+        }
+        if report.window.unreadable_interactions > 0 {
+            let ids: Vec<&str> = report
+                .window
+                .unreadable
+                .iter()
+                .map(|u| u.id.as_str())
+                .collect();
+            tracing::warn!(
+                target: "reverie::dreams",
+                unreadable = report.window.unreadable_interactions,
+                ids = %ids.join(", "),
+                "left out stored interaction(s) that cannot be read (delete them with DELETE /v1/agents/{{agent_id}}/interactions/{{interaction_id}})"
+            );
         }
         let text = serde_json::to_string(&report)
             .map_err(|e| format!("the report cannot be serialised: {e}"))?;
@@ -402,11 +418,15 @@ struct StoreSource {
     page: u32,
     read: u64,
     done: bool,
+    /// Rows left out because they could not be read, and the first of them.
+    unreadable: u64,
+    unreadable_listed: Vec<UnreadableInteraction>,
 }
 
 impl InteractionSource for StoreSource {
     fn next_interaction(&mut self) -> Result<Option<Interaction>, CycleError> {
-        if self.buffer.is_empty() && !self.done {
+        // A loop, not one read: a page may hold nothing but unreadable rows.
+        while self.buffer.is_empty() && !self.done {
             let rows = self
                 .store
                 .read_window(
@@ -423,7 +443,22 @@ impl InteractionSource for StoreSource {
             if let Some((cursor, _)) = rows.last() {
                 self.after = Some(*cursor);
             }
-            self.buffer.extend(rows.into_iter().map(|(_, i)| i));
+            for (_, row) in rows {
+                match row {
+                    Ok(interaction) => self.buffer.push_back(interaction),
+                    // Left out, counted and named in the report: one bad row
+                    // must not fail the agent's every dream (RELIABILITY 31).
+                    Err(bad) => {
+                        self.unreadable += 1;
+                        if self.unreadable_listed.len() < MAX_UNREADABLE_LISTED {
+                            self.unreadable_listed.push(UnreadableInteraction {
+                                id: bad.id,
+                                reason: bad.reason,
+                            });
+                        }
+                    }
+                }
+            }
         }
         let next = self.buffer.pop_front();
         if next.is_some() {
@@ -438,6 +473,10 @@ impl InteractionSource for StoreSource {
 
     fn skipped(&self) -> u64 {
         0
+    }
+
+    fn unreadable(&self) -> (u64, Vec<UnreadableInteraction>) {
+        (self.unreadable, self.unreadable_listed.clone())
     }
 }
 

@@ -51,6 +51,9 @@ struct RawInteraction {
     timestamp: i64,
     #[serde(default)]
     config_version: Option<String>,
+    /// The server's version (`v3`), as opposed to the runtime's label above.
+    #[serde(default)]
+    agent_version: Option<String>,
     messages: Vec<RawMessage>,
     #[serde(default)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
@@ -192,6 +195,14 @@ fn convert_interaction(
     if id.trim().is_empty() {
         return Err("field `id`: must not be empty".into());
     }
+    let agent_version = match raw.agent_version.as_deref() {
+        None => None,
+        Some(text) => Some(version_number(text).ok_or_else(|| {
+            format!(
+                "field `agent_version`: must name one of the agent's config versions on the server, like \"v3\", got {text:?} (a runtime's own label goes in `config_version`)"
+            )
+        })?),
+    };
     let mut messages = Vec::with_capacity(raw.messages.len());
     let mut tool_calls: Vec<ToolCall> = Vec::new();
     for (index, m) in raw.messages.into_iter().enumerate() {
@@ -250,10 +261,20 @@ fn convert_interaction(
         user_id: raw.user_id,
         timestamp_ms: raw.timestamp,
         config_version: raw.config_version,
+        agent_version,
         messages,
         tool_calls,
         metadata,
     })
+}
+
+/// The number of a server config version name: `v1`, `v2`, … (digits only,
+/// no sign, no leading zero).
+pub fn version_number(text: &str) -> Option<i64> {
+    text.strip_prefix('v')
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n >= 1)
 }
 
 /// Parse one interaction line (for callers that get lines from elsewhere, e.g. HTTP).
@@ -560,6 +581,30 @@ mod tests {
         let err = parse_feedback(r#"{"interaction_id":"int_1","rating":"great"}"#)
             .expect_err("bad rating");
         assert!(err.starts_with("field `rating`"), "{err}");
+    }
+
+    #[test]
+    fn agent_version_names_a_server_version_strictly() {
+        let with = |v: &str| GOOD.replacen('{', &format!(r#"{{"agent_version":{v},"#), 1);
+        let i = parse_interaction(&with(r#""v3""#)).expect("valid");
+        assert_eq!(i.agent_version, Some(3));
+        assert_eq!(
+            i.config_version.as_deref(),
+            Some("v1"),
+            "the label is apart"
+        );
+        for bad in [
+            r#""3""#,
+            r#""v03""#,
+            r#""v0""#,
+            r#""v-1""#,
+            r#""prod""#,
+            "3",
+        ] {
+            let err = parse_interaction(&with(bad)).expect_err(bad);
+            assert!(err.starts_with("field `agent_version`"), "{bad}: {err}");
+        }
+        assert_eq!(parse_interaction(GOOD).expect("valid").agent_version, None);
     }
 
     #[test]

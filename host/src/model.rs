@@ -40,7 +40,13 @@ pub struct Interaction {
     pub session_id: Option<String>,
     pub user_id: Option<String>,
     pub timestamp_ms: i64,
+    /// The runtime's own label for the config that served it, as logged. On
+    /// the server a dream sees the metric key instead (`store::version_key`):
+    /// `v3` for a server version, `client:<label>` for a label.
     pub config_version: Option<String>,
+    /// The server's config version that served it (`agent_version: "v3"`),
+    /// when the runtime got its config from reverie and says so.
+    pub agent_version: Option<i64>,
     pub messages: Vec<Message>,
     pub tool_calls: Vec<ToolCall>,
     /// The runtime's free metadata, as JSON object text.

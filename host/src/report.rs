@@ -55,6 +55,27 @@ pub struct Window {
     pub unmatched_feedback: u64,
     /// Input lines skipped as invalid (with `--skip-invalid`).
     pub skipped_lines: u64,
+    /// Stored interactions a server dream could not read and left out
+    /// (written by an older reverie or by hand); never for files. Absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unreadable_interactions: u64,
+    /// The first [`MAX_UNREADABLE_LISTED`] of them, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<UnreadableInteraction>,
+}
+
+/// How many unreadable interactions a report names (it counts them all).
+pub const MAX_UNREADABLE_LISTED: usize = 20;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A stored interaction a dream left out because it could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnreadableInteraction {
+    pub id: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

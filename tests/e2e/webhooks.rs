@@ -308,18 +308,29 @@ fn a_kill_9_mid_delivery_is_sent_again_after_the_restart_with_the_same_id() {
 fn webhook_urls_that_reach_private_networks_are_refused_at_registration() {
     let server = Server::start(); // no allowance: the guard's defaults
     let agent = server.create_agent("guarded");
-    for url in [
-        "http://127.0.0.1:9/x",
-        "http://169.254.169.254/latest/meta-data/",
-        "http://[::ffff:10.0.0.1]/",
-        "http://localhost:8080/",
+    for (url, network) in [
+        ("http://127.0.0.1:9/x", "\"127.0.0.0/8\""),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "\"169.254.169.254/32\"",
+        ),
+        ("http://[::ffff:10.0.0.1]/", "\"::ffff:10.0.0.1/128\""),
+        // localhost may answer ::1 or 127.0.0.1 first.
+        ("http://localhost:8080/", ""),
     ] {
         let reply = server.post(
             &format!("/v1/agents/{agent}/webhooks"),
             &json!({"url": url}),
         );
         assert_eq!(reply.error_fields(), ["url"], "{url}: {}", reply.text);
-        reply.problem(422);
+        let problem = reply.problem(422);
+        // The refusal says how an operator lets such a receiver through.
+        let message = problem["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("add {network}"))
+                && message.contains("to [webhooks] allow_networks in the server config"),
+            "{url}: {message}"
+        );
         let reply = server.patch(
             &format!("/v1/agents/{agent}"),
             &json!({"feedback_webhook": url}),

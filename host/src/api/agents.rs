@@ -31,7 +31,21 @@ pub struct CreateAgent {
     dreaming_frequency: Option<String>,
     timezone: Option<String>,
     feedback_webhook: Option<String>,
+    /// Absent: the server's default. `null` is refused: the document says
+    /// integer, and a null here would silently mean the default too.
+    #[serde(default, deserialize_with = "integer_not_null")]
     min_new_interactions: Option<u64>,
+}
+
+/// `Some(n)` for an integer; `null` is an error naming the field (by
+/// serde_path_to_error's path) and saying what to do instead.
+fn integer_not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<u64>::deserialize(d)? {
+        Some(n) => Ok(Some(n)),
+        None => Err(serde::de::Error::custom(
+            "must be an integer, not null (leave the field out for the server default, [server] min_interactions)",
+        )),
+    }
 }
 
 /// `Some(None)` for an explicit `null`, `None` when the field is absent.
@@ -390,9 +404,7 @@ pub async fn versions(
 
 /// `v1`, `v2`, …: digits only, no sign, no leading zero.
 fn parse_version(text: &str) -> Option<i64> {
-    text.strip_prefix('v')
-        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
-        .and_then(|n| n.parse::<i64>().ok())
+    crate::input::version_number(text)
 }
 
 pub async fn activate(

@@ -4,7 +4,8 @@
 //! and the write is one transaction, so a rejected batch stores nothing and its
 //! error names each bad item and field (`interactions[3].messages[0].role`).
 //! Interactions use the same line format as `reverie dream` files, stored as
-//! sent; `id` may be left out, and the server then makes one (`int_…`).
+//! checked (the parsed object written out again, never the client's text
+//! patched); `id` may be left out or null, and the server then makes one (`int_…`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -23,7 +24,9 @@ use super::{ApiError, AppState, FieldError, MAX_BATCH, Principal};
 use crate::ids;
 use crate::input;
 use crate::model::Rating;
-use crate::store::{CURSOR, FeedbackRecord, InteractionRecord, StoreError};
+use crate::store::{
+    CURSOR, FeedbackRecord, InteractionRecord, StoreError, StoredInteraction, version_key,
+};
 
 #[derive(Serialize)]
 struct InteractionView {
@@ -33,12 +36,28 @@ struct InteractionView {
     timestamp: String,
     config_version: String,
     received_at: String,
-    /// The interaction as it was sent (only when reading one back).
+    /// The interaction as stored: what was sent, checked and written out
+    /// again with its id (only when reading one back, and only when readable).
     #[serde(skip_serializing_if = "Option::is_none")]
     interaction: Option<Box<RawValue>>,
+    /// Why the stored body cannot be read (a row from an older reverie or
+    /// written by hand): dreams leave it out, and DELETE removes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unreadable: Option<String>,
 }
 
 fn interaction_view(
+    agent_id: &str,
+    stored: StoredInteraction,
+    whole: bool,
+) -> Result<InteractionView, ApiError> {
+    let StoredInteraction { record, unreadable } = stored;
+    let mut view = record_view(agent_id, record, whole && unreadable.is_none())?;
+    view.unreadable = unreadable;
+    Ok(view)
+}
+
+fn record_view(
     agent_id: &str,
     r: InteractionRecord,
     whole: bool,
@@ -59,6 +78,7 @@ fn interaction_view(
         config_version: r.config_version,
         received_at: time(r.received_at_ms),
         interaction,
+        unreadable: None,
     })
 }
 
@@ -95,24 +115,50 @@ fn feedback_view(agent_id: &str, f: FeedbackRecord) -> FeedbackView {
     }
 }
 
-/// The agent's live version, and 404 if there is no such agent for this caller.
+/// An agent's config versions as ingest needs them.
+struct Versions {
+    /// Live now: what an interaction that names no version is counted under.
+    live: i64,
+    /// The newest: an `agent_version` beyond it names nothing (versions are
+    /// numbered from 1 and never removed).
+    newest: i64,
+}
+
+/// The agent's versions, and 404 if there is no such agent for this caller.
 async fn live_version(
     state: &AppState,
     principal: &Principal,
     agent_id: &str,
-) -> Result<String, ApiError> {
+) -> Result<Versions, ApiError> {
     principal.check_agent(agent_id)?;
     let id = agent_id.to_string();
-    let agent = blocking(state, move |s| s.get_agent(&id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("agent", agent_id))?;
-    Ok(format!("v{}", agent.live_version))
+    let (agent, newest) = blocking(state, move |s| {
+        let newest = s.list_versions(
+            &id,
+            &crate::store::PageRequest {
+                limit: 1,
+                after: None,
+            },
+        );
+        Ok((s.get_agent(&id)?, newest))
+    })
+    .await?;
+    let agent = agent.ok_or_else(|| ApiError::not_found("agent", agent_id))?;
+    let newest = newest
+        .map_err(ApiError::from)?
+        .items
+        .first()
+        .map_or(agent.live_version, |v| v.version);
+    Ok(Versions {
+        live: agent.live_version,
+        newest,
+    })
 }
 
 /// Check one interaction's JSON; `field` prefixes the error's field path.
 fn interaction_record(
     text: &str,
-    live: &str,
+    versions: &Versions,
     now: i64,
     field: &dyn Fn(&str) -> String,
 ) -> Result<InteractionRecord, FieldError> {
@@ -130,26 +176,48 @@ fn interaction_record(
             message: "must be at most 256 bytes".into(),
         });
     }
-    // An id the server made up goes into the stored body too, so that what is
-    // read back (and what a dream sees) is whole on its own.
-    let body = if parsed.id == generated {
-        let rest = text
-            .trim_start()
-            .strip_prefix('{')
-            .unwrap_or(text)
-            .trim_start();
-        let sep = if rest.starts_with('}') { "" } else { "," };
-        format!("{{\"id\":\"{generated}\"{sep}{rest}")
-    } else {
-        text.to_string()
-    };
+    if let Some(n) = parsed.agent_version
+        && n > versions.newest
+    {
+        return Err(FieldError {
+            field: field("agent_version"),
+            message: format!(
+                "the agent has no config version v{n} (its newest is v{}); a runtime's own label goes in `config_version`",
+                versions.newest
+            ),
+        });
+    }
+    let body = stored_body(text, &parsed.id).map_err(|message| FieldError {
+        field: field(""),
+        message,
+    })?;
     Ok(InteractionRecord {
         id: parsed.id,
         timestamp_ms: parsed.timestamp_ms,
-        config_version: parsed.config_version.unwrap_or_else(|| live.to_string()),
+        config_version: version_key(
+            parsed.agent_version,
+            parsed.config_version.as_deref(),
+            &format!("v{}", versions.live),
+        ),
         body,
         received_at_ms: now,
     })
+}
+
+/// The text to store for an interaction that passed the checks: the object
+/// parsed and serialised again, with `id` set to the id it is stored under.
+///
+/// Never a splice of the client's text: `"id": null` (allowed, the server then
+/// makes the id) once came out as a body with two `id` members, which every
+/// later read refused. A serialised map holds each member once, so what is
+/// stored always reads back as what was checked. Unknown members are kept
+/// (logs carry framework extras); member order is not (JSON objects have
+/// none), and numbers beyond 64 bits come back as floats.
+fn stored_body(text: &str, id: &str) -> Result<String, String> {
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| format!("must be a JSON object ({e})"))?;
+    object.insert("id".into(), serde_json::Value::String(id.to_string()));
+    serde_json::to_string(&object).map_err(|e| format!("cannot be stored ({e})"))
 }
 
 /// A store error about a single item names `id`, not `interactions[0].id`.
@@ -174,13 +242,13 @@ pub async fn create_interaction(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let live = live_version(&state, &principal, &agent_id).await?;
+    let versions = live_version(&state, &principal, &agent_id).await?;
     let bytes = support::body(body, &headers)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::malformed_json("the body is not UTF-8"))?;
     // Syntax first, so broken JSON is 400 like everywhere else.
     let raw: Box<RawValue> = support::parse_json(text.as_bytes())?;
-    let record = interaction_record(raw.get(), &live, now_ms(), &|f| {
+    let record = interaction_record(raw.get(), &versions, now_ms(), &|f| {
         if f.is_empty() {
             "body".into()
         } else {
@@ -189,7 +257,7 @@ pub async fn create_interaction(
     })
     .map_err(|e| ApiError::invalid(vec![e]))?;
 
-    let view = interaction_view(&agent_id, record.clone(), false)?;
+    let view = record_view(&agent_id, record.clone(), false)?;
     let route = format!("POST /v1/agents/{agent_id}/interactions");
     let created = support::create(
         &state,
@@ -219,7 +287,7 @@ pub async fn create_interactions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let live = live_version(&state, &principal, &agent_id).await?;
+    let versions = live_version(&state, &principal, &agent_id).await?;
     let bytes = support::body(body, &headers)?;
     let batch: InteractionBatch = support::parse_json(&bytes)?;
     check_batch_size("interactions", batch.interactions.len())?;
@@ -228,7 +296,7 @@ pub async fn create_interactions(
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
     for (index, raw) in batch.interactions.iter().enumerate() {
-        match interaction_record(raw.get(), &live, now, &|f| {
+        match interaction_record(raw.get(), &versions, now, &|f| {
             item_field("interactions", index, f)
         }) {
             Ok(record) => {
@@ -300,6 +368,24 @@ pub async fn get_interaction(
     Ok(support::json(StatusCode::OK, &view)?.0)
 }
 
+/// `DELETE …/interactions/{id}`: the interaction and its feedback, at once.
+///
+/// Admin keys and the agent's own scoped key may do it: a scoped key already
+/// writes this agent's interactions and feedback, and the service that logs
+/// an agent's conversations is the one asked to erase one (a user's request,
+/// a row logged by mistake, or one an older reverie stored unreadable).
+/// Another agent's key gets 404, as everywhere.
+pub async fn delete_interaction(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((agent_id, interaction_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.check_agent(&agent_id)?;
+    let (a, i) = (agent_id.clone(), interaction_id.clone());
+    blocking(&state, move |s| s.delete_interaction(&a, &i)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub async fn list_interactions(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -315,13 +401,48 @@ pub async fn list_interactions(
     })
     .await?
     .ok_or_else(|| ApiError::bad_request("cursor", "is not a cursor this API gave out"))?;
-    let cursor = result.items.last().map(|r| r.id.clone());
-    let data = result
-        .items
-        .into_iter()
-        .map(|r| interaction_view(&agent_id, r, false))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(support::list(data, result.has_more, cursor))
+    // The cursor is the last row of the page, readable or not, so that the
+    // next page starts after it either way.
+    let cursor = result.items.last().map(|r| r.record.id.clone());
+    let mut data = Vec::with_capacity(result.items.len());
+    let mut unreadable = Vec::new();
+    for stored in result.items {
+        match stored.unreadable {
+            None => data.push(record_view(&agent_id, stored.record, false)?),
+            Some(reason) => unreadable.push(UnreadableView {
+                id: stored.record.id,
+                reason,
+            }),
+        }
+    }
+    let has_more = result.has_more;
+    let page = InteractionPage {
+        object: "list",
+        data,
+        has_more,
+        next_cursor: if has_more { cursor } else { None },
+        unreadable,
+    };
+    Ok(support::json(StatusCode::OK, &page)?.0)
+}
+
+/// A page of interactions: a list, and the rows of this page left out of
+/// `data` because they cannot be read (RELIABILITY 31: one bad row never
+/// fails a listing, and it is not hidden either).
+#[derive(Serialize)]
+struct InteractionPage {
+    object: &'static str,
+    data: Vec<InteractionView>,
+    has_more: bool,
+    next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unreadable: Vec<UnreadableView>,
+}
+
+#[derive(Serialize)]
+struct UnreadableView {
+    id: String,
+    reason: String,
 }
 
 fn feedback_record(

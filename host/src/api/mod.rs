@@ -183,7 +183,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/agents/{agent_id}/interactions/{interaction_id}",
-            get(ingest::get_interaction),
+            get(ingest::get_interaction).delete(ingest::delete_interaction),
         )
         .route("/agents/{agent_id}/feedback", post(ingest::create_feedback))
         .route(

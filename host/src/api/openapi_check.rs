@@ -339,6 +339,17 @@ impl Server {
         let path = uri.split('?').next().unwrap_or(uri);
         let route = template_of(doc, path)
             .unwrap_or_else(|| panic!("{method} {uri}: openapi.json has no path for it"));
+        if reply.status == StatusCode::NO_CONTENT {
+            // 204 has no body and the document gives it no content.
+            let documented = response(doc, method, &route, 204)
+                .unwrap_or_else(|e| panic!("{method} {uri} answered 204: {e}"));
+            assert!(
+                documented.get("content").is_none(),
+                "{method} {route}: openapi.json gives 204 a content"
+            );
+            assert!(reply.bytes.is_empty(), "{method} {uri}: 204 with a body");
+            return reply;
+        }
         assert_conforms(method, &route, reply.status.as_u16(), &reply.json);
         let (media, _) = response(doc, method, &route, reply.status.as_u16())
             .and_then(media_and_schema)
@@ -471,6 +482,15 @@ fn the_document_is_openapi_3_1_and_every_schema_compiles() {
             let code: u16 = status
                 .parse()
                 .unwrap_or_else(|_| panic!("{method} {route}: {status:?} is not a status"));
+            if code == 204 {
+                let documented = response(doc, method, route, code)
+                    .unwrap_or_else(|e| panic!("{method} {route} {status}: {e}"));
+                assert!(
+                    documented.get("content").is_none(),
+                    "{method} {route} 204 has a content"
+                );
+                continue;
+            }
             let (media, schema) = response(doc, method, route, code)
                 .and_then(media_and_schema)
                 .unwrap_or_else(|e| panic!("{method} {route} {status}: {e}"));
@@ -964,6 +984,27 @@ async fn every_operation_answers_as_the_document_says() {
     );
     let reply = s.get(&format!("{interactions}/int-nope"), &admin).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = s
+        .json(
+            "POST",
+            &interactions,
+            &admin,
+            &interaction(Some("int-gone")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    for status in [StatusCode::NO_CONTENT, StatusCode::NOT_FOUND] {
+        let reply = s
+            .call(
+                "DELETE",
+                &format!("{interactions}/int-gone"),
+                Some(&admin),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, status);
+    }
 
     // ---- feedback
     let feedback = format!("/v1/agents/{agent}/feedback");

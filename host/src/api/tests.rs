@@ -199,6 +199,41 @@ async fn every_error_is_problem_json_naming_what_was_wrong() {
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("colour"),
     );
+    // The document says integer: null is refused, naming the field, and
+    // creates nothing (leaving it out means the server default).
+    let r = api
+        .admin(
+            "POST",
+            "/v1/agents",
+            Some(json!({"name": "x", "model": "m", "min_new_interactions": null})),
+        )
+        .await;
+    assert_problem(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("min_new_interactions"),
+    );
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not null")),
+        "{}",
+        r.body
+    );
+    let r = api.admin("GET", "/v1/agents", None).await;
+    assert_eq!(r.body["data"], json!([]), "nothing was created");
+    for bad in [json!(-1), json!(1.5), json!("10")] {
+        assert_problem(
+            &api.admin(
+                "POST",
+                "/v1/agents",
+                Some(json!({"name": "x", "model": "m", "min_new_interactions": bad})),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("min_new_interactions"),
+        );
+    }
     let r = api
         .admin(
             "POST",
@@ -732,6 +767,394 @@ async fn health_and_readiness_need_no_key() {
     assert_eq!(r.body["status"], "ready");
 }
 
+/// A dream worker on the API's store with the built-in rules; a window with
+/// fewer than `min_interactions` new interactions is skipped.
+fn dreamer(api: &Api, min_interactions: u64) -> crate::dreams::Dreamer {
+    let builtins = crate::builtin::names();
+    let config = crate::config::Config::default_with(&builtins);
+    let runtime = crate::plugins::Runtime::new(None).expect("runtime");
+    let loaded = config
+        .rules
+        .iter()
+        .map(|rule| runtime.load_source(&rule.source))
+        .collect();
+    crate::dreams::Dreamer::new(
+        api.state.store().clone(),
+        crate::dreams::Rules {
+            runtime,
+            config,
+            loaded,
+        },
+        min_interactions,
+        std::sync::Arc::new(crate::clock::SystemClock),
+        crate::dreams::Leases {
+            owner: "test-worker".into(),
+            lease_ms: 60_000,
+            max_attempts: 3,
+        },
+    )
+}
+
+/// Ask for a dream of `agent` over everything stored, run it on `dreamer`,
+/// and return the dream as `GET /v1/dreams/{id}` shows it.
+async fn dream_now(
+    api: &Api,
+    dreamer: crate::dreams::Dreamer,
+    agent: &str,
+) -> (crate::dreams::Dreamer, Value) {
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/dreams"),
+            Some(json!({"since": "1970-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let id = r.body["id"].as_str().expect("id").to_string();
+    let dreamer = tokio::task::spawn_blocking(move || {
+        let ran = dreamer.run_next().expect("store").expect("a dream to run");
+        assert!(ran.stored, "{ran:?}");
+        dreamer
+    })
+    .await
+    .expect("join");
+    let r = api.admin("GET", &format!("/v1/dreams/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    (dreamer, r.body)
+}
+
+/// Defect: `"id": null` (the document allows it) was stored as the client's
+/// text with a second `id` spliced in, and every later dream of the agent
+/// failed on that row. What is stored now is the checked object, with the id
+/// the server made, and dreams read it.
+#[tokio::test]
+async fn an_interaction_with_a_null_id_is_stored_whole_and_dreams_read_it() {
+    let api = Api::new();
+    let agent = api.agent("null-ids").await;
+    let mut one = interaction("ignored", "2026-11-01T10:00:00Z");
+    one["id"] = Value::Null;
+    one["trace"] = json!({"span": 7});
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions"),
+            Some(one),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let made = r.body["id"].as_str().expect("id").to_string();
+    assert!(made.starts_with("int_"), "{made}");
+    let mut batch: Vec<Value> = (0..3)
+        .map(|n| interaction("x", &format!("2026-11-01T11:0{n}:00Z")))
+        .collect();
+    batch[0]["id"] = Value::Null;
+    batch[1].as_object_mut().expect("object").remove("id");
+    batch[2]["id"] = json!("mine");
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": batch})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // Read back: one `id`, the one it is stored under; extras kept.
+    let r = api
+        .admin(
+            "GET",
+            &format!("/v1/agents/{agent}/interactions/{made}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["interaction"]["id"], made.as_str());
+    assert_eq!(r.body["interaction"]["trace"], json!({"span": 7}));
+
+    let (_, dream) = dream_now(&api, dreamer(&api, 1), &agent).await;
+    assert_eq!(dream["status"], "completed", "{}", dream["error"]);
+    assert_eq!(dream["report"]["window"]["interactions"], 4);
+}
+
+/// RELIABILITY 31, and the way out: rows an older reverie (or a hand) wrote
+/// into the database that cannot be read never fail a dream or a listing;
+/// they are left out, counted and named, and DELETE removes them with their
+/// feedback.
+#[tokio::test]
+async fn unreadable_rows_are_left_out_named_and_can_be_deleted() {
+    use crate::store::sqlite::tests::{BAD_ROWS, write_raw_rows};
+    let api = Api::new();
+    let agent = api.agent("poisoned").await;
+    let good: Vec<Value> = (0..4)
+        .map(|n| interaction(&format!("good-{n}"), &format!("1970-01-01T00:00:1{n}Z")))
+        .collect();
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": good})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let raw: Vec<(&str, i64, &str)> = BAD_ROWS.iter().map(|(i, t, b, _)| (*i, *t, *b)).collect();
+    write_raw_rows(api._dir.path(), &agent, &raw);
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/feedback"),
+            Some(json!({"interaction_id": "dup", "rating": "negative"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // The dream completes over the readable rows and names the others.
+    let (dreamer, dream) = dream_now(&api, dreamer(&api, 1), &agent).await;
+    assert_eq!(dream["status"], "completed", "{}", dream["error"]);
+    let window = &dream["report"]["window"];
+    assert_eq!(window["interactions"], 4);
+    assert_eq!(window["unreadable_interactions"], 3);
+    for (id, _, _, says) in BAD_ROWS {
+        let named = window["unreadable"]
+            .as_array()
+            .expect("unreadable")
+            .iter()
+            .find(|u| u["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is named: {window}"));
+        assert!(
+            named["reason"].as_str().is_some_and(|r| r.contains(says)),
+            "{named}"
+        );
+    }
+    let summary = dream["summary"]["text"].as_str().expect("summary");
+    assert!(
+        summary.contains("3 stored interactions could not be read"),
+        "{summary}"
+    );
+
+    // A listing pages through every row and says which it left out.
+    let (mut listed, mut unreadable, mut cursor) = (Vec::new(), Vec::new(), None::<String>);
+    loop {
+        let uri = match &cursor {
+            None => format!("/v1/agents/{agent}/interactions?limit=2"),
+            Some(c) => format!("/v1/agents/{agent}/interactions?limit=2&cursor={c}"),
+        };
+        let page = api.admin("GET", &uri, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for item in page.body["data"].as_array().expect("data") {
+            listed.push(item["id"].as_str().expect("id").to_string());
+        }
+        for item in page.body["unreadable"].as_array().into_iter().flatten() {
+            unreadable.push(item["id"].as_str().expect("id").to_string());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(listed, ["good-0", "good-1", "good-2", "good-3"]);
+    assert_eq!(unreadable, ["dup", "not-json", "bytes"]);
+    let r = api
+        .admin("GET", &format!("/v1/agents/{agent}/interactions/dup"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("interaction").is_none(), "{}", r.body);
+    assert!(
+        r.body["unreadable"]
+            .as_str()
+            .is_some_and(|u| u.contains("duplicate field `id`")),
+        "{}",
+        r.body
+    );
+
+    // DELETE: 204, the row and its feedback gone, then 404.
+    let uri = format!("/v1/agents/{agent}/interactions/dup");
+    let r = api.admin("DELETE", &uri, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(r.body, Value::Null, "no body");
+    assert!(
+        api.state
+            .store()
+            .feedback_for(&agent, "dup")
+            .expect("feedback")
+            .is_empty()
+    );
+    assert_problem(
+        &api.admin("GET", &uri, None).await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    assert_problem(
+        &api.admin("DELETE", &uri, None).await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    // An agent's own key may delete its rows; another agent's key sees nothing.
+    let (own, own_secret) = auth::new_key("own", Some(agent.clone()), 0).expect("random");
+    let other_agent = api.agent("other").await;
+    let (other, other_secret) =
+        auth::new_key("other", Some(other_agent.clone()), 0).expect("random");
+    api.state.store().create_api_key(&own, None).expect("key");
+    api.state.store().create_api_key(&other, None).expect("key");
+    let uri = format!("/v1/agents/{agent}/interactions/not-json");
+    assert_problem(
+        &api.call("DELETE", &uri, Some(&other_secret), None, &[])
+            .await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    let r = api.call("DELETE", &uri, Some(&own_secret), None, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = api
+        .admin(
+            "DELETE",
+            &format!("/v1/agents/{agent}/interactions/bytes"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    // A good row goes the same way, and the next dream no longer sees it.
+    let r = api
+        .admin(
+            "DELETE",
+            &format!("/v1/agents/{agent}/interactions/good-0"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+
+    let (_, dream) = dream_now(&api, dreamer, &agent).await;
+    assert_eq!(dream["status"], "completed", "{}", dream["error"]);
+    assert_eq!(dream["report"]["window"]["interactions"], 3);
+    assert!(
+        dream["report"]["window"]
+            .get("unreadable_interactions")
+            .is_none(),
+        "{}",
+        dream["report"]["window"]
+    );
+}
+
+/// Defect: labels a runtime logs (`config_version: "v2"`) were counted as the
+/// server's own versions, so after loading the example, "v2" in the metrics
+/// and v2 in the versions list were different prompts. A label is now
+/// `client:<label>`; a server version the runtime reports is `agent_version`.
+#[tokio::test]
+async fn client_labels_and_server_versions_never_share_a_name() {
+    let api = Api::new();
+    let agent = api.agent("labels").await;
+    // The server has v1 and v2 of its own.
+    let r = api
+        .admin(
+            "PATCH",
+            &format!("/v1/agents/{agent}"),
+            Some(json!({"system_prompt": "You help, briefly."})),
+        )
+        .await;
+    assert_eq!(r.body["config_version"], "v2", "{}", r.body);
+
+    // The example's history, labelled v1 and v2 by its runtime.
+    let lines = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/support-bot/interactions.jsonl"
+    ))
+    .expect("example data");
+    let all: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("example line"))
+        .collect();
+    let mut items: Vec<Value> = ["v1", "v2"]
+        .iter()
+        .flat_map(|label| {
+            all.iter()
+                .filter(move |i| i["config_version"] == *label)
+                .take(100)
+                .cloned()
+        })
+        .collect();
+    let labels: std::collections::BTreeSet<String> = items
+        .iter()
+        .filter_map(|i| i["config_version"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(labels.len(), 2, "the sample holds both labels: {labels:?}");
+    // One reported back after resolving its config from the server, one with
+    // no version at all (served by the live one), one naming a version the
+    // server never had.
+    let mut reported = interaction("reported", "2026-11-20T10:00:00Z");
+    reported["agent_version"] = json!("v1");
+    reported["config_version"] = json!("runtime-7");
+    items.push(reported);
+    items.push(interaction("unversioned", "2026-11-20T11:00:00Z"));
+    let mut wrong = interaction("wrong", "2026-11-20T12:00:00Z");
+    wrong["agent_version"] = json!("v9");
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions"),
+            Some(wrong),
+        )
+        .await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some("agent_version"));
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": [{"timestamp": "2026-11-20T12:00:00Z", "messages": [], "agent_version": "2"}]})),
+        )
+        .await;
+    assert_problem(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("interactions[0].agent_version"),
+    );
+    let r = api
+        .admin(
+            "POST",
+            &format!("/v1/agents/{agent}/interactions/batch"),
+            Some(json!({"interactions": items})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    let first = items[0]["id"].as_str().expect("id");
+    let label = items[0]["config_version"].as_str().expect("label");
+    let r = api
+        .admin(
+            "GET",
+            &format!("/v1/agents/{agent}/interactions/{first}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["config_version"], format!("client:{label}"));
+    assert_eq!(
+        r.body["interaction"]["config_version"], label,
+        "the body keeps the label as sent"
+    );
+    for (id, version) in [("reported", "v1"), ("unversioned", "v2")] {
+        let r = api
+            .admin(
+                "GET",
+                &format!("/v1/agents/{agent}/interactions/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.body["config_version"], version, "{id}");
+    }
+
+    let (_, dream) = dream_now(&api, dreamer(&api, 1), &agent).await;
+    assert_eq!(dream["status"], "completed", "{}", dream["error"]);
+    let versions: Vec<&str> = dream["report"]["metrics"]["by_config_version"]
+        .as_array()
+        .expect("by_config_version")
+        .iter()
+        .filter_map(|v| v["version"].as_str())
+        .collect();
+    let mut expected: Vec<String> = labels.iter().map(|l| format!("client:{l}")).collect();
+    expected.extend(["v1".to_string(), "v2".to_string()]);
+    let mut sorted = versions.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "{versions:?}");
+}
+
 /// A dream asked for over the API runs the same cycle as `reverie dream`, over
 /// the store's window; too little data is `skipped`, with the reason.
 #[tokio::test]
@@ -768,29 +1191,7 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
     assert_eq!(r.body["status"], "pending");
     let dream_id = r.body["id"].as_str().expect("id").to_string();
 
-    let builtins = crate::builtin::names();
-    let config = crate::config::Config::default_with(&builtins);
-    let runtime = crate::plugins::Runtime::new(None).expect("runtime");
-    let loaded = config
-        .rules
-        .iter()
-        .map(|rule| runtime.load_source(&rule.source))
-        .collect();
-    let dreamer = crate::dreams::Dreamer::new(
-        api.state.store().clone(),
-        crate::dreams::Rules {
-            runtime,
-            config,
-            loaded,
-        },
-        10,
-        std::sync::Arc::new(crate::clock::SystemClock),
-        crate::dreams::Leases {
-            owner: "test-worker".into(),
-            lease_ms: 60_000,
-            max_attempts: 3,
-        },
-    );
+    let dreamer = dreamer(&api, 10);
     let run = |dreamer: crate::dreams::Dreamer, id: String| {
         tokio::task::spawn_blocking(move || {
             let ran = dreamer.run_next().expect("store").expect("a dream to run");

@@ -185,7 +185,7 @@ pub fn a_batch_is_all_or_nothing(store: &dyn Store) {
         .expect("get")
         .expect("kept");
     assert_eq!(
-        original.timestamp_ms, 10,
+        original.record.timestamp_ms, 10,
         "the earlier interaction is untouched"
     );
 
@@ -292,7 +292,10 @@ pub fn windows_stream_in_time_order_with_their_feedback(store: &dyn Store) {
             break;
         }
         after = rows.last().map(|(c, _)| *c);
-        seen.extend(rows.into_iter().map(|(_, i)| (i.id, i.timestamp_ms)));
+        for (_, row) in rows {
+            let i = row.expect("every row is readable");
+            seen.push((i.id, i.timestamp_ms));
+        }
     }
     assert_eq!(
         seen,
@@ -717,6 +720,71 @@ pub fn api_keys_are_stored_hashed_and_revocable(store: &dyn Store) {
 }
 
 /// Every contract check, each on a fresh store from `fresh`.
+pub fn deleting_an_interaction_takes_its_feedback(store: &dyn Store) {
+    let a = agent("erase");
+    store.create_agent(&a, None, None).expect("create");
+    store
+        .insert_interactions(
+            &a.id,
+            &[interaction("i-1", 10), interaction("i-2", 20)],
+            None,
+        )
+        .expect("insert");
+    store
+        .insert_feedback(
+            &a.id,
+            &[
+                feedback("i-1", Rating::Negative),
+                feedback("i-1", Rating::Neutral),
+                feedback("i-2", Rating::Positive),
+            ],
+            None,
+        )
+        .expect("feedback");
+    assert_eq!(store.delete_interaction(&a.id, "i-1").expect("delete"), 2);
+    assert_eq!(store.get_interaction(&a.id, "i-1").expect("get"), None);
+    assert!(
+        store
+            .feedback_for(&a.id, "i-1")
+            .expect("feedback")
+            .is_empty()
+    );
+    let window = Window {
+        agent_id: &a.id,
+        since_ms: None,
+        until_ms: i64::MAX,
+    };
+    assert_eq!(store.count_window(window).expect("count"), 1);
+    let mut left = Vec::new();
+    store
+        .window_feedback(window, &mut |f| left.push(f.interaction_id))
+        .expect("window feedback");
+    assert_eq!(left, ["i-2"], "the other interaction keeps its feedback");
+    assert!(matches!(
+        store.delete_interaction(&a.id, "i-1"),
+        Err(StoreError::NotFound {
+            what: "interaction",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.delete_interaction("agt_missing", "i-2"),
+        Err(StoreError::NotFound { what: "agent", .. })
+    ));
+    // Another agent's interaction of the same id is not touched.
+    let b = agent("other");
+    store.create_agent(&b, None, None).expect("create");
+    assert!(matches!(
+        store.delete_interaction(&b.id, "i-2"),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.get_interaction(&a.id, "i-2").expect("get").is_some());
+    // The id is free again.
+    store
+        .insert_interactions(&a.id, &[interaction("i-1", 30)], None)
+        .expect("the id can be used again");
+}
+
 pub fn run_all(fresh: &dyn Fn() -> Box<dyn Store>) {
     agents_have_versions_and_one_is_live(&*fresh());
     pages_cover_every_row_once(&*fresh());
@@ -727,4 +795,5 @@ pub fn run_all(fresh: &dyn Fn() -> Box<dyn Store>) {
     a_stalled_lease_is_taken_over_and_the_late_finish_is_refused(&*fresh());
     a_slot_is_fired_once_and_overlaps_are_counted(&*fresh());
     api_keys_are_stored_hashed_and_revocable(&*fresh());
+    deleting_an_interaction_takes_its_feedback(&*fresh());
 }

@@ -159,11 +159,78 @@ pub struct ConfigVersion {
 pub struct InteractionRecord {
     pub id: String,
     pub timestamp_ms: i64,
-    /// The version that served it: the client's, else the live one when it arrived.
+    /// The version it is counted under: see [`version_key`].
     pub config_version: String,
-    /// The interaction object as the client sent it (the JSONL line format).
+    /// The interaction object as checked at ingest, with its id (the JSONL line format).
     pub body: String,
     pub received_at_ms: i64,
+}
+
+/// What a client's own `config_version` label is stored and reported as.
+pub const CLIENT_LABEL: &str = "client:";
+
+/// The config version an interaction is counted under on the server, in the
+/// `config_version` column, the API's views and a dream's metrics.
+///
+/// Two namespaces meet here and must never be confused: the versions the
+/// server mints when a prompt changes (`v1`, `v2`, … in `GET …/versions`),
+/// and the labels a runtime writes in its own logs (often also `v1`, `v2`,
+/// meaning other prompts). So: a server version the runtime reports
+/// (`agent_version`) is itself, `v3`; a label alone is `client:<label>`, so
+/// that a metric never shows a label as a server version; with neither, the
+/// interaction is counted under `fallback`, the version live when it arrived.
+/// Computed from the body on every read too, so rows stored before this rule
+/// are counted the same way.
+pub fn version_key(agent_version: Option<i64>, label: Option<&str>, fallback: &str) -> String {
+    match (agent_version, label) {
+        (Some(n), _) => format!("v{n}"),
+        (None, Some(label)) => format!("{CLIENT_LABEL}{label}"),
+        (None, None) => fallback.to_string(),
+    }
+}
+
+/// An interaction row as read back for the API: the record, and why its body
+/// cannot be read as an interaction, if it cannot (see [`Unreadable`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredInteraction {
+    /// When unreadable, `body` is the stored text as far as it is text.
+    pub record: InteractionRecord,
+    pub unreadable: Option<String>,
+}
+
+/// A stored interaction that cannot be read back (its body is not an
+/// interaction, not JSON, or not text), and why. Readers leave such a row out
+/// and say so, naming it: one bad row never fails a dream or a listing
+/// (RELIABILITY 31), and `DELETE …/interactions/{id}` removes it. Rows are
+/// checked on the way in, so this is for rows written by an older reverie or
+/// by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreadable {
+    pub id: String,
+    /// At most [`Unreadable::MAX_REASON`] bytes.
+    pub reason: String,
+}
+
+impl Unreadable {
+    /// Reasons are parse errors, but a body can be anything: bound what a
+    /// report or a page repeats of it.
+    pub const MAX_REASON: usize = 300;
+
+    pub fn new(id: impl Into<String>, reason: &str) -> Unreadable {
+        let mut reason = reason.to_string();
+        if reason.len() > Self::MAX_REASON {
+            let mut end = Self::MAX_REASON - 3;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+            reason.push_str("...");
+        }
+        Unreadable {
+            id: id.into(),
+            reason,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -583,13 +650,15 @@ pub trait Store: Send + Sync {
         items: &[InteractionRecord],
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()>;
-    fn get_interaction(&self, agent_id: &str, id: &str) -> Result<Option<InteractionRecord>>;
-    /// Interactions in arrival order.
+    /// The interaction, readable or not (then with why).
+    fn get_interaction(&self, agent_id: &str, id: &str) -> Result<Option<StoredInteraction>>;
+    /// Interactions in arrival order, unreadable ones included (with why), so
+    /// that a page is never refused for one bad row.
     fn list_interactions(
         &self,
         agent_id: &str,
         page: &PageRequest,
-    ) -> Result<Page<InteractionRecord>>;
+    ) -> Result<Page<StoredInteraction>>;
     /// Store a batch of feedback: all or none. Feedback on an interaction the
     /// agent does not have is `Dangling`, naming its index.
     fn insert_feedback(
@@ -598,18 +667,24 @@ pub trait Store: Send + Sync {
         items: &[FeedbackRecord],
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()>;
+    /// Delete an interaction and the feedback on it, in one transaction (the
+    /// way to remove a bad row, or a conversation that must go). Returns how
+    /// much feedback went with it; `NotFound` when the agent, or the agent's
+    /// interaction, is not there. Reports that named it as evidence keep the id.
+    fn delete_interaction(&self, agent_id: &str, id: &str) -> Result<u64>;
     /// Feedback on one interaction, oldest first.
     fn feedback_for(&self, agent_id: &str, interaction_id: &str) -> Result<Vec<FeedbackRecord>>;
 
     /// The next `limit` interactions of a window after `after`, in time order,
     /// with the cursor to continue from. Dreams read windows this way, a chunk at
-    /// a time, so a window of any size is never held whole.
+    /// a time, so a window of any size is never held whole. A row that cannot
+    /// be read is `Err(Unreadable)` in its place, never an error of the read.
     fn read_window(
         &self,
         window: Window<'_>,
         after: Option<WindowCursor>,
         limit: u32,
-    ) -> Result<Vec<(WindowCursor, Interaction)>>;
+    ) -> Result<Vec<(WindowCursor, Result<Interaction, Unreadable>)>>;
     /// Feedback on the window's interactions, to `sink` one at a time.
     fn window_feedback(&self, window: Window<'_>, sink: &mut dyn FnMut(Feedback)) -> Result<()>;
     fn count_window(&self, window: Window<'_>) -> Result<u64>;

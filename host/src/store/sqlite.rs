@@ -609,13 +609,64 @@ fn key_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
     })
 }
 
-fn interaction_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InteractionRecord> {
-    Ok(InteractionRecord {
-        id: row.get(0)?,
-        timestamp_ms: row.get(1)?,
-        config_version: row.get(2)?,
-        body: row.get(3)?,
-        received_at_ms: row.get(4)?,
+/// Columns `id, timestamp_ms, config_version, body, received_at`, with the
+/// body judged as [`read_body`] does.
+fn interaction_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredInteraction> {
+    let id: String = row.get(0)?;
+    let column: String = row.get(2)?;
+    let (body, config_version, unreadable) = match read_body(row, 3, &id)? {
+        Ok((text, i)) => {
+            let key = version_key(i.agent_version, i.config_version.as_deref(), &column);
+            (text, key, None)
+        }
+        Err((text, reason)) => (text, column, Some(reason)),
+    };
+    Ok(StoredInteraction {
+        record: InteractionRecord {
+            id,
+            timestamp_ms: row.get(1)?,
+            config_version,
+            body,
+            received_at_ms: row.get(4)?,
+        },
+        unreadable,
+    })
+}
+
+/// The body in column `index` of interaction `id`, parsed: the text and the
+/// interaction, or the text (as far as it is text) and why it is not one.
+///
+/// Read through `get_ref`, not `get::<String>`, because a row that is not
+/// valid UTF-8 text would otherwise fail the whole query, and one bad row
+/// must never fail a dream or a listing.
+fn read_body(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    id: &str,
+) -> rusqlite::Result<std::result::Result<(String, Interaction), (String, String)>> {
+    use rusqlite::types::ValueRef;
+    let bytes = match row.get_ref(index)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => b,
+        ValueRef::Null => return Ok(Err((String::new(), "the body is NULL".into()))),
+        ValueRef::Integer(_) | ValueRef::Real(_) => {
+            return Ok(Err((
+                String::new(),
+                "the body is a number, not JSON text".into(),
+            )));
+        }
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        Err(e) => {
+            return Ok(Err((
+                String::from_utf8_lossy(bytes).into_owned(),
+                format!("the body is not UTF-8 text ({e})"),
+            )));
+        }
+    };
+    Ok(match input::parse_interaction_with_id(&text, id) {
+        Ok(interaction) => Ok((text, interaction)),
+        Err(e) => Err((text, e)),
     })
 }
 
@@ -891,7 +942,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn get_interaction(&self, agent_id: &str, id: &str) -> Result<Option<InteractionRecord>> {
+    fn get_interaction(&self, agent_id: &str, id: &str) -> Result<Option<StoredInteraction>> {
         self.read(|conn| {
             conn.prepare_cached(
                 "SELECT id, timestamp_ms, config_version, body, received_at FROM interactions
@@ -909,7 +960,7 @@ impl Store for SqliteStore {
         &self,
         agent_id: &str,
         page: &PageRequest,
-    ) -> Result<Page<InteractionRecord>> {
+    ) -> Result<Page<StoredInteraction>> {
         self.read(|conn| {
             let tx = conn.transaction().map_err(backend)?;
             require_agent(&tx, agent_id)?;
@@ -986,6 +1037,30 @@ impl Store for SqliteStore {
         })
     }
 
+    fn delete_interaction(&self, agent_id: &str, id: &str) -> Result<u64> {
+        self.write(|tx| {
+            require_agent(tx, agent_id)?;
+            // Feedback first: it references the interaction (foreign key).
+            let feedback = tx
+                .execute(
+                    "DELETE FROM feedback WHERE agent_id = ?1 AND interaction_id = ?2",
+                    params![agent_id, id],
+                )
+                .map_err(backend)?;
+            let n = tx
+                .execute(
+                    "DELETE FROM interactions WHERE agent_id = ?1 AND id = ?2",
+                    params![agent_id, id],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                // Nothing was there; the (empty) feedback delete rolls back with it.
+                return Err(not_found("interaction", id));
+            }
+            Ok(feedback as u64)
+        })
+    }
+
     fn feedback_for(&self, agent_id: &str, interaction_id: &str) -> Result<Vec<FeedbackRecord>> {
         self.read(|conn| {
             conn.prepare_cached(
@@ -1013,7 +1088,7 @@ impl Store for SqliteStore {
         window: Window<'_>,
         after: Option<WindowCursor>,
         limit: u32,
-    ) -> Result<Vec<(WindowCursor, Interaction)>> {
+    ) -> Result<Vec<(WindowCursor, std::result::Result<Interaction, Unreadable>)>> {
         use rusqlite::types::Value;
         let (mut sql, mut values) = window_sql(&window);
         if let Some((ts, seq)) = after {
@@ -1030,33 +1105,35 @@ impl Store for SqliteStore {
             "SELECT i.timestamp_ms, i.seq, i.id, i.config_version, i.body FROM interactions i
              WHERE {sql} ORDER BY i.timestamp_ms, i.seq LIMIT {limit}"
         );
-        let rows: Vec<(i64, i64, String, String, String)> = self.read(|conn| {
+        self.read(|conn| {
             conn.prepare_cached(&sql)
                 .and_then(|mut s| {
                     s.query_map(rusqlite::params_from_iter(values), |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                        let (ts, seq, id): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                        let version: String = r.get(3)?;
+                        let read = match read_body(r, 4, &id)? {
+                            Ok((_, mut interaction)) => {
+                                // The columns are what the server filtered and
+                                // checked on: they win over the body.
+                                interaction.id = id;
+                                interaction.timestamp_ms = ts;
+                                // Metrics count it under its key, never under
+                                // a client's label posing as a server version.
+                                interaction.config_version = Some(version_key(
+                                    interaction.agent_version,
+                                    interaction.config_version.as_deref(),
+                                    &version,
+                                ));
+                                Ok(interaction)
+                            }
+                            Err((_, reason)) => Err(Unreadable::new(id, &reason)),
+                        };
+                        Ok(((ts, seq), read))
                     })?
                     .collect()
                 })
                 .map_err(backend)
-        })?;
-        rows.into_iter()
-            .map(|(ts, seq, id, version, body)| {
-                let mut interaction =
-                    input::parse_interaction_with_id(&body, &id).map_err(|e| {
-                        StoreError::Corrupt(format!(
-                            "interaction {id:?} of {}: {e}",
-                            window.agent_id
-                        ))
-                    })?;
-                interaction.id = id;
-                interaction.timestamp_ms = ts;
-                if interaction.config_version.is_none() {
-                    interaction.config_version = Some(version);
-                }
-                Ok(((ts, seq), interaction))
-            })
-            .collect()
+        })
     }
 
     fn window_feedback(&self, window: Window<'_>, sink: &mut dyn FnMut(Feedback)) -> Result<()> {
@@ -2124,7 +2201,7 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
@@ -2134,6 +2211,121 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(dir.path()).expect("open");
         (dir, store)
+    }
+
+    /// Write rows behind the store's back, as an older reverie (the spliced
+    /// duplicate `id`) or a hand would have: `(id, timestamp, body SQL)`.
+    pub(crate) fn write_raw_rows(dir: &Path, agent_id: &str, rows: &[(&str, i64, &str)]) {
+        let conn = Connection::open(dir.join("reverie.db")).expect("open the file");
+        for (id, ts, body) in rows {
+            conn.execute(
+                &format!(
+                    "INSERT INTO interactions (agent_id, id, timestamp_ms, config_version, body, received_at)
+                     VALUES (?1, ?2, ?3, 'v1', {body}, ?3)"
+                ),
+                params![agent_id, id, ts],
+            )
+            .expect("raw insert");
+        }
+    }
+
+    /// The bad rows [`write_raw_rows`] writes in the tests, with what their
+    /// reason must say.
+    pub(crate) const BAD_ROWS: [(&str, i64, &str, &str); 3] = [
+        (
+            "dup",
+            20_000,
+            r#"'{"id":"int_x","id":null,"timestamp":"1970-01-01T00:00:20Z","messages":[]}'"#,
+            "duplicate field `id`",
+        ),
+        ("not-json", 30_000, "'not json at all'", "expected"),
+        ("bytes", 35_000, "CAST(X'FFFE7B7D' AS TEXT)", "not UTF-8"),
+    ];
+
+    /// RELIABILITY 31: rows that cannot be read come back named, in their
+    /// place, and the reads around them are whole: windows, pages and gets.
+    #[test]
+    fn unreadable_rows_are_named_in_place_and_never_fail_a_read() {
+        let (dir, store) = fresh();
+        let a = contract::agent("poisoned");
+        store.create_agent(&a, None, None).expect("create");
+        store
+            .insert_interactions(
+                &a.id,
+                &[
+                    contract::interaction("good-1", 10_000),
+                    contract::interaction("good-2", 40_000),
+                ],
+                None,
+            )
+            .expect("insert");
+        let raw: Vec<(&str, i64, &str)> =
+            BAD_ROWS.iter().map(|(i, t, b, _)| (*i, *t, *b)).collect();
+        write_raw_rows(dir.path(), &a.id, &raw);
+
+        let window = Window {
+            agent_id: &a.id,
+            since_ms: None,
+            until_ms: i64::MAX,
+        };
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let rows = store
+                .read_window(window, after, 2)
+                .expect("a read never fails on a row");
+            if rows.is_empty() {
+                break;
+            }
+            after = rows.last().map(|(c, _)| *c);
+            seen.extend(rows.into_iter().map(|(_, row)| match row {
+                Ok(i) => (i.id, String::new()),
+                Err(bad) => (bad.id, bad.reason),
+            }));
+        }
+        let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["good-1", "dup", "not-json", "bytes", "good-2"]);
+        for (id, _, _, says) in BAD_ROWS {
+            let (_, reason) = seen.iter().find(|(i, _)| i == id).expect("named");
+            assert!(reason.contains(says), "{id}: {reason}");
+        }
+
+        let page = store
+            .list_interactions(
+                &a.id,
+                &PageRequest {
+                    limit: 100,
+                    after: None,
+                },
+            )
+            .expect("a page never fails on a row");
+        let listed: Vec<(&str, bool)> = page
+            .items
+            .iter()
+            .map(|s| (s.record.id.as_str(), s.unreadable.is_some()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("good-1", false),
+                ("good-2", false),
+                ("dup", true),
+                ("not-json", true),
+                ("bytes", true)
+            ]
+        );
+        let bytes = store
+            .get_interaction(&a.id, "bytes")
+            .expect("get")
+            .expect("there");
+        assert!(
+            bytes
+                .unreadable
+                .as_deref()
+                .is_some_and(|r| r.contains("not UTF-8")),
+            "{bytes:?}"
+        );
+        assert_eq!(store.delete_interaction(&a.id, "bytes").expect("delete"), 0);
     }
 
     #[test]

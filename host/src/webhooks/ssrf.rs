@@ -264,14 +264,54 @@ pub enum SsrfError {
     UserInfo { host: String },
     #[error("webhook host {host} does not resolve: {reason}")]
     Unresolvable { host: String, reason: String },
-    #[error("address {ip} is {reason}: refused by the SSRF guard")]
+    #[error("address {ip} is {reason}: refused by the SSRF guard; {}", allow_hint(.ip))]
     ForbiddenAddress { ip: IpAddr, reason: &'static str },
-    #[error("webhook host {host} points at {ip}, which is {reason}: refused by the SSRF guard")]
+    #[error(
+        "webhook host {host} points at {ip}, which is {reason}: refused by the SSRF guard; {}",
+        allow_hint(.ip)
+    )]
     ForbiddenHost {
         host: String,
         ip: IpAddr,
         reason: &'static str,
     },
+}
+
+/// How an operator lets `ip` through, for the end of a refusal: the network to
+/// add to `[webhooks] allow_networks`.
+///
+/// Loopback gets its whole range (`127.0.0.0/8`, `::1/128`): it is only this
+/// machine, and a local receiver for tests may sit on any of its addresses.
+/// Anything else gets exactly the one address, because a private or
+/// link-local range holds other hosts (the cloud metadata service among them)
+/// that allowing one receiver must not open up.
+fn allow_network(ip: IpAddr) -> Cidr {
+    let v4 = match ip {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+    };
+    match (ip, v4) {
+        // A mapped ::ffff:127.x is matched by an IPv4 network (see `Cidr::contains`).
+        (_, Some(v4)) if v4.is_loopback() => Cidr {
+            network: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)),
+            prefix: 8,
+        },
+        (IpAddr::V4(_), _) => Cidr {
+            network: ip,
+            prefix: 32,
+        },
+        (IpAddr::V6(_), _) => Cidr {
+            network: ip,
+            prefix: 128,
+        },
+    }
+}
+
+fn allow_hint(ip: &IpAddr) -> String {
+    format!(
+        "to allow it, add \"{}\" to [webhooks] allow_networks in the server config",
+        allow_network(*ip)
+    )
 }
 
 /// The forbidden-address policy plus the operator's explicit allowances.
@@ -1024,8 +1064,64 @@ mod tests {
             text.contains("localhost") && text.contains("loopback"),
             "{text}"
         );
+        // What a delivery records says how to let a local receiver through.
+        assert!(
+            text.contains("to [webhooks] allow_networks in the server config"),
+            "{text}"
+        );
 
         assert_no_connection_but_a_sentinel(port, &peers);
+    }
+
+    /// Defect: a refusal did not say how to allow a receiver on purpose. Each
+    /// refusal names the network to add to `[webhooks] allow_networks`, and
+    /// adding exactly that network lets the address through.
+    #[test]
+    fn a_refusal_names_the_network_that_allows_it() {
+        for (address, network) in [
+            ("127.0.0.1", "127.0.0.0/8"),
+            ("127.5.6.7", "127.0.0.0/8"),
+            ("::ffff:127.0.0.1", "127.0.0.0/8"),
+            ("::1", "::1/128"),
+            ("10.1.2.3", "10.1.2.3/32"),
+            ("192.168.0.20", "192.168.0.20/32"),
+            ("169.254.169.254", "169.254.169.254/32"),
+            ("fd00::5", "fd00::5/128"),
+            ("::ffff:10.0.0.1", "::ffff:10.0.0.1/128"),
+        ] {
+            let err = Guard::default()
+                .check_ip(ip(address))
+                .expect_err("forbidden by default");
+            let text = err.to_string();
+            let hint = format!(
+                "to allow it, add \"{network}\" to [webhooks] allow_networks in the server config"
+            );
+            assert!(text.ends_with(&hint), "{address}: {text}");
+            let allowed = Guard::new(vec![cidr(network)]);
+            assert_eq!(
+                allowed.check_ip(ip(address)),
+                Ok(()),
+                "{address} with {network}"
+            );
+        }
+        // The host form (registration, and a literal at delivery) says it too.
+        let err = Guard::default()
+            .check_url("http://127.0.0.1:9000/hook")
+            .expect_err("loopback");
+        assert!(
+            err.to_string()
+                .contains("add \"127.0.0.0/8\" to [webhooks] allow_networks"),
+            "{err}"
+        );
+        let url = reqwest::Url::parse("http://[::1]:9000/hook").expect("url");
+        let err = Guard::default()
+            .check_connect_target(&url)
+            .expect_err("loopback literal at send");
+        assert!(
+            err.to_string()
+                .contains("add \"::1/128\" to [webhooks] allow_networks"),
+            "{err}"
+        );
     }
 
     /// Asserts the listener at `port` accepted no connection before now.
