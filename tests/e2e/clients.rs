@@ -241,6 +241,9 @@ fn eleven_hundred_idle_sockets_do_not_lock_out_new_clients() {
         sockets <= 960 + 8,
         "the server holds {sockets} sockets, beyond its cap of 960"
     );
+    println!(
+        "1,100 idle sockets under a 1024-file limit: cap 960, {evicted} evicted, the server holds {sockets} sockets, a 50-interaction batch stored and listed"
+    );
     drop(idle);
     let stderr = server.stderr();
     assert!(
@@ -298,6 +301,9 @@ fn sigterm_ends_the_server_within_the_drain_whatever_clients_do() {
     assert!(
         took < Duration::from_secs(6),
         "SIGTERM took {took:?} with a 2s drain"
+    );
+    println!(
+        "SIGTERM with 20 idle sockets, a half-sent head and a trickled body: exit in {took:?} (drain 2s)"
     );
     let answer = finisher.join().expect("finisher");
     assert!(
