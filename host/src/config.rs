@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub(crate) use crate::units::{bounded, bounded_duration};
+pub use crate::units::{humantime, parse_duration};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {}", path.display())]
@@ -380,33 +383,6 @@ pub struct RateLimitConfig {
     pub burst: u32,
 }
 
-/// `"500ms"`, `"30s"`, `"5m"`, `"6h"`, `"1d"`: a whole number and a unit.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like \"30s\", \"5m\" or \"6h\""))?;
-    let ms = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => {
-            return Err(format!(
-                "{text:?} has no known unit: use ms, s, m, h or d, as in \"30s\""
-            ));
-        }
-    };
-    n.checked_mul(ms)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("{text:?} is too long"))
-}
-
 /// The resolved configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -582,41 +558,6 @@ impl Config {
             chunk_size,
             rules,
         })
-    }
-}
-
-/// `text` as a duration between `min` and `max`; errors name `key` (`section.name`).
-pub(crate) fn bounded_duration(
-    key: &str,
-    text: &str,
-    min: Duration,
-    max: Duration,
-) -> Result<Duration, String> {
-    let d = parse_duration(text).map_err(|e| format!("{key}: {e}"))?;
-    if d < min || d > max {
-        return Err(format!(
-            "{key} must be between {} and {}, got {text:?}",
-            humantime(min),
-            humantime(max)
-        ));
-    }
-    Ok(d)
-}
-
-/// `n` if it is in `range`; errors name `key`.
-pub(crate) fn bounded<T: PartialOrd + std::fmt::Display + Copy>(
-    key: &str,
-    n: T,
-    range: std::ops::RangeInclusive<T>,
-) -> Result<T, String> {
-    if range.contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!(
-            "{key} must be between {} and {}, got {n}",
-            range.start(),
-            range.end()
-        ))
     }
 }
 
@@ -812,19 +753,6 @@ fn resolve_rate_limit(file: &RateLimitFile) -> Result<RateLimitConfig, String> {
         requests_per_second: rate,
         burst,
     })
-}
-
-/// A duration as config would spell it.
-pub fn humantime(d: Duration) -> String {
-    let ms = d.as_millis();
-    match ms {
-        0 => "0s".into(),
-        ms if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
-        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
-        ms => format!("{ms}ms"),
-    }
 }
 
 fn apply_limits(base: Limits, file: &LimitsFile) -> Result<Limits, String> {

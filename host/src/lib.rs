@@ -28,6 +28,7 @@ pub mod schedule;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod units;
 pub mod webhooks;
 
 /// Rules compiled into the binary by `build.rs`: (config name, component bytes).

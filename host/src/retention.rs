@@ -24,8 +24,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::clock::Clock;
-use crate::config::{bounded, bounded_duration, humantime};
 use crate::store::{Store, StoreError, Sweep};
+use crate::units::{bounded, bounded_duration, humantime};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);

@@ -234,7 +234,7 @@ impl Deliverer {
         } else if !delivered && failing_for >= self.policy.disable_after.as_millis() as i64 {
             Some(format!(
                 "every attempt failed for {} (since {})",
-                crate::config::humantime(Duration::from_millis(failing_for.max(0) as u64)),
+                crate::units::humantime(Duration::from_millis(failing_for.max(0) as u64)),
                 rfc3339(due.endpoint.failing_since_ms.unwrap_or(now))
             ))
         } else {
