@@ -23,6 +23,8 @@ pub mod ratelimit;
 mod schedule;
 mod support;
 #[cfg(test)]
+mod test_client;
+#[cfg(test)]
 mod tests;
 mod webhooks;
 

@@ -5,11 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use super::openapi_check::assert_conforms;
 use super::*;
@@ -70,37 +67,10 @@ impl Ops {
     }
 
     async fn call(&self, method: &str, uri: &str, key: Option<&str>, body: Option<Value>) -> Reply {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(key) = key {
-            request = request.header("authorization", format!("Bearer {key}"));
-        }
-        let body = match body {
-            Some(v) => {
-                request = request.header("content-type", "application/json");
-                Body::from(v.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = app(self.state.clone())
-            .oneshot(request.body(body).expect("request"))
-            .await
-            .expect("infallible");
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let status = response.status();
-        let content_type = header("content-type").unwrap_or_default();
-        let retry_after = header("retry-after");
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let raw = super::test_client::send(&self.state, method, uri, key, body, &[]).await;
+        let (status, bytes) = (raw.status, raw.bytes.clone());
+        let content_type = raw.header("content-type").unwrap_or_default();
+        let retry_after = raw.header("retry-after");
         Reply {
             status,
             content_type,
