@@ -55,6 +55,16 @@ impl ApiError {
         }
     }
 
+    /// 413: the body is over `[server] max_body_kib`.
+    pub fn body_too_large() -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "The body is too large",
+            "the request body is larger than the server accepts (see `[server] max_body_kib`); split the batch",
+        )
+    }
+
     /// 422: the request was well-formed JSON but these fields are wrong.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {

@@ -278,15 +278,7 @@ async fn read_body(
             ))
             .await
         }
-        Ok(Err(e)) if is_length_limit(&e) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "The body is too large",
-            format!(
-                "the body is larger than the server accepts ({limit} bytes, [server] max_body_kib)"
-            ),
-        )
-        .into_response(),
+        Ok(Err(e)) if is_length_limit(&e) => ApiError::body_too_large().into_response(),
         Ok(Err(e)) => ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-request",

@@ -43,12 +43,7 @@ pub fn now_ms() -> i64 {
 pub fn body(body: Result<Bytes, BytesRejection>, headers: &HeaderMap) -> Result<Bytes, ApiError> {
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                "The body is too large",
-                "the request body is larger than the server accepts (see `[server] max_body_kib`); split the batch",
-            )
+            ApiError::body_too_large()
         } else {
             ApiError::new(
                 rejection.status(),

@@ -578,30 +578,17 @@ fn unscheduled_and_unparsable_schedules_are_put_right_or_explained() {
 /// metrics, and an overlapping slot as such.
 #[test]
 fn queued_and_overlapping_slots_are_logged_and_counted_with_their_lag() {
-    use crate::telemetry::logs::{self, LogFormat, capture};
+    use crate::telemetry::logs::capture;
     use crate::telemetry::metrics::{self, sample};
 
     let before = metrics::render(None).expect("render");
     let w = World::new("2026-11-24T09:30:00Z", policy(0, 6 * HOUR));
     let agent = w.agent("hourly", "UTC");
-    let buffer = capture::Buffer::default();
-    {
-        let subscriber = logs::subscriber(
-            LogFormat::Json,
-            tracing_subscriber::EnvFilter::new("info"),
-            buffer.clone(),
-            false,
-        );
-        let _guard = capture::scoped(subscriber);
+    let lines = capture::json_lines(|| {
         // 10:00 fires 90 s late; 11:00 comes while that dream is still pending.
         assert_eq!(w.tick_at("2026-11-24T10:01:30Z").queued, 1);
         assert_eq!(w.tick_at("2026-11-24T11:00:00Z").overlaps, 1);
-    }
-    let lines: Vec<serde_json::Value> = buffer
-        .text()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    });
     let queued = lines
         .iter()
         .find(|l| l["message"] == "scheduled dream queued")

@@ -154,6 +154,26 @@ pub(crate) mod capture {
         }
     }
 
+    /// The JSON lines (at `info` and above) that `f` logs on this thread.
+    pub fn json_lines(f: impl FnOnce()) -> Vec<serde_json::Value> {
+        let buffer = Buffer::default();
+        {
+            let subscriber = super::subscriber(
+                super::LogFormat::Json,
+                tracing_subscriber::EnvFilter::new("info"),
+                buffer.clone(),
+                false,
+            );
+            let _guard = scoped(subscriber);
+            f();
+        }
+        buffer
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+
     /// Make `subscriber` this thread's default until the guard drops.
     ///
     /// tracing caches, per callsite, whether anyone listens. While a single

@@ -709,7 +709,7 @@ fn a_file_without_a_certificate_is_refused_naming_it() {
 /// the attempt and the receiver's answer, and a count by what it led to.
 #[test]
 fn each_attempt_is_logged_with_its_delivery_and_counted_by_outcome() {
-    use crate::telemetry::logs::{self, LogFormat, capture};
+    use crate::telemetry::logs::capture;
     use crate::telemetry::metrics::{self, sample};
 
     let before = metrics::render(None).expect("render");
@@ -721,24 +721,11 @@ fn each_attempt_is_logged_with_its_delivery_and_counted_by_outcome() {
     let (recovering, _) = w.endpoint(&recovers.url, &["dreaming_report"]);
     let (failing, _) = w.endpoint(&fails.url, &["dreaming_report"]);
     w.report(sample_report());
-    let buffer = capture::Buffer::default();
-    {
-        let subscriber = logs::subscriber(
-            LogFormat::Json,
-            tracing_subscriber::EnvFilter::new("info"),
-            buffer.clone(),
-            false,
-        );
-        let _guard = capture::scoped(subscriber);
+    let lines = capture::json_lines(|| {
         assert_eq!(w.send_due(), 2);
         w.clock.set(T0 + 10_000);
         assert_eq!(w.send_due(), 2);
-    }
-    let lines: Vec<serde_json::Value> = buffer
-        .text()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    });
     let find = |message: &str, endpoint: &str| {
         lines
             .iter()
