@@ -34,6 +34,14 @@ pub use bindings::reverie::rules::types::{
 /// The contract version this SDK builds rules against.
 pub const CONTRACT_VERSION: &str = "0.1.0";
 
+/// The most interaction ids a pattern's `evidence` should hold. Evidence is
+/// every interaction that shows the pattern, in window order, up to this many:
+/// the host merges the patterns of all rules into problems by the interactions
+/// they share, so a sample (the 20 a report shows) would split one problem in
+/// two. Past this many, the first ids are a fair picture and the count is in
+/// `occurrences`.
+pub const MAX_EVIDENCE: usize = 5_000;
+
 /// A rule: created once per cycle, fed chunks, finished into findings.
 ///
 /// Only [`Rule::info`], [`Rule::new`] and [`Rule::finish`] are required. A rule

@@ -108,6 +108,241 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// Fold the accents of lowercase Latin letters so that a phrase written with or
+/// without them matches: `"funcionó"` → `"funciono"`, `"ça marche"` → `"ca marche"`,
+/// `"groß"` → `"gross"`. Meant for [`normalise`]d text: uppercase letters and other
+/// scripts pass through unchanged.
+pub fn fold_diacritics(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let folded = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+            'æ' => "ae",
+            'ç' | 'ć' | 'č' => "c",
+            'ď' | 'đ' => "d",
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
+            'ğ' => "g",
+            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
+            'ł' => "l",
+            'ñ' | 'ń' | 'ň' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
+            'œ' => "oe",
+            'ř' => "r",
+            'ś' | 'š' | 'ş' => "s",
+            'ß' => "ss",
+            'ť' | 'ţ' => "t",
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
+            'ý' | 'ÿ' => "y",
+            'ź' | 'ż' | 'ž' => "z",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(folded);
+    }
+    out
+}
+
+/// The sentences of a text such as a system prompt, each an exact slice of it
+/// (so it can be quoted and found again in the text), without list markers
+/// (`-`, `*`, `•`, `1.`, `##`) or surrounding whitespace, with its closing
+/// punctuation. A sentence ends at a line break, or at `.`, `!` or `?` followed
+/// by whitespace, or at `。`, `！` or `？`. A full stop inside a number (`5.7`)
+/// or an abbreviation followed by no space does not end a sentence; one followed
+/// by a space (`e.g. this`) does: good enough for quoting a prompt, not linguistics.
+pub fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut rest = strip_list_marker(line);
+        while !rest.is_empty() {
+            let mut end = rest.len();
+            let mut chars = rest.char_indices().peekable();
+            while let Some((i, c)) = chars.next() {
+                let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+                let closes = match c {
+                    '.' | '!' | '?' => next_is_space,
+                    '。' | '！' | '？' => true,
+                    _ => false,
+                };
+                if closes {
+                    end = i + c.len_utf8();
+                    break;
+                }
+            }
+            let sentence = rest[..end].trim();
+            if sentence.chars().any(char::is_alphanumeric) {
+                out.push(sentence);
+            }
+            rest = rest[end..].trim_start();
+        }
+    }
+    out
+}
+
+/// A line without its leading list or heading marker and whitespace.
+fn strip_list_marker(line: &str) -> &str {
+    let line = line.trim();
+    let unbulleted = line
+        .strip_prefix(['-', '*', '•', '–'])
+        .map(str::trim_start)
+        .unwrap_or(line);
+    let unheaded = unbulleted.trim_start_matches('#').trim_start();
+    // "1. " or "1) ": a numbered item, but not "1.5 kg".
+    let digits = unheaded.len()
+        - unheaded
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    if digits > 0 {
+        let after = &unheaded[digits..];
+        if let Some(item) = after
+            .strip_prefix(". ")
+            .or_else(|| after.strip_prefix(") "))
+        {
+            return item.trim_start();
+        }
+    }
+    unheaded
+}
+
+/// A number as written in a text, with the unit it is given in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure<'a> {
+    /// The number with its digits as ASCII (`"٣٠"` → `"30"`) and its separators
+    /// as written (`"5,000"`, `"1.5"`), so figures compare across scripts.
+    pub number: String,
+    /// The unit, lowercase: the word right after the number (`"days"` in
+    /// `"14 days"`, `"kg"` in `"14kg"`), `%`, or a currency sign written before
+    /// it (`"$"` in `"$75"`). `None` when nothing of the sort is there. In scripts
+    /// written without spaces, only the first letter after the number (`"天"`).
+    pub unit: Option<String>,
+    /// The figure exactly as written, sign and unit included (`"$75"`, `"30 days"`).
+    pub text: &'a str,
+}
+
+/// The figures of a text: each number (in any script's decimal digits) with its
+/// unit. A number glued to letters before it (`TH-5501`, `v2`, `int_000014`) is a
+/// name, not a figure, and is skipped; one after a number and a dash (`5-7`) is not (except in scripts written without spaces,
+/// where every number is glued to a word).
+pub fn figures(text: &str) -> Vec<Figure<'_>> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let at = |i: usize| chars.get(i).map(|(_, c)| *c);
+    let offset = |i: usize| chars.get(i).map_or(text.len(), |(o, _)| *o);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i].1;
+        if !is_digit(c) {
+            i += 1;
+            continue;
+        }
+        // Glued to a name: skip the whole run of digits.
+        let glued = i > 0
+            && at(i - 1).is_some_and(|p| {
+                (p.is_alphabetic() && !is_unspaced_script(p))
+                    || p == '_'
+                    || (matches!(p, '-' | '/')
+                        && i > 1
+                        && at(i - 2).is_some_and(|q| q.is_alphabetic() && !is_digit(q)))
+            });
+        let start = i;
+        let mut number = String::new();
+        while let Some(c) = at(i) {
+            if let Some(d) = ascii_digit(c) {
+                number.push(d);
+                i += 1;
+            } else if matches!(c, '.' | ',') && at(i + 1).is_some_and(is_digit) {
+                number.push(c);
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let end_of_number = i;
+        if glued {
+            continue;
+        }
+        let sign = start
+            .checked_sub(1)
+            .and_then(&at)
+            .filter(|p| is_currency_sign(*p));
+        let first = if sign.is_some() { start - 1 } else { start };
+        // The unit: a sign before wins; else `%`, or the letters after at most one space.
+        let mut unit = sign.map(|s| s.to_string());
+        let mut last = end_of_number;
+        if unit.is_none() {
+            let mut j = end_of_number;
+            if at(j) == Some(' ') || at(j) == Some('\u{a0}') {
+                j += 1;
+            }
+            match at(j) {
+                Some('%') | Some('‰') => {
+                    unit = at(j).map(|u| u.to_string());
+                    last = j + 1;
+                }
+                Some(l) if l.is_alphabetic() && !is_digit(l) => {
+                    let mut k = j;
+                    if is_unspaced_script(l) {
+                        k += 1;
+                    } else {
+                        while at(k).is_some_and(|l| l.is_alphabetic() && !is_unspaced_script(l)) {
+                            k += 1;
+                        }
+                    }
+                    let word: String = chars[j..k].iter().map(|(_, c)| *c).collect();
+                    unit = Some(word.to_lowercase());
+                    last = k;
+                }
+                _ => {}
+            }
+        }
+        out.push(Figure {
+            number,
+            unit,
+            text: &text[offset(first)..offset(last)],
+        });
+    }
+    out
+}
+
+/// The first code point of each run of ten decimal digits that [`figures`]
+/// reads besides ASCII: Arabic-Indic, Extended Arabic-Indic, Devanagari,
+/// Bengali, Gurmukhi, Gujarati, Tamil, Telugu, Kannada, Malayalam, Thai, Lao,
+/// Tibetan, Myanmar, Khmer, Mongolian, and fullwidth digits.
+const DIGIT_ZEROS: &[u32] = &[
+    0x0660, 0x06F0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0E50, 0x0ED0,
+    0x0F20, 0x1040, 0x17E0, 0x1810, 0xFF10,
+];
+
+/// The ASCII digit a decimal digit of any of the scripts above stands for.
+fn ascii_digit(c: char) -> Option<char> {
+    if c.is_ascii_digit() {
+        return Some(c);
+    }
+    let code = c as u32;
+    DIGIT_ZEROS
+        .iter()
+        .find(|zero| (**zero..**zero + 10).contains(&code))
+        .and_then(|zero| char::from_digit(code - zero, 10))
+}
+
+fn is_digit(c: char) -> bool {
+    ascii_digit(c).is_some()
+}
+
+/// `$`, `€`, `£`, `¥` and the rest of the Unicode currency block.
+fn is_currency_sign(c: char) -> bool {
+    matches!(c, '$' | '¢' | '£' | '¤' | '¥') || ('\u{20A0}'..='\u{20CF}').contains(&c)
+}
+
+/// Scripts written without spaces between words (CJK, kana, Thai), where the
+/// unit after a number is one character: `14天内` has the unit `天`.
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}'
+        | '\u{F900}'..='\u{FAFF}' | '\u{0E00}'..='\u{0E7F}' | '\u{AC00}'..='\u{D7AF}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +385,75 @@ mod tests {
     fn truncate_respects_char_boundaries() {
         assert_eq!(truncate("héllo", 2), "hé…");
         assert_eq!(truncate("hi", 5), "hi");
+    }
+    #[test]
+    fn accents_fold_so_phrases_match_with_or_without_them() {
+        assert_eq!(fold_diacritics("funcionó"), "funciono");
+        assert_eq!(fold_diacritics("merci, ça marche"), "merci, ca marche");
+        assert_eq!(fold_diacritics("dankeschön groß"), "dankeschon gross");
+        assert_eq!(fold_diacritics("não, obrigado"), "nao, obrigado");
+        assert_eq!(fold_diacritics("14天 ok"), "14天 ok");
+    }
+
+    #[test]
+    fn a_prompt_splits_into_sentences_that_are_exact_slices_of_it() {
+        let prompt = "You are Trail.\n\n## Store policies\n- Returns are accepted within 14 days. The label is free.\n\
+                      - Refunds take 5-7 days, e.g. 5.5 on average!\n1. Be brief\n退货期为14天。请核对。";
+        let found = sentences(prompt);
+        assert_eq!(
+            found,
+            [
+                "You are Trail.",
+                "Store policies",
+                "Returns are accepted within 14 days.",
+                "The label is free.",
+                "Refunds take 5-7 days, e.g.",
+                "5.5 on average!",
+                "Be brief",
+                "退货期为14天。",
+                "请核对。",
+            ]
+        );
+        for sentence in found {
+            assert!(prompt.contains(sentence), "{sentence:?}");
+        }
+    }
+
+    #[test]
+    fn figures_keep_their_unit_in_any_script() {
+        let found = figures("It's 14 days, not 30days; 20% off over $75, version v2, sku TH-5501.");
+        let seen: Vec<(&str, Option<&str>, &str)> = found
+            .iter()
+            .map(|f| (f.number.as_str(), f.unit.as_deref(), f.text))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("14", Some("days"), "14 days"),
+                ("30", Some("days"), "30days"),
+                ("20", Some("%"), "20%"),
+                ("75", Some("$"), "$75"),
+            ]
+        );
+        let german = figures("Es sind 14 Tage, nicht 30 Tage.");
+        assert_eq!(german[0].unit.as_deref(), Some("tage"));
+        assert_eq!(german[1].text, "30 Tage");
+        // Arabic-Indic digits read as the same number as ASCII ones.
+        let arabic = figures("المدة ١٤ يوما");
+        assert_eq!(arabic[0].number, "14");
+        assert_eq!(arabic[0].unit.as_deref(), Some("يوما"));
+        let chinese = figures("退货期为14天内");
+        assert_eq!(chinese[0].unit.as_deref(), Some("天"));
+        assert_eq!(chinese[0].text, "14天");
+        // Separators stay inside the number; a number at the end has no unit.
+        let plain = figures("It costs 1,299.50. Call 5");
+        assert_eq!(plain[0].number, "1,299.50");
+        assert_eq!(plain[1].unit, None);
+        // A range is two figures; the unit belongs to the second.
+        let range: Vec<&str> = figures("5-7 business days")
+            .iter()
+            .map(|f| f.text)
+            .collect();
+        assert_eq!(range, ["5", "7 business"]);
     }
 }

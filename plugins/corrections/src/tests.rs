@@ -1,0 +1,890 @@
+//! Stories of the `corrections` rule as a team would meet them: agents in
+//! several domains, their users correcting or thanking them, and the findings
+//! and fixes that come out.
+
+use super::*;
+use reverie_rule_sdk::{Message, ToolCall};
+
+const SHOP_PROMPT: &str = "You are Trail, the support assistant of an outdoor shop.\n\n\
+    ## Store policies\n\
+    - Returns are accepted within 14 days of delivery for unused items. The return label is free.\n\
+    - Standard shipping is free on orders over $75, otherwise $6.95.\n";
+
+fn context_with(prompt: &str, settings: &[(&str, &str)]) -> CycleContext {
+    CycleContext {
+        agent_id: "support".into(),
+        agent_name: "Support agent".into(),
+        system_prompt: prompt.into(),
+        config_version: "v1".into(),
+        window_start_ms: None,
+        window_end_ms: None,
+        settings: settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn context(settings: &[(&str, &str)]) -> CycleContext {
+    context_with("You help customers of a shop.", settings)
+}
+
+fn rule() -> Corrections {
+    rule_with(SHOP_PROMPT)
+}
+
+fn rule_with(prompt: &str) -> Corrections {
+    match Corrections::new(context_with(prompt, &[])) {
+        Ok(rule) => rule,
+        Err(e) => panic!("default settings rejected: {e}"),
+    }
+}
+
+/// An interaction from alternating turns, user first.
+fn chat(id: &str, turns: &[&str]) -> Interaction {
+    let mut convo = Convo::new(id);
+    for (i, content) in turns.iter().enumerate() {
+        convo = if i % 2 == 0 {
+            convo.user(content)
+        } else {
+            convo.agent(content)
+        };
+    }
+    convo.done()
+}
+
+/// A conversation built turn by turn, tool calls included, as a runtime logs it.
+struct Convo(Interaction);
+
+impl Convo {
+    fn new(id: &str) -> Self {
+        Convo(Interaction {
+            id: id.into(),
+            session_id: None,
+            user_id: None,
+            timestamp_ms: 0,
+            config_version: Some("v1".into()),
+            messages: vec![Message {
+                role: Role::System,
+                content: String::new(),
+                tool_call_id: None,
+            }],
+            tool_calls: Vec::new(),
+            metadata: "{}".into(),
+        })
+    }
+
+    fn say(mut self, role: Role, content: &str) -> Self {
+        self.0.messages.push(Message {
+            role,
+            content: content.into(),
+            tool_call_id: None,
+        });
+        self
+    }
+
+    fn user(self, content: &str) -> Self {
+        self.say(Role::User, content)
+    }
+
+    fn agent(self, content: &str) -> Self {
+        self.say(Role::Assistant, content)
+    }
+
+    /// The agent calls `name`; `error` makes the call fail.
+    fn call(mut self, name: &str, arguments: &str, error: Option<&str>) -> Self {
+        let at = self.0.messages.len();
+        let id = format!("call_{at}");
+        self = self.agent("");
+        self.0.tool_calls.push(ToolCall {
+            id: id.clone(),
+            name: name.into(),
+            arguments: arguments.into(),
+            error: error.map(str::to_string),
+            message_index: at as u32,
+        });
+        self.0.messages.push(Message {
+            role: Role::Tool,
+            content: error.unwrap_or("{\"ok\":true}").into(),
+            tool_call_id: Some(id),
+        });
+        self
+    }
+
+    fn done(self) -> Interaction {
+        self.0
+    }
+}
+
+fn detect(rule: &mut Corrections, interactions: Vec<Interaction>) -> Vec<InferredFeedback> {
+    match rule.detect(interactions) {
+        Ok(found) => found,
+        Err(e) => panic!("detect failed: {e}"),
+    }
+}
+
+fn finish(rule: &mut Corrections) -> Findings {
+    match rule.finish() {
+        Ok(findings) => findings,
+        Err(e) => panic!("finish failed: {e}"),
+    }
+}
+
+/// The kind the rule sees in the user's reply to an answer, if any.
+fn kind_of_reply(reply: &str) -> Option<Kind> {
+    let r = rule();
+    let interaction = chat(
+        "i",
+        &["What is your refund window?", "It is 60 days.", reply],
+    );
+    r.corrections_in(&interaction)
+        .first()
+        .map(|f| f.correction.kind)
+}
+
+/// The appended instruction of the suggestion addressing `key`.
+fn fix_for<'a>(findings: &'a Findings, key: &str) -> (&'a str, f32) {
+    let Some(suggestion) = findings
+        .suggestions
+        .iter()
+        .find(|s| s.addresses.iter().any(|a| a == key))
+    else {
+        panic!("no suggestion for {key}: {:?}", findings.suggestions)
+    };
+    match &suggestion.edit {
+        Edit::AppendInstruction(text) => (text.as_str(), suggestion.confidence),
+        other => panic!("expected an appended instruction, got {other:?}"),
+    }
+}
+
+/// A window of a travel agent: `bad` travellers whose booking reference
+/// `find_booking` rejects (the agent then asks for it again), among `good`
+/// plain conversations.
+fn travel_window(bad: usize, good: usize) -> Vec<Interaction> {
+    let mut window = Vec::new();
+    for i in 0..bad {
+        let reference = format!("QX{i:03}P");
+        window.push(
+            Convo::new(&format!("trip-{i:03}"))
+                .user(&format!("Can I move my flight? Booking ref {reference}."))
+                .call(
+                    "find_booking",
+                    &format!(
+                        "{{\"reference\":\"{}\",\"lang\":\"en\"}}",
+                        reference.to_lowercase()
+                    ),
+                    Some("reference must be upper case"),
+                )
+                .agent("I could not find that booking. What is your booking reference?")
+                .user(&format!("I already gave you the reference, {reference}"))
+                .done(),
+        );
+    }
+    for i in 0..good {
+        window.push(chat(
+            &format!("ok-{i:03}"),
+            &["Hi", "Hello! Where would you like to go?", "No thanks"],
+        ));
+    }
+    window
+}
+
+#[test]
+fn a_customer_saying_thats_wrong_becomes_negative_feedback_quoting_them() {
+    let mut r = rule();
+    let found = detect(
+        &mut r,
+        vec![chat(
+            "order-17",
+            &[
+                "How long do I have to return shoes?",
+                "You have 60 days to return shoes.",
+                "No, that’s WRONG! It's 30 days.",
+            ],
+        )],
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].interaction_id, "order-17");
+    assert_eq!(found[0].rating, Rating::Negative);
+    assert_eq!(
+        found[0].reason,
+        "user said \"that's wrong\": \"No, that’s WRONG! It's 30 days.\""
+    );
+}
+
+#[test]
+fn many_ways_of_correcting_the_agent_are_recognised_by_kind() {
+    let cases = [
+        ("that's not right", Kind::Contradicted),
+        ("Thats incorrect.", Kind::Contradicted),
+        ("That is incorrect", Kind::Contradicted),
+        ("you're wrong about this", Kind::Contradicted),
+        ("Wrong answer.", Kind::Contradicted),
+        ("that's not true, it was 30", Kind::Contradicted),
+        ("Hmm, not correct.", Kind::Contradicted),
+        ("That's not what I asked.", Kind::Misunderstood),
+        ("I didn't ask for a discount", Kind::Misunderstood),
+        ("not what I meant", Kind::Misunderstood),
+        ("You misunderstood me", Kind::Misunderstood),
+        (
+            "I asked for the blue one, not the red one",
+            Kind::Misunderstood,
+        ),
+        ("Actually, I said Tuesday", Kind::Misunderstood),
+        ("I meant the other order", Kind::Misunderstood),
+        ("I already told you my order number", Kind::IgnoredContext),
+        ("I just said that", Kind::IgnoredContext),
+        ("As I said, it's 48213", Kind::IgnoredContext),
+        ("I already gave you my email", Kind::IgnoredContext),
+        ("I told you already!", Kind::IgnoredContext),
+    ];
+    for (reply, kind) in cases {
+        assert_eq!(kind_of_reply(reply), Some(kind), "reply {reply:?}");
+    }
+}
+
+#[test]
+fn an_x_not_y_correction_quotes_what_the_user_asked_for() {
+    let r = rule();
+    let interaction = chat(
+        "i",
+        &[
+            "Show me blue shoes",
+            "Here are red shoes.",
+            "Hmm. I asked for the BLUE ones, not red!",
+        ],
+    );
+    let found = r.corrections_in(&interaction);
+    assert_eq!(
+        found[0].correction.reason,
+        "user said \"i asked for the blue ones not red\""
+    );
+    // The corrected answer is the assistant message just before (after the system message).
+    assert_eq!((found[0].message, found[0].answer), (3, Some(2)));
+}
+
+#[test]
+fn polite_noes_and_agreement_are_not_corrections() {
+    for reply in [
+        "no thanks",
+        "No, that's all.",
+        "no problem!",
+        "That's right, thank you",
+        "Great, that is correct.",
+        "Something went wrong with my card though",
+        "Yes! That's exactly what I meant.",
+        "perfect, that is what i asked for",
+    ] {
+        assert_eq!(kind_of_reply(reply), None, "reply {reply:?}");
+    }
+}
+
+#[test]
+fn a_complaint_before_the_agent_spoke_is_not_a_correction() {
+    let mut r = rule();
+    let found = detect(
+        &mut r,
+        vec![chat(
+            "i1",
+            &[
+                "That's wrong: you charged me twice!",
+                "Sorry, let me check.",
+            ],
+        )],
+    );
+    assert!(found.is_empty());
+}
+
+#[test]
+fn asking_the_same_question_again_after_an_answer_is_a_repeat() {
+    let r = rule();
+    let repeated = chat(
+        "i1",
+        &[
+            "When will my order 48213 arrive?",
+            "Orders usually ship within two days.",
+            "when will my order 48213 arrive",
+        ],
+    );
+    let found = r.corrections_in(&repeated);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].correction.kind, Kind::RepeatedQuestion);
+    assert!(found[0].correction.reason.contains("same question"));
+
+    let new_question = chat(
+        "i2",
+        &[
+            "When will my order 48213 arrive?",
+            "It arrives Tuesday.",
+            "Can I change the delivery address?",
+        ],
+    );
+    assert!(r.corrections_in(&new_question).is_empty());
+
+    // Two user messages in a row, with no answer between, are not a repeat.
+    let mut impatient = chat("i3", &["Where is my parcel today?"]);
+    impatient.messages.push(impatient.messages[0].clone());
+    assert!(r.corrections_in(&impatient).is_empty());
+}
+
+#[test]
+fn only_the_first_correction_of_an_interaction_becomes_feedback() {
+    let mut r = rule();
+    let found = detect(
+        &mut r,
+        vec![chat(
+            "i1",
+            &[
+                "What is my order number?",
+                "Could you give me your order number?",
+                "I already told you, 48213",
+                "The refund window is 60 days.",
+                "That's wrong.",
+            ],
+        )],
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0].reason,
+        "user said \"i already told you\": \"I already told you, 48213\""
+    );
+    // Both kinds still count for the findings, once each.
+    let findings = finish(&mut r);
+    let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["corrections/contradicted", "corrections/ignored-context"]
+    );
+}
+
+#[test]
+fn a_travel_agent_that_rejects_references_users_gave_is_told_to_fix_the_call_not_ask_again() {
+    let mut r = rule_with("You are the booking assistant of a travel agency.");
+    let inferred = detect(&mut r, travel_window(24, 76));
+    assert_eq!(
+        inferred
+            .iter()
+            .filter(|f| f.rating == Rating::Negative)
+            .count(),
+        24
+    );
+    let findings = finish(&mut r);
+
+    let pattern = &findings.patterns[0];
+    assert_eq!(pattern.key, "corrections/ignored-context");
+    assert_eq!(pattern.occurrences, 24);
+    assert_eq!(
+        pattern.title,
+        "The agent asks again for what users already said, after `find_booking` fails"
+    );
+    // The tool and its argument come from the logs: nothing in the rule knows them.
+    let (fix, confidence) = fix_for(&findings, "corrections/ignored-context");
+    assert_eq!(
+        fix,
+        "When `find_booking` rejects the `reference` the user gave you, do not ask the user for \
+         it again: tell them what the tool expected, correct the format yourself if you can, and \
+         call it again."
+    );
+    assert!(confidence >= 0.5, "{confidence}");
+    assert_eq!(findings.suggestions.len(), 1, "one fix for one problem");
+}
+
+#[test]
+fn a_search_that_drops_the_users_requirements_gets_a_fix_naming_the_search_tool() {
+    let mut r = rule_with("You help people rent holiday flats.");
+    let mut window = Vec::new();
+    for i in 0..30 {
+        let mut convo = Convo::new(&format!("flat-{i:02}"))
+            .user("I need a flat in Lisbon with a balcony for two")
+            .call("search_listings", "{\"city\":\"Lisbon\"}", None)
+            .agent("The Alfama Loft is lovely and central.");
+        convo = if i % 3 == 0 {
+            convo.user("That's not what I asked, it has no balcony.")
+        } else {
+            convo.user("I asked for a balcony, not a loft.")
+        };
+        window.push(convo.done());
+    }
+    // A few misunderstandings without any tool do not change the leader.
+    for i in 0..5 {
+        window.push(chat(
+            &format!("talk-{i}"),
+            &[
+                "Is breakfast included?",
+                "Check-out is at 11.",
+                "You misunderstood me",
+            ],
+        ));
+    }
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    assert_eq!(findings.patterns.len(), 1);
+    assert_eq!(
+        findings.patterns[0].key,
+        "corrections/misunderstood-request"
+    );
+    assert_eq!(findings.patterns[0].occurrences, 35);
+    let (fix, confidence) = fix_for(&findings, "corrections/misunderstood-request");
+    assert_eq!(
+        fix,
+        "When you call `search_listings`, carry every requirement the user stated into its \
+         arguments, and check each result against them before you recommend it."
+    );
+    assert!(confidence >= 0.5, "{confidence}");
+}
+
+#[test]
+fn a_wrong_return_window_gets_a_fix_quoting_the_prompt_sentence_it_contradicts() {
+    let mut r = rule();
+    let mut window = Vec::new();
+    for i in 0..30 {
+        let correction = [
+            "No, that's wrong. Your site says 14 days.",
+            "That's not right, it's 14 days",
+            "that's incorrect, the policy page says 14",
+        ][i % 3];
+        window.push(chat(
+            &format!("ret-{i:02}"),
+            &[
+                "How long do I have to return boots from order 48213?",
+                "You can return them within 30 days of delivery.",
+                correction,
+            ],
+        ));
+    }
+    // Contradictions about something else: no figure of the prompt in them.
+    for i in 0..6 {
+        window.push(chat(
+            &format!("other-{i}"),
+            &[
+                "Is the tent waterproof?",
+                "No, it is not.",
+                "That's wrong, it says waterproof",
+            ],
+        ));
+    }
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    let pattern = &findings.patterns[0];
+    assert_eq!(pattern.key, "corrections/contradicted");
+    assert_eq!(pattern.occurrences, 36);
+    let (fix, confidence) = fix_for(&findings, "corrections/contradicted");
+    let sentence = "Returns are accepted within 14 days of delivery for unused items.";
+    assert_eq!(
+        fix,
+        format!(
+            "The prompt says \"{sentence}\" When you state this, use exactly this figure; never \
+             30 days."
+        )
+    );
+    // The quote is the live prompt's own sentence, so the host can find it there.
+    assert!(SHOP_PROMPT.contains(sentence));
+    assert!(confidence >= 0.5, "{confidence}");
+}
+
+#[test]
+fn contradictions_with_no_prompt_fact_or_tool_behind_them_get_a_cautious_general_fix() {
+    let mut r = rule_with("You help customers of a shop.");
+    let window: Vec<Interaction> = (0..20)
+        .map(|i| {
+            chat(
+                &format!("c-{i}"),
+                &["Is the tent waterproof?", "No, it is not.", "That's wrong."],
+            )
+        })
+        .collect();
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    let (fix, confidence) = fix_for(&findings, "corrections/contradicted");
+    assert!(
+        fix.starts_with("When you state a fact, figure or rule"),
+        "{fix}"
+    );
+    assert!(
+        !fix.contains('`') && !fix.contains('"'),
+        "names nothing: {fix}"
+    );
+    // Below the host's ready bar: a person decides.
+    assert!(confidence < 0.5, "{confidence}");
+    assert!(
+        findings.patterns[0]
+            .description
+            .contains("No tool call or prompt sentence")
+    );
+}
+
+#[test]
+fn a_tool_used_by_a_minority_of_corrections_is_not_named() {
+    let mut r = rule_with("You are the booking assistant of a travel agency.");
+    let mut window = travel_window(4, 0);
+    for i in 0..8 {
+        window.push(chat(
+            &format!("ask-{i}"),
+            &[
+                "My name is Ada Lovelace.",
+                "What is your name?",
+                "I just told you",
+            ],
+        ));
+    }
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    let (fix, confidence) = fix_for(&findings, "corrections/ignored-context");
+    assert!(!fix.contains("find_booking"), "{fix}");
+    assert!(confidence < 0.5);
+    // With a lower bar set by the operator, it is named.
+    let mut r = match Corrections::new(context(&[("anchor_share", "0.3")])) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let mut window = travel_window(4, 0);
+    for i in 0..8 {
+        window.push(chat(
+            &format!("ask-{i}"),
+            &[
+                "My name is Ada Lovelace.",
+                "What is your name?",
+                "I just told you",
+            ],
+        ));
+    }
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    let (fix, _) = fix_for(&findings, "corrections/ignored-context");
+    assert!(fix.contains("`find_booking`"), "{fix}");
+}
+
+#[test]
+fn no_fix_quotes_a_user_or_carries_a_count() {
+    let mut r = rule();
+    let mut window = travel_window(15, 0);
+    for i in 0..15 {
+        window.push(chat(
+            &format!("ret-{i}"),
+            &[
+                "What's the return window?",
+                "Returns are accepted within 30 days.",
+                "No, that's wrong, your site says 14 days",
+            ],
+        ));
+        window.push(chat(
+            &format!("mis-{i}"),
+            &[
+                "Do you have red gloves?",
+                "Here are blue gloves.",
+                "That's not what I asked",
+            ],
+        ));
+        window.push(chat(
+            &format!("rep-{i}"),
+            &[
+                "When does the Lisbon store open tomorrow?",
+                "We have stores in many cities.",
+                "When does the Lisbon store open tomorrow?",
+            ],
+        ));
+    }
+    let user_texts: Vec<String> = window
+        .iter()
+        .flat_map(|i| i.messages.iter())
+        .filter(|m| m.role == Role::User)
+        .map(|m| text_of(&m.content))
+        .collect();
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    assert_eq!(findings.suggestions.len(), 4, "one fix per kind");
+    for suggestion in &findings.suggestions {
+        let Edit::AppendInstruction(fix) = &suggestion.edit else {
+            panic!("{:?}", suggestion.edit)
+        };
+        // Digits only where they belong: the quoted prompt sentence and the wrong figure.
+        let outside_quote = match fix.split('"').collect::<Vec<_>>().as_slice() {
+            [before, _quoted, after] => format!("{before}{after}").replace("30 days", ""),
+            _ => fix.clone(),
+        };
+        assert!(
+            !outside_quote.chars().any(|c| c.is_ascii_digit()) && !fix.contains('%'),
+            "a count in {fix:?}"
+        );
+        // No run of four words of any user message.
+        let fix_words = text_of(fix);
+        for said in &user_texts {
+            let words: Vec<&str> = said.split(' ').collect();
+            for run in words.windows(4) {
+                assert!(
+                    !fix_words.contains(&run.join(" ")),
+                    "{fix:?} quotes the user: {said:?}"
+                );
+            }
+        }
+        // And no reason string of the rule.
+        assert!(!fix.contains("user said"), "{fix}");
+    }
+}
+
+/// Lowercase words, for comparing texts word by word.
+fn text_of(s: &str) -> String {
+    reverie_rule_sdk::text::normalise(s)
+}
+
+#[test]
+fn users_who_end_by_thanking_the_agent_give_positive_feedback_in_their_language() {
+    let mut r = rule();
+    let endings = [
+        ("en", "Thanks, that worked!"),
+        ("en2", "perfect"),
+        ("de", "Danke, hat geklappt"),
+        ("es", "Gracias, funcionó"),
+        ("fr", "Merci, ça marche !"),
+        ("it", "Grazie, ha funzionato"),
+        ("pt", "Obrigado, funcionou"),
+        ("nl", "Bedankt, het werkt"),
+    ];
+    let mut window: Vec<Interaction> = endings
+        .iter()
+        .map(|(id, last)| chat(id, &["My parcel is late.", "It arrives tomorrow.", last]))
+        .collect();
+    // Thanks after a correction do not make the interaction a success.
+    window.push(chat(
+        "corrected",
+        &[
+            "Return window?",
+            "30 days.",
+            "That's wrong, it's 14 days.",
+            "Sorry, 14 days.",
+            "thanks",
+        ],
+    ));
+    // Declining more help is neither praise nor a complaint.
+    window.push(chat("declined", &["Hi", "Anything else?", "no thanks"]));
+    window.push(chat(
+        "nothing-more",
+        &["Hi", "Anything else?", "No, that's all."],
+    ));
+    // A user who thanks before the agent said anything has not been helped yet.
+    window.push(chat("early", &["Thanks in advance: where is my parcel?"]));
+
+    let inferred = detect(&mut r, window);
+    let positive: Vec<(&str, &str)> = inferred
+        .iter()
+        .filter(|f| f.rating == Rating::Positive)
+        .map(|f| (f.interaction_id.as_str(), f.reason.as_str()))
+        .collect();
+    assert_eq!(
+        positive,
+        [
+            ("en", "The user said it worked."),
+            ("en2", "The user was pleased with the answer at the end."),
+            ("de", "The user said it worked."),
+            ("es", "The user said it worked."),
+            ("fr", "The user said it worked."),
+            ("it", "The user said it worked."),
+            ("pt", "The user said it worked."),
+            ("nl", "The user said it worked."),
+        ]
+    );
+    let negative: Vec<&str> = inferred
+        .iter()
+        .filter(|f| f.rating == Rating::Negative)
+        .map(|f| f.interaction_id.as_str())
+        .collect();
+    assert_eq!(negative, ["corrected"]);
+    let findings = finish(&mut r);
+    assert!((findings.metrics[1].value - 8.0 / 12.0).abs() < 1e-9);
+}
+
+#[test]
+fn no_thanks_and_thats_all_are_never_corrections() {
+    let mut r = rule();
+    let window: Vec<Interaction> = [
+        "no thanks",
+        "No, that's all.",
+        "No thank you, that's everything",
+        "no problem",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, last)| {
+        chat(
+            &format!("i{i}"),
+            &[
+                "Where is my parcel?",
+                "It arrives tomorrow. Anything else?",
+                last,
+            ],
+        )
+    })
+    .collect();
+    let inferred = detect(&mut r, window);
+    assert!(
+        inferred.iter().all(|f| f.rating != Rating::Negative),
+        "{inferred:?}"
+    );
+    assert!(finish(&mut r).patterns.is_empty());
+}
+
+#[test]
+fn evidence_lists_every_corrected_interaction_in_window_order_up_to_the_bound() {
+    let mut r = rule();
+    // Two chunks, as the host streams them.
+    let first = travel_window(700, 300);
+    let second: Vec<Interaction> = travel_window(1200, 0)
+        .into_iter()
+        .skip(700)
+        .map(|mut i| {
+            i.id = format!("late-{}", i.id);
+            i
+        })
+        .collect();
+    detect(&mut r, first);
+    detect(&mut r, second);
+    let findings = finish(&mut r);
+    let pattern = &findings.patterns[0];
+    assert_eq!(pattern.occurrences, 1200);
+    assert_eq!(pattern.evidence.len(), 1200, "complete, not a sample of 20");
+    assert_eq!(pattern.evidence[0], "trip-000");
+    assert_eq!(pattern.evidence[699], "trip-699");
+    assert_eq!(pattern.evidence[700], "late-trip-700");
+
+    // Past the contract's bound, the first MAX_EVIDENCE are kept and the count stays true.
+    let mut r = rule();
+    detect(&mut r, travel_window(MAX_EVIDENCE + 50, 0));
+    let pattern = &finish(&mut r).patterns[0];
+    assert_eq!(pattern.occurrences as usize, MAX_EVIDENCE + 50);
+    assert_eq!(pattern.evidence.len(), MAX_EVIDENCE);
+}
+
+#[test]
+fn the_run_log_fields_say_what_anchored_each_fix() {
+    let mut r = rule_with("You are the booking assistant of a travel agency.");
+    detect(&mut r, travel_window(10, 10));
+    let (_, _, fields) = r.findings_of(Kind::IgnoredContext);
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("anchor"), Some("tool"));
+    assert_eq!(get("top_tool"), Some("find_booking"));
+    assert_eq!(get("top_tool_share"), Some("1.00"));
+    assert_eq!(get("top_tool_failed_share"), Some("1.00"));
+    assert_eq!(get("top_field"), Some("reference"));
+    assert_eq!(get("interactions"), Some("10"));
+}
+#[test]
+fn severity_follows_the_share_of_interactions_and_its_settings() {
+    let run = |settings: &[(&str, &str)], bad: usize| -> Severity {
+        let mut r = match Corrections::new(context(settings)) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let mut chunk = Vec::new();
+        for i in 0..200 {
+            let reply = if i < bad { "you misunderstood" } else { "ok" };
+            chunk.push(chat(
+                &format!("i{i}"),
+                &["Where is it?", "In the box.", reply],
+            ));
+        }
+        detect(&mut r, chunk);
+        finish(&mut r).patterns[0].severity
+    };
+    assert_eq!(run(&[], 1), Severity::Low); // 0.5%
+    assert_eq!(run(&[], 4), Severity::Medium); // 2%
+    assert_eq!(run(&[], 10), Severity::High); // 5%
+    assert_eq!(run(&[("severity_high_share", "0.5")], 10), Severity::Medium);
+}
+
+#[test]
+fn a_quiet_window_reports_no_patterns_and_a_zero_rate() {
+    let mut r = rule();
+    detect(
+        &mut r,
+        vec![chat("i1", &["Hi", "Hello!", "That's right, thanks"])],
+    );
+    let findings = finish(&mut r);
+    assert!(findings.patterns.is_empty());
+    assert!(findings.suggestions.is_empty());
+    assert_eq!(findings.metrics[0].value, 0.0);
+    // "That's right, thanks" is praise, not a correction.
+    assert_eq!(findings.metrics[1].name, "thanked_rate");
+    assert_eq!(findings.metrics[1].value, 1.0);
+}
+
+#[test]
+fn bad_settings_are_refused_naming_the_setting() {
+    for (name, value) in [
+        ("severity_high_share", "lots"),
+        ("severity_medium_share", "1.5"),
+        ("repeat_similarity", "0"),
+        ("anchor_share", "0"),
+        ("anchor_share", "2"),
+        ("min_occurrences", "0"),
+    ] {
+        match Corrections::new(context(&[(name, value)])) {
+            Ok(_) => panic!("{name}={value} was accepted"),
+            Err(e) => assert!(e.contains(name), "{e}"),
+        }
+    }
+    let inverted = Corrections::new(context(&[
+        ("severity_high_share", "0.01"),
+        ("severity_medium_share", "0.02"),
+    ]));
+    assert!(inverted.is_err());
+}
+
+#[test]
+fn info_declares_the_detect_stage_and_every_setting_it_reads_with_defaults() {
+    let info = Corrections::info();
+    assert_eq!(info.name, "corrections");
+    assert_eq!(info.stages, [Stage::Detect]);
+    // It reads tool calls to anchor its fixes, but never the logged system
+    // messages: the live prompt comes with the cycle.
+    assert_eq!(info.inputs, Inputs::MESSAGES | Inputs::TOOL_CALLS);
+    let names: Vec<&str> = info.settings.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "severity_high_share",
+            "severity_medium_share",
+            "repeat_similarity",
+            "min_occurrences",
+            "anchor_share"
+        ]
+    );
+    // Every declared default is accepted as a value.
+    let defaults: Vec<(String, String)> = info
+        .settings
+        .iter()
+        .map(|s| (s.name.clone(), s.default_value.clone().unwrap_or_default()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = defaults
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    match Corrections::new(context(&pairs)) {
+        Ok(r) => assert_eq!(r.settings, rule().settings),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn the_same_window_gives_the_same_findings() {
+    let run = || {
+        let mut r = rule();
+        let mut chunk = Vec::new();
+        for i in 0..40 {
+            let reply = ["that's wrong", "I meant the other one", "as I said, blue"][i % 3];
+            let answer = [
+                "Shipping costs 5 euros.",
+                "Express takes two days.",
+                "Size M.",
+            ][i % 2];
+            chunk.push(chat(&format!("i{i}"), &["Question?", answer, reply]));
+        }
+        detect(&mut r, chunk);
+        format!("{:?}", finish(&mut r))
+    };
+    assert_eq!(run(), run());
+}
