@@ -133,7 +133,9 @@ struct Settings {
 const DEFAULT_HIGH_SHARE: f64 = 0.05;
 const DEFAULT_MEDIUM_SHARE: f64 = 0.01;
 const DEFAULT_REPEAT_SIMILARITY: f64 = 0.7;
-const DEFAULT_MIN_OCCURRENCES: u64 = 1;
+/// A correction seen once or twice in a window is an anecdote: reporting it
+/// would make a problem (and a fix) out of one unhappy user.
+const DEFAULT_MIN_OCCURRENCES: u64 = 3;
 const DEFAULT_ANCHOR_SHARE: f64 = 0.5;
 
 fn share_setting(context: &CycleContext, name: &str, default: f64) -> Result<f64, String> {
@@ -290,7 +292,7 @@ impl Corrections {
         let detail = anchor_detail(&anchor, n);
         description.push_str(&detail);
         let title = match &anchor {
-            Anchor::Fact { .. } => format!("{title}: a figure the prompt states"),
+            Anchor::Fact { .. } => "The agent states a figure its prompt contradicts".to_string(),
             Anchor::Tool {
                 name,
                 failed,
@@ -343,9 +345,14 @@ fn anchor_detail(anchor: &Anchor, n: u64) -> String {
             failed,
             field,
         } => {
+            let outcome = match *failed {
+                0 => "which had succeeded".to_string(),
+                f if f == *support => "which had failed".to_string(),
+                f => format!("which had failed in {f}"),
+            };
             let mut s = format!(
-                "In {support} of them ({}) the corrected reply followed a call to `{name}`, which \
-                 had failed in {failed}",
+                "In {support} of them ({}) the corrected reply followed a call to `{name}`, \
+                 {outcome}",
                 percent(share(*support, n))
             );
             if let Some(field) = field {

@@ -329,7 +329,11 @@ fn asking_the_same_question_again_after_an_answer_is_a_repeat() {
 
 #[test]
 fn only_the_first_correction_of_an_interaction_becomes_feedback() {
-    let mut r = rule();
+    // One interaction is enough to show both kinds when the operator asks for it.
+    let mut r = match Corrections::new(context(&[("min_occurrences", "1")])) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
     let found = detect(
         &mut r,
         vec![chat(
@@ -468,6 +472,10 @@ fn a_wrong_return_window_gets_a_fix_quoting_the_prompt_sentence_it_contradicts()
     let pattern = &findings.patterns[0];
     assert_eq!(pattern.key, "corrections/contradicted");
     assert_eq!(pattern.occurrences, 36);
+    assert_eq!(
+        pattern.title,
+        "The agent states a figure its prompt contradicts"
+    );
     let (fix, confidence) = fix_for(&findings, "corrections/contradicted");
     let sentence = "Returns are accepted within 14 days of delivery for unused items.";
     assert_eq!(
@@ -790,10 +798,27 @@ fn severity_follows_the_share_of_interactions_and_its_settings() {
         detect(&mut r, chunk);
         finish(&mut r).patterns[0].severity
     };
-    assert_eq!(run(&[], 1), Severity::Low); // 0.5%
+    assert_eq!(run(&[("min_occurrences", "1")], 1), Severity::Low); // 0.5%
     assert_eq!(run(&[], 4), Severity::Medium); // 2%
     assert_eq!(run(&[], 10), Severity::High); // 5%
     assert_eq!(run(&[("severity_high_share", "0.5")], 10), Severity::Medium);
+}
+
+#[test]
+fn one_or_two_corrections_are_an_anecdote_not_a_pattern() {
+    let mut r = rule();
+    detect(
+        &mut r,
+        vec![
+            chat("a", &["Return window?", "30 days.", "That's wrong"]),
+            chat("b", &["Return window?", "30 days.", "That's wrong"]),
+        ],
+    );
+    let findings = finish(&mut r);
+    assert!(findings.patterns.is_empty());
+    assert!(findings.suggestions.is_empty());
+    // Still counted in the rule's own figures.
+    assert!((findings.metrics[0].value - 1.0).abs() < 1e-9);
 }
 
 #[test]
