@@ -13,13 +13,15 @@ use std::ops::Range;
 use rand::rngs::StdRng;
 
 use crate::record::Message;
-use crate::support_bot;
+use crate::{help_desk, support_bot};
 
 /// The datasets the generator can write.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Domain {
     /// Trailhead Outfitters, an online outdoor-gear shop's customer-support bot.
     SupportBot,
+    /// Halden & Rowe, an engineering firm's IT help-desk agent with tools that change things.
+    HelpDesk,
 }
 
 /// A mistake planted in a dataset, as the truth file names it.
@@ -56,6 +58,8 @@ pub struct Planted {
 pub struct Slot {
     /// Day number (days since 1970-01-01).
     pub day: i64,
+    /// Day from the window's start (0 on its first day).
+    pub window_day: u64,
     /// Whether config `v2` is live.
     pub v2: bool,
     /// How many distinct users the dataset has.
@@ -105,6 +109,7 @@ impl Domain {
     pub fn profile(self) -> &'static Profile {
         match self {
             Domain::SupportBot => &support_bot::PROFILE,
+            Domain::HelpDesk => &help_desk::PROFILE,
         }
     }
 
@@ -112,6 +117,7 @@ impl Domain {
     pub fn users(self, interactions: u64) -> u64 {
         match self {
             Domain::SupportBot => (interactions / 4).max(1),
+            Domain::HelpDesk => help_desk::users(interactions),
         }
     }
 
@@ -119,6 +125,7 @@ impl Domain {
     pub fn generate(self, rng: &mut StdRng, slot: &Slot) -> Generated {
         match self {
             Domain::SupportBot => support_bot::generate(rng, slot),
+            Domain::HelpDesk => help_desk::generate(rng, slot),
         }
     }
 }

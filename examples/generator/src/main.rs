@@ -1,6 +1,7 @@
 //! `reverie-generator`: writes a deterministic, realistic dataset in
 //! reverie's JSONL input format, with a truth file of the mistakes planted in
-//! it: the Trailhead Outfitters support bot (`--domain support-bot`).
+//! it: the Trailhead Outfitters support bot (`--domain support-bot`, the
+//! default) or the Halden & Rowe IT help desk (`--domain help-desk`).
 //!
 //! Output is streamed: one interaction is generated, written and dropped at a
 //! time, so memory stays constant whatever `--interactions` is, apart from
@@ -11,6 +12,7 @@
 
 mod dates;
 mod domain;
+mod help_desk;
 mod record;
 mod support_bot;
 mod text;
@@ -35,10 +37,10 @@ use crate::truth::Truth;
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Which dataset.
+    /// Which dataset: the outdoor shop's support bot or the IT help desk.
     #[arg(long, value_enum, default_value_t = Domain::SupportBot)]
     domain: Domain,
-    /// Number of interactions to write [default: 2400 for support-bot].
+    /// Number of interactions to write [default: 2400 for support-bot, 2000 for help-desk].
     #[arg(long)]
     interactions: Option<u64>,
     /// Directory for interactions.jsonl, feedback.jsonl and truth.json (created if missing).
@@ -47,7 +49,8 @@ struct Args {
     /// RNG seed: the same seed and arguments give byte-identical files.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// First day of the window (UTC), YYYY-MM-DD [default: 2026-10-26 for support-bot].
+    /// First day of the window (UTC), YYYY-MM-DD [default: 2026-10-26 for support-bot,
+    /// 2027-02-01 for help-desk].
     #[arg(long)]
     start: Option<String>,
     /// Length of the window in days (1 to 3660).
@@ -153,6 +156,7 @@ fn run_with_truth_limit(args: &Args, truth_limit: u64) -> Result<Totals, String>
 
         let slot = Slot {
             day: day_number,
+            window_day: placed.day,
             v2,
             users,
         };
@@ -199,10 +203,13 @@ fn run_with_truth_limit(args: &Args, truth_limit: u64) -> Result<Totals, String>
             totals.negative += u64::from(rating == "negative");
         }
         if let (Some(truth), Some(planted)) = (truth.as_mut(), generated.planted) {
-            // On an interaction with a mistake, a negative comment always
-            // comes from that mistake's bank: it is about the mistake. A
-            // rating without a comment says nothing a rule could tie to it.
-            let about_it = matches!(given, Some(("negative", Some(_))));
+            // On an interaction with a mistake that the user noticed (a
+            // `Bad` or `Meh` verdict), a negative comment comes from that
+            // mistake's bank: it is about the mistake. A `Good` verdict's
+            // negative comments are the unrelated noise, and a rating without
+            // a comment says nothing a rule could tie to the mistake.
+            let noticed = matches!(generated.verdict, Verdict::Bad(_) | Verdict::Meh(_));
+            let about_it = noticed && matches!(given, Some(("negative", Some(_))));
             truth.record(i, planted, about_it)?;
         }
 
@@ -403,28 +410,60 @@ mod tests {
         }
     }
 
-    /// The committed example regenerates byte for byte with the documented
-    /// command, and its truth file is the one in the repository.
+    /// Both committed examples regenerate byte for byte with the documented
+    /// commands, truth file included.
     #[test]
-    fn the_committed_support_bot_dataset_regenerates_byte_for_byte() {
-        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../support-bot");
-        let dir = scratch("committed-support-bot");
-        let result = run(&args(Domain::SupportBot, dir.clone(), Some(2400), 1));
-        assert!(result.is_ok(), "{result:?}");
-        for file in ["interactions.jsonl", "feedback.jsonl", "truth.json"] {
-            assert!(
-                read(&dir, file) == read(&committed, file),
-                "{file} differs from examples/support-bot/{file}"
-            );
+    fn the_committed_datasets_regenerate_byte_for_byte() {
+        for (domain, interactions) in [(Domain::SupportBot, 2400), (Domain::HelpDesk, 2000)] {
+            let name = domain.profile().name;
+            let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+            let dir = scratch(&format!("committed-{name}"));
+            let result = run(&args(domain, dir.clone(), Some(interactions), 1));
+            assert!(result.is_ok(), "{result:?}");
+            for file in ["interactions.jsonl", "feedback.jsonl", "truth.json"] {
+                assert!(
+                    read(&dir, file) == read(&committed, file),
+                    "{file} differs from examples/{name}/{file}"
+                );
+            }
+            check_truth(domain, &dir, interactions as usize);
+            let _ = fs::remove_dir_all(&dir);
         }
-        check_truth(Domain::SupportBot, &dir, 2400);
+    }
+
+    /// An employee is the same person every time: one user id always looks
+    /// up one employee id, and two users never share one.
+    #[test]
+    fn a_help_desk_user_always_has_the_same_employee_id() {
+        let dir = scratch("employees");
+        assert!(run(&args(Domain::HelpDesk, dir.clone(), Some(1500), 3)).is_ok());
+        let mut ids: HashMap<String, HashSet<String>> = HashMap::new();
+        for line in json_lines(&read(&dir, "interactions.jsonl")) {
+            let user = line["user_id"].as_str().unwrap_or_default().to_string();
+            let messages = line["messages"].as_array().cloned().unwrap_or_default();
+            for (k, m) in messages.iter().enumerate() {
+                let calls = m["tool_calls"].as_array().into_iter().flatten();
+                for call in calls.filter(|c| c["function"]["name"] == "lookup_employee") {
+                    let args = call["function"]["arguments"].as_str().unwrap_or_default();
+                    let args: serde_json::Value = serde_json::from_str(args).unwrap_or_default();
+                    let ok = messages.get(k + 1).is_some_and(|r| r["is_error"] != true);
+                    if let (true, Some(id)) = (ok, args["employee_id"].as_str()) {
+                        ids.entry(user.clone()).or_default().insert(id.to_string());
+                    }
+                }
+            }
+        }
+        assert!(ids.len() > 200, "{} users looked up", ids.len());
+        assert!(ids.values().all(|set| set.len() == 1));
+        let distinct: HashSet<&String> = ids.values().flatten().collect();
+        assert_eq!(distinct.len(), ids.len());
         let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn same_seed_same_bytes_and_timestamps_in_order() {
         let dir = scratch("determinism");
-        for domain in [Domain::SupportBot] {
+        for domain in [Domain::SupportBot, Domain::HelpDesk] {
             let name = domain.profile().name;
             let at = |sub: &str| dir.join(format!("{name}-{sub}"));
             for (sub, seed) in [("a", 7), ("b", 7), ("c", 8)] {
