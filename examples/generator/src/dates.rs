@@ -99,6 +99,11 @@ pub fn weekday_month_day(days: i64) -> String {
     format!("{weekday}, {}", month_day(days))
 }
 
+/// Whether a day number is a Saturday or a Sunday.
+pub fn is_weekend(days: i64) -> bool {
+    matches!(WEEKDAYS[days.rem_euclid(7) as usize], "Saturday" | "Sunday")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +114,7 @@ mod tests {
         assert_eq!(civil_from_days(d), (2026, 10, 26));
         assert_eq!(iso_date(d), "2026-10-26");
         assert_eq!(weekday_month_day(d), "Monday, October 26");
+        assert!(!is_weekend(d) && is_weekend(d - 1) && is_weekend(d - 2) && !is_weekend(d - 3));
         assert_eq!(
             rfc3339(d * 86_400 + 9 * 3600 + 14 * 60 + 3),
             "2026-10-26T09:14:03Z"

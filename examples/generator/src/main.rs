@@ -1,18 +1,23 @@
-//! `reverie-generator`: writes a deterministic, realistic support-bot dataset
-//! ("Trailhead Outfitters") in reverie's JSONL input format.
+//! `reverie-generator`: writes a deterministic, realistic dataset in
+//! reverie's JSONL input format, with a truth file of the mistakes planted in
+//! it: the Trailhead Outfitters support bot (`--domain support-bot`, the
+//! default) or the Halden & Rowe IT help desk (`--domain help-desk`).
 //!
 //! Output is streamed: one interaction is generated, written and dropped at a
-//! time, so memory stays constant whatever `--interactions` is. The same
-//! arguments always give byte-identical files (one seeded RNG, consumed in a
-//! fixed order). The format and the planted mistakes are documented in
+//! time, so memory stays constant whatever `--interactions` is, apart from
+//! the truth file's interaction numbers (see `truth`). The same arguments
+//! always give byte-identical files (one seeded RNG, consumed in a fixed
+//! order). The format and the planted mistakes are documented in
 //! `examples/README.md`.
 
-mod catalog;
 mod dates;
-mod phrases;
-mod prompt;
+mod domain;
+mod help_desk;
 mod record;
-mod scenarios;
+mod support_bot;
+mod text;
+mod traffic;
+mod truth;
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -24,26 +29,31 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::domain::{Domain, FeedbackWords, Slot, Verdict};
 use crate::record::{FeedbackRecord, InteractionRecord, Metadata};
-use crate::scenarios::{Scenario, Verdict};
+use crate::truth::Truth;
 
-/// Generate a Trailhead Outfitters support-bot dataset for reverie.
+/// Generate an example dataset for reverie, with its truth file.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Number of interactions to write.
-    #[arg(long, default_value_t = 2400)]
-    interactions: u64,
-    /// Directory for interactions.jsonl and feedback.jsonl (created if missing).
+    /// Which dataset: the outdoor shop's support bot or the IT help desk.
+    #[arg(long, value_enum, default_value_t = Domain::SupportBot)]
+    domain: Domain,
+    /// Number of interactions to write [default: 2400 for support-bot, 2000 for help-desk].
+    #[arg(long)]
+    interactions: Option<u64>,
+    /// Directory for interactions.jsonl, feedback.jsonl and truth.json (created if missing).
     #[arg(long)]
     out_dir: PathBuf,
     /// RNG seed: the same seed and arguments give byte-identical files.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// First day of the window (UTC), YYYY-MM-DD.
-    #[arg(long, default_value = "2026-10-26")]
-    start: String,
-    /// Length of the window in days.
+    /// First day of the window (UTC), YYYY-MM-DD [default: 2026-10-26 for support-bot,
+    /// 2027-02-01 for help-desk].
+    #[arg(long)]
+    start: Option<String>,
+    /// Length of the window in days (1 to 3660).
     #[arg(long, default_value_t = 28)]
     days: u32,
 }
@@ -54,48 +64,14 @@ fn v2_day(days: u32) -> u64 {
     u64::from(days) * 18 / 28
 }
 
-/// Traffic by hour of day (UTC), relative: quiet at night, busy in the day.
-const HOURLY_TRAFFIC: [f64; 24] = [
-    1.0, 0.7, 0.5, 0.4, 0.4, 0.6, 1.2, 2.5, 4.0, 5.5, 6.0, 6.0, 6.2, 6.0, 5.8, 5.6, 5.5, 5.8, 6.0,
-    5.5, 4.5, 3.5, 2.5, 1.6,
-];
-
-/// Maps a position `u` in [0, 1) through the day's traffic curve to seconds
-/// after midnight. Monotonic, so timestamps stay in order.
-fn second_of_day(u: f64) -> i64 {
-    let total: f64 = HOURLY_TRAFFIC.iter().sum();
-    let mut target = u.clamp(0.0, 1.0) * total;
-    for (hour, weight) in HOURLY_TRAFFIC.iter().enumerate() {
-        if target < *weight {
-            let within = target / weight * 3600.0;
-            return (hour as i64) * 3600 + (within as i64).min(3599);
-        }
-        target -= weight;
-    }
-    86_399
-}
-
-const CHANNELS: &[&str] = &[
-    "web",
-    "web",
-    "web",
-    "web",
-    "web",
-    "web",
-    "mobile_app",
-    "mobile_app",
-    "mobile_app",
-    "email",
-];
-const LOCALES: &[&str] = &[
-    "en-US", "en-US", "en-US", "en-US", "en-US", "en-US", "en-US", "en-US", "en-CA", "en-GB",
-];
-
 /// What explicit feedback an interaction gets, if any: (rating, comment).
-fn feedback(rng: &mut StdRng, verdict: Verdict) -> Option<(&'static str, Option<&'static str>)> {
-    use phrases::{NEUTRAL_COMMENTS, POSITIVE_COMMENTS, UNRELATED_NEGATIVE, pick};
+fn feedback(
+    rng: &mut StdRng,
+    verdict: Verdict,
+    words: &FeedbackWords,
+) -> Option<(&'static str, Option<&'static str>)> {
     let (rate, negative, neutral, bank): (f64, f64, f64, &[&str]) = match verdict {
-        Verdict::Good => (0.11, 0.05, 0.09, UNRELATED_NEGATIVE),
+        Verdict::Good => (0.11, 0.05, 0.09, words.unrelated_negative),
         Verdict::Meh(bank) => (0.2, 0.45, 0.35, bank),
         Verdict::Bad(bank) => (0.4, 0.88, 0.08, bank),
     };
@@ -106,11 +82,11 @@ fn feedback(rng: &mut StdRng, verdict: Verdict) -> Option<(&'static str, Option<
     let (rating, bank, with_comment) = if x < negative {
         ("negative", bank, 0.85)
     } else if x < negative + neutral {
-        ("neutral", NEUTRAL_COMMENTS, 0.4)
+        ("neutral", words.neutral, 0.4)
     } else {
-        ("positive", POSITIVE_COMMENTS, 0.5)
+        ("positive", words.positive, 0.5)
     };
-    let comment = rng.random_bool(with_comment).then(|| pick(rng, bank));
+    let comment = rng.random_bool(with_comment).then(|| text::pick(rng, bank));
     Some((rating, comment))
 }
 
@@ -120,6 +96,8 @@ struct Totals {
     interactions: u64,
     feedback: u64,
     negative: u64,
+    /// (problem id, planted, traced), when a truth file was written.
+    truth: Vec<(&'static str, usize, usize)>,
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>, String> {
@@ -129,56 +107,74 @@ fn create(path: &Path) -> Result<BufWriter<File>, String> {
 }
 
 fn run(args: &Args) -> Result<Totals, String> {
-    if args.days == 0 {
-        return Err("--days must be at least 1".to_string());
+    run_with_truth_limit(args, truth::MAX_INTERACTIONS)
+}
+
+/// [`run`], writing a truth file only up to `truth_limit` interactions.
+fn run_with_truth_limit(args: &Args, truth_limit: u64) -> Result<Totals, String> {
+    if !(1..=3660).contains(&args.days) {
+        return Err("--days must be between 1 and 3660".to_string());
     }
-    let start = dates::parse_date(&args.start).map_err(|e| format!("--start: {e}"))?;
+    let profile = args.domain.profile();
+    let start = args.start.as_deref().unwrap_or(profile.default_start);
+    let start = dates::parse_date(start).map_err(|e| format!("--start: {e}"))?;
     fs::create_dir_all(&args.out_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.out_dir.display()))?;
     let interactions_path = args.out_dir.join("interactions.jsonl");
     let feedback_path = args.out_dir.join("feedback.jsonl");
+    let truth_path = args.out_dir.join("truth.json");
     let mut interactions_out = create(&interactions_path)?;
     let mut feedback_out = create(&feedback_path)?;
     let write_error =
         |path: &Path, e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
 
     let mut rng = StdRng::seed_from_u64(args.seed);
-    let n = args.interactions;
-    let days = u64::from(args.days);
+    let n = args.interactions.unwrap_or(profile.default_interactions);
     let width = n.to_string().len().max(6);
-    let users = (n / 4).max(1);
+    let users = args.domain.users(n);
+    let weights = (0..i64::from(args.days)).map(|d| {
+        if dates::is_weekend(start + d) {
+            profile.weekend_weight
+        } else {
+            profile.weekday_weight
+        }
+    });
+    let mut days = traffic::Days::new(weights, n);
+    let mut truth = (n <= truth_limit).then(|| Truth::new(profile.problems));
     let mut totals = Totals::default();
     let started = Instant::now();
 
     for i in 0..n {
-        // Interactions are spread evenly over the days and, within a day,
+        // Interactions are spread over the days by weight and, within a day,
         // along the traffic curve; each gets its own slot, so they stay sorted.
-        let day = i * days / n;
-        let first = (day * n).div_ceil(days);
-        let next = ((day + 1) * n).div_ceil(days);
-        let slot = (i - first) as f64 + rng.random::<f64>() * 0.9;
-        let u = slot / (next - first).max(1) as f64;
-        let day_number = start + day as i64;
-        let seconds = day_number * 86_400 + second_of_day(u);
-        let v2 = day >= v2_day(args.days);
+        let placed = days.place(i);
+        let slot = (i - placed.first) as f64 + rng.random::<f64>() * 0.9;
+        let u = slot / (placed.next - placed.first).max(1) as f64;
+        let day_number = start + placed.day as i64;
+        let seconds = day_number * 86_400 + traffic::second_of_day(profile.hourly_traffic, u);
+        let v2 = placed.day >= v2_day(args.days);
 
-        let scenario = Scenario::draw(&mut rng, v2);
-        let generated = scenarios::generate(&mut rng, scenario, day_number, v2);
+        let slot = Slot {
+            day: day_number,
+            window_day: placed.day,
+            v2,
+            users,
+        };
+        let generated = args.domain.generate(&mut rng, &slot);
 
-        let id = format!("int_{i:0width$}");
-        let session_id = format!("ses_{i:0width$}");
-        let user_id = format!("usr_{:04}", rng.random_range(0..users));
+        let id = format!("{}_{i:0width$}", profile.interaction_prefix);
+        let session_id = format!("{}_{i:0width$}", profile.session_prefix);
         let timestamp = dates::rfc3339(seconds);
         let record = InteractionRecord {
             id: &id,
             session_id: &session_id,
-            user_id: &user_id,
+            user_id: &generated.user_id,
             timestamp: &timestamp,
             config_version: if v2 { "v2" } else { "v1" },
-            messages: &generated.conversation.messages,
+            messages: &generated.messages,
             metadata: Metadata {
-                channel: phrases::pick(&mut rng, CHANNELS),
-                locale: phrases::pick(&mut rng, LOCALES),
+                channel: generated.channel,
+                locale: generated.locale,
             },
         };
         serde_json::to_writer(&mut interactions_out, &record)
@@ -188,8 +184,9 @@ fn run(args: &Args) -> Result<Totals, String> {
             .map_err(|e| write_error(&interactions_path, &e))?;
         totals.interactions += 1;
 
-        if let Some((rating, comment)) = feedback(&mut rng, generated.verdict) {
-            let delay = rng.random_range(30..5_400);
+        let given = feedback(&mut rng, generated.verdict, &profile.feedback);
+        if let Some((rating, comment)) = given {
+            let delay = rng.random_range(generated.feedback_delay.clone());
             let timestamp = dates::rfc3339(seconds + delay);
             let record = FeedbackRecord {
                 interaction_id: &id,
@@ -204,6 +201,16 @@ fn run(args: &Args) -> Result<Totals, String> {
                 .map_err(|e| write_error(&feedback_path, &e))?;
             totals.feedback += 1;
             totals.negative += u64::from(rating == "negative");
+        }
+        if let (Some(truth), Some(planted)) = (truth.as_mut(), generated.planted) {
+            // On an interaction with a mistake that the user noticed (a
+            // `Bad` or `Meh` verdict), a negative comment comes from that
+            // mistake's bank: it is about the mistake. A `Good` verdict's
+            // negative comments are the unrelated noise, and a rating without
+            // a comment says nothing a rule could tie to the mistake.
+            let noticed = matches!(generated.verdict, Verdict::Bad(_) | Verdict::Meh(_));
+            let about_it = noticed && matches!(given, Some(("negative", Some(_))));
+            truth.record(i, planted, about_it)?;
         }
 
         if (i + 1) % 100_000 == 0 {
@@ -220,6 +227,29 @@ fn run(args: &Args) -> Result<Totals, String> {
     feedback_out
         .flush()
         .map_err(|e| write_error(&feedback_path, &e))?;
+
+    match truth {
+        Some(truth) => {
+            let mut out = create(&truth_path)?;
+            let id = |i: u64| format!("{}_{i:0width$}", profile.interaction_prefix);
+            truth
+                .write(&mut out, profile.name, n, &id)
+                .map_err(|e| write_error(&truth_path, &e))?;
+            out.write_all(b"\n")
+                .and_then(|()| out.flush())
+                .map_err(|e| write_error(&truth_path, &e))?;
+            totals.truth = truth.counts().collect();
+        }
+        None => {
+            // A truth file left from a smaller run would describe other data.
+            match fs::remove_file(&truth_path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("cannot remove {}: {e}", truth_path.display())),
+            }
+            eprintln!("no truth.json: more than {truth_limit} interactions");
+        }
+    }
     Ok(totals)
 }
 
@@ -234,6 +264,9 @@ fn main() -> ExitCode {
                 totals.negative,
                 args.out_dir.display()
             );
+            for (problem, planted, traced) in &totals.truth {
+                eprintln!("  {problem}: {planted} planted, {traced} traced");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -245,72 +278,242 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{HashMap, HashSet};
+
     use super::*;
 
-    #[test]
-    fn the_day_curve_is_monotonic_and_stays_within_the_day() {
-        let mut last = -1;
-        for k in 0..=1000 {
-            let s = second_of_day(f64::from(k) / 1000.0);
-            assert!(s >= last && (0..86_400).contains(&s));
-            last = s;
+    fn args(domain: Domain, out_dir: PathBuf, interactions: Option<u64>, seed: u64) -> Args {
+        Args {
+            domain,
+            interactions,
+            out_dir,
+            seed,
+            start: None,
+            days: 28,
         }
-        // Busier at noon than at 3 am.
-        assert!(second_of_day(0.5) > 10 * 3600);
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("reverie-generator-{name}-{}", std::process::id()))
+    }
+
+    fn read(dir: &Path, file: &str) -> String {
+        fs::read_to_string(dir.join(file)).unwrap_or_default()
+    }
+
+    fn json_lines(text: &str) -> Vec<serde_json::Value> {
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    fn strings(value: &serde_json::Value) -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// What a person scoring a report relies on: every id in the truth file
+    /// is an interaction of the dataset, listed in window order, traced ids
+    /// are planted ids, no interaction carries two problems, and "not traced"
+    /// means the logs really show nothing (no failed call, no negative
+    /// comment), while a traced one shows a failed call, a negative comment
+    /// or a user message after the agent's answer.
+    fn check_truth(domain: Domain, dir: &Path, interactions: usize) {
+        let profile = domain.profile();
+        let lines = json_lines(&read(dir, "interactions.jsonl"));
+        assert_eq!(lines.len(), interactions);
+        let order: HashMap<&str, usize> = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(k, v)| v["id"].as_str().map(|id| (id, k)))
+            .collect();
+        let commented: HashSet<String> = json_lines(&read(dir, "feedback.jsonl"))
+            .iter()
+            .filter(|f| f["rating"] == "negative" && f["comment"].is_string())
+            .filter_map(|f| f["interaction_id"].as_str().map(str::to_string))
+            .collect();
+        let failed = |k: usize| {
+            lines[k]["messages"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["is_error"] == true))
+        };
+
+        let truth: serde_json::Value =
+            serde_json::from_str(&read(dir, "truth.json")).unwrap_or_default();
+        assert_eq!(truth["schema"], "reverie.truth/v1");
+        assert_eq!(truth["dataset"], profile.name);
+        assert_eq!(truth["interactions"], interactions);
+        let problems = truth["problems"].as_array().cloned().unwrap_or_default();
+        let ids: Vec<&str> = problems.iter().filter_map(|p| p["id"].as_str()).collect();
+        let declared: Vec<&str> = profile.problems.iter().map(|p| p.id).collect();
+        assert_eq!(ids, declared);
+
+        let mut seen = HashSet::new();
+        for problem in &problems {
+            seen.extend(strings(&problem["interactions"]));
+        }
+        // Every failed call belongs to a planted problem, except the rare
+        // `not found` both datasets carry as noise.
+        for (k, line) in lines.iter().enumerate() {
+            let id = line["id"].as_str().unwrap_or_default();
+            if failed(k) && !seen.contains(id) {
+                let errors = line["messages"].as_array().into_iter().flatten();
+                let errors: Vec<&str> = errors
+                    .filter(|m| m["is_error"] == true)
+                    .filter_map(|m| m["content"].as_str())
+                    .collect();
+                assert!(
+                    errors.iter().all(|e| e.starts_with("not found")),
+                    "{id}: {errors:?} is in no problem"
+                );
+            }
+        }
+        let mut seen = HashSet::new();
+        for problem in &problems {
+            let planted = strings(&problem["interactions"]);
+            let traced = strings(&problem["traced"]);
+            assert!(!planted.is_empty(), "{}: nothing planted", problem["id"]);
+            let positions: Vec<usize> = planted
+                .iter()
+                .map(|id| order.get(id.as_str()).copied())
+                .collect::<Option<_>>()
+                .unwrap_or_else(|| panic!("{}: an id not in the dataset", problem["id"]));
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "window order");
+            let planted_set: HashSet<&String> = planted.iter().collect();
+            assert!(
+                traced.iter().all(|id| planted_set.contains(id)),
+                "traced ⊆ planted"
+            );
+            for id in &planted {
+                assert!(seen.insert(id.clone()), "{id} carries two problems");
+                let k = order[id.as_str()];
+                if traced.contains(id) {
+                    let reacted = lines[k]["messages"]
+                        .as_array()
+                        .is_some_and(|m| m.iter().filter(|m| m["role"] == "user").count() > 1);
+                    assert!(
+                        failed(k) || commented.contains(id) || reacted,
+                        "{id} is traced but shows nothing"
+                    );
+                } else {
+                    assert!(!failed(k), "{id} has a failed call but is not traced");
+                    assert!(
+                        !commented.contains(id),
+                        "{id} has a negative comment but is not traced"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Both committed examples regenerate byte for byte with the documented
+    /// commands, truth file included.
+    #[test]
+    fn the_committed_datasets_regenerate_byte_for_byte() {
+        for (domain, interactions) in [(Domain::SupportBot, 2400), (Domain::HelpDesk, 2000)] {
+            let name = domain.profile().name;
+            let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+            let dir = scratch(&format!("committed-{name}"));
+            let result = run(&args(domain, dir.clone(), Some(interactions), 1));
+            assert!(result.is_ok(), "{result:?}");
+            for file in ["interactions.jsonl", "feedback.jsonl", "truth.json"] {
+                assert!(
+                    read(&dir, file) == read(&committed, file),
+                    "{file} differs from examples/{name}/{file}"
+                );
+            }
+            check_truth(domain, &dir, interactions as usize);
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
+
+    /// An employee is the same person every time: one user id always looks
+    /// up one employee id, and two users never share one.
+    #[test]
+    fn a_help_desk_user_always_has_the_same_employee_id() {
+        let dir = scratch("employees");
+        assert!(run(&args(Domain::HelpDesk, dir.clone(), Some(1500), 3)).is_ok());
+        let mut ids: HashMap<String, HashSet<String>> = HashMap::new();
+        for line in json_lines(&read(&dir, "interactions.jsonl")) {
+            let user = line["user_id"].as_str().unwrap_or_default().to_string();
+            let messages = line["messages"].as_array().cloned().unwrap_or_default();
+            for (k, m) in messages.iter().enumerate() {
+                let calls = m["tool_calls"].as_array().into_iter().flatten();
+                for call in calls.filter(|c| c["function"]["name"] == "lookup_employee") {
+                    let args = call["function"]["arguments"].as_str().unwrap_or_default();
+                    let args: serde_json::Value = serde_json::from_str(args).unwrap_or_default();
+                    let ok = messages.get(k + 1).is_some_and(|r| r["is_error"] != true);
+                    if let (true, Some(id)) = (ok, args["employee_id"].as_str()) {
+                        ids.entry(user.clone()).or_default().insert(id.to_string());
+                    }
+                }
+            }
+        }
+        assert!(ids.len() > 200, "{} users looked up", ids.len());
+        assert!(ids.values().all(|set| set.len() == 1));
+        let distinct: HashSet<&String> = ids.values().flatten().collect();
+        assert_eq!(distinct.len(), ids.len());
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn same_seed_same_bytes_and_timestamps_in_order() {
-        let dir =
-            std::env::temp_dir().join(format!("reverie-generator-test-{}", std::process::id()));
-        let args = |sub: &str, seed| Args {
-            interactions: 500,
-            out_dir: dir.join(sub),
-            seed,
-            start: "2026-10-26".to_string(),
-            days: 28,
-        };
-        let read = |sub: &str, file: &str| {
-            fs::read_to_string(dir.join(sub).join(file)).unwrap_or_default()
-        };
-        assert!(run(&args("a", 7)).is_ok());
-        assert!(run(&args("b", 7)).is_ok());
-        assert!(run(&args("c", 8)).is_ok());
-        assert_eq!(
-            read("a", "interactions.jsonl"),
-            read("b", "interactions.jsonl")
-        );
-        assert_eq!(read("a", "feedback.jsonl"), read("b", "feedback.jsonl"));
-        assert_ne!(
-            read("a", "interactions.jsonl"),
-            read("c", "interactions.jsonl")
-        );
+        let dir = scratch("determinism");
+        for domain in [Domain::SupportBot, Domain::HelpDesk] {
+            let name = domain.profile().name;
+            let at = |sub: &str| dir.join(format!("{name}-{sub}"));
+            for (sub, seed) in [("a", 7), ("b", 7), ("c", 8)] {
+                let result = run(&args(domain, at(sub), Some(600), seed));
+                assert!(result.is_ok(), "{result:?}");
+            }
+            for file in ["interactions.jsonl", "feedback.jsonl", "truth.json"] {
+                assert_eq!(read(&at("a"), file), read(&at("b"), file), "{name} {file}");
+            }
+            assert_ne!(
+                read(&at("a"), "interactions.jsonl"),
+                read(&at("c"), "interactions.jsonl")
+            );
+            check_truth(domain, &at("c"), 600);
 
-        let text = read("a", "interactions.jsonl");
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        assert_eq!(lines.len(), 500);
-        let stamps: Vec<&str> = lines
-            .iter()
-            .filter_map(|v| v["timestamp"].as_str())
-            .collect();
-        assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "timestamps sorted");
-        assert!(stamps.first().is_some_and(|s| s.starts_with("2026-10-26")));
-        assert!(stamps.last().is_some_and(|s| s.starts_with("2026-11-22")));
+            let lines = json_lines(&read(&at("a"), "interactions.jsonl"));
+            let stamps: Vec<&str> = lines
+                .iter()
+                .filter_map(|v| v["timestamp"].as_str())
+                .collect();
+            assert_eq!(stamps.len(), 600);
+            assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "timestamps sorted");
+            let start = domain.profile().default_start;
+            assert!(stamps.first().is_some_and(|s| s.starts_with(start)));
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// Past the truth limit no truth file is written, and none is left
+    /// behind from an earlier, smaller run into the same directory.
+    #[test]
+    fn a_stale_truth_file_is_removed_when_none_is_written() {
+        let dir = scratch("stale-truth");
+        let small = args(Domain::SupportBot, dir.clone(), Some(50), 1);
+        assert!(run(&small).is_ok());
+        assert!(dir.join("truth.json").exists());
+        let result = run_with_truth_limit(&small, 49);
+        assert!(result.is_ok_and(|totals| totals.truth.is_empty()));
+        assert!(!dir.join("truth.json").exists());
+        assert_eq!(json_lines(&read(&dir, "interactions.jsonl")).len(), 50);
         let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn bad_arguments_are_errors_not_panics() {
-        let args = Args {
-            interactions: 1,
-            out_dir: std::env::temp_dir().join("reverie-generator-never"),
-            seed: 1,
-            start: "2026-13-01".to_string(),
-            days: 28,
-        };
-        assert!(run(&args).is_err_and(|e| e.contains("--start")));
+        let mut bad = args(Domain::SupportBot, scratch("never"), Some(1), 1);
+        bad.start = Some("2026-13-01".to_string());
+        assert!(run(&bad).is_err_and(|e| e.contains("--start")));
+        let mut bad = args(Domain::SupportBot, scratch("never"), Some(1), 1);
+        bad.days = 0;
+        assert!(run(&bad).is_err_and(|e| e.contains("--days")));
     }
 }

@@ -136,6 +136,11 @@ impl Conversation {
         });
     }
 
+    /// Whether any tool call in the conversation so far failed.
+    pub fn has_failed_call(&self) -> bool {
+        self.messages.iter().any(|m| m.is_error == Some(true))
+    }
+
     /// A failed tool call: the content is the error text.
     pub fn tool_error(&mut self, call_id: String, error: String) {
         self.messages.push(Message {

@@ -1,28 +1,11 @@
 //! Phrase banks: the many ways customers and the bot say the same thing.
 //!
-//! Templates use `{name}` placeholders filled by [`fill`]. The correction
+//! Templates use `{name}` placeholders filled by [`crate::text::fill`]. The correction
 //! phrases are chosen to contain what the `corrections` rule listens for
 //! ("no, that's wrong", "that's not right", "that's not what I asked",
 //! "I asked for", "I already told you", "I just said"); the closing phrases
 //! ("no thanks", "no, that's all", "no problem") must *not* count as
 //! corrections.
-
-use rand::Rng;
-use rand::rngs::StdRng;
-
-/// One phrase of `bank`, uniformly.
-pub fn pick(rng: &mut StdRng, bank: &[&'static str]) -> &'static str {
-    bank[rng.random_range(0..bank.len())]
-}
-
-/// Replace each `{key}` of `template` by its value.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (key, value) in values {
-        out = out.replace(&format!("{{{key}}}"), value);
-    }
-    out
-}
 
 pub const GREETINGS: &[&str] = &[
     "hi",

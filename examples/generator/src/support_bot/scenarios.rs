@@ -9,11 +9,13 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::json;
 
-use crate::catalog::{self, Category, Product, Requirement};
+use super::catalog::{self, Category, Product, Requirement};
+use super::phrases as ph;
+use super::prompt;
 use crate::dates;
-use crate::phrases::{self as ph, fill, pick};
-use crate::prompt;
+use crate::domain::{Planted, Verdict};
 use crate::record::Conversation;
+use crate::text::{fill, pick};
 
 /// What a conversation is about, and whether a planted mistake happens in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +70,17 @@ impl Scenario {
         }
     }
 
+    /// The [`super::PROBLEMS`] id of the mistake planted in this scenario.
+    pub fn problem(self) -> Option<&'static str> {
+        match self {
+            Scenario::ReturnPolicyWrong => Some("wrong-return-window"),
+            Scenario::OrderIdWithHash => Some("order-id-with-hash"),
+            Scenario::ProductWrong => Some("recommendation-ignores-requirement"),
+            Scenario::TrackingTimeout => Some("carrier-timeout"),
+            _ => None,
+        }
+    }
+
     /// Draw a scenario from the mixture.
     pub fn draw(rng: &mut StdRng, v2: bool) -> Scenario {
         let total: u32 = MIXTURE.iter().map(|(_, w)| w).sum();
@@ -88,30 +101,27 @@ impl Scenario {
     }
 }
 
-/// How the interaction went, which decides its explicit feedback.
-#[derive(Debug, Clone, Copy)]
-pub enum Verdict {
-    Good,
-    /// Not wrong, but not satisfying: some negative feedback with these comments.
-    Meh(&'static [&'static str]),
-    /// A mistake: much negative feedback with these comments.
-    Bad(&'static [&'static str]),
-}
-
-/// One generated interaction's messages and verdict.
-pub struct Generated {
+/// One played-out scenario: its messages, how it went, and the mistake
+/// planted in it, if any.
+pub struct Played {
     pub conversation: Conversation,
     pub verdict: Verdict,
+    pub planted: Option<Planted>,
 }
 
 /// Play one scenario out. `day` is the interaction's day number.
-pub fn generate(rng: &mut StdRng, scenario: Scenario, day: i64, v2: bool) -> Generated {
+pub fn generate(rng: &mut StdRng, scenario: Scenario, day: i64, v2: bool) -> Played {
     let mut c = Conversation::new(prompt::system_prompt(v2));
     if !matches!(scenario, Scenario::Greeting) && rng.random_bool(0.15) {
         c.user(pick(rng, ph::GREETINGS));
         c.assistant(pick(rng, ph::BOT_GREETINGS));
     }
-    let mut s = Scene { rng, c, day };
+    let mut s = Scene {
+        rng,
+        c,
+        day,
+        objected: false,
+    };
     let verdict = match scenario {
         Scenario::OrderStatus => s.order_status(false),
         Scenario::OrderIdWithHash => s.order_status(true),
@@ -127,9 +137,16 @@ pub fn generate(rng: &mut StdRng, scenario: Scenario, day: i64, v2: bool) -> Gen
         Scenario::Greeting => s.greeting(),
         Scenario::OffTopic => s.off_topic(),
     };
-    Generated {
+    // Every failed call in a mistake scenario is the mistake's own (the one
+    // unrelated tool error, `InventoryUnknownVariant`, plants nothing).
+    let planted = scenario.problem().map(|problem| Planted {
+        problem,
+        visible: s.objected || s.c.has_failed_call(),
+    });
+    Played {
         conversation: s.c,
         verdict,
+        planted,
     }
 }
 
@@ -194,6 +211,8 @@ struct Scene<'r> {
     rng: &'r mut StdRng,
     c: Conversation,
     day: i64,
+    /// The customer corrected the bot or pushed back on its answer.
+    objected: bool,
 }
 
 impl Scene<'_> {
@@ -535,6 +554,7 @@ impl Scene<'_> {
         if self.chance(0.8) {
             let correction = correction_for(self.rng, requirement, category, miss);
             self.c.user(correction);
+            self.objected = true;
             let why = self.why(right, requirement);
             let apology = fill(
                 pick(self.rng, ph::RECOMMEND_APOLOGIES),
@@ -671,6 +691,7 @@ impl Scene<'_> {
         }
         if self.chance(0.65) {
             self.c.user(pick(self.rng, ph::POLICY_CORRECTIONS));
+            self.objected = true;
             let apology = pick(self.rng, ph::POLICY_APOLOGIES);
             let extra = if ago > 14 {
                 format!(
@@ -818,7 +839,7 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    fn texts(g: &Generated) -> Vec<String> {
+    fn texts(g: &Played) -> Vec<String> {
         g.conversation
             .messages
             .iter()

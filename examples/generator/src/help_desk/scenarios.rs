@@ -1,0 +1,1075 @@
+//! Help-desk conversations: what an employee needs, what the agent does with
+//! its tools, and how it went.
+//!
+//! [`play`] plays one [`Scenario`] drawn from a fixed mixture. Three scenarios
+//! carry a planted mistake; the fourth mistake, the ticketing outage, is not a
+//! scenario but a condition of the backend on some days, which strikes
+//! well-handled ticket requests. Every choice comes from the caller's seeded
+//! RNG, so a seed fixes the dataset.
+
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde_json::json;
+
+use super::directory::{self, Employee};
+use super::phrases as ph;
+use super::prompt;
+use crate::dates;
+use crate::domain::{Planted, Slot, Verdict};
+use crate::record::Conversation;
+use crate::text::{fill, pick};
+
+/// What a conversation is about, and whether a planted mistake happens in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    PasswordReset,
+    Unlock,
+    /// A how-to question about passwords or lockouts, answered with steps.
+    HowTo,
+    LaptopRight,
+    Accessory,
+    /// A ticket request. On outage days `create_ticket` may fail: mistake d.
+    Ticket,
+    TicketStatus,
+    Faq,
+    OffTopic,
+    Greeting,
+    /// Noise: the employee mistypes a digit of their id; `lookup_employee`
+    /// answers `not found` and the agent asks them to check it.
+    EmployeeNotFound,
+    /// Mistake a: the id is passed to `lookup_employee` as the employee typed it.
+    IdAsTyped,
+    /// Mistake b: replacement laptops "ship within 2 business days" (policy: 5).
+    LaptopWrong,
+    /// Mistake c: a how-to question, and the agent resets or unlocks at once.
+    ActsWithoutAsking,
+}
+
+/// Scenario weights per ten thousand interactions, for `v1`. `v2` moves a tenth
+/// of each mistake's weight to its well-handled counterpart.
+const MIXTURE: &[(Scenario, u32)] = &[
+    (Scenario::PasswordReset, 1200),
+    (Scenario::Unlock, 800),
+    (Scenario::HowTo, 700),
+    (Scenario::LaptopRight, 450),
+    (Scenario::Accessory, 650),
+    (Scenario::Ticket, 1800),
+    (Scenario::TicketStatus, 1000),
+    (Scenario::Faq, 944),
+    (Scenario::OffTopic, 300),
+    (Scenario::Greeting, 250),
+    (Scenario::EmployeeNotFound, 6),
+    (Scenario::IdAsTyped, 800),
+    (Scenario::LaptopWrong, 500),
+    (Scenario::ActsWithoutAsking, 600),
+];
+
+/// Share of `create_ticket` calls that fail on an outage day, and on any
+/// other day (the backend is flaky before and after it goes down).
+const OUTAGE_FAILURE_RATE: f64 = 0.5;
+const BACKGROUND_FAILURE_RATE: f64 = 0.02;
+
+/// Days (from the window's start) on which the ticketing backend is down
+/// for part of the day: days 8-9 and 22-23 of each four weeks, a Tuesday and
+/// Wednesday when the window starts on a Monday; one outage under each config.
+fn outage_day(window_day: u64) -> bool {
+    matches!(window_day % 14, 8 | 9)
+}
+
+impl Scenario {
+    /// The well-handled counterpart of a mistake scenario.
+    fn fixed(self) -> Scenario {
+        match self {
+            Scenario::IdAsTyped => Scenario::PasswordReset,
+            Scenario::LaptopWrong => Scenario::LaptopRight,
+            Scenario::ActsWithoutAsking => Scenario::HowTo,
+            other => other,
+        }
+    }
+
+    /// Draw a scenario from the mixture.
+    pub fn draw(rng: &mut StdRng, v2: bool) -> Scenario {
+        let total: u32 = MIXTURE.iter().map(|(_, w)| w).sum();
+        let mut x = rng.random_range(0..total);
+        let mut chosen = Scenario::Faq;
+        for &(scenario, weight) in MIXTURE {
+            if x < weight {
+                chosen = scenario;
+                break;
+            }
+            x -= weight;
+        }
+        if v2 && chosen.fixed() != chosen && rng.random_bool(0.1) {
+            chosen.fixed()
+        } else {
+            chosen
+        }
+    }
+}
+
+/// The [`super::PROBLEMS`] ids.
+pub const ID_AS_TYPED: &str = "employee-id-as-typed";
+pub const WRONG_LAPTOP_TIME: &str = "wrong-laptop-shipping-time";
+pub const NO_CONFIRMATION: &str = "action-without-confirmation";
+pub const TICKET_OUTAGE: &str = "ticket-backend-outage";
+
+/// One played-out scenario.
+pub struct Played {
+    pub conversation: Conversation,
+    pub verdict: Verdict,
+    pub planted: Option<Planted>,
+}
+
+/// Play one scenario out for `employee` in `slot`.
+pub fn play(rng: &mut StdRng, scenario: Scenario, employee: &Employee, slot: &Slot) -> Played {
+    let v2 = slot.v2;
+    let mut c = Conversation::new(prompt::system_prompt(v2));
+    if !matches!(scenario, Scenario::Greeting) && rng.random_bool(0.1) {
+        c.user(pick(rng, ph::GREETINGS));
+        c.assistant(pick(rng, ph::BOT_GREETINGS));
+    }
+    let mut s = Scene {
+        rng,
+        c,
+        e: employee,
+        day: slot.day,
+        objected: false,
+    };
+    let (verdict, problem) = match scenario {
+        Scenario::PasswordReset => (s.reset(), None),
+        Scenario::Unlock => (s.unlock(), None),
+        Scenario::HowTo => (s.how_to(), None),
+        Scenario::LaptopRight => (s.laptop(false), None),
+        Scenario::Accessory => (s.accessory(), None),
+        Scenario::Ticket => {
+            let outage = outage_day(slot.window_day);
+            let rate = if outage {
+                OUTAGE_FAILURE_RATE
+            } else {
+                BACKGROUND_FAILURE_RATE
+            };
+            let fails = s.chance(rate);
+            let verdict = s.ticket(fails);
+            (verdict, fails.then_some(TICKET_OUTAGE))
+        }
+        Scenario::TicketStatus => (s.ticket_status(), None),
+        Scenario::Faq => (s.faq(), None),
+        Scenario::OffTopic => (s.off_topic(), None),
+        Scenario::Greeting => (s.greeting(), None),
+        Scenario::EmployeeNotFound => (s.not_found(), None),
+        Scenario::IdAsTyped => (s.id_as_typed(), Some(ID_AS_TYPED)),
+        Scenario::LaptopWrong => (s.laptop(true), Some(WRONG_LAPTOP_TIME)),
+        Scenario::ActsWithoutAsking => (s.acts_without_asking(), Some(NO_CONFIRMATION)),
+    };
+    // Every failed call in a planted scenario is the mistake's own; the one
+    // `not found` of `EmployeeNotFound` plants nothing.
+    let planted = problem.map(|problem| Planted {
+        problem,
+        visible: s.objected || s.c.has_failed_call(),
+    });
+    Played {
+        conversation: s.c,
+        verdict,
+        planted,
+    }
+}
+
+/// How an employee types their id in a good conversation: mostly as on the
+/// badge, often not, and the agent copes.
+enum Typed {
+    Canonical,
+    Sloppy,
+    /// Mistake a: a form the agent will pass on as it is.
+    AsTypedBug,
+}
+
+struct Scene<'r> {
+    rng: &'r mut StdRng,
+    c: Conversation,
+    e: &'r Employee,
+    /// The interaction's day number, for plausible dates.
+    day: i64,
+    /// The employee corrected the agent or objected to what it did.
+    objected: bool,
+}
+
+impl Scene<'_> {
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p)
+    }
+
+    /// A user message, sometimes typed all in lower case: the template is
+    /// lowered before it is filled, so ids keep the form they were given in.
+    fn user(&mut self, template: &str, values: &[(&str, &str)]) {
+        let template = if self.chance(0.25) {
+            template.to_lowercase()
+        } else {
+            template.to_string()
+        };
+        self.c.user(fill(&template, values));
+    }
+
+    fn values(&self) -> [(&'static str, String); 7] {
+        let e = self.e;
+        [
+            ("first", e.first.to_string()),
+            ("office", e.office.name().to_string()),
+            ("employee_id", e.id.clone()),
+            ("tail", format!("{:02}", e.phone_tail)),
+            ("phone", e.phone()),
+            ("manager", e.manager.to_string()),
+            ("name", e.name()),
+        ]
+    }
+
+    /// One phrase of `bank`, filled with the employee's details.
+    fn pick_about(&mut self, bank: &[&'static str]) -> String {
+        let template = pick(self.rng, bank);
+        self.about(template)
+    }
+
+    /// Fill an agent template with the employee's details.
+    fn about(&self, template: &str) -> String {
+        let values = self.values();
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        fill(template, &pairs)
+    }
+
+    fn id_text(&mut self, typed: &Typed) -> String {
+        match typed {
+            Typed::Canonical => self.e.id.clone(),
+            Typed::Sloppy => self.e.sloppy_id(self.rng),
+            Typed::AsTypedBug => self.e.id_as_typed(self.rng),
+        }
+    }
+
+    fn typed(&mut self) -> Typed {
+        if self.chance(0.6) {
+            Typed::Canonical
+        } else {
+            Typed::Sloppy
+        }
+    }
+
+    /// The employee opens with `with_id` (their id in it) or, sometimes, with
+    /// `without_id` and gives the id when asked. Returns the id as typed.
+    fn open(
+        &mut self,
+        with_id: &[&'static str],
+        without_id: &[&'static str],
+        typed: &Typed,
+    ) -> String {
+        let id = self.id_text(typed);
+        let office = self.e.office.name();
+        if without_id.is_empty() || self.chance(0.7) {
+            let template = pick(self.rng, with_id);
+            self.user(template, &[("id", &id), ("office", office)]);
+        } else {
+            let template = pick(self.rng, without_id);
+            self.user(template, &[]);
+            self.c.assistant(pick(self.rng, ph::ASK_FOR_ID));
+            let template = pick(self.rng, ph::GIVE_ID);
+            self.user(template, &[("id", &id), ("office", office)]);
+        }
+        id
+    }
+
+    /// Look the employee up. With the id bug (`as_typed`), the first call
+    /// passes the id as the employee typed it and fails; then the agent
+    /// either asks for the id again (the employee points out they gave it)
+    /// or retries with the right form. Returns whether it asked again.
+    fn identify(&mut self, as_typed: Option<&str>, locked: bool) -> bool {
+        let mut asked_again = false;
+        let bug = as_typed.is_some();
+        if let Some(typed) = as_typed {
+            let preamble = if self.chance(0.4) {
+                "Let me look you up."
+            } else {
+                ""
+            };
+            let id = self
+                .c
+                .call(preamble, "lookup_employee", json!({ "employee_id": typed }));
+            self.c.tool_error(id, directory::invalid_id_error(typed));
+            if self.chance(0.55) {
+                asked_again = true;
+                self.c.assistant(pick(self.rng, ph::ASK_ID_AGAIN));
+                let template = pick(self.rng, ph::ALREADY_GAVE_ID);
+                let canonical = self.e.id.clone();
+                self.user(template, &[("canonical", &canonical), ("typed", typed)]);
+            }
+        }
+        let preamble = if !bug && self.chance(0.3) {
+            "One moment, let me find your account."
+        } else {
+            ""
+        };
+        let id = self.c.call(
+            preamble,
+            "lookup_employee",
+            json!({ "employee_id": self.e.id }),
+        );
+        self.c.tool_ok(id, self.e.to_json(locked));
+        asked_again
+    }
+
+    /// The agent says what it will do and the employee agrees.
+    fn confirm(&mut self, text: String) {
+        self.c.assistant(text);
+        let yes = pick(self.rng, ph::CONFIRM_YES);
+        self.user(yes, &[]);
+    }
+
+    /// The agent wraps up: "anything else?", maybe a closing and sign-off.
+    fn close(&mut self, answer: String) {
+        let anything = pick(self.rng, ph::ANYTHING_ELSE);
+        self.c.assistant(format!("{answer} {anything}"));
+        if self.chance(0.65) {
+            let closing = pick(self.rng, ph::CLOSINGS);
+            self.user(closing, &[]);
+            if self.chance(0.5) {
+                self.c.assistant(pick(self.rng, ph::BOT_SIGNOFFS));
+            }
+        }
+    }
+
+    fn do_reset(&mut self) {
+        let id = self
+            .c
+            .call("", "reset_password", json!({ "employee_id": self.e.id }));
+        self.c.tool_ok(
+            id,
+            json!({ "employee_id": self.e.id, "status": "reset", "sent_to": self.e.phone(), "valid_hours": 24 }),
+        );
+    }
+
+    fn do_unlock(&mut self, was_locked: bool) {
+        let id = self
+            .c
+            .call("", "unlock_account", json!({ "employee_id": self.e.id }));
+        self.c.tool_ok(
+            id,
+            json!({ "employee_id": self.e.id, "status": "active", "was_locked": was_locked }),
+        );
+    }
+
+    /// A password reset, asked for and confirmed.
+    fn reset_task(&mut self, typed: Typed) -> bool {
+        let bug = matches!(typed, Typed::AsTypedBug);
+        let id = self.open(ph::RESET_ASKS, ph::RESET_ASKS_NO_ID, &typed);
+        let asked_again = self.identify(bug.then_some(id.as_str()), false);
+        let text = self.pick_about(ph::CONFIRM_RESET);
+        self.confirm(text);
+        self.do_reset();
+        let done = self.pick_about(ph::DONE_RESET);
+        self.close(done);
+        asked_again
+    }
+
+    fn reset(&mut self) -> Verdict {
+        let typed = self.typed();
+        self.reset_task(typed);
+        Verdict::Good
+    }
+
+    /// An unlock, asked for and confirmed (or, now and then, declined).
+    fn unlock_task(&mut self, typed: Typed) -> bool {
+        let bug = matches!(typed, Typed::AsTypedBug);
+        let id = self.open(ph::UNLOCK_ASKS, ph::UNLOCK_ASKS_NO_ID, &typed);
+        let asked_again = self.identify(bug.then_some(id.as_str()), true);
+        let text = self.pick_about(ph::CONFIRM_UNLOCK);
+        self.c.assistant(text);
+        if self.chance(0.08) {
+            let decline = pick(self.rng, ph::DECLINE_UNLOCK);
+            self.user(decline, &[]);
+            self.c.assistant(
+                "No problem. It will unlock by itself 30 minutes after the last failed attempt. Message me if it doesn't.",
+            );
+            return asked_again;
+        }
+        let yes = pick(self.rng, ph::CONFIRM_YES);
+        self.user(yes, &[]);
+        self.do_unlock(true);
+        let done = pick(self.rng, ph::DONE_UNLOCK).to_string();
+        self.close(done);
+        asked_again
+    }
+
+    fn unlock(&mut self) -> Verdict {
+        let typed = self.typed();
+        self.unlock_task(typed);
+        Verdict::Good
+    }
+
+    /// An accessory, asked for and confirmed.
+    fn accessory_task(&mut self, typed: Typed) -> bool {
+        let bug = matches!(typed, Typed::AsTypedBug);
+        let (ask, item) = ph::ACCESSORY_ASKS[self.rng.random_range(0..ph::ACCESSORY_ASKS.len())];
+        let id = self.open(&[ask], &[], &typed);
+        let asked_again = self.identify(bug.then_some(id.as_str()), false);
+        let text = fill(&self.pick_about(ph::CONFIRM_ACCESSORY), &[("item", item)]);
+        self.confirm(text);
+        let call = self.c.call(
+            "",
+            "order_hardware",
+            json!({ "employee_id": self.e.id, "item": item, "reason": "replacement" }),
+        );
+        let order = format!("HW-{}", self.rng.random_range(30_000..70_000u32));
+        let office = self.e.office.name();
+        self.c.tool_ok(
+            call,
+            json!({ "order_id": order, "status": "ordered", "deliver_to": format!("{office} IT desk") }),
+        );
+        let done = fill(
+            pick(self.rng, ph::DONE_ACCESSORY),
+            &[("order", &order), ("office", office)],
+        );
+        self.close(done);
+        asked_again
+    }
+
+    fn accessory(&mut self) -> Verdict {
+        let typed = self.typed();
+        self.accessory_task(typed);
+        Verdict::Good
+    }
+
+    fn ticket_number(&mut self) -> String {
+        format!("INC-{}", self.rng.random_range(200_000..260_000u32))
+    }
+
+    /// A ticket, asked for and confirmed. With `fails`, the ticketing
+    /// backend is down: `create_ticket` fails (once, or twice when the agent
+    /// retries) and the agent announces a ticket number it made up.
+    fn ticket_task(&mut self, typed: Typed, fails: bool) -> bool {
+        let bug = matches!(typed, Typed::AsTypedBug);
+        let (ask, category, summary, priority) =
+            ph::ISSUES[self.rng.random_range(0..ph::ISSUES.len())];
+        let id = self.open(&[ask], &[], &typed);
+        let asked_again = self.identify(bug.then_some(id.as_str()), false);
+        let text = fill(
+            pick(self.rng, ph::CONFIRM_TICKET),
+            &[("summary", summary), ("priority", priority)],
+        );
+        self.confirm(text);
+        let args = json!({ "employee_id": self.e.id, "category": category, "summary": summary, "priority": priority });
+        let call = self.c.call("", "create_ticket", args.clone());
+        let ticket = self.ticket_number();
+        if fails {
+            let error = self.outage_error();
+            self.c.tool_error(call, error);
+            if self.chance(0.25) {
+                let call = self.c.call("", "create_ticket", args);
+                let error = self.outage_error();
+                self.c.tool_error(call, error);
+            }
+        } else {
+            self.c.tool_ok(
+                call,
+                json!({ "ticket_id": ticket, "priority": priority, "assigned_group": assigned_group(category), "status": "new" }),
+            );
+        }
+        let sla = if priority == "P2" {
+            "P2 tickets are picked up within 4 business hours."
+        } else {
+            "P3 tickets are picked up within 3 business days."
+        };
+        let done = fill(
+            pick(self.rng, ph::DONE_TICKET),
+            &[("ticket", &ticket), ("sla", sla)],
+        );
+        self.close(done);
+        asked_again
+    }
+
+    fn outage_error(&mut self) -> String {
+        match self.rng.random_range(0..4) {
+            0 => "503 Service Unavailable".to_string(),
+            1 => "503 Service Unavailable: ticketing backend unavailable, retry later".to_string(),
+            2 => format!(
+                "timeout: ticketing API did not respond within {}s",
+                [10, 30, 30][self.rng.random_range(0..3)]
+            ),
+            _ => "upstream connect error: ticketing service unavailable (503)".to_string(),
+        }
+    }
+
+    fn ticket(&mut self, fails: bool) -> Verdict {
+        let typed = self.typed();
+        self.ticket_task(typed, fails);
+        if fails {
+            Verdict::Bad(ph::OUTAGE_COMMENTS)
+        } else {
+            Verdict::Good
+        }
+    }
+
+    /// Mistake a: one of the usual tasks, with the id passed on as typed.
+    fn id_as_typed(&mut self) -> Verdict {
+        let asked_again = match self.rng.random_range(0..10) {
+            0..=3 => self.reset_task(Typed::AsTypedBug),
+            4..=5 => self.unlock_task(Typed::AsTypedBug),
+            6 => self.accessory_task(Typed::AsTypedBug),
+            _ => self.ticket_task(Typed::AsTypedBug, false),
+        };
+        // When the agent quietly retried with the right form, the employee
+        // saw nothing wrong: only the failed call shows the mistake.
+        if asked_again {
+            Verdict::Bad(ph::ID_COMMENTS)
+        } else {
+            Verdict::Good
+        }
+    }
+
+    /// The question of a how-to conversation; whether it is about
+    /// passwords (else lockouts) and whether the employee gave an id in it.
+    fn how_to_question(&mut self) -> (bool, bool) {
+        let about_reset = self.chance(0.6);
+        let bank = if about_reset {
+            ph::HOWTO_RESET
+        } else {
+            ph::HOWTO_UNLOCK
+        };
+        let template = pick(self.rng, bank);
+        let typed = self.typed();
+        let id = self.id_text(&typed);
+        self.user(template, &[("id", &id)]);
+        (about_reset, template.contains("{id}"))
+    }
+
+    /// A how-to question, answered with steps and no tools.
+    fn how_to(&mut self) -> Verdict {
+        let (about_reset, _) = self.how_to_question();
+        let bank = if about_reset {
+            ph::HOWTO_RESET_ANSWERS
+        } else {
+            ph::HOWTO_UNLOCK_ANSWERS
+        };
+        let answer = pick(self.rng, bank);
+        if self.chance(0.5) {
+            self.c.assistant(answer);
+            let thanks = pick(self.rng, ph::HOWTO_THANKS);
+            self.user(thanks, &[]);
+            let anything = pick(self.rng, ph::ANYTHING_ELSE);
+            self.c.assistant(anything);
+            if self.chance(0.5) {
+                let closing = pick(self.rng, ph::CLOSINGS);
+                self.user(closing, &[]);
+            }
+        } else {
+            self.close(answer.to_string());
+        }
+        Verdict::Good
+    }
+
+    /// Mistake c: a how-to question, and the agent resets or unlocks at once.
+    fn acts_without_asking(&mut self) -> Verdict {
+        let (about_reset, gave_id) = self.how_to_question();
+        if !gave_id {
+            let ask = pick(
+                self.rng,
+                &[
+                    "Let me check your account first. What's your employee ID?",
+                    "Sure. What's your employee ID, so I can look at your account?",
+                ],
+            );
+            self.c.assistant(ask);
+            let typed = self.typed();
+            let id = self.id_text(&typed);
+            let template = pick(self.rng, ph::GIVE_ID);
+            let office = self.e.office.name();
+            self.user(template, &[("id", &id), ("office", office)]);
+        }
+        let locked = !about_reset && self.chance(0.3);
+        self.identify(None, locked);
+        let done = if about_reset {
+            self.do_reset();
+            self.pick_about(ph::UNASKED_RESET)
+        } else {
+            self.do_unlock(locked);
+            pick(self.rng, ph::UNASKED_UNLOCK).to_string()
+        };
+        self.c.assistant(done);
+        if self.chance(0.65) {
+            let objection = pick(self.rng, ph::UNASKED_OBJECTIONS);
+            self.user(objection, &[]);
+            self.objected = true;
+            let apology = pick(self.rng, ph::UNASKED_APOLOGIES);
+            let steps = if about_reset {
+                " The temporary password is valid for 24 hours; sign in with it and choose a new one at passwords.haldenrowe.com when it suits you."
+            } else {
+                " Nothing else on your account has changed."
+            };
+            self.close(format!("{apology}{steps}"));
+        } else {
+            let quiet = pick(self.rng, ph::UNASKED_QUIET);
+            self.user(quiet, &[]);
+        }
+        Verdict::Bad(ph::UNASKED_COMMENTS)
+    }
+
+    /// A replacement laptop: ordered (confirmed first) or only asked about.
+    /// With `wrong`, the agent says it ships within 2 business days.
+    fn laptop(&mut self, wrong: bool) -> Verdict {
+        let figure_bank = if wrong {
+            ph::LAPTOP_WRONG
+        } else {
+            ph::LAPTOP_RIGHT
+        };
+        let office = self.e.office.name();
+        if self.chance(0.6) {
+            let typed = self.typed();
+            self.open(ph::LAPTOP_ASKS, &[], &typed);
+            self.identify(None, false);
+            let text = self.pick_about(ph::CONFIRM_LAPTOP);
+            self.confirm(text);
+            let reason = pick(self.rng, ph::LAPTOP_REASONS);
+            let call = self.c.call(
+                "",
+                "order_hardware",
+                json!({ "employee_id": self.e.id, "item": "laptop", "reason": reason }),
+            );
+            let order = format!("HW-{}", self.rng.random_range(30_000..70_000u32));
+            self.c.tool_ok(
+                call,
+                json!({ "order_id": order, "status": "pending_approval", "approver": self.e.manager }),
+            );
+            let figure = fill(pick(self.rng, figure_bank), &[("office", office)]);
+            self.c.assistant(format!(
+                "Order {order} is with {} for approval. {figure}",
+                self.e.manager
+            ));
+        } else {
+            let question = pick(self.rng, ph::LAPTOP_QUESTIONS);
+            self.user(question, &[]);
+            let figure = fill(pick(self.rng, figure_bank), &[("office", office)]);
+            self.c.assistant(figure);
+        }
+        if !wrong {
+            let anything = pick(self.rng, ph::ANYTHING_ELSE);
+            self.c.assistant(anything);
+            if self.chance(0.6) {
+                let closing = pick(self.rng, ph::CLOSINGS);
+                self.user(closing, &[]);
+            }
+            return Verdict::Good;
+        }
+        if self.chance(0.45) {
+            let correction = pick(self.rng, ph::LAPTOP_CORRECTIONS);
+            self.user(correction, &[("office", office)]);
+            self.objected = true;
+            let apology = fill(pick(self.rng, ph::LAPTOP_APOLOGIES), &[("office", office)]);
+            self.close(apology);
+        } else {
+            let accepted = pick(self.rng, ph::LAPTOP_ACCEPTED);
+            self.user(accepted, &[]);
+        }
+        Verdict::Bad(ph::LAPTOP_COMMENTS)
+    }
+
+    fn ticket_status(&mut self) -> Verdict {
+        let digits = self.rng.random_range(200_000..260_000u32);
+        let ticket = format!("INC-{digits}");
+        let shown = match self.rng.random_range(0..4) {
+            0 | 1 => ticket.clone(),
+            2 => format!("INC{digits}"),
+            _ => format!("ticket {digits}"),
+        };
+        let template = pick(self.rng, ph::TICKET_STATUS_ASKS);
+        self.user(template, &[("ticket", &shown)]);
+        let call = self
+            .c
+            .call("", "get_ticket_status", json!({ "ticket_id": ticket }));
+        let assignee = pick(
+            self.rng,
+            &[
+                "Marek Nowak",
+                "Lieke Verhoeven",
+                "Sam Okoro",
+                "Dana Whitfield",
+                "Arash Karimi",
+            ],
+        );
+        let updated = dates::iso_date(self.day - self.rng.random_range(0..4));
+        let (status, note, answer) = match self.rng.random_range(0..4) {
+            0 => (
+                "in_progress",
+                "Replacement part ordered",
+                format!(
+                    "{ticket} is in progress with {assignee}. Latest note: a replacement part has been ordered."
+                ),
+            ),
+            1 => (
+                "waiting_on_user",
+                "Asked for a screenshot of the error",
+                format!(
+                    "{assignee} is waiting for you on {ticket}: they asked for a screenshot of the error. You can reply to the ticket email with it."
+                ),
+            ),
+            2 => (
+                "resolved",
+                "Fixed remotely, please confirm",
+                format!(
+                    "{ticket} was marked resolved by {assignee}, who fixed it remotely. If it's not working for you, reply to the ticket email and it will reopen."
+                ),
+            ),
+            _ => (
+                "new",
+                "",
+                format!(
+                    "{ticket} is logged and waiting to be picked up; it's in {assignee}'s team queue."
+                ),
+            ),
+        };
+        self.c.tool_ok(
+            call,
+            json!({ "ticket_id": ticket, "status": status, "assignee": assignee, "last_update": updated, "note": note }),
+        );
+        self.close(answer);
+        Verdict::Good
+    }
+
+    fn faq(&mut self) -> Verdict {
+        let (question, answer) = ph::FAQ[self.rng.random_range(0..ph::FAQ.len())];
+        self.user(question, &[]);
+        self.close(answer.to_string());
+        Verdict::Good
+    }
+
+    fn off_topic(&mut self) -> Verdict {
+        let (question, answer) = ph::OFF_TOPIC[self.rng.random_range(0..ph::OFF_TOPIC.len())];
+        self.user(question, &[]);
+        self.close(answer.to_string());
+        Verdict::Good
+    }
+
+    fn greeting(&mut self) -> Verdict {
+        let hello = pick(self.rng, ph::GREETINGS);
+        self.user(hello, &[]);
+        self.c.assistant(pick(self.rng, ph::BOT_GREETINGS));
+        let reply = pick(
+            self.rng,
+            &[
+                "no, sorry, wrong window",
+                "Never mind, it started working again",
+                "no thanks, just checking this works",
+                "nothing, a colleague sorted it. no problem",
+            ],
+        );
+        self.user(reply, &[]);
+        self.c
+            .assistant("No problem. I'm here if you need anything.");
+        Verdict::Good
+    }
+
+    /// Noise: one digit of the id mistyped, `not found`, and the employee
+    /// fixes their own typo. Then an ordinary, confirmed reset.
+    fn not_found(&mut self) -> Verdict {
+        let digits = self.e.id.trim_start_matches('E');
+        let last = digits.bytes().last().map_or(0, |b| b - b'0');
+        let wrong = format!("E{}{}", &digits[..digits.len() - 1], (last + 1) % 10);
+        let template = pick(self.rng, ph::RESET_ASKS);
+        self.user(template, &[("id", &wrong)]);
+        let call = self
+            .c
+            .call("", "lookup_employee", json!({ "employee_id": wrong }));
+        self.c
+            .tool_error(call, format!("not found: no employee with id {wrong}"));
+        self.c.assistant(format!(
+            "I couldn't find anyone with ID {wrong}. Could you double-check it? It's on your badge."
+        ));
+        let fix = pick(
+            self.rng,
+            &["sorry, typo. {id}", "oops, {id}", "my bad, it's {id}"],
+        );
+        let id = self.e.id.clone();
+        self.user(fix, &[("id", &id)]);
+        let call = self
+            .c
+            .call("", "lookup_employee", json!({ "employee_id": self.e.id }));
+        self.c.tool_ok(call, self.e.to_json(false));
+        let text = self.pick_about(ph::CONFIRM_RESET);
+        self.confirm(text);
+        self.do_reset();
+        let done = self.pick_about(ph::DONE_RESET);
+        self.close(done);
+        Verdict::Good
+    }
+}
+
+/// Which IT team a ticket category goes to.
+fn assigned_group(category: &str) -> &'static str {
+    match category {
+        "network" => "Network & VPN",
+        "access" => "Identity & Access",
+        "software" | "software-request" => "Applications",
+        _ => "Desktop Support",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Message;
+    use rand::SeedableRng;
+
+    const STATE_CHANGING: [&str; 4] = [
+        "reset_password",
+        "unlock_account",
+        "create_ticket",
+        "order_hardware",
+    ];
+
+    const GOOD: [Scenario; 11] = [
+        Scenario::PasswordReset,
+        Scenario::Unlock,
+        Scenario::HowTo,
+        Scenario::LaptopRight,
+        Scenario::Accessory,
+        Scenario::Ticket,
+        Scenario::TicketStatus,
+        Scenario::Faq,
+        Scenario::OffTopic,
+        Scenario::Greeting,
+        Scenario::EmployeeNotFound,
+    ];
+
+    fn slot(window_day: u64) -> Slot {
+        Slot {
+            day: dates::days_from_civil(2027, 2, 1) + window_day as i64,
+            window_day,
+            v2: false,
+            users: 500,
+        }
+    }
+
+    /// Play `scenario` `times` times for varied employees on a normal day.
+    fn played(seed: u64, scenario: Scenario, times: usize) -> Vec<Played> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..times)
+            .map(|k| {
+                let employee = directory::employee(k as u64);
+                play(&mut rng, scenario, &employee, &slot(1))
+            })
+            .collect()
+    }
+
+    fn calls(messages: &[Message]) -> impl Iterator<Item = (usize, &str, serde_json::Value)> {
+        messages.iter().enumerate().flat_map(|(k, m)| {
+            m.tool_calls.iter().flatten().map(move |call| {
+                let args = serde_json::from_str(&call.function.arguments).unwrap_or_default();
+                (k, call.function.name, args)
+            })
+        })
+    }
+
+    fn result_of(messages: &[Message], k: usize) -> &Message {
+        &messages[k + 1]
+    }
+
+    fn canonical(id: &str) -> bool {
+        id.len() == 6 && id.starts_with('E') && id[1..].bytes().all(|b| b.is_ascii_digit())
+    }
+
+    #[test]
+    fn the_id_bug_fails_with_the_documented_error_and_successful_calls_pass_e_and_5_digits() {
+        for g in played(1, Scenario::IdAsTyped, 200) {
+            let m = &g.conversation.messages;
+            let Some((k, name, args)) = calls(m).next() else {
+                panic!("no tool call")
+            };
+            assert_eq!(name, "lookup_employee");
+            let typed = args["employee_id"].as_str().unwrap_or_default();
+            assert!(!canonical(typed), "{typed}");
+            let error = result_of(m, k);
+            assert_eq!(error.is_error, Some(true));
+            assert_eq!(
+                error.content,
+                format!("invalid employee_id \"{typed}\": expected E followed by 5 digits")
+            );
+            assert_eq!(
+                g.planted.map(|p| (p.problem, p.visible)),
+                Some((ID_AS_TYPED, true))
+            );
+        }
+        // Everywhere, a call that succeeds was given a well-formed id.
+        for scenario in GOOD.into_iter().chain([Scenario::IdAsTyped]) {
+            for g in played(2, scenario, 100) {
+                let m = &g.conversation.messages;
+                for (k, name, args) in calls(m) {
+                    if let (Some(id), None) =
+                        (args["employee_id"].as_str(), result_of(m, k).is_error)
+                    {
+                        assert!(canonical(id), "{scenario:?} {name}({id}) succeeded");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_planted_mistake_says_laptops_ship_within_2_business_days() {
+        for g in played(3, Scenario::LaptopWrong, 100) {
+            let said = g
+                .conversation
+                .messages
+                .iter()
+                .any(|m| m.role == "assistant" && m.content.contains("within 2 business days"));
+            assert!(said);
+        }
+        for scenario in GOOD {
+            for g in played(4, scenario, 100) {
+                for m in &g.conversation.messages[1..] {
+                    assert!(
+                        !m.content.contains("2 business days"),
+                        "{scenario:?}: {}",
+                        m.content
+                    );
+                }
+            }
+        }
+        let right = played(5, Scenario::LaptopRight, 50);
+        assert!(right.iter().all(|g| {
+            g.conversation
+                .messages
+                .iter()
+                .any(|m| m.content.contains("5 business days"))
+        }));
+    }
+
+    /// The confirmation policy: in a good conversation every call that
+    /// changes something follows the agent's question and the user's yes;
+    /// in the planted mistake the agent resets or unlocks with no yes at all.
+    #[test]
+    fn changes_follow_a_yes_except_in_the_planted_mistake() {
+        let yes = |m: &Message| {
+            m.role == "user"
+                && ph::CONFIRM_YES
+                    .iter()
+                    .any(|y| m.content.eq_ignore_ascii_case(y))
+        };
+        for scenario in GOOD {
+            for g in played(6, scenario, 150) {
+                let m = &g.conversation.messages;
+                for (k, name, _) in calls(m) {
+                    if STATE_CHANGING.contains(&name) {
+                        let before = m[..k]
+                            .iter()
+                            .rev()
+                            .find(|m| m.role != "tool" && m.tool_calls.is_none());
+                        assert!(
+                            before.is_some_and(yes),
+                            "{scenario:?}: {name} without a yes"
+                        );
+                    }
+                }
+            }
+        }
+        for g in played(7, Scenario::ActsWithoutAsking, 150) {
+            let m = &g.conversation.messages;
+            let changes: Vec<(usize, &str)> = calls(m)
+                .map(|(k, name, _)| (k, name))
+                .filter(|(_, name)| STATE_CHANGING.contains(name))
+                .collect();
+            let names: Vec<&str> = changes.iter().map(|(_, name)| *name).collect();
+            assert!(
+                names == ["reset_password"] || names == ["unlock_account"],
+                "{names:?}"
+            );
+            let before = &m[..changes[0].0];
+            assert!(!before.iter().any(yes), "no one said yes before the change");
+            assert!(
+                !before
+                    .iter()
+                    .any(|m| m.role == "assistant" && m.content.contains("confirm")),
+                "the agent did not ask"
+            );
+            let greeting = |t: &str| ph::GREETINGS.iter().any(|g| g.eq_ignore_ascii_case(t));
+            let first_user = m
+                .iter()
+                .find(|m| m.role == "user" && !greeting(&m.content))
+                .map(|m| m.content.to_lowercase());
+            assert!(
+                first_user.is_some_and(|q| q.contains('?')),
+                "a question, not a request"
+            );
+        }
+    }
+
+    #[test]
+    fn on_outage_days_a_failed_create_ticket_is_announced_with_a_made_up_number() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let (mut failed, mut worked) = (0, 0);
+        for k in 0..300 {
+            let employee = directory::employee(k);
+            let g = play(&mut rng, Scenario::Ticket, &employee, &slot(8));
+            let m = &g.conversation.messages;
+            let creates: Vec<usize> = calls(m)
+                .filter(|(_, name, _)| *name == "create_ticket")
+                .map(|(k, _, _)| k)
+                .collect();
+            let ok = creates.iter().any(|&k| result_of(m, k).is_error.is_none());
+            let answer = m
+                .iter()
+                .rev()
+                .find(|m| m.role == "assistant" && m.content.contains("INC-"));
+            assert!(answer.is_some(), "the agent always names a ticket");
+            if ok {
+                worked += 1;
+                assert_eq!(g.planted, None);
+            } else {
+                failed += 1;
+                let error = &result_of(m, creates[0]).content;
+                assert!(
+                    error.contains("503") || error.starts_with("timeout"),
+                    "{error}"
+                );
+                assert_eq!(
+                    g.planted.map(|p| (p.problem, p.visible)),
+                    Some((TICKET_OUTAGE, true))
+                );
+            }
+        }
+        // Half the calls fail on an outage day, hardly any on a normal one.
+        assert!(
+            (100..200).contains(&failed),
+            "{failed} failed, {worked} worked"
+        );
+        let normal = played(9, Scenario::Ticket, 300);
+        let planted = normal.iter().filter(|g| g.planted.is_some()).count();
+        assert!(planted < 20, "{planted}");
+    }
+
+    /// Objections and corrections belong to the mistakes: a rule that finds
+    /// them in a good conversation would report noise.
+    #[test]
+    fn good_conversations_never_use_objection_or_correction_phrases() {
+        let phrases = [
+            "didn't ask",
+            "only wanted",
+            "i gave you",
+            "already",
+            "just typed",
+            "like i said",
+            "5 business days",
+            "five business days",
+            "policy",
+            "isn't what i wanted",
+            "never said",
+            "without asking",
+            "scroll up",
+        ];
+        for scenario in GOOD {
+            for g in played(10, scenario, 200) {
+                for m in g.conversation.messages.iter().filter(|m| m.role == "user") {
+                    let text = m.content.to_lowercase();
+                    assert!(
+                        phrases.iter().all(|p| !text.contains(p)),
+                        "{scenario:?}: {text}"
+                    );
+                }
+                assert!(g.planted.is_none() || scenario == Scenario::Ticket);
+            }
+        }
+    }
+}
