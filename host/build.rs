@@ -11,7 +11,10 @@ use std::process::Command;
 
 /// Built-in rules: crate name and the name the config uses. Adding a crate under
 /// plugins/ without listing it here leaves it unshipped, so keep the list exact.
-const BUILTIN_RULES: &[&str] = &["corrections", "feedback-themes", "tool-failures"];
+/// In the order a config without `[[rules]]` runs them. The order names problems
+/// (`merge`): rules whose keys say what went wrong structurally (tool and error
+/// class, correction kind) come before themes of comments.
+const BUILTIN_RULES: &[&str] = &["tool-failures", "corrections", "feedback-themes"];
 
 fn main() {
     let manifest_dir =

@@ -18,7 +18,8 @@ use crate::import::{self, ImportSummary, Importer};
 use crate::input::{self, FeedbackIndex, InteractionReader};
 use crate::model::CycleContext;
 use crate::plugins::Runtime;
-use crate::report::Report;
+use crate::report::PreviousReport;
+use crate::score;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -35,6 +36,10 @@ pub struct Cli {
 pub enum Command {
     /// Run one dreaming cycle offline over JSONL files and print the report.
     Dream(DreamArgs),
+    /// Score a JSON report against a truth file of planted mistakes: per
+    /// mistake, the problem that matches it, evidence precision and recall,
+    /// and the problems that match none.
+    Score(ScoreArgs),
     /// Run the server: the HTTP API on an embedded SQLite database, and dreams.
     Serve(ServeArgs),
     /// Send JSONL files of interactions and feedback to a running server.
@@ -64,8 +69,32 @@ pub enum Command {
 pub enum Format {
     /// For people.
     Text,
-    /// `reverie.report/v1` JSON (schema: host/schema/report.v1.json).
+    /// `reverie.report/v2` JSON (schema: host/schema/report.v2.json).
     Json,
+}
+
+/// How much of each problem's evidence a report lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Evidence {
+    /// The first 20 interaction ids.
+    Examples,
+    /// Every id the rules gave (up to 5,000 per pattern): for `reverie score`.
+    All,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScoreArgs {
+    /// A JSON report made with `reverie dream --evidence all --format json`.
+    #[arg(long, value_name = "PATH")]
+    pub report: PathBuf,
+    /// The truth file of the dataset (`reverie.truth/v1`, see examples/README.md).
+    #[arg(long, value_name = "PATH")]
+    pub truth: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Exit with status 1 when a target is missed.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,10 +116,14 @@ pub struct DreamArgs {
     /// Skip malformed lines (counted in the report) instead of stopping at the first.
     #[arg(long)]
     pub skip_invalid: bool,
-    /// The previous cycle's JSON report: patterns are marked new, ongoing,
-    /// resolved or regressed, and accuracy is compared with its window.
+    /// The previous cycle's JSON report: problems are marked new, ongoing,
+    /// resolved, below threshold or regressed, and accuracy is compared with its window.
     #[arg(long, value_name = "PATH")]
     pub previous: Option<PathBuf>,
+    /// How many interaction ids each problem lists: `examples` (20) or `all`
+    /// (what `reverie score` needs).
+    #[arg(long, value_enum, default_value = "examples")]
+    pub evidence: Evidence,
     /// Only interactions at or after this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
@@ -426,6 +459,7 @@ fn schedule(command: ScheduleCommand) -> anyhow::Result<()> {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dream(args) => dream(args),
+        Command::Score(args) => score(args),
         Command::Serve(args) => serve(args),
         Command::Import(args) => import_files(args),
         Command::Keys(command) => keys(command),
@@ -731,6 +765,7 @@ fn dream(args: DreamArgs) -> anyhow::Result<()> {
             config: &config,
             feedback: &feedback,
             previous: previous.as_ref(),
+            all_evidence: args.evidence == Evidence::All,
             since_ms,
             until_ms,
             generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -795,21 +830,37 @@ fn live_context(
     })
 }
 
-fn read_previous(path: &Path) -> anyhow::Result<Report> {
+fn read_previous(path: &Path) -> anyhow::Result<PreviousReport> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("read the previous report {}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("the previous report {} is not JSON", path.display()))?;
-    let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
-    if schema != crate::report::SCHEMA {
+    PreviousReport::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("the previous report {}: {e}", path.display()))
+}
+
+fn score(args: ScoreArgs) -> anyhow::Result<()> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
+    };
+    let truth = score::read_truth(&args.truth.display().to_string(), &read(&args.truth)?)?;
+    let report = score::read_report(&args.report.display().to_string(), &read(&args.report)?)?;
+    let result = score::score(&report, &truth);
+    let text = match args.format {
+        Format::Text => result.to_text(),
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(&result).context("serialise the score")?;
+            json.push('\n');
+            json
+        }
+    };
+    print!("{text}");
+    if args.check && !result.passed {
         bail!(
-            "the previous report {} has schema {schema:?}; expected {:?} (use --format json)",
-            path.display(),
-            crate::report::SCHEMA
+            "{} target(s) missed: {}",
+            result.misses.len(),
+            result.misses.join("; ")
         );
     }
-    serde_json::from_value(value)
-        .with_context(|| format!("the previous report {} is malformed", path.display()))
+    Ok(())
 }
 
 fn progress_bar(disabled: bool, len: Option<u64>) -> ProgressBar {

@@ -47,6 +47,8 @@ struct ConfigFile {
     #[serde(default)]
     retention: crate::retention::RetentionFile,
     #[serde(default)]
+    suggestions: crate::merge::GateFile,
+    #[serde(default)]
     log: LogFile,
     #[serde(default)]
     metrics: MetricsFile,
@@ -189,7 +191,7 @@ impl Default for Limits {
             fuel: 5_000_000_000,
             timeout_ms: 10_000,
             memory_bytes: 128 << 20,
-            max_findings_bytes: 512 << 10,
+            max_findings_bytes: 2 << 20,
             max_log_lines: 200,
         }
     }
@@ -393,6 +395,8 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub webhooks: WebhooksConfig,
     pub retention: crate::retention::RetentionConfig,
+    /// Which suggestions are ready (`[suggestions]`).
+    pub suggestions: crate::merge::Gate,
     pub log: LogConfig,
     pub metrics: MetricsEndpoint,
     /// `None`: requests are not rate limited.
@@ -532,6 +536,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let webhooks = resolve_webhooks(&file.webhooks, base).map_err(invalid)?;
         let retention = crate::retention::resolve(&file.retention).map_err(invalid)?;
+        let suggestions = crate::merge::resolve_gate(&file.suggestions).map_err(invalid)?;
         let log = resolve_log(&file.log).map_err(invalid)?;
         let metrics = resolve_metrics(&file.metrics).map_err(invalid)?;
         let rate_limit = file
@@ -542,6 +547,7 @@ impl Config {
             .map_err(invalid)?;
         Ok(Config {
             retention,
+            suggestions,
             server,
             scheduler,
             webhooks,

@@ -25,8 +25,9 @@ use crate::model::{
 };
 use crate::plugins::{LoadedRule, PreparedChunk, RuleFailure, RuleInstance, RunStats, Runtime};
 use crate::report::{
-    AgentRef, Metrics, PatternStatus, Report, ReportPattern, RuleMetric, RuleRun, RunStatus,
-    SCHEMA, UnreadableInteraction, VersionComparison, VersionMetrics, WeekMetrics, Window,
+    AgentRef, FeedbackFigures, Metrics, PreviousReport, Problem, Report, RuleMetric, RuleRun,
+    RunStatus, SCHEMA, UnreadableInteraction, VersionComparison, VersionMetrics, WeekMetrics,
+    Window,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +83,10 @@ pub struct CycleInput<'a> {
     pub context: CycleContext,
     pub config: &'a Config,
     pub feedback: &'a FeedbackIndex,
-    pub previous: Option<&'a Report>,
+    pub previous: Option<&'a PreviousReport>,
+    /// Keep every evidence id of each problem in the report (`--evidence all`),
+    /// not only the first few.
+    pub all_evidence: bool,
     /// Keep only interactions in `[since, until)` (milliseconds since the epoch).
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
@@ -326,8 +330,12 @@ pub fn run(
                     inferred_count += inferred.len() as u64;
                     let explicit_ratings: Vec<Rating> = explicit.iter().map(|f| f.rating).collect();
                     let inferred_ratings: Vec<Rating> = inferred.iter().map(|f| f.rating).collect();
-                    let rating = metrics::effective_rating(&explicit_ratings, &inferred_ratings);
-                    tally.record(i.timestamp_ms, i.config_version.as_deref(), rating);
+                    tally.record(
+                        i.timestamp_ms,
+                        i.config_version.as_deref(),
+                        metrics::combined_rating(&explicit_ratings),
+                        metrics::combined_rating(&inferred_ratings),
+                    );
                     first_ms = Some(first_ms.map_or(i.timestamp_ms, |t| t.min(i.timestamp_ms)));
                     last_ms = Some(last_ms.map_or(i.timestamp_ms, |t| t.max(i.timestamp_ms)));
                     chunk_feedback.extend(explicit);
@@ -481,17 +489,36 @@ fn build_report(
         .iter()
         .filter_map(|r| r.findings.clone().map(|f| (r.name.clone(), f)))
         .collect();
-    let merged = merge::merge(
-        &findings,
-        input.previous.map(|p| p.patterns.as_slice()),
-        &context.system_prompt,
-        &input.config.agent.protected_sections,
-    );
+    let merged = merge::merge(&merge::MergeInput {
+        findings: &findings,
+        previous: input.previous,
+        interactions: window.interactions,
+        prompt: &context.system_prompt,
+        protected: &input.config.agent.protected_sections,
+        gate: input.config.suggestions,
+        all_evidence: input.all_evidence,
+    });
 
-    let accuracy = tally.total.accuracy();
-    let previous_window = input
-        .previous
-        .map(|p| metrics::compare(p.metrics.accuracy, accuracy));
+    let basis = metrics::basis(&tally.total);
+    let accuracy = tally.total.accuracy(basis);
+    let previous_window = input.previous.map(|p| {
+        if p.basis == basis {
+            metrics::compare(p.accuracy, accuracy)
+        } else {
+            metrics::Comparison {
+                baseline: p.accuracy,
+                current: accuracy,
+                difference: None,
+                p_value: None,
+                verdict: metrics::Verdict::Inconclusive,
+                reason: format!(
+                    "not comparable: the previous figure rests on {} feedback, this one on {}",
+                    basis_name(p.basis),
+                    basis_name(basis)
+                ),
+            }
+        }
+    });
     let mut versions: Vec<(&String, &(i64, metrics::Tally))> = tally.by_version.iter().collect();
     versions.sort_by_key(|(name, (first, _))| (*first, (*name).clone()));
     let by_config_version: Vec<VersionMetrics> = versions
@@ -500,7 +527,7 @@ fn build_report(
             version: (*name).clone(),
             first_seen: rfc3339(*first),
             interactions: t.interactions,
-            accuracy: t.accuracy(),
+            accuracy: t.accuracy(basis),
         })
         .collect();
     let version_comparisons = by_config_version
@@ -517,9 +544,18 @@ fn build_report(
         .map(|(day, t)| WeekMetrics {
             week_start: rfc3339(day * 86_400_000)[..10].to_string(),
             interactions: t.interactions,
-            accuracy: t.accuracy(),
+            accuracy: t.accuracy(basis),
         })
         .collect();
+    let figures = |c: &metrics::Counts| FeedbackFigures {
+        accuracy: c.accuracy(),
+        rated_share: share(c.rated, tally.total.interactions),
+        positive: c.positive,
+        negative: c.negative(),
+    };
+    let explicit = figures(&tally.total.explicit);
+    let inferred = figures(&tally.total.inferred);
+    let accuracy_note = accuracy_note(basis, &explicit, &inferred, tally.total.interactions);
     let rule_metrics = findings
         .iter()
         .flat_map(|(rule, f)| {
@@ -558,7 +594,8 @@ fn build_report(
         &context.agent_name,
         &window,
         &accuracy,
-        &merged.patterns,
+        basis,
+        &merged.problems,
         &merged.suggestions,
         &rules,
     );
@@ -573,11 +610,17 @@ fn build_report(
         generated_at: input.generated_at,
         window,
         summary,
-        patterns: merged.patterns,
+        problems: merged.problems,
         suggestions: merged.suggestions,
+        suggestions_left_out: merged.suggestions_left_out,
         candidate_prompt: merged.candidate_prompt,
+        apply: merged.apply,
         metrics: Metrics {
             accuracy,
+            basis,
+            accuracy_note,
+            explicit,
+            inferred,
             previous_window,
             by_config_version,
             version_comparisons,
@@ -588,50 +631,111 @@ fn build_report(
     }
 }
 
+fn basis_name(basis: metrics::Basis) -> &'static str {
+    match basis {
+        metrics::Basis::Explicit => "explicit",
+        metrics::Basis::Inferred => "inferred",
+        metrics::Basis::None => "no",
+    }
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        ((part as f64 / whole as f64) * 1e4).round() / 1e4
+    }
+}
+
+/// One or two sentences on what the headline accuracy is: its basis, its
+/// sample and how the sample came about.
+fn accuracy_note(
+    basis: metrics::Basis,
+    explicit: &FeedbackFigures,
+    inferred: &FeedbackFigures,
+    interactions: u64,
+) -> String {
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    match basis {
+        metrics::Basis::Explicit => {
+            let mut s = format!(
+                "From people's ratings: {} of {interactions} interactions were rated ({}).",
+                explicit.accuracy.rated,
+                pct(explicit.rated_share)
+            );
+            if explicit.rated_share < metrics::LOW_RATED_SHARE {
+                s.push_str(
+                    " People rate more often when unhappy, so with few interactions rated this figure likely understates how often the agent does well.",
+                );
+            }
+            s
+        }
+        metrics::Basis::Inferred => format!(
+            "Inferred from the conversations (no one rated any): {} of {interactions} interactions ({}) showed a signal, {} of praise or a solved task and {} of a correction or complaint; interactions without a signal are not counted.",
+            inferred.accuracy.rated,
+            pct(inferred.rated_share),
+            inferred.positive,
+            inferred.negative
+        ),
+        metrics::Basis::None if inferred.negative > 0 => format!(
+            "Not measurable: no one rated any interaction, and the rules inferred only complaints ({} interactions), so a figure would be 0% by construction.",
+            inferred.negative
+        ),
+        metrics::Basis::None => {
+            "Not measurable: no interaction was rated, by people or by the rules.".to_string()
+        }
+    }
+}
+
 fn summarise(
     agent: &str,
     window: &Window,
     accuracy: &metrics::Accuracy,
-    patterns: &[ReportPattern],
+    basis: metrics::Basis,
+    problems: &[Problem],
     suggestions: &[crate::report::ReportSuggestion],
     rules: &[RuleRun],
 ) -> String {
-    let open: Vec<&ReportPattern> = patterns
-        .iter()
-        .filter(|p| p.status != PatternStatus::Resolved)
-        .collect();
+    let open: Vec<&Problem> = problems.iter().filter(|p| p.affected > 0).collect();
     let span = match (&window.first_interaction_at, &window.last_interaction_at) {
         (Some(a), Some(b)) => format!(" from {} to {}", &a[..10], &b[..10]),
         _ => String::new(),
     };
+    let accuracy = match basis {
+        metrics::Basis::None => "accuracy not measurable".to_string(),
+        b => format!(
+            "accuracy ({} feedback) {}",
+            basis_name(b),
+            crate::report::fmt_accuracy(accuracy)
+        ),
+    };
     let mut s = format!(
-        "{agent}: {} interactions{span}; accuracy {}.",
-        window.interactions,
-        crate::report::fmt_accuracy(accuracy)
+        "{agent}: {} interactions{span}; {accuracy}.",
+        window.interactions
     );
     if open.is_empty() {
-        s.push_str(" No recurring mistakes found.");
+        s.push_str(" No recurring problems found.");
     } else {
         let top: Vec<String> = open
             .iter()
             .take(3)
-            .map(|p| format!("{} ({}×)", p.title, p.occurrences))
+            .map(|p| format!("{} ({:.1}% of interactions)", p.title, p.share * 100.0))
             .collect();
         s.push_str(&format!(
-            " {} recurring mistake{}; the most pressing: {}.",
+            " {} problem{}; the most widespread: {}.",
             open.len(),
             if open.len() == 1 { "" } else { "s" },
             top.join("; ")
         ));
     }
-    let accepted = suggestions
+    let ready = suggestions
         .iter()
-        .filter(|s| s.status == crate::report::SuggestionStatus::Accepted)
+        .filter(|s| s.status == crate::report::SuggestionStatus::Ready)
         .count();
     s.push_str(&format!(
-        " {} suggested change{} ({accepted} ready to apply).",
-        suggestions.len(),
-        if suggestions.len() == 1 { "" } else { "s" }
+        " {ready} edit{} ready to apply, {} to review.",
+        if ready == 1 { "" } else { "s" },
+        suggestions.len() - ready
     ));
     let failed: Vec<&str> = rules
         .iter()

@@ -28,7 +28,7 @@ use crate::cycle::{self, CycleError, CycleInput, InteractionSource, RuleSlot};
 use crate::input::FeedbackIndex;
 use crate::model::{CycleContext, Interaction};
 use crate::plugins::{LoadedRule, RuleFailure, Runtime};
-use crate::report::{MAX_UNREADABLE_LISTED, Report, UnreadableInteraction};
+use crate::report::{MAX_UNREADABLE_LISTED, PreviousReport, UnreadableInteraction};
 use crate::store::{Dream, DreamOutcome, DreamSummary, Store, StoreError, Window, WindowCursor};
 use crate::telemetry::metrics::{self, DreamEnd};
 
@@ -214,12 +214,20 @@ impl Dreamer {
             .store
             .last_completed_dream(&agent.id)
             .map_err(store_error)?;
-        let previous: Option<Report> = previous_dream
+        // An earlier report this reverie cannot read costs the comparison, not the dream.
+        let previous: Option<PreviousReport> = previous_dream
             .as_ref()
             .and_then(|d| d.report.as_deref())
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| format!("the previous dream's report cannot be read: {e}"))?;
+            .and_then(|text| match PreviousReport::from_json(text) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::warn!(
+                        target: "reverie::dreams",
+                        "the previous dream's report cannot be read ({e}); this report compares with nothing"
+                    );
+                    None
+                }
+            });
 
         // The window: as asked, else everything since the last completed dream.
         let since_ms = dream
@@ -304,6 +312,7 @@ impl Dreamer {
                 config: &config,
                 feedback: &feedback,
                 previous: previous.as_ref(),
+                all_evidence: false,
                 since_ms,
                 until_ms: Some(until_ms),
                 generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -347,7 +356,7 @@ impl Dreamer {
             summary: DreamSummary {
                 text: report.summary.clone(),
                 interactions: report.window.interactions,
-                patterns: report.patterns.len() as u64,
+                problems: report.problems.iter().filter(|p| p.affected > 0).count() as u64,
                 suggestions: report.suggestions.len() as u64,
             },
             report: text,
@@ -379,7 +388,7 @@ fn record_outcome(outcome: &DreamOutcome, stored: bool, lost_while_running: bool
                 outcome = "completed",
                 duration_ms,
                 interactions = summary.interactions,
-                patterns = summary.patterns,
+                problems = summary.problems,
                 suggestions = summary.suggestions,
                 "dream completed"
             );

@@ -25,6 +25,7 @@ pub mod plugins;
 pub mod report;
 pub mod retention;
 pub mod schedule;
+pub mod score;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -1,132 +1,578 @@
-//! Merging the findings of every rule into one set of patterns and suggestions
-//! (DESIGN §3.5), and composing the candidate prompt.
+//! From the rules' findings to problems and suggestions a team acts on
+//! (DESIGN §3.5): one problem per root cause, at most two edits each, and a
+//! gate that says which edits are ready.
 //!
-//! - Patterns with the same key are one problem: evidence is unioned (at most
-//!   [`MAX_EVIDENCE`] ids), occurrences are added, the highest severity wins, and
-//!   the title and description come from the rule that saw it most. They are
-//!   ranked by severity, then occurrences, then key, and matched against the
-//!   previous report: new, ongoing, resolved (listed with 0 occurrences) or regressed.
-//! - Identical suggestions are one suggestion. Two that edit the same text or
-//!   setting differently are both marked `conflict` and neither is applied: a
-//!   person decides. Prompt edits are applied in rank order; one whose text is not
-//!   in the prompt, or that would remove or rewrite a protected section, is
-//!   `rejected` with the reason.
+//! **Problems.** Each rule reports patterns with their evidence: every
+//! interaction that shows it (the host keeps [`MAX_EVIDENCE`] per pattern).
+//! Patterns with the same key are one facet. Facets are then taken largest
+//! first, and a facet joins the problem that already holds the largest part of
+//! its evidence when that part is more than [`MERGE_CONTAINMENT`] of the facet
+//! (and at least [`MIN_SHARED`] interactions); otherwise it starts a problem of
+//! its own. Containment rather than Jaccard, because one root cause is seen by
+//! rules at different depths (every failing call, only the users who complained
+//! about it); and a facet joins one problem at most, so no facet can chain two
+//! root causes together. A problem hurts the union of its facets' evidence;
+//! problems are ranked by it.
+//!
+//! **Keys.** A problem's key is the key of its facet from the first rule in the
+//! configuration's order (the built-in order puts the rules with structural
+//! keys, tool and error class or correction kind, before themes of comments),
+//! the largest such facet if it has several. So it names what the problem is,
+//! and stays the same while the words of comments shift.
+//!
+//! **Against the previous report.** A problem matches the previous problem that
+//! shares its key or most of its facet keys. Matched: `ongoing` (or
+//! `regressed` if it was resolved). A previous problem not reported now is
+//! `resolved` only if its share of interactions fell significantly (a one-sided
+//! two-proportion z-test at 5%), taking the count now to be as large as a rule
+//! could leave unreported ([`assumed_unreported`]); otherwise `below_threshold`.
+//!
+//! **Suggestions.** Identical edits are one. Each goes to the first problem it
+//! addresses; a problem keeps its best two (specific first, then by
+//! confidence); the others are counted as left out. A suggestion is *ready*
+//! when it passes the gate ([`Gate`]): its problem affects at least
+//! `min_support` interactions, its confidence is at least `min_confidence`, it
+//! edits the prompt or a setting, its edit names something specific (a
+//! `backticked` tool, field or setting, or a "quoted" sentence of the live
+//! prompt; a `replace_text` or setting names its target by construction), it
+//! conflicts with no other suggestion, it applies, and it keeps the prompt's
+//! growth in this report within `max_prompt_growth` characters. Otherwise it
+//! *needs review*, and its note says which test it failed. Each prompt edit's
+//! `new_prompt` is the live prompt with that edit alone; `candidate_prompt` and
+//! `apply` hold every ready edit, so a receiver makes one new version.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::metrics;
 use crate::model::{Edit, Findings, Severity};
 use crate::plugins::MAX_EVIDENCE;
-use crate::report::{PatternStatus, ReportPattern, ReportSuggestion, SuggestionStatus};
+use crate::report::{
+    Apply, EXAMPLES_SHOWN, Facet, PreviousFigures, PreviousReport, Problem, ProblemStatus,
+    ReportSuggestion, SuggestionStatus,
+};
+
+/// A facet joins a problem that holds more than this share of its evidence.
+pub const MERGE_CONTAINMENT: f64 = 0.5;
+/// ... and at least this many of its interactions.
+pub const MIN_SHARED: usize = 3;
+/// Edits a problem keeps.
+pub const EDITS_PER_PROBLEM: usize = 2;
+
+/// What makes a suggestion ready (`[suggestions]` in the config).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gate {
+    /// Interactions its problem must affect.
+    pub min_support: u64,
+    /// Lowest confidence.
+    pub min_confidence: f32,
+    /// Characters the ready edits of one report may add to the prompt.
+    pub max_prompt_growth: usize,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            min_support: 10,
+            min_confidence: 0.5,
+            max_prompt_growth: 800,
+        }
+    }
+}
+
+/// The `[suggestions]` section of the config file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateFile {
+    min_support: Option<u64>,
+    min_confidence: Option<f32>,
+    max_prompt_growth: Option<usize>,
+}
+
+/// The gate `file` sets, every value checked.
+pub fn resolve_gate(file: &GateFile) -> Result<Gate, String> {
+    let mut gate = Gate::default();
+    if let Some(n) = file.min_support {
+        gate.min_support = crate::units::bounded("suggestions.min_support", n, 1..=1_000_000)?;
+    }
+    if let Some(c) = file.min_confidence {
+        gate.min_confidence = crate::units::bounded("suggestions.min_confidence", c, 0.0..=1.0)?;
+    }
+    if let Some(n) = file.max_prompt_growth {
+        gate.max_prompt_growth =
+            crate::units::bounded("suggestions.max_prompt_growth", n, 0..=100_000)?;
+    }
+    Ok(gate)
+}
+
+/// Everything the merge needs.
+pub struct MergeInput<'a> {
+    /// One entry per rule that finished, in the configuration's order.
+    pub findings: &'a [(String, Findings)],
+    pub previous: Option<&'a PreviousReport>,
+    /// Interactions in the window.
+    pub interactions: u64,
+    /// The live system prompt.
+    pub prompt: &'a str,
+    pub protected: &'a [String],
+    pub gate: Gate,
+    /// Keep every evidence id in the report, not the first [`EXAMPLES_SHOWN`].
+    pub all_evidence: bool,
+}
 
 /// What the merge produces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merged {
-    pub patterns: Vec<ReportPattern>,
+    pub problems: Vec<Problem>,
     pub suggestions: Vec<ReportSuggestion>,
+    pub suggestions_left_out: u64,
     pub candidate_prompt: String,
+    pub apply: Apply,
 }
 
-/// Merge `findings` (one entry per rule that finished, in rule order).
-pub fn merge(
-    findings: &[(String, Findings)],
-    previous: Option<&[ReportPattern]>,
-    prompt: &str,
-    protected: &[String],
-) -> Merged {
-    let patterns = merge_patterns(findings, previous);
-    let (suggestions, candidate_prompt) = merge_suggestions(findings, &patterns, prompt, protected);
+pub fn merge(input: &MergeInput<'_>) -> Merged {
+    let facets = facets(input.findings);
+    let mut problems = group(&facets, input.interactions, input.all_evidence);
+    if let Some(previous) = input.previous {
+        compare_with_previous(&mut problems, previous, input.interactions);
+    }
+    let (suggestions, left_out) = pick_suggestions(input.findings, &problems, input.prompt);
+    let (suggestions, candidate_prompt, apply) = gate(suggestions, &problems, input);
+    link(&mut problems, &suggestions);
     Merged {
-        patterns,
+        problems,
         suggestions,
+        suggestions_left_out: left_out,
         candidate_prompt,
+        apply,
     }
 }
 
-fn merge_patterns(
-    findings: &[(String, Findings)],
-    previous: Option<&[ReportPattern]>,
-) -> Vec<ReportPattern> {
-    // key → (merged, occurrences of the rule that described it)
-    let mut by_key: BTreeMap<String, (ReportPattern, u64)> = BTreeMap::new();
-    for (rule, f) in findings {
+/// One key's patterns from every rule that reported it.
+struct FacetIn {
+    key: String,
+    /// Position of the first rule that reported it, in the configuration.
+    rule_index: usize,
+    rule: String,
+    title: String,
+    description: String,
+    severity: Severity,
+    occurrences: u64,
+    /// Evidence in the order the rules gave it, without repeats.
+    evidence: Vec<String>,
+}
+
+fn facets(findings: &[(String, Findings)]) -> Vec<FacetIn> {
+    let mut by_key: BTreeMap<&str, (FacetIn, u64, HashSet<String>)> = BTreeMap::new();
+    for (rule_index, (rule, f)) in findings.iter().enumerate() {
         for p in &f.patterns {
             let occurrences = u64::from(p.occurrences);
-            let entry = by_key.entry(p.key.clone()).or_insert_with(|| {
+            let (facet, best, seen) = by_key.entry(p.key.as_str()).or_insert_with(|| {
                 (
-                    ReportPattern {
+                    FacetIn {
                         key: p.key.clone(),
+                        rule_index,
+                        rule: rule.clone(),
                         title: p.title.clone(),
                         description: p.description.clone(),
                         severity: p.severity,
-                        status: PatternStatus::New,
                         occurrences: 0,
-                        previous_occurrences: None,
                         evidence: Vec::new(),
-                        rules: Vec::new(),
                     },
                     occurrences,
+                    HashSet::new(),
                 )
             });
-            let (merged, best) = entry;
+            // Described by the rule that saw it most.
             if occurrences > *best {
-                merged.title = p.title.clone();
-                merged.description = p.description.clone();
+                facet.title = p.title.clone();
+                facet.description = p.description.clone();
                 *best = occurrences;
             }
-            merged.severity = merged.severity.max(p.severity);
-            merged.occurrences += occurrences;
+            facet.severity = facet.severity.max(p.severity);
+            facet.occurrences = facet.occurrences.max(occurrences);
             for id in &p.evidence {
-                if merged.evidence.len() >= MAX_EVIDENCE {
+                if facet.evidence.len() < MAX_EVIDENCE && seen.insert(id.clone()) {
+                    facet.evidence.push(id.clone());
+                }
+            }
+        }
+    }
+    by_key
+        .into_values()
+        .map(|(mut f, _, _)| {
+            f.occurrences = f.occurrences.max(f.evidence.len() as u64);
+            f
+        })
+        .collect()
+}
+
+/// A problem while facets join it.
+struct Building<'a> {
+    /// Facet indices with the share of each one's evidence already in the problem when it joined.
+    facets: Vec<(usize, f64)>,
+    members: HashSet<&'a str>,
+    /// Members in the order they came, for the examples.
+    order: Vec<&'a str>,
+}
+
+fn group(facets: &[FacetIn], interactions: u64, all_evidence: bool) -> Vec<Problem> {
+    let mut order: Vec<usize> = (0..facets.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&facets[a], &facets[b]);
+        fb.evidence
+            .len()
+            .cmp(&fa.evidence.len())
+            .then(fa.rule_index.cmp(&fb.rule_index))
+            .then(fa.key.cmp(&fb.key))
+    });
+    let mut building: Vec<Building<'_>> = Vec::new();
+    for index in order {
+        let facet = &facets[index];
+        let best = building
+            .iter()
+            .enumerate()
+            .map(|(at, p)| {
+                let shared = facet
+                    .evidence
+                    .iter()
+                    .filter(|id| p.members.contains(id.as_str()))
+                    .count();
+                (at, shared)
+            })
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+        let containment = |shared: usize| shared as f64 / facet.evidence.len().max(1) as f64;
+        let join = best
+            .filter(|&(_, shared)| shared >= MIN_SHARED && containment(shared) > MERGE_CONTAINMENT);
+        let (target, overlap) = match join {
+            Some((at, shared)) => (at, containment(shared)),
+            None => {
+                building.push(Building {
+                    facets: Vec::new(),
+                    members: HashSet::new(),
+                    order: Vec::new(),
+                });
+                (building.len() - 1, 1.0)
+            }
+        };
+        let p = &mut building[target];
+        p.facets.push((index, round(overlap)));
+        for id in &facet.evidence {
+            if p.members.insert(id.as_str()) {
+                p.order.push(id.as_str());
+            }
+        }
+    }
+
+    let mut problems: Vec<Problem> = building
+        .into_iter()
+        .map(|b| {
+            let named = b
+                .facets
+                .iter()
+                .map(|&(i, _)| i)
+                .min_by(|&x, &y| {
+                    let (fx, fy) = (&facets[x], &facets[y]);
+                    fx.rule_index
+                        .cmp(&fy.rule_index)
+                        .then(fy.evidence.len().cmp(&fx.evidence.len()))
+                        .then(fx.key.cmp(&fy.key))
+                })
+                .unwrap_or(b.facets[0].0);
+            let key_facet = &facets[named];
+            let affected = b
+                .facets
+                .iter()
+                .map(|&(i, _)| facets[i].occurrences)
+                .max()
+                .unwrap_or(0)
+                .max(b.members.len() as u64);
+            // Examples: the naming facet's first, then the others'.
+            let mut evidence: Vec<String> = Vec::new();
+            let mut shown: HashSet<&str> = HashSet::new();
+            let limit = if all_evidence {
+                usize::MAX
+            } else {
+                EXAMPLES_SHOWN
+            };
+            for id in key_facet
+                .evidence
+                .iter()
+                .map(String::as_str)
+                .chain(b.order.iter().copied())
+            {
+                if evidence.len() >= limit {
                     break;
                 }
-                if !merged.evidence.contains(id) {
-                    merged.evidence.push(id.clone());
+                if shown.insert(id) {
+                    evidence.push(id.to_string());
                 }
             }
-            if !merged.rules.contains(rule) {
-                merged.rules.push(rule.clone());
+            Problem {
+                key: key_facet.key.clone(),
+                title: key_facet.title.clone(),
+                description: key_facet.description.clone(),
+                severity: b
+                    .facets
+                    .iter()
+                    .map(|&(i, _)| facets[i].severity)
+                    .max()
+                    .unwrap_or(Severity::Low),
+                status: ProblemStatus::New,
+                affected,
+                share: share(affected, interactions),
+                previous: None,
+                evidence,
+                facets: b
+                    .facets
+                    .iter()
+                    .map(|&(i, overlap)| Facet {
+                        key: facets[i].key.clone(),
+                        rule: facets[i].rule.clone(),
+                        title: facets[i].title.clone(),
+                        occurrences: facets[i].occurrences,
+                        overlap,
+                    })
+                    .collect(),
+                suggestions: Vec::new(),
             }
-        }
-    }
-    let mut patterns: Vec<ReportPattern> = by_key.into_values().map(|(p, _)| p).collect();
+        })
+        .collect();
+    rank(&mut problems);
+    problems
+}
 
-    if let Some(previous) = previous {
-        let before: BTreeMap<&str, &ReportPattern> =
-            previous.iter().map(|p| (p.key.as_str(), p)).collect();
-        for p in &mut patterns {
-            if let Some(old) = before.get(p.key.as_str()) {
-                p.previous_occurrences = Some(old.occurrences);
-                p.status = if old.status == PatternStatus::Resolved {
-                    PatternStatus::Regressed
-                } else {
-                    PatternStatus::Ongoing
-                };
-            }
-        }
-        let now: BTreeSet<String> = patterns.iter().map(|p| p.key.clone()).collect();
-        for old in previous {
-            if !now.contains(&old.key) {
-                // Kept in the report so a return next cycle is recognised as a regression.
-                patterns.push(ReportPattern {
-                    status: PatternStatus::Resolved,
-                    previous_occurrences: Some(old.occurrences),
-                    occurrences: 0,
-                    evidence: Vec::new(),
-                    ..old.clone()
-                });
-            }
-        }
-    }
-
-    patterns.sort_by(|a, b| {
-        let resolved = |p: &ReportPattern| p.status == PatternStatus::Resolved;
-        resolved(a)
-            .cmp(&resolved(b))
+fn rank(problems: &mut [Problem]) {
+    problems.sort_by(|a, b| {
+        let gone = |p: &Problem| {
+            matches!(
+                p.status,
+                ProblemStatus::Resolved | ProblemStatus::BelowThreshold
+            )
+        };
+        gone(a)
+            .cmp(&gone(b))
+            .then(b.affected.cmp(&a.affected))
             .then(b.severity.cmp(&a.severity))
-            .then(b.occurrences.cmp(&a.occurrences))
             .then(a.key.cmp(&b.key))
     });
-    patterns
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        round(part as f64 / whole as f64)
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// The most interactions a problem may still affect when no rule reported it:
+/// the built-in rules report nothing seen in fewer than 5 interactions or in
+/// less than 1% of the window (their defaults), so a problem they no longer
+/// report may still be just under that.
+pub fn assumed_unreported(interactions: u64) -> u64 {
+    (interactions.div_ceil(100)).max(5)
+}
+
+fn compare_with_previous(problems: &mut Vec<Problem>, previous: &PreviousReport, now: u64) {
+    let mut taken = vec![false; previous.problems.len()];
+    for p in problems.iter_mut() {
+        let keys: HashSet<&str> = std::iter::once(p.key.as_str())
+            .chain(p.facets.iter().map(|f| f.key.as_str()))
+            .collect();
+        let best = previous
+            .problems
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !taken[*i])
+            .map(|(i, q)| {
+                let theirs: HashSet<&str> = std::iter::once(q.key.as_str())
+                    .chain(q.facets.iter().map(String::as_str))
+                    .collect();
+                let same_key = u8::from(q.key == p.key);
+                (i, same_key, keys.intersection(&theirs).count())
+            })
+            .filter(|&(_, _, shared)| shared > 0)
+            .max_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)).then(b.0.cmp(&a.0)));
+        if let Some((i, _, _)) = best {
+            taken[i] = true;
+            let q = &previous.problems[i];
+            let (_, p_value) =
+                metrics::fell_significantly(q.affected, previous.interactions, p.affected, now);
+            p.previous = Some(PreviousFigures {
+                key: q.key.clone(),
+                affected: q.affected,
+                share: share(q.affected, previous.interactions),
+                p_value,
+            });
+            p.status = if q.status == ProblemStatus::Resolved {
+                ProblemStatus::Regressed
+            } else {
+                ProblemStatus::Ongoing
+            };
+        }
+    }
+    for (i, q) in previous.problems.iter().enumerate() {
+        if taken[i] || q.status == ProblemStatus::Resolved {
+            // A problem resolved last time and absent now is not news.
+            continue;
+        }
+        let (fell, p_value) = metrics::fell_significantly(
+            q.affected,
+            previous.interactions,
+            assumed_unreported(now),
+            now,
+        );
+        // Kept in the report so that a return next time is recognised as a regression.
+        problems.push(Problem {
+            key: q.key.clone(),
+            title: q.title.clone(),
+            description: q.description.clone(),
+            severity: q.severity,
+            status: if fell {
+                ProblemStatus::Resolved
+            } else {
+                ProblemStatus::BelowThreshold
+            },
+            affected: 0,
+            share: 0.0,
+            previous: Some(PreviousFigures {
+                key: q.key.clone(),
+                affected: q.affected,
+                share: share(q.affected, previous.interactions),
+                p_value,
+            }),
+            evidence: Vec::new(),
+            facets: q
+                .facets
+                .iter()
+                .map(|k| Facet {
+                    key: k.clone(),
+                    rule: k.split('/').next().unwrap_or_default().to_string(),
+                    title: String::new(),
+                    occurrences: 0,
+                    overlap: 0.0,
+                })
+                .collect(),
+            suggestions: Vec::new(),
+        });
+    }
+    rank(problems);
+}
+
+/// A suggestion while the merge decides on it, with the problem it belongs to.
+struct Candidate {
+    suggestion: ReportSuggestion,
+    problem: Option<usize>,
+    specific: bool,
+}
+
+/// Deduplicate, attach to problems, keep the best two per problem.
+fn pick_suggestions(
+    findings: &[(String, Findings)],
+    problems: &[Problem],
+    prompt: &str,
+) -> (Vec<Candidate>, u64) {
+    let problem_of: HashMap<&str, usize> = problems
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.affected > 0)
+        .flat_map(|(i, p)| {
+            std::iter::once((p.key.as_str(), i))
+                .chain(p.facets.iter().map(move |f| (f.key.as_str(), i)))
+        })
+        .collect();
+    let mut merged: Vec<Candidate> = Vec::new();
+    for (rule, f) in findings {
+        for s in &f.suggestions {
+            if let Some(existing) = merged.iter_mut().find(|m| m.suggestion.edit == s.edit) {
+                existing.suggestion.confidence = existing.suggestion.confidence.max(s.confidence);
+                if !existing.suggestion.rules.contains(rule) {
+                    existing.suggestion.rules.push(rule.clone());
+                }
+                continue;
+            }
+            let problem = s
+                .addresses
+                .iter()
+                .filter_map(|k| problem_of.get(k.as_str()).copied())
+                .min();
+            merged.push(Candidate {
+                suggestion: ReportSuggestion {
+                    id: String::new(),
+                    action: s.edit.action().to_string(),
+                    edit: s.edit.clone(),
+                    status: SuggestionStatus::Ready,
+                    note: None,
+                    rationale: s.rationale.clone(),
+                    confidence: s.confidence,
+                    rules: vec![rule.clone()],
+                    problem: problem.map(|i| problems[i].key.clone()),
+                    new_prompt: None,
+                },
+                problem,
+                specific: is_specific(&s.edit, prompt),
+            });
+        }
+    }
+    // Best first: by problem rank, then edits before flags, specific first, then confidence.
+    merged.sort_by(|a, b| {
+        let flag = |c: &Candidate| matches!(c.suggestion.edit, Edit::FlagForReview { .. });
+        a.problem
+            .unwrap_or(usize::MAX)
+            .cmp(&b.problem.unwrap_or(usize::MAX))
+            .then(flag(a).cmp(&flag(b)))
+            .then(b.specific.cmp(&a.specific))
+            .then(b.suggestion.confidence.total_cmp(&a.suggestion.confidence))
+    });
+    let mut kept: Vec<Candidate> = Vec::new();
+    let mut per_problem: HashMap<usize, usize> = HashMap::new();
+    let mut left_out = 0u64;
+    for c in merged {
+        if let Some(p) = c.problem {
+            let n = per_problem.entry(p).or_default();
+            if *n >= EDITS_PER_PROBLEM {
+                left_out += 1;
+                continue;
+            }
+            *n += 1;
+        }
+        kept.push(c);
+    }
+    (kept, left_out)
+}
+
+/// Whether an edit names something specific: a `backticked` name, or a
+/// "quoted" sentence (12 characters or more) of the live prompt. Replacing
+/// prompt text and setting a setting name their target by construction.
+pub fn is_specific(edit: &Edit, prompt: &str) -> bool {
+    match edit {
+        Edit::ReplaceText { .. } | Edit::SetSetting { .. } => true,
+        Edit::SetSystemPrompt { .. } | Edit::FlagForReview { .. } => false,
+        Edit::AppendInstruction { text } => {
+            spans(text, '`').any(|s| !s.trim().is_empty())
+                || spans(text, '"')
+                    .chain(spans(text, '“'))
+                    .any(|s| s.trim().chars().count() >= 12 && prompt.contains(s.trim()))
+        }
+    }
+}
+
+/// The texts between pairs of `quote` (for `“` the closing mark is `”`).
+fn spans(text: &str, quote: char) -> impl Iterator<Item = &str> {
+    let close = if quote == '“' { '”' } else { quote };
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let start = rest.find(quote)? + quote.len_utf8();
+        let after = &rest[start..];
+        let end = after.find(close)?;
+        let span = &after[..end];
+        rest = &after[end + close.len_utf8()..];
+        Some(span)
+    })
 }
 
 /// Where an edit applies, for conflict detection: two different edits of the
@@ -140,69 +586,63 @@ fn target(edit: &Edit) -> Option<String> {
     }
 }
 
-fn merge_suggestions(
-    findings: &[(String, Findings)],
-    patterns: &[ReportPattern],
-    prompt: &str,
-    protected: &[String],
-) -> (Vec<ReportSuggestion>, String) {
-    // Deduplicate identical edits, keeping the first seen and the highest confidence.
-    let mut merged: Vec<ReportSuggestion> = Vec::new();
-    for (rule, f) in findings {
-        for s in &f.suggestions {
-            if let Some(existing) = merged.iter_mut().find(|m| m.edit == s.edit) {
-                existing.confidence = existing.confidence.max(s.confidence);
-                if !existing.rules.contains(rule) {
-                    existing.rules.push(rule.clone());
-                }
-                for a in &s.addresses {
-                    if !existing.addresses.contains(a) {
-                        existing.addresses.push(a.clone());
-                    }
-                }
-                continue;
+/// `prompt` with `edit` applied, or why it cannot be.
+fn apply_edit(prompt: &str, edit: &Edit, protected: &[String]) -> Result<String, String> {
+    let next = match edit {
+        Edit::AppendInstruction { text } => {
+            let base = prompt.trim_end();
+            if base.is_empty() {
+                text.trim().to_string()
+            } else {
+                format!("{base}\n\n{}", text.trim())
             }
-            merged.push(ReportSuggestion {
-                id: String::new(),
-                action: s.edit.action().to_string(),
-                edit: s.edit.clone(),
-                status: SuggestionStatus::Accepted,
-                note: None,
-                rationale: s.rationale.clone(),
-                confidence: s.confidence,
-                rules: vec![rule.clone()],
-                addresses: s.addresses.clone(),
-                new_prompt: None,
-            });
         }
-    }
-
-    // Rank: suggestions for higher-ranked patterns first, then by confidence.
-    let rank = |s: &ReportSuggestion| {
-        s.addresses
-            .iter()
-            .filter_map(|k| patterns.iter().position(|p| &p.key == k))
-            .min()
-            .unwrap_or(usize::MAX)
+        Edit::ReplaceText { find, replacement } => {
+            if find.is_empty() || !prompt.contains(find.as_str()) {
+                return Err("the text to replace is not in the system prompt".into());
+            }
+            prompt.replace(find.as_str(), replacement)
+        }
+        Edit::SetSystemPrompt { prompt } => prompt.clone(),
+        Edit::SetSetting { .. } | Edit::FlagForReview { .. } => return Ok(prompt.to_string()),
     };
-    merged.sort_by(|a, b| {
-        rank(a)
-            .cmp(&rank(b))
-            .then(b.confidence.total_cmp(&a.confidence))
-    });
+    if let Some(section) = protected
+        .iter()
+        .find(|p| prompt.contains(p.as_str()) && !next.contains(p.as_str()))
+    {
+        return Err(format!(
+            "it would remove or rewrite a protected section: {:?}",
+            crate::plugins::truncate(section, 80)
+        ));
+    }
+    Ok(next)
+}
+
+fn is_prompt_edit(edit: &Edit) -> bool {
+    matches!(edit.action(), "update_system_prompt")
+}
+
+fn gate(
+    mut candidates: Vec<Candidate>,
+    problems: &[Problem],
+    input: &MergeInput<'_>,
+) -> (Vec<ReportSuggestion>, String, Apply) {
+    let prompt = input.prompt;
+    let gate = input.gate;
 
     // Conflicts: different edits of one target.
     let mut targets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, s) in merged.iter().enumerate() {
-        if let Some(t) = target(&s.edit) {
+    for (i, c) in candidates.iter().enumerate() {
+        if let Some(t) = target(&c.suggestion.edit) {
             targets.entry(t).or_default().push(i);
         }
     }
     for (t, ids) in &targets {
         if ids.len() > 1 {
             for &i in ids {
-                merged[i].status = SuggestionStatus::Conflict;
-                merged[i].note = Some(format!(
+                let s = &mut candidates[i].suggestion;
+                s.status = SuggestionStatus::Conflict;
+                s.note = Some(format!(
                     "{} suggestions edit the same {} differently: choose one",
                     ids.len(),
                     t.split(':').next().unwrap_or("target")
@@ -211,265 +651,128 @@ fn merge_suggestions(
         }
     }
 
-    // Compose the candidate prompt from the accepted prompt edits, in order.
-    let mut current = prompt.to_string();
-    for s in &mut merged {
-        if s.status != SuggestionStatus::Accepted {
+    // Each edit on its own: does it apply, and does it pass the gate?
+    for c in &mut candidates {
+        let s = &mut c.suggestion;
+        if s.status == SuggestionStatus::Conflict {
             continue;
         }
-        let next = match &s.edit {
-            Edit::FlagForReview { .. } => {
-                s.status = SuggestionStatus::Review;
-                continue;
-            }
-            Edit::SetSetting { .. } => continue,
-            Edit::AppendInstruction { text } => {
-                let base = current.trim_end();
-                if base.is_empty() {
-                    text.trim().to_string()
-                } else {
-                    format!("{base}\n\n{}", text.trim())
-                }
-            }
-            Edit::ReplaceText { find, replacement } => {
-                if find.is_empty() || !current.contains(find.as_str()) {
+        if is_prompt_edit(&s.edit) {
+            match apply_edit(prompt, &s.edit, input.protected) {
+                Ok(alone) => s.new_prompt = Some(alone),
+                Err(why) => {
                     s.status = SuggestionStatus::Rejected;
-                    s.note = Some("the text to replace is not in the system prompt".into());
+                    s.note = Some(why);
                     continue;
                 }
-                current.replace(find.as_str(), replacement)
             }
-            Edit::SetSystemPrompt { prompt } => prompt.clone(),
-        };
-        if let Some(section) = protected
-            .iter()
-            .find(|p| current.contains(p.as_str()) && !next.contains(p.as_str()))
-        {
-            s.status = SuggestionStatus::Rejected;
-            s.note = Some(format!(
-                "it would remove or rewrite a protected section: {:?}",
-                crate::plugins::truncate(section, 80)
-            ));
-            continue;
         }
-        current = next;
-        s.new_prompt = Some(current.clone());
+        let mut failed: Vec<String> = Vec::new();
+        if matches!(s.edit, Edit::FlagForReview { .. }) {
+            failed.push("it asks a person to look".into());
+        }
+        if matches!(s.edit, Edit::SetSystemPrompt { .. }) {
+            failed.push("it replaces the whole prompt".into());
+        }
+        let support = c.problem.map_or(0, |p| problems[p].affected);
+        match c.problem {
+            None => failed.push("it addresses no reported problem".into()),
+            Some(_) if support < gate.min_support => failed.push(format!(
+                "its problem affects {support} interaction{}, fewer than {}",
+                if support == 1 { "" } else { "s" },
+                gate.min_support
+            )),
+            Some(_) => {}
+        }
+        if s.confidence < gate.min_confidence {
+            failed.push(format!(
+                "confidence {:.2} is below {:.2}",
+                s.confidence, gate.min_confidence
+            ));
+        }
+        if !c.specific
+            && !matches!(
+                s.edit,
+                Edit::FlagForReview { .. } | Edit::SetSystemPrompt { .. }
+            )
+        {
+            failed.push(
+                "it names no tool, field or setting in backticks and quotes no sentence of the prompt"
+                    .into(),
+            );
+        }
+        if !failed.is_empty() {
+            s.status = SuggestionStatus::NeedsReview;
+            s.note = Some(format!("needs review: {}", failed.join("; ")));
+        }
     }
-    for (i, s) in merged.iter_mut().enumerate() {
+
+    // Compose every ready edit, in order, within the growth cap.
+    let mut candidate = prompt.to_string();
+    let mut apply = Apply::default();
+    let mut applied_prompt_edit = false;
+    let base_len = prompt.chars().count();
+    let mut suggestions: Vec<ReportSuggestion> = Vec::new();
+    for (i, c) in candidates.into_iter().enumerate() {
+        let mut s = c.suggestion;
         s.id = format!("sug_{}", i + 1);
+        if s.status == SuggestionStatus::Ready {
+            match &s.edit {
+                Edit::SetSetting { key, value } => {
+                    apply.settings.insert(key.clone(), value.clone());
+                    apply.suggestions.push(s.id.clone());
+                }
+                edit => match apply_edit(&candidate, edit, input.protected) {
+                    Ok(next) => {
+                        let growth = next.chars().count().saturating_sub(base_len);
+                        if growth > gate.max_prompt_growth {
+                            s.status = SuggestionStatus::NeedsReview;
+                            s.note = Some(format!(
+                                "needs review: with it, this report's ready edits would add {growth} characters to the prompt, over the cap of {}",
+                                gate.max_prompt_growth
+                            ));
+                        } else {
+                            candidate = next;
+                            applied_prompt_edit = true;
+                            apply.suggestions.push(s.id.clone());
+                        }
+                    }
+                    Err(why) => {
+                        s.status = SuggestionStatus::NeedsReview;
+                        s.note = Some(format!(
+                            "needs review: it does not apply after the ready edits before it ({why})"
+                        ));
+                    }
+                },
+            }
+        }
+        suggestions.push(s);
     }
-    (merged, current)
+    if applied_prompt_edit {
+        apply.system_prompt = Some(candidate.clone());
+    }
+    (suggestions, candidate, apply)
+}
+
+/// Fill in each problem's suggestion ids (after the merge has numbered them).
+fn link(problems: &mut [Problem], suggestions: &[ReportSuggestion]) {
+    for p in problems.iter_mut() {
+        p.suggestions = suggestions
+            .iter()
+            .filter(|s| s.problem.as_deref() == Some(p.key.as_str()))
+            .map(|s| s.id.clone())
+            .collect();
+    }
 }
 
 /// The severity a person would sort by, for summaries.
-pub fn worst(patterns: &[ReportPattern]) -> Option<Severity> {
-    patterns
+pub fn worst(problems: &[Problem]) -> Option<Severity> {
+    problems
         .iter()
-        .filter(|p| p.status != PatternStatus::Resolved)
+        .filter(|p| p.affected > 0)
         .map(|p| p.severity)
         .max()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Pattern, Suggestion};
-
-    fn pattern(key: &str, severity: Severity, occurrences: u32, evidence: &[&str]) -> Pattern {
-        Pattern {
-            key: key.into(),
-            title: format!("title of {key}"),
-            description: format!("{occurrences} times"),
-            severity,
-            occurrences,
-            evidence: evidence.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-
-    fn suggestion(edit: Edit, addresses: &[&str]) -> Suggestion {
-        Suggestion {
-            edit,
-            rationale: "because".into(),
-            confidence: 0.5,
-            addresses: addresses.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-
-    fn append(text: &str) -> Edit {
-        Edit::AppendInstruction { text: text.into() }
-    }
-
-    #[test]
-    fn the_same_problem_from_two_rules_is_one_pattern() {
-        let a = Findings {
-            patterns: vec![pattern("x/a", Severity::Low, 3, &["i1", "i2"])],
-            ..Default::default()
-        };
-        let b = Findings {
-            patterns: vec![
-                pattern("x/a", Severity::High, 5, &["i2", "i3"]),
-                pattern("x/b", Severity::High, 9, &[]),
-            ],
-            ..Default::default()
-        };
-        let m = merge(&[("r1".into(), a), ("r2".into(), b)], None, "P", &[]);
-        assert_eq!(m.patterns.len(), 2);
-        // Same severity: more occurrences first.
-        assert_eq!(m.patterns[0].key, "x/b");
-        let xa = &m.patterns[1];
-        assert_eq!(xa.occurrences, 8);
-        assert_eq!(xa.severity, Severity::High);
-        assert_eq!(xa.evidence, vec!["i1", "i2", "i3"]);
-        assert_eq!(xa.rules, vec!["r1", "r2"]);
-        assert_eq!(
-            xa.description, "5 times",
-            "described by the rule that saw it most"
-        );
-    }
-
-    #[test]
-    fn patterns_are_matched_against_the_previous_report() {
-        let now = Findings {
-            patterns: vec![
-                pattern("kept", Severity::Low, 1, &[]),
-                pattern("fresh", Severity::Low, 1, &[]),
-                pattern("back", Severity::Low, 1, &[]),
-            ],
-            ..Default::default()
-        };
-        let first = merge(
-            &[(
-                "r".into(),
-                Findings {
-                    patterns: vec![
-                        pattern("kept", Severity::Low, 4, &[]),
-                        pattern("gone", Severity::Low, 2, &[]),
-                        pattern("back", Severity::Low, 2, &[]),
-                    ],
-                    ..Default::default()
-                },
-            )],
-            None,
-            "",
-            &[],
-        );
-        let mut previous = first.patterns.clone();
-        for p in &mut previous {
-            if p.key == "back" {
-                p.status = PatternStatus::Resolved;
-            }
-        }
-        let m = merge(&[("r".into(), now)], Some(&previous), "", &[]);
-        let status = |k: &str| m.patterns.iter().find(|p| p.key == k).map(|p| p.status);
-        assert_eq!(status("kept"), Some(PatternStatus::Ongoing));
-        assert_eq!(status("fresh"), Some(PatternStatus::New));
-        assert_eq!(status("back"), Some(PatternStatus::Regressed));
-        assert_eq!(status("gone"), Some(PatternStatus::Resolved));
-        assert_eq!(m.patterns.last().map(|p| p.key.as_str()), Some("gone"));
-        let kept = m.patterns.iter().find(|p| p.key == "kept").expect("kept");
-        assert_eq!(kept.previous_occurrences, Some(4));
-    }
-
-    #[test]
-    fn accepted_edits_compose_and_each_carries_the_prompt_so_far() {
-        let f = Findings {
-            patterns: vec![pattern("p", Severity::High, 3, &[])],
-            suggestions: vec![
-                suggestion(append("Check refunds."), &["p"]),
-                suggestion(append("Check refunds."), &["p"]),
-                suggestion(
-                    Edit::ReplaceText {
-                        find: "30 days".into(),
-                        replacement: "14 days".into(),
-                    },
-                    &["p"],
-                ),
-                suggestion(
-                    Edit::FlagForReview {
-                        note: "look".into(),
-                    },
-                    &["p"],
-                ),
-            ],
-            ..Default::default()
-        };
-        let m = merge(&[("r".into(), f)], None, "Returns within 30 days.", &[]);
-        assert_eq!(m.suggestions.len(), 3, "the duplicate is merged");
-        assert_eq!(
-            m.suggestions[0].new_prompt.as_deref(),
-            Some("Returns within 30 days.\n\nCheck refunds.")
-        );
-        assert_eq!(
-            m.suggestions[1].new_prompt.as_deref(),
-            Some("Returns within 14 days.\n\nCheck refunds.")
-        );
-        assert_eq!(m.suggestions[2].status, SuggestionStatus::Review);
-        assert_eq!(m.suggestions[2].new_prompt, None);
-        assert_eq!(
-            m.candidate_prompt,
-            "Returns within 14 days.\n\nCheck refunds."
-        );
-        assert_eq!(m.suggestions[0].action, "update_system_prompt");
-    }
-
-    #[test]
-    fn conflicting_edits_are_flagged_not_combined() {
-        let f = Findings {
-            suggestions: vec![
-                suggestion(
-                    Edit::ReplaceText {
-                        find: "30 days".into(),
-                        replacement: "14 days".into(),
-                    },
-                    &[],
-                ),
-                suggestion(
-                    Edit::ReplaceText {
-                        find: "30 days".into(),
-                        replacement: "one month".into(),
-                    },
-                    &[],
-                ),
-            ],
-            ..Default::default()
-        };
-        let m = merge(&[("r".into(), f)], None, "Returns within 30 days.", &[]);
-        assert!(
-            m.suggestions
-                .iter()
-                .all(|s| s.status == SuggestionStatus::Conflict)
-        );
-        assert_eq!(m.candidate_prompt, "Returns within 30 days.");
-    }
-
-    #[test]
-    fn protected_sections_survive_every_edit() {
-        let prompt = "Be helpful.\n## Safety\nNever share card numbers.";
-        let f = Findings {
-            suggestions: vec![
-                suggestion(
-                    Edit::SetSystemPrompt {
-                        prompt: "Be brief.".into(),
-                    },
-                    &[],
-                ),
-                suggestion(append("Be kind."), &[]),
-            ],
-            ..Default::default()
-        };
-        let m = merge(
-            &[("r".into(), f)],
-            None,
-            prompt,
-            &["## Safety\nNever share card numbers.".into()],
-        );
-        let set = m
-            .suggestions
-            .iter()
-            .find(|s| matches!(s.edit, Edit::SetSystemPrompt { .. }))
-            .expect("present");
-        assert_eq!(set.status, SuggestionStatus::Rejected);
-        assert!(set.note.as_deref().unwrap_or("").contains("protected"));
-        assert_eq!(m.candidate_prompt, format!("{prompt}\n\nBe kind."));
-    }
-}
+mod tests;

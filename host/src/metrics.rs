@@ -1,9 +1,13 @@
 //! The host's own metrics (DESIGN §4): accuracy with its sample size and 95%
 //! Wilson interval, and two-proportion comparisons with a verdict.
 //!
-//! Accuracy of a set of interactions is rated-non-negative / rated, where an
-//! interaction is rated when it has explicit feedback or, where none, feedback a
-//! rule inferred. These numbers are computed here, never taken from rules.
+//! Accuracy of a set of interactions is rated-non-negative / rated. Explicit
+//! ratings (people's) and inferred ones (the rules', from the conversations) are
+//! counted apart and never mixed in one figure: a window's figures rest on one
+//! [`Basis`], explicit when people rated anything, inferred only when the rules
+//! inferred both praise and complaints, else none ("not measurable" rather than
+//! a 0% that inferred complaints alone would give by construction). These
+//! numbers are computed here, never taken from rules.
 //! Tallies are counters per bucket (window, config version, week), so memory does
 //! not grow with the number of interactions.
 
@@ -178,29 +182,93 @@ fn round(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// Counts of rated and non-negative interactions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub interactions: u64,
-    pub rated: u64,
-    pub non_negative: u64,
+/// What an accuracy figure rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Ratings people gave (a thumbs button, a survey).
+    Explicit,
+    /// Ratings the rules inferred from the conversations (corrections,
+    /// thanks), where they infer both praise and complaints.
+    Inferred,
+    /// Neither: nothing was rated, or the rules only inferred one side.
+    None,
 }
 
-impl Tally {
-    pub fn record(&mut self, rating: Option<Rating>) {
-        self.interactions += 1;
+/// Rated and non-negative interactions of one kind of feedback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub rated: u64,
+    pub non_negative: u64,
+    pub positive: u64,
+}
+
+impl Counts {
+    fn record(&mut self, rating: Option<Rating>) {
         if let Some(r) = rating {
             self.rated += 1;
             if r != Rating::Negative {
                 self.non_negative += 1;
             }
+            if r == Rating::Positive {
+                self.positive += 1;
+            }
         }
+    }
+
+    pub fn negative(&self) -> u64 {
+        self.rated - self.non_negative
     }
 
     pub fn accuracy(&self) -> Accuracy {
         Accuracy::new(self.non_negative, self.rated)
     }
 }
+
+/// Counts of one bucket of interactions, explicit and inferred feedback apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub interactions: u64,
+    pub explicit: Counts,
+    pub inferred: Counts,
+}
+
+impl Tally {
+    /// One interaction, with the rating its explicit feedback and its inferred
+    /// feedback each give (see [`combined_rating`]).
+    pub fn record(&mut self, explicit: Option<Rating>, inferred: Option<Rating>) {
+        self.interactions += 1;
+        self.explicit.record(explicit);
+        self.inferred.record(inferred);
+    }
+
+    /// Accuracy on `basis`; no ratings at all for [`Basis::None`].
+    pub fn accuracy(&self, basis: Basis) -> Accuracy {
+        match basis {
+            Basis::Explicit => self.explicit.accuracy(),
+            Basis::Inferred => self.inferred.accuracy(),
+            Basis::None => Accuracy::new(0, 0),
+        }
+    }
+}
+
+/// The basis a window's accuracy figures use: explicit ratings when there are
+/// any; else inferred ratings, but only when the rules inferred both praise and
+/// complaints (with complaints alone, accuracy would be 0% by construction);
+/// else none: accuracy is not measurable.
+pub fn basis(window: &Tally) -> Basis {
+    if window.explicit.rated > 0 {
+        Basis::Explicit
+    } else if window.inferred.positive > 0 && window.inferred.negative() > 0 {
+        Basis::Inferred
+    } else {
+        Basis::None
+    }
+}
+
+/// Below this share of interactions rated, an explicit accuracy figure carries
+/// the note that people mostly rate when unhappy.
+pub const LOW_RATED_SHARE: f64 = 0.5;
 
 /// Tallies of one window, by config version and by week, in constant memory per bucket.
 #[derive(Debug, Default)]
@@ -213,17 +281,23 @@ pub struct WindowTally {
 }
 
 impl WindowTally {
-    pub fn record(&mut self, timestamp_ms: i64, version: Option<&str>, rating: Option<Rating>) {
-        self.total.record(rating);
+    pub fn record(
+        &mut self,
+        timestamp_ms: i64,
+        version: Option<&str>,
+        explicit: Option<Rating>,
+        inferred: Option<Rating>,
+    ) {
+        self.total.record(explicit, inferred);
         let version = version.unwrap_or("unknown");
         match self.by_version.get_mut(version) {
             Some((first, tally)) => {
                 *first = (*first).min(timestamp_ms);
-                tally.record(rating);
+                tally.record(explicit, inferred);
             }
             None => {
                 let mut tally = Tally::default();
-                tally.record(rating);
+                tally.record(explicit, inferred);
                 self.by_version
                     .insert(version.to_string(), (timestamp_ms, tally));
             }
@@ -231,25 +305,45 @@ impl WindowTally {
         let day = timestamp_ms.div_euclid(86_400_000);
         // 1970-01-01 was a Thursday: Monday-based weeks start 3 days earlier.
         let monday = day - (day + 3).rem_euclid(7);
-        self.by_week.entry(monday).or_default().record(rating);
+        self.by_week
+            .entry(monday)
+            .or_default()
+            .record(explicit, inferred);
     }
 }
 
-/// Which rating counts for an interaction: explicit feedback wins over inferred;
-/// among several, any negative makes it negative (a complaint outweighs a thumbs-up).
-pub fn effective_rating(explicit: &[Rating], inferred: &[Rating]) -> Option<Rating> {
-    let pick = |ratings: &[Rating]| {
-        if ratings.is_empty() {
-            None
-        } else if ratings.contains(&Rating::Negative) {
-            Some(Rating::Negative)
-        } else if ratings.contains(&Rating::Positive) {
-            Some(Rating::Positive)
-        } else {
-            Some(Rating::Neutral)
-        }
-    };
-    pick(explicit).or_else(|| pick(inferred))
+/// The one rating several pieces of feedback of one kind give an interaction:
+/// any negative makes it negative (a complaint outweighs a thumbs-up), else any
+/// positive, else neutral; none for no feedback.
+pub fn combined_rating(ratings: &[Rating]) -> Option<Rating> {
+    if ratings.is_empty() {
+        None
+    } else if ratings.contains(&Rating::Negative) {
+        Some(Rating::Negative)
+    } else if ratings.contains(&Rating::Positive) {
+        Some(Rating::Positive)
+    } else {
+        Some(Rating::Neutral)
+    }
+}
+
+/// Whether `now` of `n_now` interactions is significantly fewer than `before`
+/// of `n_before` (one-sided two-proportion z-test at [`ALPHA`]), with its
+/// p-value. Used to call a problem resolved.
+pub fn fell_significantly(before: u64, n_before: u64, now: u64, n_now: u64) -> (bool, f64) {
+    if n_before == 0 || n_now == 0 {
+        return (false, 1.0);
+    }
+    let (n1, n2) = (n_before as f64, n_now as f64);
+    let (p1, p2) = (before as f64 / n1, now as f64 / n2);
+    let pooled = (before + now) as f64 / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if se == 0.0 {
+        return (false, 1.0);
+    }
+    let z = (p1 - p2) / se;
+    let p = (1.0 - normal_cdf(z)).clamp(0.0, 1.0);
+    (p < ALPHA, round(p))
 }
 
 #[cfg(test)]
@@ -298,12 +392,47 @@ mod tests {
     }
 
     #[test]
-    fn explicit_feedback_wins_and_complaints_outweigh_praise() {
+    fn complaints_outweigh_praise() {
         use Rating::*;
-        assert_eq!(effective_rating(&[Positive], &[Negative]), Some(Positive));
-        assert_eq!(effective_rating(&[], &[Negative]), Some(Negative));
-        assert_eq!(effective_rating(&[Positive, Negative], &[]), Some(Negative));
-        assert_eq!(effective_rating(&[], &[]), None);
+        assert_eq!(combined_rating(&[Positive, Negative]), Some(Negative));
+        assert_eq!(combined_rating(&[Neutral, Positive]), Some(Positive));
+        assert_eq!(combined_rating(&[]), None);
+    }
+
+    #[test]
+    fn complaints_alone_make_no_accuracy() {
+        let mut only_complaints = Tally::default();
+        for _ in 0..50 {
+            only_complaints.record(None, Some(Rating::Negative));
+            only_complaints.record(None, None);
+        }
+        assert_eq!(
+            basis(&only_complaints),
+            Basis::None,
+            "0% by construction is not a figure"
+        );
+        let mut both = only_complaints;
+        both.record(None, Some(Rating::Positive));
+        assert_eq!(basis(&both), Basis::Inferred);
+        assert_eq!(both.accuracy(Basis::Inferred).rated, 51);
+        let mut rated = both;
+        rated.record(Some(Rating::Positive), Some(Rating::Negative));
+        assert_eq!(
+            basis(&rated),
+            Basis::Explicit,
+            "people's ratings come first"
+        );
+        assert_eq!(rated.accuracy(Basis::Explicit).rated, 1);
+    }
+
+    #[test]
+    fn a_fall_is_significant_only_with_enough_data() {
+        // 34 of 1,200 before, 4 of 1,200 now: a real fall.
+        assert!(fell_significantly(34, 1200, 4, 1200).0);
+        // 6 of 1,200 before, 4 now: could be chance.
+        assert!(!fell_significantly(6, 1200, 4, 1200).0);
+        // A rise is never a fall.
+        assert!(!fell_significantly(4, 1200, 34, 1200).0);
     }
 
     #[test]
@@ -315,11 +444,11 @@ mod tests {
                 .expect("valid")
                 .timestamp_millis()
         };
-        t.record(ms("2026-10-26"), Some("v1"), Some(Rating::Positive));
-        t.record(ms("2026-11-01"), Some("v1"), None);
-        t.record(ms("2026-11-02"), Some("v2"), Some(Rating::Negative));
+        t.record(ms("2026-10-26"), Some("v1"), Some(Rating::Positive), None);
+        t.record(ms("2026-11-01"), Some("v1"), None, None);
+        t.record(ms("2026-11-02"), Some("v2"), Some(Rating::Negative), None);
         assert_eq!(t.by_week.len(), 2);
         assert_eq!(t.by_week.values().next().map(|w| w.interactions), Some(2));
-        assert_eq!(t.by_version["v2"].1.rated, 1);
+        assert_eq!(t.by_version["v2"].1.explicit.rated, 1);
     }
 }

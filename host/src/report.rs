@@ -1,19 +1,24 @@
-//! The report of one cycle (`reverie.report/v1`) and its rendering for people.
+//! The report of one cycle (`reverie.report/v2`) and its rendering for people.
 //!
-//! The JSON shape is published as `host/schema/report.v1.json` and is a contract:
+//! The JSON shape is published as `host/schema/report.v2.json` and is a contract:
 //! webhook receivers and the API read it, and `reverie dream --previous` reads an
-//! earlier one back to tell new patterns from ongoing, resolved and regressed
-//! ones. Change it only by adding optional fields, or bump the version.
+//! earlier one back (either version, [`PreviousReport`]) to tell new problems
+//! from ongoing, resolved and regressed ones. Change it only by adding optional
+//! fields, or bump the version. The text rendering puts first what a team lead
+//! acts on: the problems, one line each, then the ready edits, then the detail.
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Accuracy, Comparison, Verdict};
+use crate::metrics::{Accuracy, Basis, Comparison, Verdict};
 use crate::model::{Edit, Severity};
 use crate::plugins::{LogLine, RuleFailure};
 
-pub const SCHEMA: &str = "reverie.report/v1";
+pub const SCHEMA: &str = "reverie.report/v2";
+
+/// Example interaction ids a report shows per problem.
+pub const EXAMPLES_SHOWN: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -24,10 +29,16 @@ pub struct Report {
     pub window: Window,
     /// One paragraph for a person.
     pub summary: String,
-    pub patterns: Vec<ReportPattern>,
+    /// One per root cause, most interactions hurt first.
+    pub problems: Vec<Problem>,
     pub suggestions: Vec<ReportSuggestion>,
-    /// The live prompt with every accepted prompt edit applied.
+    /// Suggestions left out because their problem already had two.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub suggestions_left_out: u64,
+    /// The live prompt with every ready prompt edit applied.
     pub candidate_prompt: String,
+    /// What to apply: every ready edit, as one change.
+    pub apply: Apply,
     pub metrics: Metrics,
     pub rules: Vec<RuleRun>,
 }
@@ -80,44 +91,83 @@ pub struct UnreadableInteraction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PatternStatus {
+pub enum ProblemStatus {
     /// Not in the previous report.
     New,
     /// In the previous report too.
     Ongoing,
-    /// In the previous report, absent now.
+    /// In the previous report; now absent or rarer, and its share of
+    /// interactions fell significantly (see `merge`).
     Resolved,
+    /// In the previous report, not reported now, but too few interactions
+    /// moved to call it resolved: it may be below a rule's threshold.
+    BelowThreshold,
     /// Resolved in the previous report, back now.
     Regressed,
 }
 
+/// One root cause: the patterns (facets) the rules found for it, merged by
+/// the interactions they share.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReportPattern {
+pub struct Problem {
+    /// Stable across runs: the key of its facet from the first rule in the
+    /// configuration's order that saw it (rule, tool, error class or signal).
     pub key: String,
     pub title: String,
     pub description: String,
     pub severity: Severity,
-    pub status: PatternStatus,
-    pub occurrences: u64,
-    /// Occurrences in the previous report, when there was one and it listed this key.
-    pub previous_occurrences: Option<u64>,
-    /// Example interaction ids (at most 20).
+    pub status: ProblemStatus,
+    /// Interactions it hurts: the union of its facets' evidence.
+    pub affected: u64,
+    /// `affected` / the window's interactions.
+    pub share: f64,
+    /// The previous report's figures for it, when it was there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousFigures>,
+    /// Interaction ids that show it: the first [`EXAMPLES_SHOWN`], or all
+    /// of them with `reverie dream --evidence all`.
     pub evidence: Vec<String>,
-    /// Rules that reported it.
-    pub rules: Vec<String>,
+    /// The rules' patterns merged into it, largest first.
+    pub facets: Vec<Facet>,
+    /// Ids of the suggestions that address it.
+    pub suggestions: Vec<String>,
+}
+
+/// A problem's figures in the previous report, and whether it fell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousFigures {
+    pub key: String,
+    pub affected: u64,
+    pub share: f64,
+    /// One-sided p-value of "its share fell" (two-proportion z-test).
+    pub p_value: f64,
+}
+
+/// One rule's pattern as part of a problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facet {
+    pub key: String,
+    pub rule: String,
+    pub title: String,
+    /// Interactions the rule counted.
+    pub occurrences: u64,
+    /// Share of its evidence in the problem's other facets (1.0 for the first).
+    pub overlap: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SuggestionStatus {
-    /// Part of the candidate prompt/config.
-    Accepted,
+    /// Passed the gate (see `merge`): part of `candidate_prompt` and `apply`.
+    #[serde(alias = "accepted")]
+    Ready,
+    /// Did not pass the gate, or only asks a person to look: `note` says why.
+    #[serde(alias = "review")]
+    NeedsReview,
     /// Conflicts with another suggestion editing the same text or setting: needs a person.
     Conflict,
     /// Cannot be applied (text not found, or it would touch a protected section).
     Rejected,
-    /// Only asks for a person to look.
-    Review,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,22 +178,55 @@ pub struct ReportSuggestion {
     pub action: String,
     pub edit: Edit,
     pub status: SuggestionStatus,
-    /// Why it has that status, when not accepted.
+    /// Why it has that status, when not ready.
     pub note: Option<String>,
     pub rationale: String,
     pub confidence: f32,
     /// Rules that proposed it.
     pub rules: Vec<String>,
-    /// Pattern keys it addresses.
-    pub addresses: Vec<String>,
-    /// For accepted prompt edits: the system prompt after this and every earlier
-    /// accepted edit, so applying suggestions in order ends at `candidate_prompt`.
+    /// The key of the problem it addresses, if any.
+    pub problem: Option<String>,
+    /// For prompt edits that apply: the live system prompt with this edit
+    /// alone. The prompt with every ready edit is `candidate_prompt`.
     pub new_prompt: Option<String>,
+}
+
+/// What a receiver applies to the agent: every ready edit at once, so one
+/// report makes at most one new config version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Apply {
+    /// The new system prompt (the live one with every ready prompt edit), or
+    /// `null` when no prompt edit is ready.
+    pub system_prompt: Option<String>,
+    /// Ready setting edits, key to value.
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// The ready suggestions this applies.
+    pub suggestions: Vec<String>,
+}
+
+/// How a window's interactions were rated, by explicit or inferred feedback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackFigures {
+    /// Accuracy among the interactions this kind of feedback rated.
+    pub accuracy: Accuracy,
+    /// Rated interactions / the window's interactions.
+    pub rated_share: f64,
+    pub positive: u64,
+    pub negative: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    /// The headline accuracy, on `basis`; every per-version, per-week and
+    /// previous-window figure uses the same basis.
     pub accuracy: Accuracy,
+    pub basis: Basis,
+    /// What the headline figure is, its sample, and how it was sampled.
+    pub accuracy_note: String,
+    /// By people's ratings.
+    pub explicit: FeedbackFigures,
+    /// By the rules' inferences from the conversations.
+    pub inferred: FeedbackFigures,
     /// The previous report's window accuracy vs this one, when `--previous` was given.
     pub previous_window: Option<Comparison>,
     pub by_config_version: Vec<VersionMetrics>,
@@ -227,112 +310,196 @@ impl Report {
             "Dreaming report for {} ({})",
             self.agent.name, self.agent.config_version
         )?;
-        writeln!(o, "{}", "=".repeat(60))?;
-        writeln!(o, "{}\n", self.summary)?;
+        writeln!(o, "{}", "=".repeat(72))?;
+        for line in wrap(&self.summary, 72) {
+            writeln!(o, "{line}")?;
+        }
 
-        writeln!(o, "Accuracy")?;
+        // 1. Problems, one line each: what a team lead reads first.
+        let open: Vec<(usize, &Problem)> = self
+            .problems
+            .iter()
+            .filter(|p| p.affected > 0)
+            .enumerate()
+            .collect();
         writeln!(
             o,
-            "  window            {}",
-            fmt_accuracy(&self.metrics.accuracy)
+            "\nProblems ({}), by interactions hurt (of {})",
+            open.len(),
+            self.window.interactions
         )?;
+        if open.is_empty() {
+            writeln!(o, "  none found")?;
+        }
+        for (i, p) in &open {
+            writeln!(
+                o,
+                "{:>3}. {:>5.1}%  {:>6} interactions  {:<8} {}{}",
+                i + 1,
+                p.share * 100.0,
+                p.affected,
+                format!("{:?}", p.severity).to_lowercase(),
+                p.title,
+                status_tag(p)
+            )?;
+        }
+        let gone: Vec<&Problem> = self.problems.iter().filter(|p| p.affected == 0).collect();
+        for p in &gone {
+            writeln!(o, "     {} {}", status_tag(p).trim(), p.title)?;
+        }
+
+        // 2. The edits ready to apply, then those that need a person.
+        let ready: Vec<&ReportSuggestion> = self
+            .suggestions
+            .iter()
+            .filter(|s| s.status == SuggestionStatus::Ready)
+            .collect();
+        writeln!(o, "\nReady edits ({})", ready.len())?;
+        if ready.is_empty() {
+            writeln!(o, "  none")?;
+        }
+        for s in &ready {
+            self.write_suggestion(o, s)?;
+        }
+        let other: Vec<&ReportSuggestion> = self
+            .suggestions
+            .iter()
+            .filter(|s| s.status != SuggestionStatus::Ready)
+            .collect();
+        if !other.is_empty() {
+            writeln!(o, "\nTo review ({})", other.len())?;
+            for s in &other {
+                self.write_suggestion(o, s)?;
+                if let Some(note) = &s.note {
+                    for (i, line) in wrap(note, 66).iter().enumerate() {
+                        let lead = if i == 0 { "why: " } else { "     " };
+                        writeln!(o, "      {lead}{line}")?;
+                    }
+                }
+            }
+        }
+        if self.suggestions_left_out > 0 {
+            writeln!(
+                o,
+                "  ({} more suggestion{} for problems that already have two left out)",
+                self.suggestions_left_out,
+                if self.suggestions_left_out == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            )?;
+        }
+
+        // 3. Accuracy, saying what it rests on.
+        writeln!(o, "\nAccuracy")?;
+        let basis = match self.metrics.basis {
+            Basis::Explicit => "explicit ratings",
+            Basis::Inferred => "inferred",
+            Basis::None => "none",
+        };
+        match self.metrics.basis {
+            Basis::None => writeln!(o, "  window            not measurable")?,
+            _ => writeln!(
+                o,
+                "  window ({basis}) {}",
+                fmt_accuracy(&self.metrics.accuracy)
+            )?,
+        }
+        for line in wrap(&self.metrics.accuracy_note, 68) {
+            writeln!(o, "    {line}")?;
+        }
+        let other_side = match self.metrics.basis {
+            Basis::Explicit => Some(("inferred", &self.metrics.inferred)),
+            _ => None,
+        };
+        if let Some((name, f)) = other_side
+            && f.accuracy.rated > 0
+        {
+            writeln!(
+                o,
+                "  {name:<17} {} positive, {} negative signals in {:.1}% of interactions (not mixed in)",
+                f.positive,
+                f.negative,
+                f.rated_share * 100.0
+            )?;
+        }
         if let Some(c) = &self.metrics.previous_window {
             writeln!(o, "  vs previous       {}", fmt_comparison(c))?;
         }
-        for v in &self.metrics.by_config_version {
-            writeln!(
-                o,
-                "  {:<17} {} (since {})",
-                v.version,
-                fmt_accuracy(&v.accuracy),
-                &v.first_seen[..10.min(v.first_seen.len())]
-            )?;
-        }
-        for c in &self.metrics.version_comparisons {
-            writeln!(
-                o,
-                "  {} → {:<12} {}",
-                c.from,
-                c.to,
-                fmt_comparison(&c.comparison)
-            )?;
-        }
-        if !self.metrics.by_week.is_empty() {
-            writeln!(o, "  by week:")?;
-            for w in &self.metrics.by_week {
+        if self.metrics.basis != Basis::None {
+            for v in &self.metrics.by_config_version {
                 writeln!(
                     o,
-                    "    {}  {:>6} interactions  {}",
-                    w.week_start,
-                    w.interactions,
-                    fmt_accuracy(&w.accuracy)
+                    "  {:<17} {} (since {}, {} interactions)",
+                    v.version,
+                    fmt_accuracy(&v.accuracy),
+                    &v.first_seen[..10.min(v.first_seen.len())],
+                    v.interactions
                 )?;
+            }
+            for c in &self.metrics.version_comparisons {
+                writeln!(
+                    o,
+                    "  {} → {:<12} {}",
+                    c.from,
+                    c.to,
+                    fmt_comparison(&c.comparison)
+                )?;
+            }
+            if !self.metrics.by_week.is_empty() {
+                writeln!(o, "  by week:")?;
+                for w in &self.metrics.by_week {
+                    writeln!(
+                        o,
+                        "    {}  {:>6} interactions  {}",
+                        w.week_start,
+                        w.interactions,
+                        fmt_accuracy(&w.accuracy)
+                    )?;
+                }
             }
         }
 
-        writeln!(o, "\nRecurring mistakes ({})", self.patterns.len())?;
-        for (i, p) in self.patterns.iter().enumerate() {
-            let status = match p.status {
-                PatternStatus::New => "new",
-                PatternStatus::Ongoing => "ongoing",
-                PatternStatus::Resolved => "resolved",
-                PatternStatus::Regressed => "REGRESSED",
-            };
-            writeln!(
-                o,
-                "{:>3}. [{:?}, {status}] {} — {}×",
-                i + 1,
-                p.severity,
-                p.title,
-                p.occurrences
-            )?;
-            writeln!(o, "     key: {}   rules: {}", p.key, p.rules.join(", "))?;
-            for line in wrap(&p.description, 90) {
+        // 4. The detail of each problem.
+        writeln!(o, "\nProblem detail")?;
+        for (i, p) in &open {
+            writeln!(o, "{:>3}. {}   key: {}", i + 1, p.title, p.key)?;
+            for line in wrap(&p.description, 66) {
                 writeln!(o, "     {line}")?;
+            }
+            if let Some(prev) = &p.previous {
+                writeln!(
+                    o,
+                    "     before: {} interactions ({:.1}%); p = {:.3} that it fell",
+                    prev.affected,
+                    prev.share * 100.0,
+                    prev.p_value
+                )?;
+            }
+            for f in &p.facets {
+                writeln!(
+                    o,
+                    "     - {:<44} {:>6} interactions  {:>3.0}% shared",
+                    f.key,
+                    f.occurrences,
+                    f.overlap * 100.0
+                )?;
             }
             if !p.evidence.is_empty() {
                 let shown: Vec<&str> = p.evidence.iter().take(5).map(String::as_str).collect();
                 writeln!(o, "     e.g. {}", shown.join(", "))?;
             }
+            if !p.suggestions.is_empty() {
+                writeln!(o, "     edits: {}", p.suggestions.join(", "))?;
+            }
         }
 
-        writeln!(o, "\nSuggested changes ({})", self.suggestions.len())?;
-        for s in &self.suggestions {
-            let status = match s.status {
-                SuggestionStatus::Accepted => "accepted".to_string(),
-                SuggestionStatus::Conflict => "CONFLICT".to_string(),
-                SuggestionStatus::Rejected => "rejected".to_string(),
-                SuggestionStatus::Review => "needs review".to_string(),
-            };
-            writeln!(
-                o,
-                "  {} [{status}] {} (confidence {:.2}, from {})",
-                s.id,
-                s.action,
-                s.confidence,
-                s.rules.join(", ")
-            )?;
-            let what = match &s.edit {
-                Edit::AppendInstruction { text } => format!("append: {text}"),
-                Edit::ReplaceText { find, replacement } => {
-                    format!("replace {find:?} with {replacement:?}")
-                }
-                Edit::SetSystemPrompt { prompt } => format!("set the system prompt to: {prompt}"),
-                Edit::SetSetting { key, value } => format!("set {key} = {value}"),
-                Edit::FlagForReview { note } => format!("review: {note}"),
-            };
-            for line in wrap(&what, 90) {
-                writeln!(o, "      {line}")?;
-            }
-            if let Some(note) = &s.note {
-                writeln!(o, "      note: {note}")?;
-            }
-        }
         if self.candidate_prompt != self.agent.system_prompt {
-            writeln!(o, "\nNew system prompt (all accepted changes)")?;
-            writeln!(o, "{}", "-".repeat(60))?;
+            writeln!(o, "\nNew system prompt (every ready edit)")?;
+            writeln!(o, "{}", "-".repeat(72))?;
             writeln!(o, "{}", self.candidate_prompt)?;
-            writeln!(o, "{}", "-".repeat(60))?;
+            writeln!(o, "{}", "-".repeat(72))?;
         }
 
         if !self.metrics.rules.is_empty() {
@@ -350,14 +517,68 @@ impl Report {
             };
             writeln!(
                 o,
-                "  {:<18} {:>9.1} ms  {:>14} fuel  {:>6.1} MiB  {status}",
+                "  {:<18} {:>9.1} ms  {:>14} fuel  {:>6.1} MiB  {:>3} log lines  {status}",
                 r.name,
                 r.duration_ms,
                 r.fuel_used,
-                r.peak_memory_bytes as f64 / (1 << 20) as f64
+                r.peak_memory_bytes as f64 / (1 << 20) as f64,
+                r.log.len()
             )?;
         }
         Ok(())
+    }
+
+    fn write_suggestion(&self, o: &mut String, s: &ReportSuggestion) -> std::fmt::Result {
+        let problem = s
+            .problem
+            .as_deref()
+            .and_then(|k| {
+                self.problems
+                    .iter()
+                    .filter(|p| p.affected > 0)
+                    .position(|p| p.key == k)
+            })
+            .map(|i| format!("problem {}", i + 1))
+            .unwrap_or_else(|| "no problem".into());
+        let status = match s.status {
+            SuggestionStatus::Ready => "ready",
+            SuggestionStatus::NeedsReview => "needs review",
+            SuggestionStatus::Conflict => "CONFLICT",
+            SuggestionStatus::Rejected => "rejected",
+        };
+        writeln!(
+            o,
+            "  {} [{status}] for {problem}, {} (confidence {:.2}, from {})",
+            s.id,
+            s.action,
+            s.confidence,
+            s.rules.join(", ")
+        )?;
+        let what = match &s.edit {
+            Edit::AppendInstruction { text } => format!("append: {text}"),
+            Edit::ReplaceText { find, replacement } => {
+                format!("replace {find:?} with {replacement:?}")
+            }
+            Edit::SetSystemPrompt { prompt } => format!("set the system prompt to: {prompt}"),
+            Edit::SetSetting { key, value } => format!("set {key} = {value}"),
+            Edit::FlagForReview { note } => format!("look at: {note}"),
+        };
+        for line in wrap(&what, 66) {
+            writeln!(o, "      {line}")?;
+        }
+        Ok(())
+    }
+}
+
+fn status_tag(p: &Problem) -> &'static str {
+    match p.status {
+        ProblemStatus::New => "",
+        ProblemStatus::Ongoing => "  (ongoing)",
+        ProblemStatus::Resolved => "  (resolved: its share fell significantly)",
+        ProblemStatus::BelowThreshold => {
+            "  (not reported now, but too few interactions to call it resolved)"
+        }
+        ProblemStatus::Regressed => "  (REGRESSED: back after being resolved)",
     }
 }
 
@@ -410,4 +631,133 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// What a dream takes from the previous report: its window's size and
+/// accuracy, and its problems. Read from a `reverie.report/v2` report, or from
+/// a `v1` one (its patterns become problems of one facet each), so a server's
+/// stored reports and the files of earlier runs still serve as `--previous`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousReport {
+    pub interactions: u64,
+    pub accuracy: Accuracy,
+    pub basis: Basis,
+    pub problems: Vec<PreviousProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousProblem {
+    pub key: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub status: ProblemStatus,
+    pub affected: u64,
+    /// Its facets' keys.
+    pub facets: Vec<String>,
+}
+
+impl PreviousReport {
+    pub fn from_report(report: &Report) -> PreviousReport {
+        PreviousReport {
+            interactions: report.window.interactions,
+            accuracy: report.metrics.accuracy,
+            basis: report.metrics.basis,
+            problems: report
+                .problems
+                .iter()
+                .map(|p| PreviousProblem {
+                    key: p.key.clone(),
+                    title: p.title.clone(),
+                    description: p.description.clone(),
+                    severity: p.severity,
+                    status: p.status,
+                    affected: p.affected,
+                    facets: p.facets.iter().map(|f| f.key.clone()).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Read a report's JSON, either schema; the error says what is wrong.
+    pub fn from_json(text: &str) -> Result<PreviousReport, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("it is not JSON: {e}"))?;
+        match value.get("schema").and_then(|s| s.as_str()).unwrap_or("") {
+            SCHEMA => serde_json::from_value::<Report>(value)
+                .map(|r| PreviousReport::from_report(&r))
+                .map_err(|e| format!("it is malformed: {e}")),
+            SCHEMA_V1 => serde_json::from_value::<V1Report>(value)
+                .map(V1Report::into_previous)
+                .map_err(|e| format!("it is malformed: {e}")),
+            other => Err(format!(
+                "it has schema {other:?}; expected {SCHEMA:?} or {SCHEMA_V1:?} (a JSON report, `--format json`)"
+            )),
+        }
+    }
+}
+
+/// The schema before problems (patterns, `accepted` suggestions).
+pub const SCHEMA_V1: &str = "reverie.report/v1";
+
+/// The parts of a `v1` report a previous report is read for.
+#[derive(Deserialize)]
+struct V1Report {
+    window: V1Window,
+    patterns: Vec<V1Pattern>,
+    metrics: V1Metrics,
+}
+
+#[derive(Deserialize)]
+struct V1Window {
+    interactions: u64,
+    explicit_feedback: u64,
+}
+
+#[derive(Deserialize)]
+struct V1Pattern {
+    key: String,
+    title: String,
+    description: String,
+    severity: Severity,
+    status: String,
+    occurrences: u64,
+}
+
+#[derive(Deserialize)]
+struct V1Metrics {
+    accuracy: Accuracy,
+}
+
+impl V1Report {
+    fn into_previous(self) -> PreviousReport {
+        PreviousReport {
+            interactions: self.window.interactions,
+            accuracy: self.metrics.accuracy,
+            // v1 mixed explicit and inferred ratings; with explicit feedback
+            // present its figure was mostly explicit, else not comparable.
+            basis: if self.window.explicit_feedback > 0 {
+                Basis::Explicit
+            } else {
+                Basis::None
+            },
+            problems: self
+                .patterns
+                .into_iter()
+                .map(|p| PreviousProblem {
+                    facets: vec![p.key.clone()],
+                    key: p.key,
+                    title: p.title,
+                    description: p.description,
+                    severity: p.severity,
+                    status: if p.status == "resolved" {
+                        ProblemStatus::Resolved
+                    } else {
+                        ProblemStatus::Ongoing
+                    },
+                    affected: p.occurrences,
+                })
+                .collect(),
+        }
+    }
 }

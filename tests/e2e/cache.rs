@@ -58,7 +58,7 @@ fn compiled_rules_are_cached_by_digest_and_a_damaged_entry_is_rebuilt() {
         std::fs::write(f, b"not a compiled component").expect("damage the cache");
     }
     let second = dream(&data, cache.path());
-    assert_eq!(first["patterns"], second["patterns"]);
+    assert_eq!(first["problems"], second["problems"]);
     for f in cached(cache.path()) {
         let len = std::fs::metadata(&f).expect("stat").len();
         assert!(

@@ -97,11 +97,11 @@ fn wait_for_dream(server: &Server, dream: &str) -> Value {
 }
 
 fn pattern_keys(report: &Value) -> BTreeSet<String> {
-    report["patterns"]
+    report["problems"]
         .as_array()
-        .expect("a report has `patterns`")
+        .expect("a report has `problems`")
         .iter()
-        .map(|p| p["key"].as_str().expect("a pattern has a key").to_string())
+        .map(|p| p["key"].as_str().expect("a problem has a key").to_string())
         .collect()
 }
 
@@ -380,7 +380,7 @@ fn an_agent_goes_from_creation_through_import_to_a_dream_report() {
     let offline = offline.join().expect("the offline dream thread");
     assert_eq!(offline["window"]["interactions"], 2400);
     let (served, local) = (pattern_keys(report), pattern_keys(&offline));
-    assert!(!served.is_empty(), "the dream found no patterns");
+    assert!(!served.is_empty(), "the dream found no problems");
     assert_eq!(
         served, local,
         "the server's dream and the offline dream found different patterns"
@@ -403,7 +403,7 @@ fn an_agent_goes_from_creation_through_import_to_a_dream_report() {
         "the listed dream has no summary text:\n{entry:#}"
     );
     assert_eq!(entry["summary"]["interactions"], 2400);
-    assert_eq!(entry["summary"]["patterns"], json!(served.len()));
+    assert_eq!(entry["summary"]["problems"], json!(served.len()));
     assert!(
         entry.get("report").is_none(),
         "the list carries whole reports:\n{entry:#}"

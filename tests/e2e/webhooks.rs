@@ -118,7 +118,7 @@ const CONFIG: &str = "[webhooks]\nallow_networks = [\"127.0.0.0/8\"]\nretry_sche
 
 /// Standard Webhooks verification in Python's standard library: an
 /// implementation that shares nothing with ours. Prints the prompt a receiver
-/// would apply (`update_system_prompt` suggestions), or fails.
+/// applies, as the README's receiver does (`apply.system_prompt`), or fails.
 const PY_RECEIVER: &str = r#"
 import base64, hashlib, hmac, json, sys
 secret, msg_id, ts, sig_header, body_path = sys.argv[1:6]
@@ -129,10 +129,9 @@ if not any(p.partition(",")[2] == expected for p in sig_header.split() if p.star
     sys.exit("signature does not verify")
 event = json.loads(body)
 if event["type"] == "dreaming_report":
-    for s in event["suggestions"]:
-        if s["action"] == "update_system_prompt":
-            print(s["new_prompt"])
-            break
+    apply = event["apply"]
+    if apply["system_prompt"] is not None:
+        print(apply["system_prompt"])
 "#;
 
 fn python_receives(secret: &str, request: &Request) -> String {
@@ -182,9 +181,10 @@ fn feedback_secret(server: &Server, agent: &str) -> String {
         .to_string()
 }
 
-/// The story of the issue: a receiver written for the common payload shape,
-/// verifying with another implementation, takes the suggested prompt and
-/// applies it through the API. It failed twice first; the deliveries list shows it.
+/// The story of the issue: a receiver as the README writes it, verifying with
+/// another implementation, takes `apply` and applies it through the API: one
+/// new version with exactly the ready edits. It failed twice first; the
+/// deliveries list shows it.
 #[test]
 fn a_report_reaches_the_feedback_webhook_signed_and_the_receiver_applies_the_suggestion() {
     let server = Server::start_with(Some(CONFIG));
@@ -235,6 +235,31 @@ fn a_report_reaches_the_feedback_webhook_signed_and_the_receiver_applies_the_sug
         "v2",
         "the receiver's update made a new version"
     );
+    // One report, one new version, holding exactly the ready edits.
+    let versions = server
+        .get(&format!("/v1/agents/{agent}/versions"))
+        .expect(200);
+    assert_eq!(
+        versions["data"].as_array().map(Vec::len),
+        Some(2),
+        "{versions:#}"
+    );
+    assert_eq!(body["apply"]["system_prompt"], prompt.as_str());
+    let suggestions = body["suggestions"].as_array().expect("suggestions");
+    let ready = suggestions
+        .iter()
+        .filter(|s| s["status"] == "ready")
+        .count();
+    assert!(ready > 0, "no ready edit in:\n{body:#}");
+    for s in suggestions {
+        if let Some(text) = s["edit"]["text"].as_str() {
+            assert_eq!(
+                prompt.contains(text.trim()),
+                s["status"] == "ready",
+                "the applied prompt holds the ready edits and no other: {s:#}"
+            );
+        }
+    }
 
     let deliveries = server
         .get(&format!("/v1/agents/{agent}/deliveries"))

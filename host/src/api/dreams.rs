@@ -35,7 +35,7 @@ struct WindowView {
 struct SummaryView {
     text: String,
     interactions: u64,
-    patterns: u64,
+    problems: u64,
     suggestions: u64,
 }
 
@@ -59,7 +59,7 @@ pub(super) struct DreamView {
     summary: Option<SummaryView>,
     /// When retention removed the rules' raw run output from the report.
     logs_swept_at: Option<String>,
-    /// The whole report (`reverie.report/v1`): only when retrieving one dream.
+    /// The whole report (`reverie.report/v2`): only when retrieving one dream.
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<Option<Box<RawValue>>>,
 }
@@ -94,7 +94,7 @@ pub(super) fn view(d: Dream, whole: bool) -> Result<DreamView, ApiError> {
         summary: d.summary.map(|s| SummaryView {
             text: s.text,
             interactions: s.interactions,
-            patterns: s.patterns,
+            problems: s.problems,
             suggestions: s.suggestions,
         }),
         logs_swept_at: d.logs_swept_at_ms.map(time),

@@ -1075,10 +1075,10 @@ async fn every_operation_answers_as_the_document_says() {
         summary: DreamSummary {
             text: "1 pattern".into(),
             interactions: 4,
-            patterns: 1,
+            problems: 1,
             suggestions: 0,
         },
-        report: json!({"schema": "reverie.report/v1"}).to_string(),
+        report: json!({"schema": "reverie.report/v2"}).to_string(),
         window_start_ms: None,
         window_end_ms: 2,
     };
@@ -1089,7 +1089,7 @@ async fn every_operation_answers_as_the_document_says() {
     );
     let reply = s.get(&format!("/v1/dreams/{dream}"), &admin).await;
     assert_eq!(reply.json["status"], "completed");
-    assert_eq!(reply.json["report"]["schema"], "reverie.report/v1");
+    assert_eq!(reply.json["report"]["schema"], "reverie.report/v2");
     assert_eq!(reply.json["summary"]["interactions"], 4);
     let reply = s
         .get("/v1/dreams/drm_01jdq3v6k8m2n4p6r8s0t2v4w6", &admin)
@@ -1291,7 +1291,7 @@ async fn every_operation_answers_as_the_document_says() {
         .expect("a dream");
     let outcome = DreamOutcome::Completed {
         summary: DreamSummary::default(),
-        report: json!({"schema": "reverie.report/v1", "suggestions": []}).to_string(),
+        report: json!({"schema": "reverie.report/v2", "suggestions": []}).to_string(),
         window_start_ms: None,
         window_end_ms: 2,
     };

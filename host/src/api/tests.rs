@@ -1176,12 +1176,12 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
         .admin("GET", &format!("/v1/dreams/{dream_id}"), None)
         .await;
     assert_eq!(r.body["status"], "completed", "{}", r.body["error"]);
-    assert_eq!(r.body["report"]["schema"], "reverie.report/v1");
+    assert_eq!(r.body["report"]["schema"], "reverie.report/v2");
     assert_eq!(r.body["report"]["window"]["interactions"], 400);
     assert!(
-        !r.body["report"]["patterns"]
+        !r.body["report"]["problems"]
             .as_array()
-            .expect("patterns")
+            .expect("problems")
             .is_empty()
     );
     assert!(

@@ -42,7 +42,10 @@ const OUTPUT_CAPACITY: usize = 64 * 1024;
 /// Longest log message kept; longer ones are cut.
 const MAX_LOG_MESSAGE: usize = 2048;
 /// Evidence ids kept per pattern.
-pub const MAX_EVIDENCE: usize = 20;
+/// Interaction ids the host keeps per pattern for the merge (patterns whose
+/// evidence overlaps are one problem, `merge`); a report shows
+/// [`crate::report::EXAMPLES_SHOWN`] of them.
+pub const MAX_EVIDENCE: usize = 5_000;
 /// Fuel and time for calling `info()` at load time.
 const INFO_FUEL: u64 = 100_000_000;
 const INFO_TIMEOUT: Duration = Duration::from_secs(5);

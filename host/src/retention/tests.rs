@@ -79,7 +79,7 @@ fn stripping_run_logs_keeps_every_other_field_and_a_valid_report() {
     let before: serde_json::Value = serde_json::from_str(&report).expect("json");
     let after: serde_json::Value = serde_json::from_str(&stripped).expect("json");
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../schema/report.v1.json")).expect("schema");
+        serde_json::from_str(include_str!("../../schema/report.v2.json")).expect("schema");
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(&after)
@@ -91,7 +91,7 @@ fn stripping_run_logs_keeps_every_other_field_and_a_valid_report() {
     );
     for key in [
         "summary",
-        "patterns",
+        "problems",
         "suggestions",
         "metrics",
         "candidate_prompt",
@@ -180,7 +180,7 @@ impl World {
                     summary: DreamSummary {
                         text: format!("summary of {id}"),
                         interactions: 12,
-                        patterns: 2,
+                        problems: 2,
                         suggestions: 1,
                     },
                     report: report_with_logs(),
@@ -356,7 +356,7 @@ fn old_records_go_newer_ones_and_pending_deliveries_stay_and_reports_stay_listed
     let report: serde_json::Value =
         serde_json::from_str(swept_dream.report.as_deref().expect("the report stays"))
             .expect("json");
-    assert!(report["patterns"].as_array().is_some_and(|p| !p.is_empty()));
+    assert!(report["problems"].as_array().is_some_and(|p| !p.is_empty()));
     assert!(
         report["rules"]
             .as_array()

@@ -358,7 +358,7 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
         summary: DreamSummary {
             text: "fine".into(),
             interactions: 3,
-            patterns: 1,
+            problems: 1,
             suggestions: 0,
         },
         report: "{\"schema\":\"reverie.report/v1\"}".into(),
@@ -397,7 +397,7 @@ pub fn dreams_move_through_their_states_once(store: &dyn Store) {
         got.report.as_deref(),
         Some("{\"schema\":\"reverie.report/v1\"}")
     );
-    assert_eq!(got.summary.as_ref().map(|s| s.patterns), Some(1));
+    assert_eq!(got.summary.as_ref().map(|s| s.problems), Some(1));
     assert_eq!(
         store
             .last_completed_dream(&a.id)

@@ -279,7 +279,8 @@ impl DreamStatus {
 pub struct DreamSummary {
     pub text: String,
     pub interactions: u64,
-    pub patterns: u64,
+    /// Problems found (stored in the `n_patterns` column, from before problems).
+    pub problems: u64,
     pub suggestions: u64,
 }
 

@@ -584,7 +584,7 @@ fn dream_row(row: &rusqlite::Row<'_>, with_report: bool) -> rusqlite::Result<Dre
             Some(text) => Some(DreamSummary {
                 text,
                 interactions: row.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
-                patterns: row.get::<_, Option<i64>>(12)?.unwrap_or(0) as u64,
+                problems: row.get::<_, Option<i64>>(12)?.unwrap_or(0) as u64,
                 suggestions: row.get::<_, Option<i64>>(13)?.unwrap_or(0) as u64,
             }),
             None => None,
@@ -1321,7 +1321,7 @@ impl Store for SqliteStore {
                         now_ms,
                         summary.text,
                         summary.interactions as i64,
-                        summary.patterns as i64,
+                        summary.problems as i64,
                         summary.suggestions as i64,
                         report,
                         window_start_ms,

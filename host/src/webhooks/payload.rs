@@ -6,9 +6,14 @@
 //!
 //! ```json
 //! {"type": "dreaming_report", "id": "msg_…", "timestamp": "…", "sequence": 7,
-//!  "agent_id": "agt_…", "dream_id": "drm_…", "summary": "…", "patterns": […],
-//!  "metrics": {…}, "suggestions": [{"action": "update_system_prompt", "new_prompt": "…", …}]}
+//!  "agent_id": "agt_…", "dream_id": "drm_…", "summary": "…", "problems": […],
+//!  "metrics": {…}, "suggestions": […],
+//!  "apply": {"system_prompt": "…", "settings": {}, "suggestions": ["sug_1", "sug_3"]}}
 //! ```
+//!
+//! `apply` holds every ready edit at once: a receiver that applies it makes one
+//! new config version per report. Each suggestion's own `new_prompt` is the live
+//! prompt with that edit alone, for a person who picks edits by hand.
 //!
 //! The body is built the same way, byte for byte, for every attempt, so a
 //! retry is the same message with the same `webhook-id`. A body above the size
@@ -53,10 +58,11 @@ pub fn dream_event(dream: &Dream, outcome: &DreamOutcome) -> OutboxEvent {
                     "config_version": report["agent"]["config_version"],
                     "summary": report["summary"],
                     "window": report["window"],
-                    "patterns": report["patterns"],
+                    "problems": report["problems"],
                     "metrics": report["metrics"],
                     "suggestions": report["suggestions"],
                     "candidate_prompt": report["candidate_prompt"],
+                    "apply": report["apply"],
                 })),
             )
         }

@@ -424,13 +424,14 @@ pub fn assert_failed(report: &Value, name: &str, kind: &str) -> String {
         .to_string()
 }
 
-/// The merged pattern with `key`, if the report has one.
+/// The rule's pattern with `key` (a facet of one of the report's problems), if any.
 pub fn pattern<'a>(report: &'a Value, key: &str) -> Option<&'a Value> {
-    report["patterns"]
+    report["problems"]
         .as_array()
-        .expect("the report has a `patterns` list")
+        .expect("the report has a `problems` list")
         .iter()
-        .find(|p| p["key"] == key)
+        .flat_map(|p| p["facets"].as_array().into_iter().flatten())
+        .find(|f| f["key"] == key)
 }
 
 /// The value of metric `name` reported by rule `rule`.
@@ -456,8 +457,8 @@ pub fn assert_bystanders_whole(report: &Value, data: &Dataset) {
     assert_ok(report, "tool-failures");
     let count = pattern(report, "probe/count").unwrap_or_else(|| {
         panic!(
-            "the well-behaved rule's pattern probe/count is missing; patterns:\n{:#}",
-            report["patterns"]
+            "the well-behaved rule's pattern probe/count is missing; problems:\n{:#}",
+            report["problems"]
         )
     });
     assert_eq!(

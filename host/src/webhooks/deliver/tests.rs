@@ -241,8 +241,8 @@ fn verifies(secret: &Secret, id: &str, timestamp: &str, signature: &str, body: &
 fn sample_report() -> serde_json::Value {
     serde_json::json!({
         "agent": {"config_version": "v3"},
-        "summary": "2 patterns",
-        "patterns": [{"key": "tool-timeout"}],
+        "summary": "2 problems",
+        "problems": [{"key": "tool-timeout"}],
         "metrics": {"accuracy": {"rate": 0.8}},
         "suggestions": [{"id": "s1", "action": "update_system_prompt", "new_prompt": "Be brief."}],
         "candidate_prompt": "Be brief.",
