@@ -659,3 +659,125 @@ fn the_same_window_gives_the_same_findings_and_log() {
     assert_eq!(a, b);
     assert!(a.contains("tool-failures/grant_admin/other"));
 }
+
+/// The rule on the committed example dataset (`examples/support-bot`): what
+/// an operator of the shop's bot sees. The rule's code knows nothing of the
+/// shop; everything below comes from the calls.
+mod example_dataset {
+    use super::*;
+    use serde_json::Value as Json;
+
+    /// The interactions as the host hands them to rules: each tool call
+    /// joined with the `tool` message that answers it.
+    fn load() -> Vec<Interaction> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/support-bot/interactions.jsonl"
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Json>(line).ok())
+            .map(|record| {
+                let messages = record["messages"].as_array().cloned().unwrap_or_default();
+                let mut made = Vec::new();
+                for (i, m) in messages.iter().enumerate() {
+                    for call in m["tool_calls"].as_array().into_iter().flatten() {
+                        let id = call["id"].as_str().unwrap_or_default();
+                        let answer = messages
+                            .iter()
+                            .find(|r| r["tool_call_id"].as_str() == Some(id));
+                        let error = answer
+                            .filter(|r| r["is_error"].as_bool() == Some(true))
+                            .and_then(|r| r["content"].as_str())
+                            .map(str::to_string);
+                        made.push(ToolCall {
+                            id: id.to_string(),
+                            name: call["function"]["name"].as_str().unwrap_or_default().into(),
+                            arguments: call["function"]["arguments"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .into(),
+                            error,
+                            message_index: i as u32,
+                        });
+                    }
+                }
+                Interaction {
+                    id: record["id"].as_str().unwrap_or_default().into(),
+                    session_id: None,
+                    user_id: None,
+                    timestamp_ms: 0,
+                    config_version: None,
+                    messages: Vec::new(),
+                    tool_calls: made,
+                    metadata: "{}".into(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_shops_bot_is_told_to_pass_order_ids_as_digits_and_not_to_invent_deliveries() {
+        let window = load();
+        assert!(
+            window.len() >= 2000,
+            "example dataset missing: {}",
+            window.len()
+        );
+        let mut r = rule(&[]);
+        for chunk in window.chunks(256) {
+            assert!(
+                r.analyse(Chunk {
+                    interactions: chunk.to_vec(),
+                    feedback: Vec::new()
+                })
+                .is_ok()
+            );
+        }
+        let (findings, log) = r.findings_and_log();
+        let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "tool-failures/lookup_order/invalid_argument",
+                "tool-failures/track_shipment/timeout"
+            ]
+        );
+        // Occurrences are interactions, each one evidence.
+        for p in &findings.patterns {
+            assert_eq!(p.evidence.len(), p.occurrences as usize, "{}", p.key);
+            assert!(p.occurrences > 100, "{}: {}", p.key, p.occurrences);
+        }
+        let fix = |key: &str| {
+            findings
+                .suggestions
+                .iter()
+                .filter(|s| s.addresses.iter().any(|a| a == key))
+                .filter_map(instruction)
+                .collect::<Vec<_>>()
+        };
+        let lookup = fix("tool-failures/lookup_order/invalid_argument");
+        assert_eq!(lookup.len(), 1);
+        assert!(
+            lookup[0].contains("`order_id`") && lookup[0].contains("`#`"),
+            "{}",
+            lookup[0]
+        );
+        let shipment = fix("tool-failures/track_shipment/timeout");
+        assert_eq!(shipment.len(), 1);
+        assert!(
+            shipment[0].contains("never state a result that no tool returned"),
+            "{}",
+            shipment[0]
+        );
+
+        // The one `check_inventory` colour that is not there: dropped, and said so.
+        let dropped = log_line(
+            &log,
+            "dropped",
+            "key",
+            "tool-failures/check_inventory/not_found",
+        );
+        assert_eq!(dropped.map(|l| field(l, "interactions")), Some("1"));
+    }
+}
