@@ -101,7 +101,7 @@ impl Profile {
     fn count(&self, field: &str, feature: usize) -> u64 {
         let stats = self.fields.get(field);
         if feature == feature::ABSENT {
-            return self.calls - stats.map_or(0, |s| s.values);
+            return self.calls.saturating_sub(stats.map_or(0, |s| s.values));
         }
         stats.map_or(0, |s| s.counts[feature])
     }
@@ -128,8 +128,14 @@ impl ToolArgs {
         };
         let profile = self.profiles.entry(outcome).or_default();
         profile.calls += 1;
-        for (name, value) in fields {
-            if !self.known.contains(&name) {
+        // A field given twice counts once (its first value), so that no
+        // field has more values than there are calls.
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for (name, value) in &fields {
+            if !seen.insert(name) {
+                continue;
+            }
+            if !self.known.contains(name) {
                 if self.known.len() >= MAX_FIELDS {
                     continue;
                 }
@@ -137,9 +143,9 @@ impl ToolArgs {
             }
             profile
                 .fields
-                .entry(name)
+                .entry(name.clone())
                 .or_default()
-                .add(&Shape::of(&value));
+                .add(&Shape::of(value));
         }
     }
 
@@ -648,6 +654,17 @@ mod tests {
             e.finding()
                 .contains("in 8 of 8 failing calls and in 0 of 40 successful ones")
         );
+    }
+
+    #[test]
+    fn a_field_sent_twice_counts_once() {
+        let mut calls: Vec<(String, Outcome)> = (0..10)
+            .map(|i| (format!(r#"{{"seat": "{i}A", "seat": "{i}B"}}"#), None))
+            .collect();
+        calls.extend((0..10).map(|i| (format!(r#"{{"seat": "{i}A"}}"#), BAD)));
+        // Were the second `seat` counted, successful calls would have more
+        // values than calls, and `seat` would look missing from failures.
+        assert_eq!(tool(&calls).explain(ErrorClass::InvalidArgument), None);
     }
 
     #[test]
