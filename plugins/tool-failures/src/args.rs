@@ -50,12 +50,19 @@ pub mod feature {
     /// the last bucket holds every longer list.
     pub const LIST_LEN: usize = PUNCT + 32;
     pub const LIST_LENS: usize = 10;
-    /// Number of features a value can have.
-    pub const COUNT: usize = LIST_LEN + LIST_LENS;
+    /// `LIST_MIN + n - 1` is a list of at least `n` items, `n` from 1 to
+    /// `LIST_LENS - 1`: failing calls with three or four items, against
+    /// successful ones with one or two, differ in no exact length as much as
+    /// in "at least three".
+    pub const LIST_MIN: usize = LIST_LEN + LIST_LENS;
+    /// Number of features a value can have (all fit in a `u64`).
+    pub const COUNT: usize = LIST_MIN + LIST_LENS - 1;
     /// Not a value's feature: the field is missing from the call. Counted
     /// from the number of calls, see `shapes`.
     pub const ABSENT: usize = COUNT;
 }
+
+const _: () = assert!(feature::COUNT <= 64, "features are bits of a u64");
 
 /// The set of features of one value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -142,6 +149,9 @@ impl Shape {
             Value::List(n) => {
                 features.set(LIST);
                 features.set(LIST_LEN + (*n).min(LIST_LENS - 1));
+                for at_least in 1..=(*n).min(LIST_LENS - 1) {
+                    features.set(LIST_MIN + at_least - 1);
+                }
                 ""
             }
             Value::Object => {
@@ -476,6 +486,11 @@ mod tests {
         assert!(count.features.has(feature::NUMBER));
         let list = shape(Value::List(3));
         assert!(list.features.has(feature::LIST_LEN + 3));
+        assert!(list.features.has(feature::LIST_MIN + 2), "at least three");
+        assert!(
+            !list.features.has(feature::LIST_MIN + 3),
+            "not at least four"
+        );
         assert_eq!(list.signature, COMPLEX);
         let long = shape(Value::List(40));
         assert!(

@@ -624,7 +624,7 @@ impl ToolFailures {
         );
         match (explanation, shape_fix) {
             (Some(e), true) => {
-                let strength = e.markers[0].contrast().abs();
+                let strength = e.strength();
                 fixes.push(suggest(
                     Edit::AppendInstruction(format!("When you call `{tool}`, {}.", e.clause())),
                     (f64::from(confidence(n, 0.9)) * strength.min(1.0)) as f32,

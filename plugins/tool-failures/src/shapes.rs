@@ -185,12 +185,9 @@ impl ToolArgs {
                     .then(rank(a.feature).cmp(&rank(b.feature)))
                     .then(a.feature.cmp(&b.feature))
             });
-            let score = markers[0].contrast().abs();
+            let score = markers.first().map_or(0.0, |m| m.contrast().abs());
             // Strictly better: ties go to the first field by name.
-            if best
-                .as_ref()
-                .is_none_or(|b| score > b.markers[0].contrast().abs())
-            {
+            if best.as_ref().is_none_or(|b| score > b.strength()) {
                 let empty = FieldStats::default();
                 let s = success.fields.get(field).unwrap_or(&empty);
                 let f = failure.fields.get(field).unwrap_or(&empty);
@@ -288,7 +285,11 @@ impl Marker {
             OTHER_LETTER => "contains a letter outside ASCII".into(),
             OTHER_SYMBOL => "contains a symbol outside ASCII".into(),
             ABSENT => "is missing".into(),
-            f if (LIST_LEN..COUNT).contains(&f) => format!("has {}", items(f - LIST_LEN)),
+            f if (LIST_LEN..LIST_MIN).contains(&f) => format!("has {}", items(f - LIST_LEN)),
+            f if (LIST_MIN..COUNT).contains(&f) => match f - LIST_MIN + 1 {
+                1 => "has one or more items".into(),
+                n => format!("has {} or more items", number(n)),
+            },
             f => format!("contains {}", punct_name(punct(f))),
         }
     }
@@ -418,9 +419,17 @@ impl Explanation {
         self.added().any(|a| a == f)
     }
 
-    /// The strongest marker, in words, e.g. "`order_id` contains `#`".
+    /// How far apart failing and successful calls are on the strongest
+    /// marker, 0 to 1.
+    pub fn strength(&self) -> f64 {
+        self.markers.first().map_or(0.0, |m| m.contrast().abs())
+    }
+
+    /// The strongest marker, in words, e.g. "`booking_ref` contains `#`".
     pub fn summary(&self) -> String {
-        let m = &self.markers[0];
+        let Some(m) = self.markers.first() else {
+            return format!("`{}`", self.field);
+        };
         if m.contrast() > 0.0 {
             format!("`{}` {}", self.field, m.says())
         } else {
@@ -430,7 +439,9 @@ impl Explanation {
 
     /// A sentence for the pattern's description, with the figures.
     pub fn finding(&self) -> String {
-        let m = &self.markers[0];
+        let Some(m) = self.markers.first() else {
+            return String::new();
+        };
         let mut out = format!(
             "The arguments explain it: `{}` {} in {} of {} failing calls and in {} of {} \
              successful ones.",
@@ -665,6 +676,46 @@ mod tests {
         // Were the second `seat` counted, successful calls would have more
         // values than calls, and `seat` would look missing from failures.
         assert_eq!(tool(&calls).explain(ErrorClass::InvalidArgument), None);
+    }
+
+    #[test]
+    fn a_missing_field_and_too_long_a_list_are_named_as_such() {
+        // Every failing booking left out `fare_class`; every successful one had it.
+        let mut calls: Vec<(String, Outcome)> = (0..30)
+            .map(|i| (format!(r#"{{"flight": "BA{i}", "fare_class": "Y"}}"#), None))
+            .collect();
+        calls.extend((0..6).map(|i| (format!(r#"{{"flight": "BA{i}"}}"#), BAD)));
+        let e = tool(&calls).explain(ErrorClass::InvalidArgument);
+        assert_eq!(
+            e.map(|e| e.clause()).as_deref(),
+            Some("always pass `fare_class`; if you do not have a value for it, ask for one first")
+        );
+
+        // Up to two passengers work; three or four are refused.
+        let mut calls: Vec<(String, Outcome)> = (0..30)
+            .map(|i| {
+                (
+                    format!(r#"{{"passengers": [{}]}}"#, ["1", "1, 2"][i % 2]),
+                    None,
+                )
+            })
+            .collect();
+        calls.extend((0..6).map(|i| {
+            (
+                format!(
+                    r#"{{"passengers": [{}]}}"#,
+                    ["1, 2, 3", "1, 2, 3, 4"][i % 2]
+                ),
+                BAD,
+            )
+        }));
+        let e = tool(&calls).explain(ErrorClass::InvalidArgument);
+        assert_eq!(
+            e.map(|e| e.clause()).as_deref(),
+            Some(
+                "pass at most two items in `passengers`; split a longer request into several calls"
+            )
+        );
     }
 
     #[test]
