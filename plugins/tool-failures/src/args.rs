@@ -13,6 +13,8 @@
 //! Nothing here knows what a field means: a shape is made of character
 //! classes, never of words.
 
+use std::borrow::Cow;
+
 /// Longest arguments text read; longer ones are counted as unreadable.
 pub const MAX_ARGUMENT_BYTES: usize = 16 * 1024;
 /// Top-level fields read per call; an agent that sends more is unusual and
@@ -23,7 +25,10 @@ const MAX_FIELDS_PER_CALL: usize = 64;
 const MAX_RUNS: usize = 6;
 /// The signature of a value with more than [`MAX_RUNS`] runs, or of a kind
 /// that has no characters (a list, an object, `true`, `null`).
-pub const COMPLEX: &str = "~";
+pub const COMPLEX: Signature = Signature {
+    runs: [0; MAX_RUNS],
+    len: u8::MAX,
+};
 
 /// ASCII punctuation, each character its own feature: which one an agent adds
 /// (`#`, `-`, `@`, ...) is what a fix names.
@@ -76,15 +81,29 @@ impl Features {
     pub fn has(self, feature: usize) -> bool {
         feature < feature::COUNT && self.0 & (1 << feature) != 0
     }
+
+    /// The features in the set, in order.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let f = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(f)
+        })
+    }
 }
 
-/// A top-level value of the arguments object.
+/// A top-level value of the arguments object, borrowed from the arguments
+/// text where it can be (a string without escapes).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     /// A string, unescaped.
-    Text(String),
+    Text(Cow<'a, str>),
     /// A number, as written (`-12.5e3`).
-    Number(String),
+    Number(&'a str),
     Bool,
     Null,
     /// A list and its number of items.
@@ -92,18 +111,64 @@ pub enum Value {
     Object,
 }
 
+/// The runs of a value's characters: one character per run of one
+/// character class, `d` digits, `u` uppercase letters, `l` lowercase
+/// letters, `s` whitespace, `o` other letters, `x` other symbols, and
+/// punctuation as itself; [`COMPLEX`] when there are more runs than
+/// [`MAX_RUNS`] or the kind has no text. A `Copy` value rather than a
+/// string: every argument of every call has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Signature {
+    runs: [u8; MAX_RUNS],
+    len: u8,
+}
+
+impl Signature {
+    pub fn is_complex(self) -> bool {
+        self == COMPLEX
+    }
+
+    /// The runs' classes, in order (none for [`COMPLEX`]).
+    pub fn classes(self) -> impl Iterator<Item = char> {
+        let len = if self.is_complex() {
+            0
+        } else {
+            usize::from(self.len)
+        };
+        self.runs.into_iter().take(len).map(char::from)
+    }
+}
+
+impl std::fmt::Display for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_complex() {
+            return f.write_str("~");
+        }
+        self.classes().try_for_each(|c| write!(f, "{c}"))
+    }
+}
+
 /// A value's features and its run signature.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shape {
     pub features: Features,
-    /// One character per run of one character class: `d` digits, `u`
-    /// uppercase letters, `l` lowercase letters, `s` whitespace, `o` other
-    /// letters, `x` other symbols, and punctuation as itself; [`COMPLEX`]
-    /// when there are more runs than [`MAX_RUNS`] or the kind has no text.
-    pub signature: String,
+    pub signature: Signature,
     /// Bit `i` set when run `i` is a single character ("an uppercase letter"
     /// rather than "uppercase letters").
     pub single_runs: u8,
+}
+
+/// The index of an ASCII punctuation character in [`PUNCTUATION`] (which
+/// lists them in ASCII order), without searching it.
+fn punct_index(c: char) -> Option<usize> {
+    let b = u8::try_from(c).ok()?;
+    Some(match b {
+        b'!'..=b'/' => usize::from(b - b'!'),
+        b':'..=b'@' => 15 + usize::from(b - b':'),
+        b'['..=b'`' => 22 + usize::from(b - b'['),
+        b'{'..=b'~' => 28 + usize::from(b - b'{'),
+        _ => return None,
+    })
 }
 
 /// The character class of one character, as it appears in a signature.
@@ -118,7 +183,7 @@ fn run_class(c: char) -> char {
         's'
     } else if c.is_alphabetic() {
         'o'
-    } else if PUNCTUATION.contains(c) {
+    } else if punct_index(c).is_some() {
         c
     } else {
         'x'
@@ -132,11 +197,11 @@ impl Shape {
         let chars = match value {
             Value::Text(text) => {
                 features.set(TEXT);
-                text.as_str()
+                text.as_ref()
             }
             Value::Number(literal) => {
                 features.set(NUMBER);
-                literal.as_str()
+                literal
             }
             Value::Bool => {
                 features.set(BOOL);
@@ -162,7 +227,10 @@ impl Shape {
         if matches!(value, Value::Text(t) if t.is_empty()) {
             features.set(EMPTY);
         }
-        let mut signature = String::new();
+        let mut signature = Signature {
+            runs: [0; MAX_RUNS],
+            len: 0,
+        };
         let mut single_runs = 0u8;
         let mut runs = 0usize;
         let mut last: Option<char> = None;
@@ -176,7 +244,7 @@ impl Shape {
                 's' => SPACE,
                 'o' => OTHER_LETTER,
                 'x' => OTHER_SYMBOL,
-                p => PUNCT + PUNCTUATION.find(p).unwrap_or(0),
+                p => PUNCT + punct_index(p).unwrap_or(0),
             });
             if last == Some(class) {
                 run_len += 1;
@@ -189,14 +257,16 @@ impl Shape {
             run_len = 1;
             last = Some(class);
             if runs <= MAX_RUNS {
-                signature.push(class);
+                // Every class is ASCII: a letter code or ASCII punctuation.
+                signature.runs[runs - 1] = u8::try_from(class).unwrap_or(b'x');
+                signature.len += 1;
             }
         }
         if run_len == 1 && runs <= MAX_RUNS {
             single_runs |= 1 << (runs - 1);
         }
         if runs > MAX_RUNS || !matches!(value, Value::Text(_) | Value::Number(_)) {
-            signature = COMPLEX.to_string();
+            signature = COMPLEX;
             single_runs = 0;
         }
         Shape {
@@ -210,33 +280,33 @@ impl Shape {
 /// The top-level fields of a JSON object text, in order, or `None` when the
 /// text is not one (or longer than [`MAX_ARGUMENT_BYTES`]). A field given
 /// twice is kept twice, as the agent sent it.
-pub fn fields(json: &str) -> Option<Vec<(String, Value)>> {
+pub fn fields(json: &str) -> Option<Vec<(Cow<'_, str>, Value<'_>)>> {
     if json.len() > MAX_ARGUMENT_BYTES {
         return None;
     }
     let mut reader = Reader { text: json, pos: 0 };
     reader.skip_space();
-    reader.expect('{')?;
+    reader.expect(b'{')?;
     let mut out = Vec::new();
     reader.skip_space();
-    if reader.eat('}') {
+    if reader.eat(b'}') {
         return reader.at_end().then_some(out);
     }
     loop {
         reader.skip_space();
         let name = reader.string()?;
         reader.skip_space();
-        reader.expect(':')?;
+        reader.expect(b':')?;
         reader.skip_space();
         let value = reader.value()?;
         if out.len() < MAX_FIELDS_PER_CALL {
             out.push((name, value));
         }
         reader.skip_space();
-        if reader.eat(',') {
+        if reader.eat(b',') {
             continue;
         }
-        reader.expect('}')?;
+        reader.expect(b'}')?;
         return reader.at_end().then_some(out);
     }
 }
@@ -246,34 +316,44 @@ struct Reader<'a> {
     pos: usize,
 }
 
-impl Reader<'_> {
-    fn peek(&self) -> Option<char> {
-        self.text[self.pos..].chars().next()
+/// The reader works on bytes: every byte JSON gives a meaning to is ASCII,
+/// and no byte of a multi-byte UTF-8 character is, so the cursor stops only
+/// on character boundaries where it slices.
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
     }
 
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
+    fn bump(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    /// The character at the cursor, for the slow path of escaped strings.
+    fn bump_char(&mut self) -> Option<char> {
+        let c = self.text[self.pos..].chars().next()?;
         self.pos += c.len_utf8();
         Some(c)
     }
 
-    fn eat(&mut self, c: char) -> bool {
-        if self.peek() == Some(c) {
-            self.pos += c.len_utf8();
+    fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
             true
         } else {
             false
         }
     }
 
-    fn expect(&mut self, c: char) -> Option<()> {
-        self.eat(c).then_some(())
+    fn expect(&mut self, b: u8) -> Option<()> {
+        self.eat(b).then_some(())
     }
 
     fn skip_space(&mut self) {
         while self
             .peek()
-            .is_some_and(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
         {
             self.pos += 1;
         }
@@ -287,13 +367,21 @@ impl Reader<'_> {
     /// A string at the cursor (which is on its opening quote), unescaped.
     /// Invalid escapes and lone surrogates become U+FFFD rather than failing:
     /// the shape of the rest is still worth knowing.
-    fn string(&mut self) -> Option<String> {
-        self.expect('"')?;
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.expect(b'"')?;
+        // Most strings have no escape: borrow them.
+        let rest = &self.text[self.pos..];
+        if let Some(end) = rest.find(['"', '\\'])
+            && rest[end..].starts_with('"')
+        {
+            self.pos += end + 1;
+            return Some(Cow::Borrowed(&rest[..end]));
+        }
         let mut out = String::new();
         loop {
-            match self.bump()? {
-                '"' => return Some(out),
-                '\\' => match self.bump()? {
+            match self.bump_char()? {
+                '"' => return Some(Cow::Owned(out)),
+                '\\' => match self.bump_char()? {
                     'n' => out.push('\n'),
                     't' => out.push('\t'),
                     'r' => out.push('\r'),
@@ -332,55 +420,54 @@ impl Reader<'_> {
 
     /// A value at the cursor. Nested lists and objects are skipped, a list's
     /// items counted.
-    fn value(&mut self) -> Option<Value> {
+    fn value(&mut self) -> Option<Value<'a>> {
         match self.peek()? {
-            '"' => self.string().map(Value::Text),
-            '{' => {
+            b'"' => self.string().map(Value::Text),
+            b'{' => {
                 self.skip_nested()?;
                 Some(Value::Object)
             }
-            '[' => {
+            b'[' => {
                 self.bump();
                 self.skip_space();
-                if self.eat(']') {
+                if self.eat(b']') {
                     return Some(Value::List(0));
                 }
                 let mut items = 0;
                 loop {
                     self.skip_space();
                     match self.peek()? {
-                        '[' | '{' => self.skip_nested()?,
+                        b'[' | b'{' => self.skip_nested()?,
                         _ => {
                             self.value()?;
                         }
                     }
                     items += 1;
                     self.skip_space();
-                    if self.eat(',') {
+                    if self.eat(b',') {
                         continue;
                     }
-                    self.expect(']')?;
+                    self.expect(b']')?;
                     return Some(Value::List(items));
                 }
             }
-            't' => self.word("true", Value::Bool),
-            'f' => self.word("false", Value::Bool),
-            'n' => self.word("null", Value::Null),
-            c if c == '-' || c.is_ascii_digit() => {
+            b't' => self.word("true", Value::Bool),
+            b'f' => self.word("false", Value::Bool),
+            b'n' => self.word("null", Value::Null),
+            b if b == b'-' || b.is_ascii_digit() => {
                 let start = self.pos;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
-                {
+                while self.peek().is_some_and(|b| {
+                    b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
+                }) {
                     self.pos += 1;
                 }
-                Some(Value::Number(self.text[start..self.pos].to_string()))
+                Some(Value::Number(&self.text[start..self.pos]))
             }
             _ => None,
         }
     }
 
-    fn word(&mut self, word: &str, value: Value) -> Option<Value> {
+    fn word(&mut self, word: &str, value: Value<'a>) -> Option<Value<'a>> {
         if self.text[self.pos..].starts_with(word) {
             self.pos += word.len();
             Some(value)
@@ -395,14 +482,14 @@ impl Reader<'_> {
         let mut depth = 0usize;
         loop {
             match self.bump()? {
-                '[' | '{' => depth += 1,
-                ']' | '}' => {
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
                         return Some(());
                     }
                 }
-                '"' => {
+                b'"' => {
                     self.pos -= 1;
                     self.string()?;
                 }
@@ -425,13 +512,13 @@ mod tests {
         assert_eq!(
             read,
             Some(vec![
-                ("passenger_count".to_string(), Value::Number("3".into())),
-                ("names".to_string(), Value::List(3)),
-                ("to".to_string(), Value::Text("LHR".into())),
-                ("note".to_string(), Value::Text("a \"quoted\" é".into())),
-                ("window".to_string(), Value::Bool),
-                ("meal".to_string(), Value::Null),
-                ("extra".to_string(), Value::Object),
+                ("passenger_count".into(), Value::Number("3")),
+                ("names".into(), Value::List(3)),
+                ("to".into(), Value::Text("LHR".into())),
+                ("note".into(), Value::Text("a \"quoted\" é".into())),
+                ("window".into(), Value::Bool),
+                ("meal".into(), Value::Null),
+                ("extra".into(), Value::Object),
             ])
         );
         assert_eq!(fields("{}"), Some(vec![]));
@@ -458,14 +545,24 @@ mod tests {
     fn deeply_nested_arguments_cost_no_stack() {
         // 5,000 levels: recursion would need a frame per level.
         let deep = format!("{{\"a\": {}{}}}", "[".repeat(5_000), "]".repeat(5_000));
-        assert_eq!(fields(&deep), Some(vec![("a".to_string(), Value::List(1))]));
+        assert_eq!(fields(&deep), Some(vec![("a".into(), Value::List(1))]));
+    }
+
+    #[test]
+    fn punctuation_is_indexed_in_the_order_it_is_listed() {
+        for (i, c) in PUNCTUATION.chars().enumerate() {
+            assert_eq!(punct_index(c), Some(i), "{c:?}");
+        }
+        assert_eq!(PUNCTUATION.len(), 32);
+        assert_eq!(punct_index('a'), None);
+        assert_eq!(punct_index('é'), None);
     }
 
     #[test]
     fn a_shape_is_made_of_character_classes_and_punctuation() {
         let shape = |v: Value| Shape::of(&v);
         let id = shape(Value::Text("#48213".into()));
-        assert_eq!(id.signature, "#d");
+        assert_eq!(id.signature.to_string(), "#d");
         assert!(id.features.has(feature::TEXT) && id.features.has(feature::DIGIT));
         assert!(
             id.features
@@ -475,14 +572,17 @@ mod tests {
         // "an uppercase letter followed by digits"
         let employee = shape(Value::Text("E1234".into()));
         assert_eq!(
-            (employee.signature.as_str(), employee.single_runs),
+            (
+                employee.signature.to_string().as_str(),
+                employee.single_runs
+            ),
             ("ud", 0b01)
         );
         let spaced = shape(Value::Text("e 12-34".into()));
-        assert_eq!(spaced.signature, "lsd-d");
+        assert_eq!(spaced.signature.to_string(), "lsd-d");
         assert!(spaced.features.has(feature::SPACE));
-        let count = shape(Value::Number("-2".into()));
-        assert_eq!(count.signature, "-d");
+        let count = shape(Value::Number("-2"));
+        assert_eq!(count.signature.to_string(), "-d");
         assert!(count.features.has(feature::NUMBER));
         let list = shape(Value::List(3));
         assert!(list.features.has(feature::LIST_LEN + 3));
@@ -498,10 +598,6 @@ mod tests {
                 .has(feature::LIST_LEN + feature::LIST_LENS - 1)
         );
         assert_eq!(shape(Value::Text("a-b-c-d-e".into())).signature, COMPLEX);
-        assert!(
-            shape(Value::Text(String::new()))
-                .features
-                .has(feature::EMPTY)
-        );
+        assert!(shape(Value::Text("".into())).features.has(feature::EMPTY));
     }
 }

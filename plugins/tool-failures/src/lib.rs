@@ -35,7 +35,8 @@ pub mod args;
 pub mod classify;
 pub mod shapes;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use reverie_rule_sdk::{
     Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
@@ -77,6 +78,8 @@ struct Group {
     evidence: Vec<u32>,
     /// Masked message → (count, first raw message of that shape).
     messages: BTreeMap<String, (u64, String)>,
+    /// The last interaction (numbered from 1) that counted towards it.
+    last_seen: u64,
 }
 
 impl Group {
@@ -122,6 +125,8 @@ struct ToolStats {
     failed: u64,
     /// Interactions that called it.
     interactions: u64,
+    /// The last interaction (numbered from 1) that called it.
+    last_seen: u64,
     /// Argument profiles, for the first [`MAX_PROFILED_TOOLS`] tools.
     args: Option<ToolArgs>,
 }
@@ -220,35 +225,41 @@ pub struct ToolFailures {
 impl ToolFailures {
     fn record(&mut self, interaction: &Interaction) {
         self.interactions += 1;
-        let mut failed_here: BTreeSet<(String, ErrorClass)> = BTreeSet::new();
-        let mut tools_here: BTreeSet<String> = BTreeSet::new();
+        // Interactions are numbered from 1: a tool or group whose `last_seen`
+        // is this number already counted this interaction.
+        let now = self.interactions;
+        let mut failed_here = false;
         // This interaction's index in `ids`, pushed when it first becomes evidence.
         let mut id_index: Option<u32> = None;
         for call in &interaction.tool_calls {
             self.calls += 1;
-            let name = text::truncate(&call.name, MAX_NAME_CHARS);
+            // Borrowed unless too long: most calls allocate nothing here.
+            let name: Cow<'_, str> = if call.name.len() <= MAX_NAME_CHARS {
+                Cow::Borrowed(&call.name)
+            } else {
+                Cow::Owned(text::truncate(&call.name, MAX_NAME_CHARS))
+            };
             let class = call.error.as_deref().map(classify);
             if class.is_some() {
                 self.failed_calls += 1;
+                failed_here = true;
             }
-            if !self.tools.contains_key(&name) && self.tools.len() < MAX_TOOLS {
+            if !self.tools.contains_key(name.as_ref()) && self.tools.len() < MAX_TOOLS {
                 let profile = self.profiled_tools < MAX_PROFILED_TOOLS;
                 self.profiled_tools += usize::from(profile);
                 let tool = ToolStats {
                     args: profile.then(ToolArgs::default),
                     ..ToolStats::default()
                 };
-                self.tools.insert(name.clone(), tool);
+                self.tools.insert(name.to_string(), tool);
             }
-            let Some(tool) = self.tools.get_mut(&name) else {
+            let Some(tool) = self.tools.get_mut(name.as_ref()) else {
                 self.overflow();
-                if let Some(class) = class {
-                    failed_here.insert((name, class));
-                }
                 continue;
             };
             tool.calls += 1;
-            if tools_here.insert(name.clone()) {
+            if tool.last_seen != now {
+                tool.last_seen = now;
                 tool.interactions += 1;
             }
             if let Some(args) = &mut tool.args {
@@ -258,36 +269,38 @@ impl ToolFailures {
                 continue;
             };
             tool.failed += 1;
-            let key = (name, class);
+            let key = (name.into_owned(), class);
             if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
                 self.overflow();
-                failed_here.insert(key);
                 continue;
             }
-            let group = self.groups.entry(key.clone()).or_default();
+            let group = self.groups.entry(key).or_default();
             group.failures += 1;
             group.record_message(error);
-            if failed_here.insert(key) {
-                group.interactions += 1;
-                if group.evidence.len() < MAX_EVIDENCE {
-                    if self.evidence_total < MAX_EVIDENCE_TOTAL {
-                        let index = *id_index.get_or_insert_with(|| {
-                            self.ids.push(interaction.id.clone());
-                            u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
-                        });
-                        group.evidence.push(index);
-                        self.evidence_total += 1;
-                    } else if !self.evidence_full {
-                        self.evidence_full = true;
-                        log::warn(
-                            "evidence budget reached; later failing interactions count but are not listed",
-                            &[("max_evidence_total", &MAX_EVIDENCE_TOTAL.to_string())],
-                        );
-                    }
-                }
+            if group.last_seen == now {
+                continue;
+            }
+            group.last_seen = now;
+            group.interactions += 1;
+            if group.evidence.len() >= MAX_EVIDENCE {
+                continue;
+            }
+            if self.evidence_total < MAX_EVIDENCE_TOTAL {
+                let index = *id_index.get_or_insert_with(|| {
+                    self.ids.push(interaction.id.clone());
+                    u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
+                });
+                group.evidence.push(index);
+                self.evidence_total += 1;
+            } else if !self.evidence_full {
+                self.evidence_full = true;
+                log::warn(
+                    "evidence budget reached; later failing interactions count but are not listed",
+                    &[("max_evidence_total", &MAX_EVIDENCE_TOTAL.to_string())],
+                );
             }
         }
-        if !failed_here.is_empty() {
+        if failed_here {
             self.interactions_with_failure += 1;
         }
     }

@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::args::{self, COMPLEX, PUNCTUATION, Shape, feature};
+use crate::args::{self, PUNCTUATION, Shape, Signature, feature};
 use crate::classify::ErrorClass;
 
 /// Top-level fields tracked per tool (the first ones seen).
@@ -49,7 +49,7 @@ struct FieldStats {
     values: u64,
     counts: [u64; feature::COUNT],
     /// Signature → (values, runs that were a single character in every one).
-    signatures: BTreeMap<String, (u64, u8)>,
+    signatures: BTreeMap<Signature, (u64, u8)>,
 }
 
 impl Default for FieldStats {
@@ -65,26 +65,24 @@ impl Default for FieldStats {
 impl FieldStats {
     fn add(&mut self, shape: &Shape) {
         self.values += 1;
-        for (f, count) in self.counts.iter_mut().enumerate() {
-            if shape.features.has(f) {
-                *count += 1;
-            }
+        for f in shape.features.iter() {
+            self.counts[f] += 1;
         }
         if let Some((n, single)) = self.signatures.get_mut(&shape.signature) {
             *n += 1;
             *single &= shape.single_runs;
         } else if self.signatures.len() < MAX_SIGNATURES {
             self.signatures
-                .insert(shape.signature.clone(), (1, shape.single_runs));
+                .insert(shape.signature, (1, shape.single_runs));
         }
     }
 
     /// The signature most values have, with its count and single-run mask.
-    fn dominant(&self) -> Option<(&str, u64, u8)> {
+    fn dominant(&self) -> Option<(Signature, u64, u8)> {
         self.signatures
             .iter()
             .max_by(|a, b| a.1.0.cmp(&b.1.0).then_with(|| b.0.cmp(a.0)))
-            .map(|(s, (n, single))| (s.as_str(), *n, *single))
+            .map(|(s, (n, single))| (*s, *n, *single))
     }
 }
 
@@ -128,24 +126,29 @@ impl ToolArgs {
         };
         let profile = self.profiles.entry(outcome).or_default();
         profile.calls += 1;
-        // A field given twice counts once (its first value), so that no
-        // field has more values than there are calls.
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
-        for (name, value) in &fields {
-            if !seen.insert(name) {
+        for (i, (name, value)) in fields.iter().enumerate() {
+            // A field given twice counts once (its first value), so that no
+            // field has more values than there are calls.
+            if fields[..i].iter().any(|(earlier, _)| earlier == name) {
+                continue;
+            }
+            let name: &str = name;
+            let shape = Shape::of(value);
+            if let Some(stats) = profile.fields.get_mut(name) {
+                stats.add(&shape);
                 continue;
             }
             if !self.known.contains(name) {
                 if self.known.len() >= MAX_FIELDS {
                     continue;
                 }
-                self.known.insert(name.clone());
+                self.known.insert(name.to_string());
             }
             profile
                 .fields
-                .entry(name.clone())
+                .entry(name.to_string())
                 .or_default()
-                .add(&Shape::of(value));
+                .add(&shape);
         }
     }
 
@@ -349,15 +352,15 @@ fn list_lens(stats: &FieldStats) -> Vec<usize> {
 /// share it too (then it does not tell them apart).
 fn success_shape(success: &FieldStats, failure: &FieldStats) -> Option<String> {
     let (signature, n, single) = success.dominant()?;
-    if signature == COMPLEX || share((n, success.values)) < DOMINANT_SHARE {
+    if signature.is_complex() || share((n, success.values)) < DOMINANT_SHARE {
         return None;
     }
-    let in_failures = failure.signatures.get(signature).map_or(0, |(n, _)| *n);
+    let in_failures = failure.signatures.get(&signature).map_or(0, |(n, _)| *n);
     if share((in_failures, failure.values)) >= 0.5 {
         return None;
     }
     let runs: Vec<String> = signature
-        .chars()
+        .classes()
         .enumerate()
         .map(|(i, class)| run_words(class, single & (1 << i) != 0))
         .collect();
@@ -750,7 +753,7 @@ mod tests {
         let stats = |values: &[&str]| {
             let mut s = FieldStats::default();
             for v in values {
-                s.add(&Shape::of(&args::Value::Text(v.to_string())));
+                s.add(&Shape::of(&args::Value::Text((*v).into())));
             }
             s
         };
