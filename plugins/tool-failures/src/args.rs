@@ -287,7 +287,7 @@ pub fn fields(json: &str) -> Option<Vec<(Cow<'_, str>, Value<'_>)>> {
     let mut reader = Reader { text: json, pos: 0 };
     reader.skip_space();
     reader.expect(b'{')?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(4);
     reader.skip_space();
     if reader.eat(b'}') {
         return reader.at_end().then_some(out);
@@ -371,8 +371,8 @@ impl<'a> Reader<'a> {
         self.expect(b'"')?;
         // Most strings have no escape: borrow them.
         let rest = &self.text[self.pos..];
-        if let Some(end) = rest.find(['"', '\\'])
-            && rest[end..].starts_with('"')
+        if let Some(end) = rest.bytes().position(|b| b == b'"' || b == b'\\')
+            && rest.as_bytes()[end] == b'"'
         {
             self.pos += end + 1;
             return Some(Cow::Borrowed(&rest[..end]));
