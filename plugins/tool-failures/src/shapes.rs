@@ -32,6 +32,13 @@ pub const MAX_SIGNATURES: usize = 8;
 /// Calls each side needs before arguments are compared: with fewer, any
 /// difference is as likely chance.
 pub const MIN_CALLS: u64 = 3;
+/// Calls of one outcome (per tool) whose arguments are all read; after
+/// that, every [`SAMPLE_STRIDE`]th. Shares are what the comparison uses, and
+/// a systematic sample keeps them while a million calls cost like a
+/// hundred thousand. Both sides are sampled alike, and the figures in a
+/// description are of the calls compared.
+pub const SAMPLE_ALL: u64 = 4096;
+pub const SAMPLE_STRIDE: u64 = 8;
 /// Smallest difference between the failing and the successful calls' share
 /// of a feature for it to explain the failures (0.7: most failing calls
 /// have it and few successful ones do, or the reverse).
@@ -89,7 +96,9 @@ impl FieldStats {
 /// The arguments of one tool's calls with one outcome.
 #[derive(Debug, Clone, Default)]
 pub struct Profile {
-    /// Calls whose arguments could be read.
+    /// Calls with this outcome, read or not (see [`SAMPLE_ALL`]).
+    seen: u64,
+    /// Calls whose arguments were read.
     pub calls: u64,
     fields: BTreeMap<String, FieldStats>,
 }
@@ -120,11 +129,15 @@ pub struct ToolArgs {
 
 impl ToolArgs {
     pub fn record(&mut self, outcome: Outcome, arguments: &str) {
+        let profile = self.profiles.entry(outcome).or_default();
+        profile.seen += 1;
+        if profile.seen > SAMPLE_ALL && !profile.seen.is_multiple_of(SAMPLE_STRIDE) {
+            return;
+        }
         let Some(fields) = args::fields(arguments) else {
             self.unreadable += 1;
             return;
         };
-        let profile = self.profiles.entry(outcome).or_default();
         profile.calls += 1;
         for (i, (name, value)) in fields.iter().enumerate() {
             // A field given twice counts once (its first value), so that no
@@ -447,7 +460,7 @@ impl Explanation {
         };
         let mut out = format!(
             "The arguments explain it: `{}` {} in {} of {} failing calls and in {} of {} \
-             successful ones.",
+             successful ones compared.",
             self.field,
             m.says(),
             m.failing.0,
@@ -667,6 +680,26 @@ mod tests {
         assert!(
             e.finding()
                 .contains("in 8 of 8 failing calls and in 0 of 40 successful ones")
+        );
+    }
+
+    #[test]
+    fn past_the_first_calls_a_sample_is_read_and_shares_hold() {
+        let n = SAMPLE_ALL + 8_000;
+        let mut args = ToolArgs::default();
+        for i in 0..n {
+            args.record(None, &format!(r#"{{"ref": "{i}"}}"#));
+            if i % 10 == 0 {
+                args.record(BAD, &format!(r##"{{"ref": "#{i}"}}"##));
+            }
+        }
+        let (successes, failures) = args.compared_calls(ErrorClass::InvalidArgument);
+        assert_eq!(successes, SAMPLE_ALL + 8_000 / SAMPLE_STRIDE);
+        assert_eq!(failures, n / 10 + 1);
+        let e = args.explain(ErrorClass::InvalidArgument);
+        assert_eq!(
+            e.map(|e| e.summary()).as_deref(),
+            Some("`ref` contains `#`")
         );
     }
 

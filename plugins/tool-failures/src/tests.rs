@@ -154,7 +154,7 @@ fn an_agent_passing_employee_ids_as_typed_is_told_the_field_and_its_shape() {
     );
     assert!(
         p.description.contains(
-            "`employee_id` contains `-` in 45 of 45 failing calls and in 0 of 120 successful ones"
+            "`employee_id` contains `-` in 45 of 45 failing calls and in 0 of 120 successful ones compared"
         ),
         "{}",
         p.description
@@ -280,7 +280,7 @@ fn a_tool_that_times_out_for_one_shape_of_arguments_is_not_called_an_outage() {
     assert_eq!(p.key, "tool-failures/book_flight/timeout");
     assert!(
         p.description.contains(
-            "`passengers` has three items in 20 of 20 failing calls and in 0 of 40 successful ones"
+            "`passengers` has three items in 20 of 20 failing calls and in 0 of 40 successful ones compared"
         ),
         "{}",
         p.description
