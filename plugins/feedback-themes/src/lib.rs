@@ -81,6 +81,7 @@ struct Settings {
     merge_similarity: f64,
     max_themes: usize,
     min_comments: u32,
+    min_share: f64,
     medium_share: f64,
     high_share: f64,
     critical_share: f64,
@@ -110,6 +111,7 @@ impl Settings {
         if min_comments == 0 {
             return Err("setting `min_comments`: must be at least 1, got 0".to_string());
         }
+        let min_share = share_setting(context, "min_share", 0.01)?;
         let medium_share = share_setting(context, "medium_share", 0.05)?;
         let high_share = share_setting(context, "high_share", 0.15)?;
         let critical_share = share_setting(context, "critical_share", 0.35)?;
@@ -124,6 +126,7 @@ impl Settings {
             merge_similarity,
             max_themes,
             min_comments,
+            min_share,
             medium_share,
             high_share,
             critical_share,
@@ -324,7 +327,7 @@ impl FeedbackThemes {
     fn pattern_and_suggestion(&self, theme: &Theme, key: &str) -> (Pattern, Suggestion) {
         let words = self.title_words(theme);
         let topic = words.first().copied().unwrap_or("misc");
-        let share = f64::from(theme.interactions) / (self.seen.negative.max(1) as f64);
+        let share = self.share(theme);
         let quote = text::truncate(theme.representative.text.trim(), QUOTE_CHARS);
         let n = theme.interactions;
         let common: Vec<&str> = theme
@@ -367,6 +370,29 @@ impl FeedbackThemes {
         (pattern, suggestion)
     }
 
+    /// The share of the window's explicit negative feedback a theme holds.
+    fn share(&self, theme: &Theme) -> f64 {
+        f64::from(theme.interactions) / (self.seen.negative.max(1) as f64)
+    }
+
+    /// Why a theme is not reported, or `None` if it is.
+    fn dropped_because(&self, theme: &Theme) -> Option<String> {
+        let s = &self.settings;
+        if theme.interactions < s.min_comments {
+            Some(format!(
+                "below min_comments ({} interactions)",
+                s.min_comments
+            ))
+        } else if self.share(theme) < s.min_share {
+            Some(format!(
+                "below min_share ({:.1}% of explicit negative feedback)",
+                s.min_share * 100.0
+            ))
+        } else {
+            None
+        }
+    }
+
     /// The findings and the run log that explains them.
     pub fn findings_and_log(&self) -> (Findings, Vec<LogLine>) {
         let s = &self.settings;
@@ -379,6 +405,7 @@ impl FeedbackThemes {
                     ("merge_similarity", s.merge_similarity.to_string()),
                     ("max_themes", s.max_themes.to_string()),
                     ("min_comments", s.min_comments.to_string()),
+                    ("min_share", s.min_share.to_string()),
                     ("medium_share", s.medium_share.to_string()),
                     ("high_share", s.high_share.to_string()),
                     ("critical_share", s.critical_share.to_string()),
@@ -414,9 +441,14 @@ impl FeedbackThemes {
                 ("at_end", themes.len().to_string()),
             ],
         ));
-        let (reported, dropped): (Vec<_>, Vec<_>) = themes
-            .iter()
-            .partition(|(_, t)| t.interactions >= s.min_comments);
+        let mut reported = Vec::new();
+        let mut dropped = Vec::new();
+        for (key, theme) in &themes {
+            match self.dropped_because(theme) {
+                None => reported.push((key, theme)),
+                Some(reason) => dropped.push((key, theme, reason)),
+            }
+        }
 
         let mut findings = Findings {
             patterns: Vec::new(),
@@ -424,6 +456,7 @@ impl FeedbackThemes {
             metrics: Vec::new(),
         };
         for (i, (key, theme)) in reported.iter().enumerate() {
+            let key: &String = key;
             let (pattern, suggestion) = self.pattern_and_suggestion(theme, key);
             if i < LOG_THEMES {
                 log.push(line(
@@ -445,23 +478,28 @@ impl FeedbackThemes {
                 &[("themes", (reported.len() - LOG_THEMES).to_string())],
             ));
         }
-        let reason = format!("below min_comments ({} interactions)", s.min_comments);
-        for (key, theme) in dropped.iter().take(LOG_THEMES) {
+        for (key, theme, reason) in dropped.iter().take(LOG_THEMES) {
             log.push(line(
                 "theme dropped",
                 &[
-                    ("key", key.clone()),
+                    ("key", (*key).clone()),
                     ("interactions", theme.interactions.to_string()),
                     ("reason", reason.clone()),
                 ],
             ));
         }
         if dropped.len() > LOG_THEMES {
+            let smaller = &dropped[LOG_THEMES..];
+            let below_count = smaller
+                .iter()
+                .filter(|(_, t, _)| t.interactions < s.min_comments)
+                .count();
             log.push(line(
                 "more themes dropped, not listed",
                 &[
-                    ("themes", (dropped.len() - LOG_THEMES).to_string()),
-                    ("reason", reason.clone()),
+                    ("themes", smaller.len().to_string()),
+                    ("below_min_comments", below_count.to_string()),
+                    ("below_min_share", (smaller.len() - below_count).to_string()),
                 ],
             ));
         }
@@ -555,6 +593,13 @@ impl Rule for FeedbackThemes {
                     "min_comments",
                     "Interactions a theme needs to be reported",
                     "5",
+                ),
+                spec(
+                    "min_share",
+                    "Share of explicit negative feedback a theme needs to be reported: in a \
+                     large window, a handful of one-off complaints that happen to share words \
+                     is not a theme",
+                    "0.01",
                 ),
                 spec(
                     "medium_share",

@@ -302,9 +302,29 @@ fn rare_complaints_are_dropped_and_the_run_log_says_why() {
         Some("below min_comments (5 interactions)")
     );
 
-    let findings = run(&[("min_comments", "4")], vec![feedback]);
+    let findings = run(&[("min_comments", "4")], vec![feedback.clone()]);
     let printer = pattern(&findings, "int_s0");
     assert_eq!(printer.occurrences, 4);
+
+    // In a window with many more complaints, four is too small a share.
+    let mut big = feedback;
+    for i in 0..400 {
+        big.push(negative(&format!("int_b{i}"), PASSWORD[i % PASSWORD.len()]));
+    }
+    let (findings, log) = run_logged(&[("min_comments", "4")], vec![big]);
+    assert!(
+        findings
+            .patterns
+            .iter()
+            .all(|p| !p.evidence.contains(&"int_s0".to_string()))
+    );
+    let dropped = log
+        .iter()
+        .find(|l| l.message == "theme dropped" && field(l, "interactions") == "4");
+    assert_eq!(
+        dropped.map(|l| field(l, "reason")),
+        Some("below min_share (1.0% of explicit negative feedback)")
+    );
 }
 
 #[test]
@@ -407,6 +427,7 @@ fn a_bad_setting_is_an_error_naming_it() {
         ("merge_similarity", "2"),
         ("max_themes", "0"),
         ("min_comments", "-1"),
+        ("min_share", "2"),
         ("high_share", "1.5"),
     ] {
         match FeedbackThemes::new(context(&[(name, value)])) {
@@ -429,6 +450,7 @@ fn info_declares_every_setting_it_reads() {
             "merge_similarity",
             "max_themes",
             "min_comments",
+            "min_share",
             "medium_share",
             "high_share",
             "critical_share"
