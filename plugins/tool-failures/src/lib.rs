@@ -27,7 +27,7 @@
 //!
 //! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools (the
 //! first [`shapes::MAX_FIELDS`] fields of the first [`MAX_PROFILED_TOOLS`]
-//! profiled), [`MAX_GROUPS`] groups, [`MAX_MESSAGES`] masked messages per
+//! profiled, from a systematic sample past [`shapes::SAMPLE_ALL`] calls), [`MAX_GROUPS`] groups, [`MAX_MESSAGES`] masked messages per
 //! group, and [`MAX_EVIDENCE_TOTAL`] evidence entries across groups, each an
 //! index into one list of interaction ids kept once.
 
