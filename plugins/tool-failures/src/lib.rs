@@ -1,258 +1,85 @@
-//! The `tool-failures` rule: tools that keep failing, and why.
+//! The `tool-failures` rule: tools that keep failing, why, and what the agent
+//! should do about it.
 //!
-//! In the `analyse` stage it reads every tool call of every interaction and
-//! sorts each failed call into an error class (`timeout`, `rate_limited`,
-//! `not_found`, `invalid_argument`, `permission_denied`, `unavailable`,
-//! `other`) by status codes and keywords in the normalised error text. It
-//! groups failures by tool and class and reports each group that failed at
-//! least `min_occurrences` times, with the tool's failure rate, the share of
-//! interactions affected and the most common error message.
+//! In the `analyse` stage it reads every tool call of every interaction,
+//! sorts each failed call into an error class ([`classify`]) and groups
+//! failures by (tool, class). A group is a pattern when it affects at least
+//! `min_occurrences` interactions and at least `min_share` of the window's
+//! interactions; its key is `tool-failures/<tool>/<class>`, its occurrences
+//! the interactions it affects (the description also gives calls, saying so),
+//! its evidence every such interaction, in window order, up to
+//! [`MAX_EVIDENCE`].
 //!
-//! What it proposes depends on whose problem it is: arguments the agent got
-//! wrong are a prompt problem (an instruction quoting what the tool expects);
-//! a slow or overloaded tool is an operations problem (an instruction to fail
-//! gracefully, and a flag for review when the tool fails often); the rest is
-//! flagged for a person.
+//! The fix follows from structure, never from words of a domain. The rule
+//! compares the arguments of a tool's failing calls with those of its
+//! successful calls, field by field ([`shapes`]): when one field's shape
+//! tells them apart (failing `booking_ref`s contain `#`, successful ones are
+//! digits only), the fix names the tool, the field and the shape. When none
+//! does, an `invalid_argument` fix quotes what the tool's own (masked) error
+//! says it expects, with lower confidence. A timeout, rate limit or outage is
+//! not the agent's to fix: the fix says what the agent does when the tool
+//! fails (no result stated that no tool returned), and a tool that fails on
+//! a large share of its calls is also flagged for its operators. Records not
+//! found, refused permissions and unclassified errors are flagged for a
+//! person unless the arguments explain them. At most two suggestions per
+//! pattern, and an edit never holds a count, a user's value or a quote of a
+//! user.
 //!
-//! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools and
-//! [`MAX_GROUPS`] (tool, class) groups, each with counters, at most
-//! [`MAX_EVIDENCE`] interaction ids and at most [`MAX_MESSAGES`] distinct
-//! masked error messages.
+//! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools (the
+//! first [`shapes::MAX_FIELDS`] fields of the first [`MAX_PROFILED_TOOLS`]
+//! profiled, from a systematic sample past [`shapes::SAMPLE_ALL`] calls), [`MAX_GROUPS`] groups, [`MAX_MESSAGES`] masked messages per
+//! group, and [`MAX_EVIDENCE_TOTAL`] evidence entries across groups, each an
+//! index into one list of interaction ids kept once.
 
-use std::collections::{BTreeMap, BTreeSet};
+pub mod args;
+pub mod classify;
+pub mod shapes;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use reverie_rule_sdk::{
     Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
     SettingSpec, Severity, Stage, Suggestion, log, setting_or, text,
 };
 
-/// Interaction ids kept as evidence per pattern (the host keeps at most 20).
-pub const MAX_EVIDENCE: usize = 20;
+pub use classify::{ErrorClass, classify, mask};
+use shapes::{Explanation, ToolArgs};
+
+/// Interaction ids kept as evidence per pattern: all of them, up to this.
+pub const MAX_EVIDENCE: usize = 5_000;
+/// Evidence entries kept across all groups (4 bytes each, plus each id once):
+/// a window with more failing interactions than this keeps the first ones.
+pub const MAX_EVIDENCE_TOTAL: usize = 500_000;
 /// Distinct tool names tracked; calls to further tools only count in the metrics.
 pub const MAX_TOOLS: usize = 500;
+/// Tools whose arguments are profiled (the first seen); further tools get no
+/// argument comparison.
+pub const MAX_PROFILED_TOOLS: usize = 64;
 /// Distinct (tool, class) groups tracked; further failures only count in the metrics.
 pub const MAX_GROUPS: usize = 1000;
 /// Distinct masked error messages remembered per group; the rarest are dropped when full.
 pub const MAX_MESSAGES: usize = 100;
 /// Longest tool name kept (longer names are cut, so a hostile name cannot grow memory).
 const MAX_NAME_CHARS: usize = 100;
-/// Longest error message kept as a sample.
-const MAX_SAMPLE_CHARS: usize = 200;
-
-/// Why a tool call failed, as far as its error text tells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ErrorClass {
-    Timeout,
-    RateLimited,
-    NotFound,
-    InvalidArgument,
-    PermissionDenied,
-    Unavailable,
-    Other,
-}
-
-impl ErrorClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::RateLimited => "rate_limited",
-            ErrorClass::NotFound => "not_found",
-            ErrorClass::InvalidArgument => "invalid_argument",
-            ErrorClass::PermissionDenied => "permission_denied",
-            ErrorClass::Unavailable => "unavailable",
-            ErrorClass::Other => "other",
-        }
-    }
-
-    /// Failures the agent cannot fix by calling the tool differently.
-    fn is_operational(self) -> bool {
-        matches!(
-            self,
-            ErrorClass::Timeout | ErrorClass::RateLimited | ErrorClass::Unavailable
-        )
-    }
-}
-
-/// A keyword: a whole word or phrase (`W`), or a substring of any word (`S`),
-/// for names run together like `ReadTimeoutError` or `PermissionError`.
-enum Key {
-    W(&'static str),
-    S(&'static str),
-}
-
-/// Status codes: the most reliable signal, so they are checked first.
-const CODES: &[(&str, ErrorClass)] = &[
-    ("408", ErrorClass::Timeout),
-    ("504", ErrorClass::Timeout),
-    ("429", ErrorClass::RateLimited),
-    ("404", ErrorClass::NotFound),
-    ("410", ErrorClass::NotFound),
-    ("400", ErrorClass::InvalidArgument),
-    ("422", ErrorClass::InvalidArgument),
-    ("401", ErrorClass::PermissionDenied),
-    ("403", ErrorClass::PermissionDenied),
-    ("500", ErrorClass::Unavailable),
-    ("502", ErrorClass::Unavailable),
-    ("503", ErrorClass::Unavailable),
-];
-
-/// Keywords by class, in the order classes are tried: the more specific
-/// operational words before the generic "invalid"/"expected".
-const KEYWORDS: &[(ErrorClass, &[Key])] = {
-    use Key::{S, W};
-    &[
-        (
-            ErrorClass::Timeout,
-            &[
-                S("timeout"),
-                W("timed out"),
-                W("time out"),
-                W("deadline exceeded"),
-            ],
-        ),
-        (
-            ErrorClass::RateLimited,
-            &[
-                W("rate limit"),
-                W("rate limited"),
-                S("ratelimit"),
-                W("too many requests"),
-                W("quota exceeded"),
-            ],
-        ),
-        (
-            ErrorClass::PermissionDenied,
-            &[
-                S("unauthori"),
-                S("forbidden"),
-                S("permission"),
-                W("access denied"),
-                W("not allowed"),
-            ],
-        ),
-        (
-            ErrorClass::Unavailable,
-            &[
-                S("unavailable"),
-                W("internal error"),
-                W("internal server error"),
-                W("server error"),
-                W("connection refused"),
-                W("connection reset"),
-                W("reset by peer"),
-                W("bad gateway"),
-            ],
-        ),
-        (
-            ErrorClass::NotFound,
-            &[
-                W("not found"),
-                S("notfound"),
-                W("no such"),
-                W("unknown id"),
-                W("does not exist"),
-                W("doesn't exist"),
-            ],
-        ),
-        (
-            ErrorClass::InvalidArgument,
-            &[
-                S("invalid"),
-                W("malformed"),
-                W("expected"),
-                W("must be"),
-                S("validation"),
-                W("bad request"),
-                W("missing required"),
-            ],
-        ),
-    ]
-};
-
-/// Sort an error message into a class.
-pub fn classify(error: &str) -> ErrorClass {
-    let norm = text::normalise(error);
-    let padded = format!(" {norm} ");
-    if let Some(class) = text::tokens(&norm).find_map(|token| {
-        CODES
-            .iter()
-            .find(|(code, _)| *code == token)
-            .map(|(_, class)| *class)
-    }) {
-        return class;
-    }
-    for (class, keys) in KEYWORDS {
-        let hit = keys.iter().any(|key| match key {
-            Key::W(phrase) => padded.contains(&format!(" {phrase} ")),
-            Key::S(part) => norm.contains(part),
-        });
-        if hit {
-            return *class;
-        }
-    }
-    ErrorClass::Other
-}
-
-/// The shape of an error message: quoted strings become `<…>` (quotes kept),
-/// digit runs become `<n>`, case and whitespace are folded. Two failures that
-/// differ only in the id or number they name get the same shape.
-///
-/// `invalid order id '#48213': expected digits only` →
-/// `invalid order id '<…>': expected digits only`.
-pub fn mask(error: &str) -> String {
-    let chars: Vec<char> = error.chars().collect();
-    let mut out = String::with_capacity(error.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let opens_quote = matches!(c, '\'' | '"' | '`' | '\u{2018}' | '\u{201C}')
-            && (i == 0 || !chars[i - 1].is_alphanumeric());
-        if opens_quote {
-            let close = match c {
-                '\u{2018}' => '\u{2019}',
-                '\u{201C}' => '\u{201D}',
-                c => c,
-            };
-            // The closing quote must end a word, so "can't" inside is no end.
-            let end = (i + 1..chars.len()).find(|&j| {
-                chars[j] == close && chars.get(j + 1).is_none_or(|n| !n.is_alphanumeric())
-            });
-            if let Some(end) = end {
-                out.push(c);
-                out.push_str("<…>");
-                out.push(close);
-                i = end + 1;
-                continue;
-            }
-        }
-        if c.is_ascii_digit() {
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            out.push_str("<n>");
-            continue;
-        }
-        if c.is_whitespace() {
-            if !out.is_empty() && !out.ends_with(' ') {
-                out.push(' ');
-            }
-        } else {
-            out.extend(c.to_lowercase());
-        }
-        i += 1;
-    }
-    let trimmed = out.trim_end();
-    text::truncate(trimmed, MAX_SAMPLE_CHARS)
-}
+/// Tools listed by name in the run log (most called first).
+const LOG_TOOLS: usize = 8;
+/// Patterns and dropped groups listed by name in the run log.
+const LOG_GROUPS: usize = 8;
 
 /// Counters for one (tool, class).
 #[derive(Default)]
 struct Group {
+    /// Failed calls.
     failures: u64,
+    /// Interactions with at least one such failure.
     interactions: u64,
-    evidence: Vec<String>,
+    /// Indices into [`ToolFailures::ids`], in window order.
+    evidence: Vec<u32>,
     /// Masked message → (count, first raw message of that shape).
     messages: BTreeMap<String, (u64, String)>,
+    /// The last interaction (numbered from 1) that counted towards it.
+    last_seen: u64,
 }
 
 impl Group {
@@ -274,31 +101,50 @@ impl Group {
                 self.messages.remove(&shape);
             }
         }
-        let raw = text::truncate(raw.trim(), MAX_SAMPLE_CHARS);
+        let raw = text::truncate(raw.trim(), classify::MAX_SAMPLE_CHARS);
         self.messages.insert(shape, (1, raw));
     }
 
-    /// The first raw example of the most frequent shape (ties: first shape in order).
-    fn sample(&self) -> &str {
-        let mut best: Option<(u64, &str)> = None;
-        for (count, raw) in self.messages.values() {
-            if best.is_none_or(|(c, _)| *count > c) {
-                best = Some((*count, raw));
+    /// The most frequent message shape and its first raw example (ties: the
+    /// first shape in order).
+    fn sample(&self) -> (&str, &str) {
+        let mut best: Option<(u64, &str, &str)> = None;
+        for (shape, (count, raw)) in &self.messages {
+            if best.is_none_or(|(c, _, _)| *count > c) {
+                best = Some((*count, shape, raw));
             }
         }
-        best.map(|(_, raw)| raw).unwrap_or("")
+        best.map_or(("", ""), |(_, shape, raw)| (shape, raw))
     }
+}
+
+/// Counters for one tool.
+#[derive(Default)]
+struct ToolStats {
+    calls: u64,
+    failed: u64,
+    /// Interactions that called it.
+    interactions: u64,
+    /// The last interaction (numbered from 1) that called it.
+    last_seen: u64,
+    /// Argument profiles, for the first [`MAX_PROFILED_TOOLS`] tools.
+    args: Option<ToolArgs>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
     min_occurrences: u64,
+    min_share: f64,
     high_share: f64,
     medium_share: f64,
     review_failure_rate: f64,
 }
 
 const DEFAULT_MIN_OCCURRENCES: u64 = 3;
+/// 0.1%: a tool failing for one interaction in a thousand is noise the
+/// window's size makes look like a pattern (at a million interactions a
+/// one-in-a-thousand failure still has 1,000 occurrences).
+const DEFAULT_MIN_SHARE: f64 = 0.001;
 const DEFAULT_HIGH_SHARE: f64 = 0.05;
 const DEFAULT_MEDIUM_SHARE: f64 = 0.01;
 const DEFAULT_REVIEW_FAILURE_RATE: f64 = 0.1;
@@ -319,6 +165,7 @@ impl Settings {
         if min_occurrences == 0 {
             return Err("setting `min_occurrences`: must be at least 1".into());
         }
+        let min_share = share_setting(context, "min_share", DEFAULT_MIN_SHARE)?;
         let high_share = share_setting(context, "severity_high_share", DEFAULT_HIGH_SHARE)?;
         let medium_share = share_setting(context, "severity_medium_share", DEFAULT_MEDIUM_SHARE)?;
         if medium_share > high_share {
@@ -330,10 +177,28 @@ impl Settings {
             share_setting(context, "review_failure_rate", DEFAULT_REVIEW_FAILURE_RATE)?;
         Ok(Settings {
             min_occurrences,
+            min_share,
             high_share,
             medium_share,
             review_failure_rate,
         })
+    }
+}
+
+/// One line of the run log: a message and its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub message: String,
+    pub fields: Vec<(String, String)>,
+}
+
+fn line(message: impl Into<String>, fields: &[(&str, String)]) -> LogLine {
+    LogLine {
+        message: message.into(),
+        fields: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect(),
     }
 }
 
@@ -344,51 +209,98 @@ pub struct ToolFailures {
     interactions_with_failure: u64,
     calls: u64,
     failed_calls: u64,
-    /// Tool name → calls, failed or not.
-    tool_calls: BTreeMap<String, u64>,
+    tools: BTreeMap<String, ToolStats>,
+    /// Tools with argument profiles (at most [`MAX_PROFILED_TOOLS`]).
+    profiled_tools: usize,
     groups: BTreeMap<(String, ErrorClass), Group>,
+    /// Ids of interactions that are evidence of some group, each once.
+    ids: Vec<String>,
+    evidence_total: usize,
     /// Whether the tool or group cap was hit (logged once).
     overflowed: bool,
+    /// Whether [`MAX_EVIDENCE_TOTAL`] was hit (logged once).
+    evidence_full: bool,
 }
 
 impl ToolFailures {
     fn record(&mut self, interaction: &Interaction) {
         self.interactions += 1;
-        let mut failed_here: BTreeSet<(String, ErrorClass)> = BTreeSet::new();
+        // Interactions are numbered from 1: a tool or group whose `last_seen`
+        // is this number already counted this interaction.
+        let now = self.interactions;
+        let mut failed_here = false;
+        // This interaction's index in `ids`, pushed when it first becomes evidence.
+        let mut id_index: Option<u32> = None;
         for call in &interaction.tool_calls {
             self.calls += 1;
-            let name = text::truncate(&call.name, MAX_NAME_CHARS);
-            let tracked = if let Some(n) = self.tool_calls.get_mut(&name) {
-                *n += 1;
-                true
-            } else if self.tool_calls.len() < MAX_TOOLS {
-                self.tool_calls.insert(name.clone(), 1);
-                true
+            // Borrowed unless too long: most calls allocate nothing here.
+            let name: Cow<'_, str> = if call.name.len() <= MAX_NAME_CHARS {
+                Cow::Borrowed(&call.name)
             } else {
-                false
+                Cow::Owned(text::truncate(&call.name, MAX_NAME_CHARS))
             };
-            let Some(error) = &call.error else {
+            let class = call.error.as_deref().map(classify);
+            if class.is_some() {
+                self.failed_calls += 1;
+                failed_here = true;
+            }
+            if !self.tools.contains_key(name.as_ref()) && self.tools.len() < MAX_TOOLS {
+                let profile = self.profiled_tools < MAX_PROFILED_TOOLS;
+                self.profiled_tools += usize::from(profile);
+                let tool = ToolStats {
+                    args: profile.then(ToolArgs::default),
+                    ..ToolStats::default()
+                };
+                self.tools.insert(name.to_string(), tool);
+            }
+            let Some(tool) = self.tools.get_mut(name.as_ref()) else {
+                self.overflow();
                 continue;
             };
-            self.failed_calls += 1;
-            let key = (name, classify(error));
-            if !tracked || (!self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS) {
+            tool.calls += 1;
+            if tool.last_seen != now {
+                tool.last_seen = now;
+                tool.interactions += 1;
+            }
+            if let Some(args) = &mut tool.args {
+                args.record(class, &call.arguments);
+            }
+            let (Some(error), Some(class)) = (&call.error, class) else {
+                continue;
+            };
+            tool.failed += 1;
+            let key = (name.into_owned(), class);
+            if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
                 self.overflow();
-                failed_here.insert(key);
                 continue;
             }
-            let group = self.groups.entry(key.clone()).or_default();
+            let group = self.groups.entry(key).or_default();
             group.failures += 1;
             group.record_message(error);
-            if !failed_here.contains(&key) {
-                group.interactions += 1;
-                if group.evidence.len() < MAX_EVIDENCE {
-                    group.evidence.push(interaction.id.clone());
-                }
-                failed_here.insert(key);
+            if group.last_seen == now {
+                continue;
+            }
+            group.last_seen = now;
+            group.interactions += 1;
+            if group.evidence.len() >= MAX_EVIDENCE {
+                continue;
+            }
+            if self.evidence_total < MAX_EVIDENCE_TOTAL {
+                let index = *id_index.get_or_insert_with(|| {
+                    self.ids.push(interaction.id.clone());
+                    u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
+                });
+                group.evidence.push(index);
+                self.evidence_total += 1;
+            } else if !self.evidence_full {
+                self.evidence_full = true;
+                log::warn(
+                    "evidence budget reached; later failing interactions count but are not listed",
+                    &[("max_evidence_total", &MAX_EVIDENCE_TOTAL.to_string())],
+                );
             }
         }
-        if !failed_here.is_empty() {
+        if failed_here {
             self.interactions_with_failure += 1;
         }
     }
@@ -415,6 +327,371 @@ impl ToolFailures {
             Severity::Low
         }
     }
+
+    /// Why a group is not reported, or `None` if it is.
+    fn dropped_because(&self, group: &Group) -> Option<String> {
+        if group.interactions < self.settings.min_occurrences {
+            Some(format!(
+                "below min_occurrences ({} interactions)",
+                self.settings.min_occurrences
+            ))
+        } else if ratio(group.interactions, self.interactions) < self.settings.min_share {
+            Some(format!(
+                "below min_share ({} of interactions)",
+                percent(self.settings.min_share)
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The findings and the run log that explains them.
+    pub fn findings_and_log(&self) -> (Findings, Vec<LogLine>) {
+        let s = &self.settings;
+        let mut log = vec![
+            line(
+                "settings",
+                &[
+                    ("min_occurrences", s.min_occurrences.to_string()),
+                    ("min_share", s.min_share.to_string()),
+                    ("severity_high_share", s.high_share.to_string()),
+                    ("severity_medium_share", s.medium_share.to_string()),
+                    ("review_failure_rate", s.review_failure_rate.to_string()),
+                ],
+            ),
+            line(
+                "seen",
+                &[
+                    ("interactions", self.interactions.to_string()),
+                    (
+                        "interactions_with_failure",
+                        self.interactions_with_failure.to_string(),
+                    ),
+                    ("calls", self.calls.to_string()),
+                    ("failed_calls", self.failed_calls.to_string()),
+                    ("tools", self.tools.len().to_string()),
+                    (
+                        "unreadable_arguments",
+                        self.tools
+                            .values()
+                            .filter_map(|t| t.args.as_ref())
+                            .map(|a| a.unreadable)
+                            .sum::<u64>()
+                            .to_string(),
+                    ),
+                ],
+            ),
+        ];
+        let mut by_calls: Vec<(&String, &ToolStats)> = self.tools.iter().collect();
+        by_calls.sort_by(|a, b| b.1.calls.cmp(&a.1.calls).then_with(|| a.0.cmp(b.0)));
+        for (name, tool) in by_calls.iter().take(LOG_TOOLS) {
+            log.push(line(
+                "tool",
+                &[
+                    ("tool", (*name).clone()),
+                    ("calls", tool.calls.to_string()),
+                    ("failed_calls", tool.failed.to_string()),
+                    ("interactions", tool.interactions.to_string()),
+                ],
+            ));
+        }
+        if by_calls.len() > LOG_TOOLS {
+            log.push(line(
+                "more tools not listed",
+                &[("tools", (by_calls.len() - LOG_TOOLS).to_string())],
+            ));
+        }
+        let mut per_class: Vec<(&str, String)> = Vec::new();
+        for class in ErrorClass::ALL {
+            let n: u64 = self
+                .groups
+                .iter()
+                .filter(|((_, c), _)| *c == class)
+                .map(|(_, g)| g.failures)
+                .sum();
+            if n > 0 {
+                per_class.push((class.as_str(), n.to_string()));
+            }
+        }
+        log.push(line("failed calls by class", &per_class));
+
+        let mut reported = Vec::new();
+        let mut dropped = Vec::new();
+        for (key, group) in &self.groups {
+            match self.dropped_because(group) {
+                None => reported.push((key, group)),
+                Some(reason) => dropped.push((key, group, reason)),
+            }
+        }
+        // Most interactions first; ties by tool then class, so the order is stable.
+        reported.sort_by(|a, b| {
+            b.1.interactions
+                .cmp(&a.1.interactions)
+                .then_with(|| a.0.cmp(b.0))
+        });
+        dropped.sort_by(|a, b| {
+            b.1.interactions
+                .cmp(&a.1.interactions)
+                .then_with(|| a.0.cmp(b.0))
+        });
+
+        let mut patterns = Vec::new();
+        let mut suggestions = Vec::new();
+        for (i, ((tool, class), group)) in reported.iter().enumerate() {
+            let stats = self.tools.get(tool);
+            let explanation = stats
+                .and_then(|t| t.args.as_ref())
+                .and_then(|a| a.explain(*class));
+            let (pattern, fixes) = self.pattern(tool, *class, group, explanation.as_ref());
+            if i < LOG_GROUPS {
+                let mut fields = vec![
+                    ("key", pattern.key.clone()),
+                    ("interactions", group.interactions.to_string()),
+                    ("calls", group.failures.to_string()),
+                    ("suggestions", fixes.len().to_string()),
+                ];
+                if let Some(e) = &explanation {
+                    fields.push(("explained_by", e.summary()));
+                } else if *class == ErrorClass::InvalidArgument {
+                    let (successes, failures) = stats
+                        .and_then(|t| t.args.as_ref())
+                        .map_or((0, 0), |a| a.compared_calls(*class));
+                    fields.push((
+                        "explained_by",
+                        format!(
+                            "no field (compared {failures} failing and {successes} successful calls)"
+                        ),
+                    ));
+                }
+                log.push(line("pattern", &fields));
+            }
+            patterns.push(pattern);
+            suggestions.extend(fixes);
+        }
+        if reported.len() > LOG_GROUPS {
+            log.push(line(
+                "more patterns not listed",
+                &[("patterns", (reported.len() - LOG_GROUPS).to_string())],
+            ));
+        }
+        for ((tool, class), group, reason) in dropped.iter().take(LOG_GROUPS) {
+            log.push(line(
+                "dropped",
+                &[
+                    ("key", group_key(tool, *class)),
+                    ("interactions", group.interactions.to_string()),
+                    ("calls", group.failures.to_string()),
+                    ("reason", reason.clone()),
+                ],
+            ));
+        }
+        if dropped.len() > LOG_GROUPS {
+            log.push(line(
+                "more dropped groups not listed",
+                &[("groups", (dropped.len() - LOG_GROUPS).to_string())],
+            ));
+        }
+        log.push(line(
+            "done",
+            &[
+                ("patterns", patterns.len().to_string()),
+                ("suggestions", suggestions.len().to_string()),
+                ("dropped", dropped.len().to_string()),
+            ],
+        ));
+
+        let findings = Findings {
+            patterns,
+            suggestions,
+            metrics: vec![
+                Metric {
+                    name: "tool_call_failure_rate".into(),
+                    value: ratio(self.failed_calls, self.calls),
+                    description: "Share of all tool calls that returned an error.".into(),
+                },
+                Metric {
+                    name: "interactions_with_tool_failure_share".into(),
+                    value: ratio(self.interactions_with_failure, self.interactions),
+                    description: "Share of interactions with at least one failed tool call.".into(),
+                },
+            ],
+        };
+        (findings, log)
+    }
+
+    /// One group's pattern and its fixes (at most two).
+    fn pattern(
+        &self,
+        tool: &str,
+        class: ErrorClass,
+        group: &Group,
+        explanation: Option<&Explanation>,
+    ) -> (Pattern, Vec<Suggestion>) {
+        let calls = self.tools.get(tool).map_or(0, |t| t.calls);
+        let rate = ratio(group.failures, calls);
+        let share = ratio(group.interactions, self.interactions);
+        let (masked, raw) = group.sample();
+        let class_name = class.as_str();
+        let key = group_key(tool, class);
+        let n = group.interactions;
+        let compared = self
+            .tools
+            .get(tool)
+            .and_then(|t| t.args.as_ref())
+            .map(|a| a.compared_calls(class))
+            .is_some_and(|(s, f)| s >= shapes::MIN_CALLS && f >= shapes::MIN_CALLS);
+        let mut description = format!(
+            "`{tool}` failed with {class_name} in {n} of {} interactions ({}): {} of its {calls} \
+             calls ({}). Most common error: \"{raw}\".",
+            self.interactions,
+            percent(share),
+            group.failures,
+            percent(rate),
+        );
+        match (explanation, class.is_operational()) {
+            (Some(e), true) => description.push_str(&format!(
+                " {} The failures follow the arguments, so the tool is not simply down.",
+                e.finding()
+            )),
+            (Some(e), false) => description.push_str(&format!(" {}", e.finding())),
+            (None, true) if compared => description.push_str(
+                " Failing calls have the same argument shapes as successful ones: the tool \
+                 itself fails.",
+            ),
+            (None, false) if compared => description.push_str(
+                " No argument field tells failing calls from successful ones by its shape.",
+            ),
+            (None, _) => {}
+        }
+        let pattern = Pattern {
+            key: key.clone(),
+            title: format!("`{tool}` fails with {class_name}"),
+            description,
+            severity: self.severity(share),
+            occurrences: saturating_u32(n),
+            evidence: group
+                .evidence
+                .iter()
+                .filter_map(|i| self.ids.get(*i as usize).cloned())
+                .collect(),
+        };
+
+        let rationale = format!(
+            "`{tool}` failed with {class_name} in {n} interactions ({} of interactions; {} of its \
+             {calls} calls). Most common error: \"{masked}\".",
+            percent(share),
+            percent(rate),
+        );
+        let suggest = |edit: Edit, confidence: f32, why: String| Suggestion {
+            edit,
+            rationale: why,
+            confidence,
+            addresses: vec![key.clone()],
+        };
+        let mut fixes = Vec::new();
+        if class.is_operational() {
+            let how = match class {
+                ErrorClass::Timeout => "times out",
+                ErrorClass::RateLimited => "is rate limited",
+                _ => "is unavailable",
+            };
+            fixes.push(suggest(
+                Edit::AppendInstruction(format!(
+                    "When `{tool}` fails or {how}, tell the user the information is unavailable \
+                     right now and offer to try again; never state a result that no tool returned."
+                )),
+                confidence(n, 0.8),
+                format!(
+                    "{rationale} The agent cannot make the tool work, but it can stop answering \
+                     as if it had."
+                ),
+            ));
+            if rate >= self.settings.review_failure_rate {
+                let note = match explanation {
+                    Some(e) => format!(
+                        "`{tool}` {how} on a large share of its calls, and only when {}: check \
+                         how the tool handles such arguments. The failing interactions are in \
+                         this pattern's evidence.",
+                        e.summary()
+                    ),
+                    None => format!(
+                        "`{tool}` {how} on a large share of its calls, which no prompt can fix: \
+                         check the tool's health, capacity, timeouts and rate limits. The failing \
+                         interactions are in this pattern's evidence."
+                    ),
+                };
+                fixes.push(suggest(
+                    Edit::FlagForReview(note),
+                    confidence(n, 0.8),
+                    format!(
+                        "{rationale} At or above review_failure_rate ({}).",
+                        percent(self.settings.review_failure_rate)
+                    ),
+                ));
+            }
+            return (pattern, fixes);
+        }
+        let shape_fix = matches!(
+            class,
+            ErrorClass::InvalidArgument | ErrorClass::NotFound | ErrorClass::Other
+        );
+        match (explanation, shape_fix) {
+            (Some(e), true) => {
+                let strength = e.strength();
+                fixes.push(suggest(
+                    Edit::AppendInstruction(format!("When you call `{tool}`, {}.", e.clause())),
+                    (f64::from(confidence(n, 0.9)) * strength.min(1.0)) as f32,
+                    format!("{rationale} {}", e.finding()),
+                ));
+            }
+            (explained, _) => {
+                let edit = match class {
+                    ErrorClass::InvalidArgument => Edit::AppendInstruction(format!(
+                        "When you call `{tool}`, send arguments in the form it expects; it \
+                         rejects them with \"{masked}\". Correct the arguments instead of \
+                         repeating the same call."
+                    )),
+                    ErrorClass::NotFound => Edit::FlagForReview(format!(
+                        "`{tool}` often finds nothing for what the agent asks. Check whether the \
+                         agent passes identifiers as the user gave them when the tool needs \
+                         another form, or whether the data is missing. The failing interactions \
+                         are in this pattern's evidence."
+                    )),
+                    ErrorClass::PermissionDenied => Edit::FlagForReview(match explained {
+                        Some(e) => format!(
+                            "`{tool}` refuses permission when {}. Decide whether the agent \
+                             should be allowed such calls or told not to make them; the failing \
+                             interactions are in this pattern's evidence.",
+                            e.summary()
+                        ),
+                        None => format!(
+                            "`{tool}` refuses permission to the agent. Check the tool's \
+                             credentials and what the agent is allowed to call; the failing \
+                             interactions are in this pattern's evidence."
+                        ),
+                    }),
+                    _ => Edit::FlagForReview(format!(
+                        "`{tool}` fails with errors that fit no known class. A person should read \
+                         the failing interactions in this pattern's evidence and decide whose \
+                         problem it is."
+                    )),
+                };
+                // Quoting the tool's message is a guess at the fix, not a finding.
+                let max = if matches!(edit, Edit::AppendInstruction(_)) {
+                    0.45
+                } else {
+                    0.6
+                };
+                fixes.push(suggest(edit, confidence(n, max), rationale.clone()));
+            }
+        }
+        (pattern, fixes)
+    }
+}
+
+/// `tool-failures/<tool>/<class>`.
+fn group_key(tool: &str, class: ErrorClass) -> String {
+    format!("tool-failures/{}/{}", key_part(tool), class.as_str())
 }
 
 /// A tool name made safe for a pattern key: lowercase, `/` and spaces replaced.
@@ -463,19 +740,24 @@ impl Rule for ToolFailures {
         RuleInfo {
             name: "tool-failures".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description:
-                "Groups failed tool calls by tool and error class (timeout, rate_limited, \
-                          not_found, invalid_argument, permission_denied, unavailable, other) and \
-                          proposes instructions for argument mistakes and graceful failure, or a \
-                          review for tools that are down."
-                    .into(),
+            description: "Groups failed tool calls by tool and error class (timeout, \
+                          rate_limited, not_found, invalid_argument, permission_denied, \
+                          unavailable, other), compares failing calls' arguments with successful \
+                          ones to find the field the agent gets wrong, and proposes that fix, \
+                          graceful handling of a failing tool, or a review."
+                .into(),
             stages: vec![Stage::Analyse],
             inputs: Inputs::TOOL_CALLS,
             settings: vec![
                 spec(
                     "min_occurrences",
-                    "Failed calls a (tool, error class) needs before it is reported.",
+                    "Interactions a (tool, error class) must affect before it is reported.",
                     DEFAULT_MIN_OCCURRENCES.to_string(),
+                ),
+                spec(
+                    "min_share",
+                    "Share of the window's interactions a (tool, error class) must affect before it is reported.",
+                    DEFAULT_MIN_SHARE.to_string(),
                 ),
                 spec(
                     "severity_high_share",
@@ -489,7 +771,7 @@ impl Rule for ToolFailures {
                 ),
                 spec(
                     "review_failure_rate",
-                    "Share of a tool's calls failing with timeout, rate_limited or unavailable at or above which the tool is flagged for review.",
+                    "Share of a tool's calls failing with timeout, rate_limited or unavailable at or above which the tool is flagged for its operators.",
                     DEFAULT_REVIEW_FAILURE_RATE.to_string(),
                 ),
             ],
@@ -503,9 +785,13 @@ impl Rule for ToolFailures {
             interactions_with_failure: 0,
             calls: 0,
             failed_calls: 0,
-            tool_calls: BTreeMap::new(),
+            tools: BTreeMap::new(),
+            profiled_tools: 0,
             groups: BTreeMap::new(),
+            ids: Vec::new(),
+            evidence_total: 0,
             overflowed: false,
+            evidence_full: false,
         })
     }
 
@@ -517,510 +803,20 @@ impl Rule for ToolFailures {
     }
 
     fn finish(&mut self) -> Result<Findings, String> {
-        let mut reported: Vec<(&(String, ErrorClass), &Group)> = self
-            .groups
-            .iter()
-            .filter(|(_, g)| g.failures >= self.settings.min_occurrences)
-            .collect();
-        // Most failures first; ties by tool then class, so the order is stable.
-        reported.sort_by(|a, b| b.1.failures.cmp(&a.1.failures).then_with(|| a.0.cmp(b.0)));
-
-        let mut patterns = Vec::new();
-        let mut suggestions = Vec::new();
-        for ((tool, class), group) in reported {
-            let calls = self.tool_calls.get(tool).copied().unwrap_or(0);
-            let rate = ratio(group.failures, calls);
-            let share = ratio(group.interactions, self.interactions);
-            let sample = group.sample();
-            let class_name = class.as_str();
-            let key = format!("tool-failures/{}/{class_name}", key_part(tool));
-            let n = group.failures;
-            patterns.push(Pattern {
-                key: key.clone(),
-                title: format!("`{tool}` fails with {class_name}"),
-                description: format!(
-                    "`{tool}` failed with {class_name} on {n} of its {calls} calls ({}), \
-                     affecting {} of {} interactions ({}). Most common error: \"{sample}\".",
-                    percent(rate),
-                    group.interactions,
-                    self.interactions,
-                    percent(share),
-                ),
-                severity: self.severity(share),
-                occurrences: saturating_u32(n),
-                evidence: group.evidence.clone(),
-            });
-            let stats = format!(
-                "`{tool}` failed with {class_name} {n} times ({} of its calls, {} of interactions).",
-                percent(rate),
-                percent(share)
-            );
-            let review = |what: String| Suggestion {
-                edit: Edit::FlagForReview(what),
-                rationale: stats.clone(),
-                confidence: confidence(n, 0.8),
-                addresses: vec![key.clone()],
-            };
-            match class {
-                ErrorClass::InvalidArgument => suggestions.push(Suggestion {
-                    edit: Edit::AppendInstruction(format!(
-                        "When calling `{tool}`, make sure the arguments meet what the tool \
-                         expects: it failed {n} times with \"{sample}\". Fix the arguments before \
-                         calling it again instead of retrying the same call."
-                    )),
-                    rationale: stats.clone(),
-                    confidence: confidence(n, 0.9),
-                    addresses: vec![key.clone()],
-                }),
-                ErrorClass::Timeout | ErrorClass::RateLimited | ErrorClass::Unavailable => {
-                    let how = match class {
-                        ErrorClass::Timeout => "times out",
-                        ErrorClass::RateLimited => "is rate limited",
-                        _ => "is unavailable",
-                    };
-                    suggestions.push(Suggestion {
-                        edit: Edit::AppendInstruction(format!(
-                            "When `{tool}` fails or {how}, tell the user the service is slow or \
-                             unavailable right now and offer to try again later; do not retry \
-                             it in a loop, and never invent a result the tool did not return."
-                        )),
-                        rationale: stats.clone(),
-                        confidence: confidence(n, 0.8),
-                        addresses: vec![key.clone()],
-                    });
-                    if class.is_operational() && rate >= self.settings.review_failure_rate {
-                        suggestions.push(review(format!(
-                            "`{tool}` failed with {class_name} on {} of its calls ({n} of \
-                             {calls}). This is an operations problem with the tool, not a prompt \
-                             problem: check its health, capacity and limits. Sample error: \
-                             \"{sample}\".",
-                            percent(rate)
-                        )));
-                    }
-                }
-                ErrorClass::NotFound => suggestions.push(review(format!(
-                    "`{tool}` could not find what it was asked for {n} times (\"{sample}\"). Check \
-                     whether the agent passes the identifiers users give it correctly, or whether \
-                     the data is missing."
-                ))),
-                ErrorClass::PermissionDenied => suggestions.push(review(format!(
-                    "`{tool}` was refused permission {n} times (\"{sample}\"). Check the tool's \
-                     credentials and what the agent is allowed to call."
-                ))),
-                ErrorClass::Other => suggestions.push(review(format!(
-                    "`{tool}` failed {n} times with errors reverie could not classify \
-                     (\"{sample}\"). A person should look at what goes wrong."
-                ))),
-            }
+        let (findings, lines) = self.findings_and_log();
+        for l in &lines {
+            let fields: Vec<(&str, &str)> = l
+                .fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            log::info(&l.message, &fields);
         }
-        Ok(Findings {
-            patterns,
-            suggestions,
-            metrics: vec![
-                Metric {
-                    name: "tool_call_failure_rate".into(),
-                    value: ratio(self.failed_calls, self.calls),
-                    description: "Share of all tool calls that returned an error.".into(),
-                },
-                Metric {
-                    name: "interactions_with_tool_failure_share".into(),
-                    value: ratio(self.interactions_with_failure, self.interactions),
-                    description: "Share of interactions with at least one failed tool call.".into(),
-                },
-            ],
-        })
+        Ok(findings)
     }
 }
 
 reverie_rule_sdk::export_rule!(ToolFailures);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use reverie_rule_sdk::{Message, Role, ToolCall};
-
-    fn context(settings: &[(&str, &str)]) -> CycleContext {
-        CycleContext {
-            agent_id: "support".into(),
-            agent_name: "Support agent".into(),
-            system_prompt: "You help customers of a shop.".into(),
-            config_version: "v1".into(),
-            window_start_ms: None,
-            window_end_ms: None,
-            settings: settings
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
-    fn rule(settings: &[(&str, &str)]) -> ToolFailures {
-        match ToolFailures::new(context(settings)) {
-            Ok(rule) => rule,
-            Err(e) => panic!("settings rejected: {e}"),
-        }
-    }
-
-    /// An interaction whose agent made these calls: (tool, error).
-    fn calls(id: &str, calls: &[(&str, Option<&str>)]) -> Interaction {
-        Interaction {
-            id: id.into(),
-            session_id: None,
-            user_id: None,
-            timestamp_ms: 0,
-            config_version: Some("v1".into()),
-            messages: vec![
-                Message {
-                    role: Role::User,
-                    content: "Where is my order?".into(),
-                    tool_call_id: None,
-                },
-                Message {
-                    role: Role::Assistant,
-                    content: String::new(),
-                    tool_call_id: None,
-                },
-            ],
-            tool_calls: calls
-                .iter()
-                .enumerate()
-                .map(|(i, (name, error))| ToolCall {
-                    id: format!("call-{i}"),
-                    name: name.to_string(),
-                    arguments: "{}".into(),
-                    error: error.map(str::to_string),
-                    message_index: 1,
-                })
-                .collect(),
-            metadata: "{}".into(),
-        }
-    }
-
-    fn run(rule: &mut ToolFailures, interactions: Vec<Interaction>) -> Findings {
-        let chunk = Chunk {
-            interactions,
-            feedback: Vec::new(),
-        };
-        if let Err(e) = rule.analyse(chunk) {
-            panic!("analyse failed: {e}");
-        }
-        match rule.finish() {
-            Ok(findings) => findings,
-            Err(e) => panic!("finish failed: {e}"),
-        }
-    }
-
-    fn instruction(suggestion: &Suggestion) -> Option<&str> {
-        match &suggestion.edit {
-            Edit::AppendInstruction(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    fn flag(suggestion: &Suggestion) -> Option<&str> {
-        match &suggestion.edit {
-            Edit::FlagForReview(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn error_messages_are_sorted_into_classes() {
-        let cases = [
-            ("request timed out after 30s", ErrorClass::Timeout),
-            ("ReadTimeoutError: read timeout", ErrorClass::Timeout),
-            ("context deadline exceeded", ErrorClass::Timeout),
-            ("HTTP 429", ErrorClass::RateLimited),
-            ("Too Many Requests", ErrorClass::RateLimited),
-            ("rate limit reached, slow down", ErrorClass::RateLimited),
-            ("404: order not found", ErrorClass::NotFound),
-            ("no such customer", ErrorClass::NotFound),
-            ("unknown id 'x1'", ErrorClass::NotFound),
-            (
-                "invalid order id '#48213': expected digits only",
-                ErrorClass::InvalidArgument,
-            ),
-            (
-                "field `email` must be a string",
-                ErrorClass::InvalidArgument,
-            ),
-            ("Bad Request (400)", ErrorClass::InvalidArgument),
-            ("malformed JSON", ErrorClass::InvalidArgument),
-            ("401 Unauthorized", ErrorClass::PermissionDenied),
-            (
-                "forbidden: invalid token scope",
-                ErrorClass::PermissionDenied,
-            ),
-            ("permission denied", ErrorClass::PermissionDenied),
-            ("503 Service Unavailable", ErrorClass::Unavailable),
-            ("connection refused", ErrorClass::Unavailable),
-            ("internal error", ErrorClass::Unavailable),
-            ("unexpected end of stream", ErrorClass::Other),
-            ("", ErrorClass::Other),
-        ];
-        for (error, class) in cases {
-            assert_eq!(classify(error), class, "error {error:?}");
-        }
-    }
-
-    #[test]
-    fn masking_folds_ids_numbers_and_quoted_values() {
-        assert_eq!(
-            mask("invalid order id '#48213': expected digits only"),
-            "invalid order id '<…>': expected digits only"
-        );
-        assert_eq!(mask("Timed out after  30000 ms"), "timed out after <n> ms");
-        assert_eq!(
-            mask("can't parse \"abc\" as date"),
-            "can't parse \"<…>\" as date"
-        );
-        assert_eq!(mask("don't stop"), "don't stop");
-    }
-
-    #[test]
-    fn an_agent_sending_bad_order_ids_gets_told_what_the_tool_expects() {
-        let mut r = rule(&[]);
-        let mut chunk = Vec::new();
-        for i in 0..40 {
-            let error = match i {
-                0..4 => Some(format!(
-                    "invalid order id '#{}': expected digits only",
-                    48213 + i
-                )),
-                4 => Some("invalid order id: too long".to_string()),
-                _ => None,
-            };
-            let mut interaction = calls(&format!("i{i:02}"), &[("lookup_order", None)]);
-            interaction.tool_calls[0].error = error;
-            chunk.push(interaction);
-        }
-        let findings = run(&mut r, chunk);
-        assert_eq!(findings.patterns.len(), 1);
-        let p = &findings.patterns[0];
-        assert_eq!(p.key, "tool-failures/lookup_order/invalid_argument");
-        assert_eq!(p.title, "`lookup_order` fails with invalid_argument");
-        assert_eq!(p.occurrences, 5);
-        assert_eq!(p.evidence, ["i00", "i01", "i02", "i03", "i04"]);
-        assert_eq!(p.severity, Severity::High); // 5 of 40 interactions
-        assert!(
-            p.description.contains("on 5 of its 40 calls (12.5%)"),
-            "{}",
-            p.description
-        );
-        assert!(
-            p.description
-                .contains("Most common error: \"invalid order id '#48213': expected digits only\""),
-            "{}",
-            p.description
-        );
-
-        assert_eq!(findings.suggestions.len(), 1);
-        let s = &findings.suggestions[0];
-        assert_eq!(s.addresses, ["tool-failures/lookup_order/invalid_argument"]);
-        assert_eq!(
-            instruction(s),
-            Some(
-                "When calling `lookup_order`, make sure the arguments meet what the tool expects: \
-                 it failed 5 times with \"invalid order id '#48213': expected digits only\". Fix \
-                 the arguments before calling it again instead of retrying the same call."
-            )
-        );
-    }
-
-    #[test]
-    fn a_couple_of_failures_are_not_a_pattern_but_still_count_in_the_metrics() {
-        let mut r = rule(&[]);
-        let findings = run(
-            &mut r,
-            vec![
-                calls(
-                    "a",
-                    &[("lookup_order", Some("timed out")), ("lookup_order", None)],
-                ),
-                calls("b", &[("lookup_order", Some("timed out"))]),
-                calls("c", &[("search", None)]),
-                calls("d", &[]),
-            ],
-        );
-        assert!(findings.patterns.is_empty());
-        assert!(findings.suggestions.is_empty());
-        let metric = |name: &str| {
-            findings
-                .metrics
-                .iter()
-                .find(|m| m.name == name)
-                .map(|m| m.value)
-        };
-        assert_eq!(metric("tool_call_failure_rate"), Some(0.5));
-        assert_eq!(metric("interactions_with_tool_failure_share"), Some(0.5));
-
-        let mut lenient = rule(&[("min_occurrences", "2")]);
-        let findings = run(
-            &mut lenient,
-            vec![
-                calls("a", &[("lookup_order", Some("timed out"))]),
-                calls("b", &[("lookup_order", Some("timed out"))]),
-            ],
-        );
-        assert_eq!(findings.patterns.len(), 1);
-    }
-
-    #[test]
-    fn a_slow_tool_gets_graceful_handling_and_a_review_only_when_it_fails_often() {
-        // Shipping times out on 5 of 10 calls: the tool itself needs attention.
-        let mut r = rule(&[]);
-        let chunk = (0..10)
-            .map(|i| {
-                let error = (i < 5).then_some("upstream timed out after 30000 ms");
-                calls(&format!("s{i}"), &[("track_shipment", error)])
-            })
-            .collect();
-        let findings = run(&mut r, chunk);
-        assert_eq!(
-            findings.patterns[0].key,
-            "tool-failures/track_shipment/timeout"
-        );
-        assert_eq!(findings.suggestions.len(), 2);
-        let text = instruction(&findings.suggestions[0]).unwrap_or_default();
-        assert!(text.contains("never invent a result"), "{text}");
-        let review = flag(&findings.suggestions[1]).unwrap_or_default();
-        assert!(review.contains("operations problem"), "{review}");
-
-        // Three timeouts in 100 calls: handle them, but no review.
-        let mut r = rule(&[]);
-        let chunk = (0..100)
-            .map(|i| {
-                let error = (i < 3).then_some("timed out");
-                calls(&format!("s{i}"), &[("track_shipment", error)])
-            })
-            .collect();
-        let findings = run(&mut r, chunk);
-        assert_eq!(findings.suggestions.len(), 1);
-        assert!(instruction(&findings.suggestions[0]).is_some());
-    }
-
-    #[test]
-    fn missing_records_and_refused_permissions_are_flagged_for_a_person() {
-        let mut r = rule(&[]);
-        let mut chunk = Vec::new();
-        for i in 0..4 {
-            chunk.push(calls(
-                &format!("n{i}"),
-                &[
-                    ("get_customer", Some("404 customer not found")),
-                    ("refund", Some("403 Forbidden")),
-                ],
-            ));
-        }
-        let findings = run(&mut r, chunk);
-        let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "tool-failures/get_customer/not_found",
-                "tool-failures/refund/permission_denied"
-            ]
-        );
-        assert_eq!(findings.suggestions.len(), 2);
-        assert!(findings.suggestions.iter().all(|s| flag(s).is_some()));
-        assert!(findings.metrics.iter().any(|m| m.value == 1.0));
-    }
-
-    #[test]
-    fn an_interaction_with_repeated_failures_counts_once_in_the_share() {
-        let mut r = rule(&[]);
-        let mut chunk = vec![calls(
-            "retry-loop",
-            &[("lookup_order", Some("invalid id")); 25],
-        )];
-        for i in 0..30 {
-            chunk.push(calls(
-                &format!("i{i}"),
-                &[("lookup_order", Some("invalid id"))],
-            ));
-        }
-        for i in 0..69 {
-            chunk.push(calls(&format!("fine{i}"), &[]));
-        }
-        let findings = run(&mut r, chunk);
-        let p = &findings.patterns[0];
-        assert_eq!(p.occurrences, 55);
-        assert_eq!(p.evidence.len(), MAX_EVIDENCE);
-        assert_eq!(p.evidence[0], "retry-loop");
-        assert_eq!(p.evidence[1], "i0");
-        assert!(
-            p.description.contains("31 of 100 interactions (31.0%)"),
-            "{}",
-            p.description
-        );
-    }
-
-    #[test]
-    fn the_sample_error_is_the_most_common_shape_and_memory_stays_bounded() {
-        let mut group = Group::default();
-        for i in 0..1000 {
-            group.record_message(&format!("bad field \"f{i}\" in schema v{i}x"));
-            // Each of these has a shape of its own (letters differ, digits don't mask them).
-            group.record_message(&format!(
-                "unique error {}",
-                char::from(b'a' + (i % 26) as u8)
-            ));
-            group.record_message(&format!("weird {i:x}{}", "q".repeat(i % 7)));
-        }
-        // Far more shapes than the cap were seen; the map kept to it.
-        assert!(group.messages.len() <= MAX_MESSAGES);
-        assert!(group.messages.len() > MAX_MESSAGES / 2);
-        assert_eq!(group.sample(), "bad field \"f0\" in schema v0x");
-    }
-
-    #[test]
-    fn bad_settings_are_refused_naming_the_setting() {
-        for (name, value) in [
-            ("min_occurrences", "0"),
-            ("min_occurrences", "three"),
-            ("severity_high_share", "2"),
-            ("severity_medium_share", "-0.1"),
-            ("review_failure_rate", "NaN"),
-        ] {
-            match ToolFailures::new(context(&[(name, value)])) {
-                Ok(_) => panic!("{name}={value} was accepted"),
-                Err(e) => assert!(e.contains(name), "{e}"),
-            }
-        }
-    }
-
-    #[test]
-    fn info_declares_the_analyse_stage_and_every_setting_with_a_usable_default() {
-        let info = ToolFailures::info();
-        assert_eq!(info.name, "tool-failures");
-        assert_eq!(info.stages, [Stage::Analyse]);
-        let defaults: Vec<(String, String)> = info
-            .settings
-            .iter()
-            .map(|s| (s.name.clone(), s.default_value.clone().unwrap_or_default()))
-            .collect();
-        let pairs: Vec<(&str, &str)> = defaults
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_eq!(rule(&pairs).settings, rule(&[]).settings);
-        assert_eq!(pairs.len(), 4);
-    }
-
-    #[test]
-    fn the_same_window_gives_the_same_findings() {
-        let window = || {
-            (0..60)
-                .map(|i| {
-                    let tool = ["lookup_order", "search", "refund"][i % 3];
-                    let error = ["timed out", "invalid sku 'A-1'", "404", "boom"][i % 4];
-                    calls(&format!("i{i}"), &[(tool, Some(error)), ("search", None)])
-                })
-                .collect::<Vec<_>>()
-        };
-        let a = format!("{:?}", run(&mut rule(&[]), window()));
-        let b = format!("{:?}", run(&mut rule(&[]), window()));
-        assert_eq!(a, b);
-        assert!(a.contains("tool-failures/refund/other"));
-    }
-}
+mod tests;
