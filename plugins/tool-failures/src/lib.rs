@@ -68,7 +68,7 @@ const LOG_TOOLS: usize = 8;
 const LOG_GROUPS: usize = 8;
 
 /// Counters for one (tool, class).
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Group {
     /// Failed calls.
     failures: u64,
@@ -346,6 +346,51 @@ impl ToolFailures {
     }
 
     /// The findings and the run log that explains them.
+    /// The groups as patterns report them: a tool's operational failures
+    /// (timeouts, rate limits, outages) are one group under the class most of
+    /// them have. They are one root cause, the tool's backend, whatever each
+    /// call's error said, and one fix (what the agent says when the tool
+    /// fails) covers them all; apart, a mix of 503s and timeouts during one
+    /// outage would be two problems, each too small to act on.
+    fn folded_groups(&self) -> BTreeMap<(String, ErrorClass), Group> {
+        let mut out: BTreeMap<(String, ErrorClass), Group> = BTreeMap::new();
+        let mut operational: BTreeMap<&str, Vec<(ErrorClass, &Group)>> = BTreeMap::new();
+        for ((tool, class), group) in &self.groups {
+            if class.is_operational() {
+                operational.entry(tool).or_default().push((*class, group));
+            } else {
+                out.insert((tool.clone(), *class), group.clone());
+            }
+        }
+        for (tool, mut parts) in operational {
+            // Most interactions first; ties in class order, so the key is stable.
+            parts.sort_by(|a, b| b.1.interactions.cmp(&a.1.interactions).then(a.0.cmp(&b.0)));
+            let class = parts[0].0;
+            let mut merged = parts[0].1.clone();
+            for (_, g) in &parts[1..] {
+                merged.failures += g.failures;
+                merged.last_seen = merged.last_seen.max(g.last_seen);
+                for (shape, (count, raw)) in &g.messages {
+                    let entry = merged
+                        .messages
+                        .entry(shape.clone())
+                        .or_insert_with(|| (0, raw.clone()));
+                    entry.0 += count;
+                }
+                let listed = merged.evidence.len() + g.evidence.len();
+                merged.evidence.extend_from_slice(&g.evidence);
+                // Indices grow in window order: sorting restores it.
+                merged.evidence.sort_unstable();
+                merged.evidence.dedup();
+                let both = (listed - merged.evidence.len()) as u64;
+                merged.interactions = (merged.interactions + g.interactions).saturating_sub(both);
+            }
+            merged.evidence.truncate(MAX_EVIDENCE);
+            out.insert((tool.to_string(), class), merged);
+        }
+        out
+    }
+
     pub fn findings_and_log(&self) -> (Findings, Vec<LogLine>) {
         let s = &self.settings;
         let mut log = vec![
@@ -417,7 +462,8 @@ impl ToolFailures {
 
         let mut reported = Vec::new();
         let mut dropped = Vec::new();
-        for (key, group) in &self.groups {
+        let groups = self.folded_groups();
+        for (key, group) in &groups {
             match self.dropped_because(group) {
                 None => reported.push((key, group)),
                 Some(reason) => dropped.push((key, group, reason)),
@@ -597,8 +643,8 @@ impl ToolFailures {
             };
             fixes.push(suggest(
                 Edit::AppendInstruction(format!(
-                    "When `{tool}` fails or {how}, tell the user the information is unavailable \
-                     right now and offer to try again; never state a result that no tool returned."
+                    "When `{tool}` fails or {how}, tell the user it did not go through and offer \
+                     to try again; never state a result that no tool returned."
                 )),
                 confidence(n, 0.8),
                 format!(

@@ -331,9 +331,8 @@ fn a_slow_tool_gets_graceful_handling_and_a_review_only_when_it_fails_often() {
     assert_eq!(
         instruction(&findings.suggestions[0]),
         Some(
-            "When `fetch_forecast` fails or times out, tell the user the information is \
-             unavailable right now and offer to try again; never state a result that no tool \
-             returned."
+            "When `fetch_forecast` fails or times out, tell the user it did not go through and \
+             offer to try again; never state a result that no tool returned."
         )
     );
     let review = flag(&findings.suggestions[1]).unwrap_or_default();
@@ -780,4 +779,48 @@ mod example_dataset {
         );
         assert_eq!(dropped.map(|l| field(l, "interactions")), Some("1"));
     }
+}
+
+#[test]
+fn an_outage_that_answers_503_and_times_out_is_one_pattern() {
+    // A ticketing backend goes down: most calls get a 503, some time out, one
+    // interaction sees both. One root cause, one pattern, one fix.
+    let mut r = rule(&[]);
+    let args = r#"{"summary": "printer jams"}"#;
+    let mut window: Vec<Interaction> = (0..30)
+        .map(|i| {
+            let error = match i {
+                0..=9 => Some("503 Service Unavailable"),
+                10..=13 => Some("request timed out after 30 s"),
+                _ => None,
+            };
+            calls(&format!("t{i:02}"), &[("open_case", args, error)])
+        })
+        .collect();
+    window.push(calls(
+        "both",
+        &[
+            ("open_case", args, Some("503 Service Unavailable")),
+            ("open_case", args, Some("request timed out after 30 s")),
+        ],
+    ));
+    let (findings, _) = run(&mut r, window);
+    let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, vec!["tool-failures/open_case/unavailable"]);
+    let p = &findings.patterns[0];
+    assert_eq!(
+        p.occurrences, 15,
+        "11 unavailable and 4 timeouts, `both` counted once"
+    );
+    assert_eq!(p.evidence.len(), 15);
+    assert_eq!(p.evidence.last().map(String::as_str), Some("both"));
+    assert!(
+        findings
+            .suggestions
+            .iter()
+            .filter_map(instruction)
+            .any(|t| t.contains("`open_case`")),
+        "{:?}",
+        findings.suggestions
+    );
 }
