@@ -371,6 +371,7 @@ impl Report {
             for s in &other {
                 self.write_suggestion(o, s)?;
                 if let Some(note) = &s.note {
+                    let note = note.strip_prefix("needs review: ").unwrap_or(note);
                     for (i, line) in wrap(note, 66).iter().enumerate() {
                         let lead = if i == 0 { "why: " } else { "     " };
                         writeln!(o, "      {lead}{line}")?;
@@ -381,7 +382,7 @@ impl Report {
         if self.suggestions_left_out > 0 {
             writeln!(
                 o,
-                "  ({} more suggestion{} for problems that already have two left out)",
+                "  ({} more suggestion{} left out: their problems already have two)",
                 self.suggestions_left_out,
                 if self.suggestions_left_out == 1 {
                     ""
@@ -759,5 +760,49 @@ impl V1Report {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parts of a report `reverie dream --format json` wrote before problems.
+    const V1: &str = r#"{
+      "schema": "reverie.report/v1",
+      "window": {"interactions": 1200, "explicit_feedback": 30},
+      "patterns": [
+        {"key": "tool-failures/lookup_order/invalid_argument", "title": "`lookup_order` fails",
+         "description": "d", "severity": "high", "status": "ongoing", "occurrences": 120,
+         "previous_occurrences": null, "evidence": ["i1"], "rules": ["tool-failures"]},
+        {"key": "feedback-themes/hotel-useles-werent", "title": "t", "description": "d",
+         "severity": "low", "status": "resolved", "occurrences": 0,
+         "previous_occurrences": 34, "evidence": [], "rules": ["feedback-themes"]}
+      ],
+      "suggestions": [{"status": "accepted"}],
+      "metrics": {"accuracy": {"rated": 30, "non_negative": 20, "value": 0.666667,
+                               "ci95": [0.48, 0.81]}}
+    }"#;
+
+    #[test]
+    fn a_report_from_before_problems_still_serves_as_the_previous_one() {
+        let previous = PreviousReport::from_json(V1).expect("a v1 report reads");
+        assert_eq!(previous.interactions, 1200);
+        assert_eq!(previous.basis, Basis::Explicit);
+        assert_eq!(previous.problems.len(), 2);
+        let first = &previous.problems[0];
+        assert_eq!(first.key, "tool-failures/lookup_order/invalid_argument");
+        assert_eq!(first.affected, 120);
+        assert_eq!(first.facets, vec![first.key.clone()]);
+        assert_eq!(previous.problems[1].status, ProblemStatus::Resolved);
+    }
+
+    #[test]
+    fn anything_else_is_refused_saying_what_it_is() {
+        let err = PreviousReport::from_json(r#"{"schema": "something/v9"}"#).expect_err("refused");
+        assert!(err.contains("\"something/v9\""), "{err}");
+        assert!(err.contains("--format json"), "{err}");
+        let err = PreviousReport::from_json("Dreaming report for x").expect_err("refused");
+        assert!(err.starts_with("it is not JSON"), "{err}");
     }
 }

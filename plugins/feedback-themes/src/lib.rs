@@ -44,6 +44,7 @@ pub mod theme;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use reverie_rule_sdk::log::line;
 use reverie_rule_sdk::{
     Chunk, CycleContext, Edit, FeedbackSource, Findings, Inputs, Metric, Pattern, Rating, Rule,
     RuleInfo, SettingSpec, Severity, Stage, Suggestion, log, setting_or, text,
@@ -157,21 +158,7 @@ fn share_setting(context: &CycleContext, name: &str, default: f64) -> Result<f64
 }
 
 /// One line of the run log: a message and its figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogLine {
-    pub message: String,
-    pub fields: Vec<(String, String)>,
-}
-
-fn line(message: impl Into<String>, fields: &[(&str, String)]) -> LogLine {
-    LogLine {
-        message: message.into(),
-        fields: fields
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect(),
-    }
-}
+pub use reverie_rule_sdk::log::Line as LogLine;
 
 /// What the rule saw of the window's feedback, for the metrics and the run log.
 #[derive(Debug, Clone, Default)]
@@ -708,14 +695,7 @@ impl Rule for FeedbackThemes {
 
     fn finish(&mut self) -> Result<Findings, String> {
         let (findings, lines) = self.findings_and_log();
-        for l in &lines {
-            let fields: Vec<(&str, &str)> = l
-                .fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            log::info(&l.message, &fields);
-        }
+        log::info_all(&lines);
         Ok(findings)
     }
 }

@@ -126,6 +126,37 @@ pub mod log {
     pub fn error(message: &str, fields: &[(&str, &str)]) {
         emit(Level::Error, message, fields)
     }
+
+    /// One line of a run log, built before it is emitted, so that a rule's
+    /// native tests can read what its run log will say.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Line {
+        pub message: String,
+        pub fields: Vec<(String, String)>,
+    }
+
+    /// A [`Line`] with its figures.
+    pub fn line(message: impl Into<String>, fields: &[(&str, String)]) -> Line {
+        Line {
+            message: message.into(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// Emit each line at `info` level, in order.
+    pub fn info_all(lines: &[Line]) {
+        for l in lines {
+            let fields: Vec<(&str, &str)> = l
+                .fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            info(&l.message, &fields);
+        }
+    }
 }
 
 /// The adapter between the generated bindings and a [`Rule`]. Not for direct use.

@@ -38,6 +38,7 @@ pub mod shapes;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use reverie_rule_sdk::log::line;
 use reverie_rule_sdk::{
     Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
     SettingSpec, Severity, Stage, Suggestion, log, setting_or, text,
@@ -186,21 +187,7 @@ impl Settings {
 }
 
 /// One line of the run log: a message and its figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogLine {
-    pub message: String,
-    pub fields: Vec<(String, String)>,
-}
-
-fn line(message: impl Into<String>, fields: &[(&str, String)]) -> LogLine {
-    LogLine {
-        message: message.into(),
-        fields: fields
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect(),
-    }
-}
+pub use reverie_rule_sdk::log::Line as LogLine;
 
 /// The rule's state for one cycle.
 pub struct ToolFailures {
@@ -850,14 +837,7 @@ impl Rule for ToolFailures {
 
     fn finish(&mut self) -> Result<Findings, String> {
         let (findings, lines) = self.findings_and_log();
-        for l in &lines {
-            let fields: Vec<(&str, &str)> = l
-                .fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            log::info(&l.message, &fields);
-        }
+        log::info_all(&lines);
         Ok(findings)
     }
 }
