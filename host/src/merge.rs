@@ -25,7 +25,8 @@
 //! `regressed` if it was resolved). A previous problem not reported now is
 //! `resolved` only if its share of interactions fell significantly (a one-sided
 //! two-proportion z-test at 5%), taking the count now to be as large as a rule
-//! could leave unreported ([`assumed_unreported`]); otherwise `below_threshold`.
+//! could leave unreported ([`assumed_unreported`]); otherwise `below_threshold`,
+//! listed in that one report and then dropped.
 //!
 //! **Suggestions.** Identical edits are one. Each goes to the first problem it
 //! addresses; a problem keeps its best two (specific first, then by
@@ -416,8 +417,14 @@ fn compare_with_previous(problems: &mut Vec<Problem>, previous: &PreviousReport,
         }
     }
     for (i, q) in previous.problems.iter().enumerate() {
-        if taken[i] || q.status == ProblemStatus::Resolved {
-            // A problem resolved last time and absent now is not news.
+        if taken[i]
+            || matches!(
+                q.status,
+                ProblemStatus::Resolved | ProblemStatus::BelowThreshold
+            )
+        {
+            // Absent again after being resolved, or after one report below the
+            // thresholds: not news, and no longer listed.
             continue;
         }
         let (fell, p_value) = metrics::fell_significantly(

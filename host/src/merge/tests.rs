@@ -241,6 +241,7 @@ fn resolved_means_the_share_fell_significantly_not_that_it_went_quiet() {
             ("big/gone", 60, ProblemStatus::New),
             ("small/quiet", 8, ProblemStatus::Ongoing),
             ("old/resolved", 40, ProblemStatus::Resolved),
+            ("quiet/before", 0, ProblemStatus::BelowThreshold),
             ("back/again", 30, ProblemStatus::Resolved),
         ],
         1200,
