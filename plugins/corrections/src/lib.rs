@@ -23,7 +23,9 @@
 
 pub mod anchor;
 pub mod correction;
+pub mod figure;
 pub mod fix;
+pub mod markers;
 pub mod thanks;
 
 use reverie_rule_sdk::{
@@ -32,7 +34,7 @@ use reverie_rule_sdk::{
 };
 
 use anchor::{FactTally, PromptFacts, ToolTally};
-pub use correction::{Correction, Found};
+pub use correction::{Correction, Found, Signal};
 use fix::{Anchor, share};
 
 /// Interaction ids kept as evidence per pattern: every interaction that shows
@@ -50,14 +52,17 @@ pub enum Kind {
     IgnoredContext,
     /// The user asks the same question again after an answer.
     RepeatedQuestion,
+    /// The user rejects what a tool call of the agent just did.
+    UnwantedAction,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [
+    const ALL: [Kind; 5] = [
         Kind::Contradicted,
         Kind::Misunderstood,
         Kind::IgnoredContext,
         Kind::RepeatedQuestion,
+        Kind::UnwantedAction,
     ];
 
     /// The pattern key; stable across cycles.
@@ -67,6 +72,7 @@ impl Kind {
             Kind::Misunderstood => "corrections/misunderstood-request",
             Kind::IgnoredContext => "corrections/ignored-context",
             Kind::RepeatedQuestion => "corrections/repeated-question",
+            Kind::UnwantedAction => "corrections/unwanted-action",
         }
     }
 
@@ -81,6 +87,7 @@ impl Kind {
             Kind::Misunderstood => "misunderstood_request",
             Kind::IgnoredContext => "ignored_context",
             Kind::RepeatedQuestion => "repeated_question",
+            Kind::UnwantedAction => "unwanted_action",
         }
     }
 
@@ -102,6 +109,10 @@ impl Kind {
             Kind::RepeatedQuestion => (
                 "Users have to ask the same question again",
                 "a user repeated a question the agent had already answered",
+            ),
+            Kind::UnwantedAction => (
+                "The agent acts before users asked it to",
+                "a user rejected what a tool call of the agent had just done",
             ),
         }
     }
@@ -193,7 +204,10 @@ pub struct Corrections {
     seen: u64,
     corrected: u64,
     thanked: u64,
-    kinds: [KindStats; 4],
+    kinds: [KindStats; 5],
+    /// Corrections counted (one per kind and interaction), by the signal that
+    /// showed them, in [`Signal::ALL`] order.
+    signals: [u64; Signal::ALL.len()],
 }
 
 impl Corrections {
@@ -222,6 +236,12 @@ impl Corrections {
     /// what its answer stood on.
     fn record(&mut self, interaction: &Interaction, found: &Found) {
         let kind = found.correction.kind;
+        if let Some(slot) = Signal::ALL
+            .iter()
+            .position(|s| *s == found.correction.signal)
+        {
+            self.signals[slot] += 1;
+        }
         let relied_on = found
             .answer
             .and_then(|answer| anchor::relied_on(interaction, answer));
@@ -344,6 +364,7 @@ fn anchor_detail(anchor: &Anchor, n: u64) -> String {
             support,
             failed,
             field,
+            also,
         } => {
             let outcome = match *failed {
                 0 => "which had succeeded".to_string(),
@@ -358,6 +379,12 @@ fn anchor_detail(anchor: &Anchor, n: u64) -> String {
             if let Some(field) = field {
                 s.push_str(&format!(
                     "; its `{field}` carried a value the user had already given"
+                ));
+            }
+            if let Some((second, count)) = also {
+                s.push_str(&format!(
+                    "; in {count} more ({}) it followed a call to `{second}`",
+                    percent(share(*count, n))
                 ));
             }
             s.push('.');
@@ -498,6 +525,7 @@ impl Rule for Corrections {
             corrected: 0,
             thanked: 0,
             kinds: Default::default(),
+            signals: [0; Signal::ALL.len()],
         })
     }
 
@@ -524,7 +552,7 @@ impl Rule for Corrections {
                 reason: first.correction.reason.clone(),
             });
             // Each kind counts once per interaction, with its first correction.
-            let mut counted = [false; 4];
+            let mut counted = [false; Kind::ALL.len()];
             for f in &found {
                 let slot = &mut counted[f.correction.kind.index()];
                 if !*slot {
@@ -562,6 +590,9 @@ impl Rule for Corrections {
                 kind.field().to_string(),
                 self.kinds[kind.index()].interactions.to_string(),
             ));
+        }
+        for (signal, count) in Signal::ALL.iter().zip(self.signals) {
+            seen_fields.push((signal.field().to_string(), count.to_string()));
         }
         log_info("interactions read", &seen_fields);
 
