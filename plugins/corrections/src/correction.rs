@@ -1,13 +1,26 @@
 //! Recognising a correction: a user message, right after the agent spoke, that
 //! says the agent got something wrong.
 //!
-//! A correction contradicts the answer ("that's not right"), says the agent
-//! misunderstood ("that's not what I asked"), says it ignored what the user
-//! already gave ("I already told you"), or asks the same question again after
-//! an answer. Phrases are matched on [`text::normalise`]d text with apostrophes
-//! dropped, so "thats wrong" and "That’s WRONG!" both count, at word boundaries,
-//! so "no thanks" and "that's right" never do. This module only reads one
-//! interaction at a time; counting across the window is the rule's.
+//! Two sources, tried in a fixed order ([`Recogniser::classify`]):
+//!
+//! - **Phrases** of an English list: the answer is contradicted ("that's not
+//!   right"), the request misunderstood ("that's not what I asked"), context
+//!   ignored ("I already told you"). Matched on [`text::normalise`]d text with
+//!   apostrophes dropped, at word boundaries, so "thats wrong" and "That’s
+//!   WRONG!" both count and "that's right" never does.
+//! - **Structure**, with the seven-language tables of [`crate::markers`]:
+//!   after a tool call that succeeded and a statement (not a question), a reply
+//!   that stops the agent, challenges it or says it did not want this is an
+//!   *unwanted action*, and so, past the other signals, is a plain "no"; a reply
+//!   that points back at the user's own request and restates a word of it is a
+//!   *misunderstood request*; a reply giving a figure in a unit the answer gave
+//!   a different figure in (and never the user's) is a *contradiction*.
+//!
+//! A reply that closes the conversation ("no thanks", "nein danke, das war's")
+//! is never a structural correction, and a "no" that answers the agent's
+//! question is no rejection. The same question asked again after an answer is a
+//! *repeated question*. This module reads one interaction at a time; counting
+//! across the window is the rule's.
 
 use std::collections::{BTreeMap, BTreeSet};
 

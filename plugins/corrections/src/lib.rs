@@ -3,17 +3,30 @@
 //!
 //! In the `detect` stage it reads each interaction and infers one negative
 //! feedback when a user message that follows an assistant message corrects the
-//! agent (see [`correction`]: contradicted, misunderstood request, ignored
-//! context, repeated question), or one positive feedback when the interaction
+//! agent (see [`correction`]), or one positive feedback when the interaction
 //! has no correction and the user's last message thanks the agent or says it
-//! worked (see [`thanks`]).
+//! worked (see [`thanks`]). A correction is one of five kinds: the answer was
+//! contradicted, the request misunderstood, context ignored, a question
+//! repeated, or an action the user did not want (`corrections/unwanted-action`).
+//!
+//! Detection rests on the structure of the conversation more than on words:
+//! who spoke before, whether the agent asked a question or stated something,
+//! which tool call its turn made and whether it succeeded, which figures the
+//! agent and the user gave ([`figure`]), and what the user had asked earlier.
+//! Words come in only through small tables of grammar words in seven languages
+//! ([`markers`]: negations, "wait", "why did you", "I only wanted", "I asked
+//! for", closings) and an English phrase list kept from before. The signals,
+//! each counted in the run log: a phrase; a restated request; a restated
+//! figure; a rejected action after a successful call; a plain "no" to one; a
+//! repeated question. A closing ("no thanks", "nein danke") is never one.
 //!
 //! For each correction it also notes what the corrected answer stood on (see
 //! [`anchor`]): the tool call of that turn and whether it failed, the argument
 //! that carried a value the user had given, and for a contradiction the prompt
 //! sentence whose figure the user restored. [`fix`] turns the best-supported
-//! anchor of each kind into one instruction that names it; the pattern's key
-//! stays the kind (`corrections/<kind>`), whatever the anchor.
+//! anchor of each kind into one instruction that names it (for unwanted
+//! actions, the one or two tools that acted unasked); the pattern's key stays
+//! the kind (`corrections/<kind>`), whatever the anchor.
 //!
 //! The counts behind the findings are kept in `detect` (which the host calls on
 //! every chunk before `analyse`), so the rule declares no `analyse` stage and
@@ -275,6 +288,26 @@ impl Corrections {
         }
     }
 
+    /// The run log's counts: interactions, corrections by kind, and the
+    /// corrections each signal showed.
+    fn seen_fields(&self) -> Vec<(String, String)> {
+        let mut seen_fields = vec![
+            ("interactions".to_string(), self.seen.to_string()),
+            ("corrected".to_string(), self.corrected.to_string()),
+            ("positive_inferred".to_string(), self.thanked.to_string()),
+        ];
+        for kind in Kind::ALL {
+            seen_fields.push((
+                kind.field().to_string(),
+                self.kinds[kind.index()].interactions.to_string(),
+            ));
+        }
+        for (signal, count) in Signal::ALL.iter().zip(self.signals) {
+            seen_fields.push((signal.field().to_string(), count.to_string()));
+        }
+        seen_fields
+    }
+
     fn severity(&self, share: f64) -> Severity {
         if share >= self.settings.high_share {
             Severity::High
@@ -405,6 +438,17 @@ fn anchor_fields(kind: Kind, anchor: &Anchor, stats: &KindStats, n: u64) -> Vec<
         Anchor::None => "none",
     };
     fields.push(("anchor".to_string(), chosen.to_string()));
+    if let Anchor::Tool {
+        also: Some((second, count)),
+        ..
+    } = anchor
+    {
+        fields.push(("second_tool".into(), second.clone()));
+        fields.push((
+            "second_tool_share".into(),
+            format!("{:.2}", share(*count, n)),
+        ));
+    }
     if let Some((name, tool)) = stats.tools.leader() {
         fields.push(("top_tool".into(), name.to_string()));
         fields.push((
@@ -474,7 +518,8 @@ impl Rule for Corrections {
             name: "corrections".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Infers negative feedback when users correct the agent (contradiction, \
-                          misunderstood request, ignored context, repeated question) and positive \
+                          misunderstood request, ignored context, repeated question, unwanted \
+                          action) and positive \
                           feedback when they end by thanking it; proposes one fix per kind, naming \
                           the tool or the prompt sentence the corrected answers stood on."
                 .into(),
@@ -580,20 +625,7 @@ impl Rule for Corrections {
                 ),
             ],
         );
-        let mut seen_fields = vec![
-            ("interactions".to_string(), self.seen.to_string()),
-            ("corrected".to_string(), self.corrected.to_string()),
-            ("positive_inferred".to_string(), self.thanked.to_string()),
-        ];
-        for kind in Kind::ALL {
-            seen_fields.push((
-                kind.field().to_string(),
-                self.kinds[kind.index()].interactions.to_string(),
-            ));
-        }
-        for (signal, count) in Signal::ALL.iter().zip(self.signals) {
-            seen_fields.push((signal.field().to_string(), count.to_string()));
-        }
+        let seen_fields = self.seen_fields();
         log_info("interactions read", &seen_fields);
 
         let mut patterns = Vec::new();
