@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use reverie_rule_sdk::{Interaction, Role, ToolCall, text};
 
+use crate::figure::{self, Stated};
+
 /// Distinct tool names tallied per correction kind.
 pub const MAX_TOOLS: usize = 256;
 
@@ -162,16 +164,9 @@ fn skip_nested(chars: &mut Chars) {
     }
 }
 
-/// A figure of a prompt sentence: its number and unit (see [`text::figures`]).
-#[derive(Debug, Clone)]
-struct Fact {
-    number: String,
-    unit: String,
-}
-
 /// The live prompt's sentences that state figures with a unit.
 pub struct PromptFacts {
-    sentences: Vec<(String, Vec<Fact>)>,
+    sentences: Vec<(String, Vec<Stated>)>,
 }
 
 /// What a contradicted answer got wrong about the prompt.
@@ -190,14 +185,9 @@ impl PromptFacts {
             .filter_map(|sentence| {
                 // A figure without a unit (a date, a list number) is too weak to
                 // tie a user's number to: "19" could be anything.
-                let facts: Vec<Fact> = text::figures(sentence)
+                let facts: Vec<Stated> = figure::stated(sentence)
                     .into_iter()
-                    .filter_map(|f| {
-                        f.unit.map(|unit| Fact {
-                            number: f.number,
-                            unit,
-                        })
-                    })
+                    .filter(|f| !f.units.is_empty())
                     .collect();
                 (!facts.is_empty()).then(|| (sentence.to_string(), facts))
             })
@@ -220,31 +210,28 @@ impl PromptFacts {
     }
 
     /// The prompt fact a correction restores: the user's message gives a
-    /// figure that a prompt sentence states (same number; same unit, or the
-    /// user gave none), and the corrected answer stated a different number in
-    /// that unit. `None` when the correction is not about a figure of the prompt.
+    /// figure (in digits or words) that a prompt sentence states (same number;
+    /// same unit, see [`figure::same_unit`], or the user gave none), and the
+    /// corrected answer stated a different number in that unit. `None` when the
+    /// correction is not about a figure of the prompt.
     pub fn at_stake(&self, correcting: &str, corrected: &str) -> Option<FactAtStake> {
-        let given = text::figures(correcting);
-        let answered = text::figures(corrected);
+        let given = figure::stated(correcting);
+        let answered = figure::stated(corrected);
         for user in &given {
             for (index, (_, facts)) in self.sentences.iter().enumerate() {
                 for fact in facts {
                     if user.number != fact.number
-                        || user
-                            .unit
-                            .as_ref()
-                            .is_some_and(|u| !same_unit(u, &fact.unit))
+                        || (!user.units.is_empty() && !figure::same_unit(user, fact))
                     {
                         continue;
                     }
-                    let wrong = answered.iter().find(|a| {
-                        a.number != fact.number
-                            && a.unit.as_ref().is_some_and(|u| same_unit(u, &fact.unit))
-                    });
+                    let wrong = answered
+                        .iter()
+                        .find(|a| a.number != fact.number && figure::same_unit(a, fact));
                     if let Some(wrong) = wrong {
                         return Some(FactAtStake {
                             sentence: index,
-                            wrong: wrong.text.to_string(),
+                            wrong: wrong.shown_like(fact).to_string(),
                         });
                     }
                 }
@@ -252,14 +239,6 @@ impl PromptFacts {
         }
         None
     }
-}
-
-/// Units agree when equal, or when one is the other with an ending ("day" and
-/// "days", "Tage" and "Tagen"): inflection, in any language that inflects at the
-/// end. Three letters at least, so "g" and "gb" stay apart.
-fn same_unit(a: &str, b: &str) -> bool {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    short == long || (short.chars().count() >= 3 && long.starts_with(short))
 }
 
 /// How often each tool was the one a correction kind's answers relied on.
@@ -306,13 +285,20 @@ impl ToolTally {
 
     /// The tool most answers relied on (ties to the first name), with its stats.
     pub fn leader(&self) -> Option<(&str, &ToolStats)> {
-        let mut best: Option<(&str, &ToolStats)> = None;
-        for (name, stats) in &self.tools {
-            if best.is_none_or(|(_, b)| stats.interactions > b.interactions) {
-                best = Some((name, stats));
-            }
-        }
-        best
+        self.ranked().into_iter().next()
+    }
+
+    /// The tool second to the [`leader`](Self::leader), with its stats.
+    pub fn runner_up(&self) -> Option<(&str, &ToolStats)> {
+        self.ranked().into_iter().nth(1)
+    }
+
+    /// Tools by interactions, most first; ties in name order.
+    fn ranked(&self) -> Vec<(&str, &ToolStats)> {
+        let mut ranked: Vec<(&str, &ToolStats)> =
+            self.tools.iter().map(|(n, s)| (n.as_str(), s)).collect();
+        ranked.sort_by(|a, b| b.1.interactions.cmp(&a.1.interactions).then(a.0.cmp(b.0)));
+        ranked
     }
 }
 

@@ -1,19 +1,34 @@
 //! Recognising a correction: a user message, right after the agent spoke, that
 //! says the agent got something wrong.
 //!
-//! A correction contradicts the answer ("that's not right"), says the agent
-//! misunderstood ("that's not what I asked"), says it ignored what the user
-//! already gave ("I already told you"), or asks the same question again after
-//! an answer. Phrases are matched on [`text::normalise`]d text with apostrophes
-//! dropped, so "thats wrong" and "That’s WRONG!" both count, at word boundaries,
-//! so "no thanks" and "that's right" never do. This module only reads one
-//! interaction at a time; counting across the window is the rule's.
+//! Two sources, tried in a fixed order ([`Recogniser::classify`]):
+//!
+//! - **Phrases** of an English list: the answer is contradicted ("that's not
+//!   right"), the request misunderstood ("that's not what I asked"), context
+//!   ignored ("I already told you"). Matched on [`text::normalise`]d text with
+//!   apostrophes dropped, at word boundaries, so "thats wrong" and "That’s
+//!   WRONG!" both count and "that's right" never does.
+//! - **Structure**, with the seven-language tables of [`crate::markers`]:
+//!   after a tool call that succeeded and a statement (not a question), a reply
+//!   that stops the agent, challenges it or says it did not want this is an
+//!   *unwanted action*, and so, past the other signals, is a plain "no"; a reply
+//!   that points back at the user's own request and restates a word of it is a
+//!   *misunderstood request*; a reply giving a figure in a unit the answer gave
+//!   a different figure in (and never the user's) is a *contradiction*.
+//!
+//! A reply that closes the conversation ("no thanks", "nein danke, das war's")
+//! is never a structural correction, and a "no" that answers the agent's
+//! question is no rejection. The same question asked again after an answer is a
+//! *repeated question*. This module reads one interaction at a time; counting
+//! across the window is the rule's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_rule_sdk::{Interaction, Role, text};
 
-use crate::Kind;
+use crate::figure::{self, Stated};
+use crate::markers::Words;
+use crate::{Kind, anchor};
 
 /// A user message is compared with at most this many earlier user messages of
 /// the same interaction when looking for a repeated question, so a very long
@@ -216,8 +231,54 @@ impl Phrases {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correction {
     pub kind: Kind,
+    /// What in the conversation showed it.
+    pub signal: Signal,
     /// A sentence a person can read, e.g. `user said "that's wrong"`.
     pub reason: String,
+}
+
+/// What in the conversation showed a correction: a phrase of the English list,
+/// or one of the structural signals. Counted per signal in the run log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Signal {
+    /// A correction phrase ("that's wrong", "I already told you").
+    Phrase,
+    /// The user restates their earlier request after a statement ("I asked
+    /// for waterproof" after asking for waterproof boots).
+    RestatedRequest,
+    /// The user gives a figure in a unit the agent just gave a different
+    /// figure in ("five business days" after "2 business days").
+    RestatedFigure,
+    /// After a successful tool call, the user stops the agent, challenges it
+    /// or says they did not want it ("wait", "why did you", "I didn't ask").
+    RejectedAction,
+    /// After a successful tool call and a statement, the user says no.
+    NegatedAction,
+    /// The same question again after an answer.
+    Repeat,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 6] = [
+        Signal::Phrase,
+        Signal::RestatedRequest,
+        Signal::RestatedFigure,
+        Signal::RejectedAction,
+        Signal::NegatedAction,
+        Signal::Repeat,
+    ];
+
+    /// The signal's name in log fields.
+    pub fn field(self) -> &'static str {
+        match self {
+            Signal::Phrase => "signal_phrase",
+            Signal::RestatedRequest => "signal_restated_request",
+            Signal::RestatedFigure => "signal_restated_figure",
+            Signal::RejectedAction => "signal_rejected_action",
+            Signal::NegatedAction => "signal_negated_action",
+            Signal::Repeat => "signal_repeat",
+        }
+    }
 }
 
 /// A correction where it was found in its interaction.
@@ -264,6 +325,7 @@ impl Recogniser {
             let quoted = text::truncate(content.trim(), QUOTE_CHARS);
             return Some(Correction {
                 kind: p.kind,
+                signal: Signal::Phrase,
                 reason: format!("user said \"{}\": \"{}\"", p.display, quoted),
             });
         }
@@ -280,6 +342,7 @@ impl Recogniser {
                 let quoted = text::truncate(&words[start..].join(" "), QUOTE_CHARS);
                 return Some(Correction {
                     kind: Kind::Misunderstood,
+                    signal: Signal::Phrase,
                     reason: format!("user said \"{}\"", quoted.trim()),
                 });
             }
@@ -311,7 +374,12 @@ impl Recogniser {
                     let words: BTreeSet<String> =
                         text::content_words(&message.content).into_iter().collect();
                     if last_speaker == Some(Role::Assistant) {
-                        if let Some(correction) = self.match_phrase(&message.content) {
+                        let turn = Turn {
+                            interaction,
+                            answer: last_answer,
+                            message: index,
+                        };
+                        if let Some(correction) = self.classify(&turn) {
                             found.push(Found {
                                 correction,
                                 message: index,
@@ -328,6 +396,7 @@ impl Recogniser {
                             found.push(Found {
                                 correction: Correction {
                                     kind: Kind::RepeatedQuestion,
+                                    signal: Signal::Repeat,
                                     reason: format!(
                                         "user asked the same question again: \"{quoted}\""
                                     ),
@@ -347,6 +416,157 @@ impl Recogniser {
             }
         }
         found
+    }
+}
+
+/// A user message replying to the agent, with what came before it.
+struct Turn<'a> {
+    interaction: &'a Interaction,
+    /// The last assistant message with text before the reply.
+    answer: Option<usize>,
+    /// The reply.
+    message: usize,
+}
+
+/// A word of a restated request must be this long to count: shorter words are
+/// mostly function words in one of the seven languages ("para", "dass", "with").
+const MIN_RESTATED_CHARS: usize = 5;
+
+impl Turn<'_> {
+    fn reply(&self) -> &str {
+        &self.interaction.messages[self.message].content
+    }
+
+    fn answer_text(&self) -> Option<&str> {
+        self.answer
+            .and_then(|a| self.interaction.messages.get(a))
+            .map(|m| m.content.as_str())
+    }
+
+    /// The agent's last message before the reply states something: it does
+    /// not end with a question, so a "no" answers nothing the agent asked.
+    fn after_statement(&self) -> bool {
+        self.answer_text()
+            .is_some_and(|a| !a.trim_end().ends_with(['?', '？', '¿']))
+    }
+
+    /// The tool call of the agent's turn, when it succeeded.
+    fn succeeded_call(&self) -> Option<&str> {
+        let call = anchor::relied_on(self.interaction, self.answer?)?;
+        call.error.is_none().then_some(call.name.as_str())
+    }
+
+    /// Words of the user's earlier messages that a restatement can repeat.
+    fn earlier_request_words(&self) -> BTreeSet<String> {
+        self.interaction.messages[..self.message]
+            .iter()
+            .filter(|m| m.role == Role::User)
+            .flat_map(|m| {
+                Words::of(&m.content)
+                    .as_slice()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| restatable(w))
+            .map(|w| text::stem(&w))
+            .collect()
+    }
+}
+
+/// A word that can carry a requirement: a number, or a word long enough not
+/// to be a function word and not an English stopword.
+fn restatable(word: &str) -> bool {
+    let digits = word.chars().all(|c| c.is_ascii_digit());
+    (digits && word.len() >= 2)
+        || (!digits && word.chars().count() >= MIN_RESTATED_CHARS && !text::is_stopword(word))
+}
+
+/// A figure of the reply with a unit word, that the answer gave as a
+/// different number in the same unit, and never as the user's number.
+fn restated_figure<'a>(reply: &'a [Stated], answer: &[Stated]) -> Option<&'a Stated> {
+    reply.iter().filter(|u| u.has_unit_word()).find(|user| {
+        let same_unit: Vec<&Stated> = answer
+            .iter()
+            .filter(|a| figure::same_unit(user, a))
+            .collect();
+        same_unit.iter().any(|a| a.number != user.number)
+            && same_unit.iter().all(|a| a.number != user.number)
+    })
+}
+
+fn quoted(content: &str) -> String {
+    text::truncate(content.trim(), QUOTE_CHARS)
+}
+
+impl Recogniser {
+    /// What a reply to the agent is, if it corrects it. The signals, in order:
+    /// a phrase saying the user already gave the information; the rejection of
+    /// a successful tool call the agent just made (see
+    /// [`Words::rejects_action`]); the other phrases; a restated request; a
+    /// restated figure; a plain "no" to a successful call. A closing ("no
+    /// thanks") is never one of the structural signals.
+    fn classify(&self, turn: &Turn) -> Option<Correction> {
+        let reply = turn.reply();
+        let phrase = self.match_phrase(reply);
+        if let Some(found) = phrase.as_ref().filter(|c| c.kind == Kind::IgnoredContext) {
+            return Some(found.clone());
+        }
+        let words = Words::of(reply);
+        if words.closes() {
+            return phrase;
+        }
+        let statement = turn.after_statement();
+        let acted = turn.succeeded_call().filter(|_| statement);
+        if let Some(tool) = acted
+            && words.rejects_action()
+        {
+            return Some(Correction {
+                kind: Kind::UnwantedAction,
+                signal: Signal::RejectedAction,
+                reason: format!("user rejected what `{tool}` did: \"{}\"", quoted(reply)),
+            });
+        }
+        if phrase.is_some() {
+            return phrase;
+        }
+        if statement && let Some(after) = words.after_back_reference() {
+            let earlier = turn.earlier_request_words();
+            if after
+                .iter()
+                .any(|w| restatable(w) && earlier.contains(&text::stem(w)))
+            {
+                return Some(Correction {
+                    kind: Kind::Misunderstood,
+                    signal: Signal::RestatedRequest,
+                    reason: format!("user restated their request: \"{}\"", quoted(reply)),
+                });
+            }
+        }
+        if let Some(answer) = turn.answer_text() {
+            let given = figure::stated(reply);
+            if let Some(user) = restated_figure(&given, &figure::stated(answer)) {
+                return Some(Correction {
+                    kind: Kind::Contradicted,
+                    signal: Signal::RestatedFigure,
+                    reason: format!(
+                        "user restated a figure ({}): \"{}\"",
+                        user.text,
+                        quoted(reply)
+                    ),
+                });
+            }
+        }
+        if let Some(tool) = acted
+            && words.negates()
+        {
+            return Some(Correction {
+                kind: Kind::UnwantedAction,
+                signal: Signal::NegatedAction,
+                reason: format!("user said no to what `{tool}` did: \"{}\"", quoted(reply)),
+            });
+        }
+        None
     }
 }
 

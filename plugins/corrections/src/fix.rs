@@ -39,6 +39,9 @@ pub enum Anchor {
         /// The argument that carried a value the user had given, when it did
         /// in most of them.
         field: Option<String>,
+        /// A second tool that shares the kind with it (rejected actions only),
+        /// named in the same fix, with its interactions.
+        also: Option<(String, u64)>,
     },
     /// Nothing accounts for most of the kind's corrections.
     None,
@@ -48,7 +51,8 @@ impl Anchor {
     /// Interactions the anchor accounts for.
     pub fn support(&self) -> u64 {
         match self {
-            Anchor::Fact { support, .. } | Anchor::Tool { support, .. } => *support,
+            Anchor::Fact { support, .. } => *support,
+            Anchor::Tool { support, also, .. } => support + also.as_ref().map_or(0, |(_, n)| *n),
             Anchor::None => 0,
         }
     }
@@ -94,8 +98,21 @@ pub fn choose(
             support: lead.interactions,
         };
     }
+    // A rejected action may be split between two tools that act alike
+    // (resetting and unlocking): the runner-up is named with the leader when it
+    // accounts for at least half the share a tool needs alone, and the pair
+    // stands when together they reach it.
+    let also = match (kind, tools.leader(), tools.runner_up()) {
+        (Kind::UnwantedAction, Some((_, lead)), Some((name, second)))
+            if share(second.interactions, interactions) >= min_share / 2.0
+                && share(lead.interactions + second.interactions, interactions) >= min_share =>
+        {
+            Some((name.to_string(), second.interactions))
+        }
+        _ => None,
+    };
     if let Some((name, stats)) = tools.leader()
-        && share(stats.interactions, interactions) >= min_share
+        && (also.is_some() || share(stats.interactions, interactions) >= min_share)
     {
         let field = stats
             .leading_field()
@@ -106,6 +123,7 @@ pub fn choose(
             support: stats.interactions,
             failed: stats.failed,
             field,
+            also,
         };
     }
     Anchor::None
@@ -128,14 +146,30 @@ pub fn instruction(kind: Kind, anchor: &Anchor) -> String {
                  figure; never {wrong}."
             )
         }
-        Anchor::Tool { name, field, .. } => tool_instruction(kind, name, field.as_deref(), failed),
+        Anchor::Tool {
+            name, field, also, ..
+        } => match (kind, also) {
+            (Kind::UnwantedAction, Some((second, _))) => {
+                confirm_first(&format!("`{name}` or `{second}`"))
+            }
+            _ => tool_instruction(kind, name, field.as_deref(), failed),
+        },
         Anchor::None => generic_instruction(kind).to_string(),
     }
+}
+
+/// The fix for actions users did not ask for: confirm before the call.
+fn confirm_first(tools: &str) -> String {
+    format!(
+        "Before you call {tools}, say what you will do and ask the user to confirm; call it \
+         only after a clear yes."
+    )
 }
 
 fn tool_instruction(kind: Kind, tool: &str, field: Option<&str>, failed: bool) -> String {
     let value = field.map_or("a value".to_string(), |f| format!("the `{f}`"));
     match (kind, failed) {
+        (Kind::UnwantedAction, _) => confirm_first(&format!("`{tool}`")),
         (Kind::IgnoredContext, true) => format!(
             "When `{tool}` rejects {value} the user gave you, do not ask the user for it again: \
              tell them what the tool expected, correct the format yourself if you can, and call \
@@ -192,6 +226,10 @@ fn generic_instruction(kind: Kind) -> &'static str {
         Kind::IgnoredContext => {
             "Before you ask the user for anything, re-read the conversation: never ask again for \
              something the user already gave."
+        }
+        Kind::UnwantedAction => {
+            "Before you use a tool that changes something for the user, say what you will do \
+             and ask them to confirm; act only after a clear yes."
         }
         Kind::RepeatedQuestion => {
             "If the user asks the same question again, your previous answer did not address it: \
@@ -250,6 +288,7 @@ mod tests {
             support: 95,
             failed: 95,
             field: None,
+            also: None,
         };
         let strong = confidence(&tool, 100);
         assert!((0.8..=0.9).contains(&strong), "{strong}");
@@ -258,6 +297,7 @@ mod tests {
             support: 6,
             failed: 0,
             field: None,
+            also: None,
         };
         assert!(confidence(&weak, 12) < strong);
     }

@@ -3,17 +3,30 @@
 //!
 //! In the `detect` stage it reads each interaction and infers one negative
 //! feedback when a user message that follows an assistant message corrects the
-//! agent (see [`correction`]: contradicted, misunderstood request, ignored
-//! context, repeated question), or one positive feedback when the interaction
+//! agent (see [`correction`]), or one positive feedback when the interaction
 //! has no correction and the user's last message thanks the agent or says it
-//! worked (see [`thanks`]).
+//! worked (see [`thanks`]). A correction is one of five kinds: the answer was
+//! contradicted, the request misunderstood, context ignored, a question
+//! repeated, or an action the user did not want (`corrections/unwanted-action`).
+//!
+//! Detection rests on the structure of the conversation more than on words:
+//! who spoke before, whether the agent asked a question or stated something,
+//! which tool call its turn made and whether it succeeded, which figures the
+//! agent and the user gave ([`figure`]), and what the user had asked earlier.
+//! Words come in only through small tables of grammar words in seven languages
+//! ([`markers`]: negations, "wait", "why did you", "I only wanted", "I asked
+//! for", closings) and an English phrase list kept from before. The signals,
+//! each counted in the run log: a phrase; a restated request; a restated
+//! figure; a rejected action after a successful call; a plain "no" to one; a
+//! repeated question. A closing ("no thanks", "nein danke") is never one.
 //!
 //! For each correction it also notes what the corrected answer stood on (see
 //! [`anchor`]): the tool call of that turn and whether it failed, the argument
 //! that carried a value the user had given, and for a contradiction the prompt
 //! sentence whose figure the user restored. [`fix`] turns the best-supported
-//! anchor of each kind into one instruction that names it; the pattern's key
-//! stays the kind (`corrections/<kind>`), whatever the anchor.
+//! anchor of each kind into one instruction that names it (for unwanted
+//! actions, the one or two tools that acted unasked); the pattern's key stays
+//! the kind (`corrections/<kind>`), whatever the anchor.
 //!
 //! The counts behind the findings are kept in `detect` (which the host calls on
 //! every chunk before `analyse`), so the rule declares no `analyse` stage and
@@ -23,7 +36,9 @@
 
 pub mod anchor;
 pub mod correction;
+pub mod figure;
 pub mod fix;
+pub mod markers;
 pub mod thanks;
 
 use reverie_rule_sdk::{
@@ -32,7 +47,7 @@ use reverie_rule_sdk::{
 };
 
 use anchor::{FactTally, PromptFacts, ToolTally};
-pub use correction::{Correction, Found};
+pub use correction::{Correction, Found, Signal};
 use fix::{Anchor, share};
 
 /// Interaction ids kept as evidence per pattern: every interaction that shows
@@ -50,14 +65,17 @@ pub enum Kind {
     IgnoredContext,
     /// The user asks the same question again after an answer.
     RepeatedQuestion,
+    /// The user rejects what a tool call of the agent just did.
+    UnwantedAction,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [
+    const ALL: [Kind; 5] = [
         Kind::Contradicted,
         Kind::Misunderstood,
         Kind::IgnoredContext,
         Kind::RepeatedQuestion,
+        Kind::UnwantedAction,
     ];
 
     /// The pattern key; stable across cycles.
@@ -67,6 +85,7 @@ impl Kind {
             Kind::Misunderstood => "corrections/misunderstood-request",
             Kind::IgnoredContext => "corrections/ignored-context",
             Kind::RepeatedQuestion => "corrections/repeated-question",
+            Kind::UnwantedAction => "corrections/unwanted-action",
         }
     }
 
@@ -81,6 +100,7 @@ impl Kind {
             Kind::Misunderstood => "misunderstood_request",
             Kind::IgnoredContext => "ignored_context",
             Kind::RepeatedQuestion => "repeated_question",
+            Kind::UnwantedAction => "unwanted_action",
         }
     }
 
@@ -102,6 +122,10 @@ impl Kind {
             Kind::RepeatedQuestion => (
                 "Users have to ask the same question again",
                 "a user repeated a question the agent had already answered",
+            ),
+            Kind::UnwantedAction => (
+                "The agent acts before users asked it to",
+                "a user rejected what a tool call of the agent had just done",
             ),
         }
     }
@@ -193,7 +217,10 @@ pub struct Corrections {
     seen: u64,
     corrected: u64,
     thanked: u64,
-    kinds: [KindStats; 4],
+    kinds: [KindStats; 5],
+    /// Corrections counted (one per kind and interaction), by the signal that
+    /// showed them, in [`Signal::ALL`] order.
+    signals: [u64; Signal::ALL.len()],
 }
 
 impl Corrections {
@@ -222,6 +249,12 @@ impl Corrections {
     /// what its answer stood on.
     fn record(&mut self, interaction: &Interaction, found: &Found) {
         let kind = found.correction.kind;
+        if let Some(slot) = Signal::ALL
+            .iter()
+            .position(|s| *s == found.correction.signal)
+        {
+            self.signals[slot] += 1;
+        }
         let relied_on = found
             .answer
             .and_then(|answer| anchor::relied_on(interaction, answer));
@@ -253,6 +286,26 @@ impl Corrections {
         if let Some(at_stake) = at_stake {
             stats.facts.record(at_stake);
         }
+    }
+
+    /// The run log's counts: interactions, corrections by kind, and the
+    /// corrections each signal showed.
+    fn seen_fields(&self) -> Vec<(String, String)> {
+        let mut seen_fields = vec![
+            ("interactions".to_string(), self.seen.to_string()),
+            ("corrected".to_string(), self.corrected.to_string()),
+            ("positive_inferred".to_string(), self.thanked.to_string()),
+        ];
+        for kind in Kind::ALL {
+            seen_fields.push((
+                kind.field().to_string(),
+                self.kinds[kind.index()].interactions.to_string(),
+            ));
+        }
+        for (signal, count) in Signal::ALL.iter().zip(self.signals) {
+            seen_fields.push((signal.field().to_string(), count.to_string()));
+        }
+        seen_fields
     }
 
     fn severity(&self, share: f64) -> Severity {
@@ -344,6 +397,7 @@ fn anchor_detail(anchor: &Anchor, n: u64) -> String {
             support,
             failed,
             field,
+            also,
         } => {
             let outcome = match *failed {
                 0 => "which had succeeded".to_string(),
@@ -358,6 +412,12 @@ fn anchor_detail(anchor: &Anchor, n: u64) -> String {
             if let Some(field) = field {
                 s.push_str(&format!(
                     "; its `{field}` carried a value the user had already given"
+                ));
+            }
+            if let Some((second, count)) = also {
+                s.push_str(&format!(
+                    "; in {count} more ({}) it followed a call to `{second}`",
+                    percent(share(*count, n))
                 ));
             }
             s.push('.');
@@ -378,6 +438,17 @@ fn anchor_fields(kind: Kind, anchor: &Anchor, stats: &KindStats, n: u64) -> Vec<
         Anchor::None => "none",
     };
     fields.push(("anchor".to_string(), chosen.to_string()));
+    if let Anchor::Tool {
+        also: Some((second, count)),
+        ..
+    } = anchor
+    {
+        fields.push(("second_tool".into(), second.clone()));
+        fields.push((
+            "second_tool_share".into(),
+            format!("{:.2}", share(*count, n)),
+        ));
+    }
     if let Some((name, tool)) = stats.tools.leader() {
         fields.push(("top_tool".into(), name.to_string()));
         fields.push((
@@ -447,7 +518,8 @@ impl Rule for Corrections {
             name: "corrections".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Infers negative feedback when users correct the agent (contradiction, \
-                          misunderstood request, ignored context, repeated question) and positive \
+                          misunderstood request, ignored context, repeated question, unwanted \
+                          action) and positive \
                           feedback when they end by thanking it; proposes one fix per kind, naming \
                           the tool or the prompt sentence the corrected answers stood on."
                 .into(),
@@ -498,6 +570,7 @@ impl Rule for Corrections {
             corrected: 0,
             thanked: 0,
             kinds: Default::default(),
+            signals: [0; Signal::ALL.len()],
         })
     }
 
@@ -524,7 +597,7 @@ impl Rule for Corrections {
                 reason: first.correction.reason.clone(),
             });
             // Each kind counts once per interaction, with its first correction.
-            let mut counted = [false; 4];
+            let mut counted = [false; Kind::ALL.len()];
             for f in &found {
                 let slot = &mut counted[f.correction.kind.index()];
                 if !*slot {
@@ -552,17 +625,7 @@ impl Rule for Corrections {
                 ),
             ],
         );
-        let mut seen_fields = vec![
-            ("interactions".to_string(), self.seen.to_string()),
-            ("corrected".to_string(), self.corrected.to_string()),
-            ("positive_inferred".to_string(), self.thanked.to_string()),
-        ];
-        for kind in Kind::ALL {
-            seen_fields.push((
-                kind.field().to_string(),
-                self.kinds[kind.index()].interactions.to_string(),
-            ));
-        }
+        let seen_fields = self.seen_fields();
         log_info("interactions read", &seen_fields);
 
         let mut patterns = Vec::new();

@@ -913,3 +913,302 @@ fn the_same_window_gives_the_same_findings() {
     };
     assert_eq!(run(), run());
 }
+
+/// What the rule makes of `reply` when the agent's turn before it called
+/// `tool` (failing with `error`, if given) and then said `said`.
+fn after_call(tool: &str, error: Option<&str>, said: &str, reply: &str) -> Option<(Kind, Signal)> {
+    let interaction = Convo::new("i")
+        .user("Can you look at my booking? Ref QX7P2")
+        .call(tool, "{\"reference\":\"QX7P2\"}", error)
+        .agent(said)
+        .user(reply)
+        .done();
+    rule()
+        .corrections_in(&interaction)
+        .first()
+        .map(|f| (f.correction.kind, f.correction.signal))
+}
+
+#[test]
+fn a_traveller_who_stops_an_unasked_cancellation_is_an_unwanted_action_in_any_language() {
+    let said = "I've cancelled booking QX7P2; the refund is on its way.";
+    // None of these is worded as in the example datasets: what counts is that
+    // the agent's call succeeded, it then stated what it did, and the reply
+    // pushes back.
+    for reply in [
+        "Hold on, I never wanted it cancelled!",
+        "Why would you cancel it? I was only asking about the fees.",
+        "I just wanted to know the rules",
+        "Moment mal, ich wollte nicht stornieren!",
+        "Warum haben Sie das gemacht? Ich wollte nur eine Auskunft.",
+        "Espera, yo no te pedí que cancelaras nada",
+        "¿Por qué lo hiciste? Solo quería saber el precio.",
+        "Attendez, je n'ai pas demandé d'annulation !",
+        "Je voulais juste savoir, pourquoi avez vous annulé ?",
+        "Aspetta, non ti ho chiesto di cancellare",
+        "Espera, eu não pedi isso",
+        "Wacht, dat heb ik niet gevraagd",
+        "That isn't what I wanted, now I have to book again.",
+    ] {
+        assert_eq!(
+            after_call("cancel_booking", None, said, reply).map(|(kind, _)| kind),
+            Some(Kind::UnwantedAction),
+            "{reply}"
+        );
+    }
+}
+
+#[test]
+fn a_no_that_answers_a_question_or_closes_or_follows_a_failed_call_is_no_unwanted_action() {
+    let done = "I've cancelled booking QX7P2; the refund is on its way.";
+    // The agent asked: "no" answers it.
+    assert_eq!(
+        after_call(
+            "find_booking",
+            None,
+            "Found it. Shall I cancel it?",
+            "No, wait"
+        ),
+        None
+    );
+    // Closings, in every language, after a successful call and a statement.
+    for closing in [
+        "no thanks",
+        "No, that's all.",
+        "nope, that's it",
+        "No, I'm all set.",
+        "nah i'm good",
+        "that's all, ta",
+        "Nein danke, das war's",
+        "No, gracias, eso es todo",
+        "Non merci, c'est tout",
+        "No grazie, è tutto",
+        "Não, obrigado, é só isso",
+        "Nee, dank je, dat is alles",
+    ] {
+        assert_eq!(
+            after_call("cancel_booking", None, done, closing),
+            None,
+            "{closing}"
+        );
+    }
+    // The call failed: nothing was done that the user could reject.
+    assert_ne!(
+        after_call(
+            "cancel_booking",
+            Some("timeout"),
+            "Something went wrong.",
+            "wait, I didn't ask for that"
+        )
+        .map(|(kind, _)| kind),
+        Some(Kind::UnwantedAction)
+    );
+}
+
+#[test]
+fn actions_users_reject_get_one_fix_naming_the_tools_that_acted_unasked() {
+    let mut r = rule_with("You are the assistant of a rail company. Be brief.");
+    let mut window = Vec::new();
+    let replies = [
+        "Wait, I didn't want that!",
+        "Warte, das wollte ich nicht",
+        "Espera, no te pedí eso",
+        "Attends, je n'ai pas demandé ça",
+    ];
+    for i in 0..24 {
+        // Two tools act unasked, one twice as often as the other.
+        let tool = if i % 3 == 0 {
+            "change_seat"
+        } else {
+            "cancel_booking"
+        };
+        window.push(
+            Convo::new(&format!("rail-{i:02}"))
+                .user("What happens if I miss my train? Ref QX7P2")
+                .call(tool, "{\"reference\":\"QX7P2\"}", None)
+                .agent("Done, I've taken care of booking QX7P2.")
+                .user(replies[i % replies.len()])
+                .done(),
+        );
+    }
+    // Travellers who were asked first and said no are not counted.
+    for i in 0..20 {
+        window.push(
+            Convo::new(&format!("asked-{i:02}"))
+                .user("Can I cancel my booking? Ref QX7P2")
+                .call("find_booking", "{\"reference\":\"QX7P2\"}", None)
+                .agent("You can, the fee is 10 euros. Shall I cancel it?")
+                .user("No, I'll keep it")
+                .done(),
+        );
+    }
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["corrections/unwanted-action"]);
+    assert_eq!(findings.patterns[0].occurrences, 24);
+    let (fix, confidence) = fix_for(&findings, "corrections/unwanted-action");
+    assert_eq!(
+        fix,
+        "Before you call `cancel_booking` or `change_seat`, say what you will do and ask the \
+         user to confirm; call it only after a clear yes."
+    );
+    assert!(confidence >= 0.5, "{confidence}");
+}
+
+#[test]
+fn a_restated_figure_contradicts_the_agent_and_finds_the_prompt_sentence_in_any_language() {
+    // The agent gives 6 hours where the prompt says 4; users restore the
+    // figure in digits or in words, with the unit inflected or not.
+    let cases = [
+        (
+            "Bikes must be back within 4 hours of pick-up.",
+            "You have 6 hours, so no rush.",
+            "Four hours, the sign at the shop says so.",
+            "6 hours",
+        ),
+        (
+            "Fahrräder müssen innerhalb von 4 Stunden zurückgegeben werden.",
+            "Sie haben 6 Stunden Zeit.",
+            "Es sind vier Stunden, so steht es im Laden.",
+            "6 Stunden",
+        ),
+        (
+            "Las bicicletas deben devolverse en 4 horas.",
+            "Tiene 6 horas, sin prisa.",
+            "Son cuatro horas, lo pone en la tienda.",
+            "6 horas",
+        ),
+        (
+            "Les vélos doivent être rendus sous 4 heures.",
+            "Vous avez 6 heures, pas de souci.",
+            "C'est quatre heures, c'est affiché au magasin.",
+            "6 heures",
+        ),
+    ];
+    for (policy, said, reply, wrong) in cases {
+        let prompt = format!("You rent bikes.\n- {policy}\n");
+        let mut r = rule_with(&prompt);
+        let window: Vec<Interaction> = (0..5)
+            .map(|i| {
+                chat(
+                    &format!("bike-{i}"),
+                    &["How long can I keep it?", said, reply],
+                )
+            })
+            .collect();
+        detect(&mut r, window);
+        let findings = finish(&mut r);
+        assert_eq!(findings.patterns.len(), 1, "{reply}");
+        assert_eq!(findings.patterns[0].key, "corrections/contradicted");
+        let (fix, _) = fix_for(&findings, "corrections/contradicted");
+        assert_eq!(
+            fix,
+            format!(
+                "The prompt says \"{policy}\" When you state this, use exactly this figure; \
+                 never {wrong}."
+            )
+        );
+    }
+}
+
+#[test]
+fn a_figure_the_agent_also_gave_or_gave_in_another_unit_is_no_restatement() {
+    let kind = |said: &str, reply: &str| {
+        let interaction = chat("i", &["When does it ship?", said, reply]);
+        rule()
+            .corrections_in(&interaction)
+            .first()
+            .map(|f| f.correction.kind)
+    };
+    assert_eq!(
+        kind("It ships in 2 days.", "five business days, the site says"),
+        Some(Kind::Contradicted)
+    );
+    // The user repeats the agent's own figure.
+    assert_eq!(kind("It ships in 2 days.", "2 days, great"), None);
+    // A figure in another unit is another fact.
+    assert_eq!(kind("It ships in 2 days.", "and it costs 5 euros?"), None);
+    // A number word without a unit says nothing.
+    assert_eq!(kind("It ships in 2 days.", "two? ok"), None);
+}
+
+#[test]
+fn restating_an_earlier_request_after_an_answer_is_a_misunderstanding_in_any_language() {
+    let story = |ask: &str, answer: &str, reply: &str| {
+        let interaction = chat("i", &[ask, answer, reply]);
+        rule()
+            .corrections_in(&interaction)
+            .first()
+            .map(|f| (f.correction.kind, f.correction.signal))
+    };
+    for (ask, answer, reply) in [
+        (
+            "Do you have waterproof jackets for kids?",
+            "The Breeze Shell is light and cheap.",
+            "I asked for waterproof, is it?",
+        ),
+        (
+            "Haben Sie wasserdichte Jacken für Kinder?",
+            "Die Breeze Shell ist leicht und günstig.",
+            "Ich wollte wasserdichte Jacken.",
+        ),
+        (
+            "¿Tienen chaquetas impermeables para niños?",
+            "La Breeze Shell es ligera y barata.",
+            "Yo quería chaquetas impermeables.",
+        ),
+        (
+            "Avez-vous des vestes imperméables pour enfants ?",
+            "La Breeze Shell est légère et pas chère.",
+            "J'ai demandé des vestes imperméables.",
+        ),
+    ] {
+        assert_eq!(
+            story(ask, answer, reply),
+            Some((Kind::Misunderstood, Signal::RestatedRequest)),
+            "{reply}"
+        );
+    }
+    // Pointing back at nothing the user asked for before is not a restatement.
+    assert_eq!(
+        story(
+            "Do you have jackets for kids?",
+            "The Breeze Shell is light.",
+            "I wanted to know about delivery times as well"
+        ),
+        None
+    );
+}
+
+#[test]
+fn the_run_log_counts_corrections_by_the_signal_that_showed_them() {
+    let mut r = rule();
+    let window = vec![
+        chat("phrase", &["Returns?", "60 days.", "That's wrong"]),
+        chat(
+            "figure",
+            &["Returns?", "60 days.", "fourteen days, says your site"],
+        ),
+        Convo::new("action")
+            .user("How do refunds work?")
+            .call("refund_order", "{}", None)
+            .agent("I've refunded your order.")
+            .user("wait, I didn't ask for a refund")
+            .done(),
+    ];
+    detect(&mut r, window);
+    let fields = r.seen_fields();
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("corrected"), Some("3"));
+    assert_eq!(get("signal_phrase"), Some("1"));
+    assert_eq!(get("signal_restated_figure"), Some("1"));
+    assert_eq!(get("signal_rejected_action"), Some("1"));
+    assert_eq!(get("signal_negated_action"), Some("0"));
+    assert_eq!(get("unwanted_action"), Some("1"));
+}

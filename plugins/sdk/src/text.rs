@@ -205,6 +205,177 @@ fn strip_list_marker(line: &str) -> &str {
     unheaded
 }
 
+/// Number words from zero to twenty in English, German, Spanish, French,
+/// Italian, Portuguese and Dutch, lowercase and without accents (see
+/// [`fold_diacritics`]). The words for *one* are left out: in every one of these
+/// languages they double as an article or a pronoun ("that one", "ein Tag",
+/// "un día"), so reading them as figures would find numbers in most sentences.
+/// Spanish *once* (eleven) is left out too: it is also a common English word.
+const NUMBER_WORDS: &[(&str, u32)] = &[
+    // English
+    ("zero", 0),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("thirteen", 13),
+    ("fourteen", 14),
+    ("fifteen", 15),
+    ("sixteen", 16),
+    ("seventeen", 17),
+    ("eighteen", 18),
+    ("nineteen", 19),
+    ("twenty", 20),
+    // German
+    ("null", 0),
+    ("zwei", 2),
+    ("drei", 3),
+    ("vier", 4),
+    ("funf", 5),
+    ("sechs", 6),
+    ("sieben", 7),
+    ("acht", 8),
+    ("neun", 9),
+    ("zehn", 10),
+    ("elf", 11),
+    ("zwolf", 12),
+    ("dreizehn", 13),
+    ("vierzehn", 14),
+    ("funfzehn", 15),
+    ("sechzehn", 16),
+    ("siebzehn", 17),
+    ("achtzehn", 18),
+    ("neunzehn", 19),
+    ("zwanzig", 20),
+    // Spanish
+    ("cero", 0),
+    ("dos", 2),
+    ("tres", 3),
+    ("cuatro", 4),
+    ("cinco", 5),
+    ("seis", 6),
+    ("siete", 7),
+    ("ocho", 8),
+    ("nueve", 9),
+    ("diez", 10),
+    ("doce", 12),
+    ("trece", 13),
+    ("catorce", 14),
+    ("quince", 15),
+    ("dieciseis", 16),
+    ("diecisiete", 17),
+    ("dieciocho", 18),
+    ("diecinueve", 19),
+    ("veinte", 20),
+    // French
+    ("zero", 0),
+    ("deux", 2),
+    ("trois", 3),
+    ("quatre", 4),
+    ("cinq", 5),
+    ("six", 6),
+    ("sept", 7),
+    ("huit", 8),
+    ("neuf", 9),
+    ("dix", 10),
+    ("onze", 11),
+    ("douze", 12),
+    ("treize", 13),
+    ("quatorze", 14),
+    ("quinze", 15),
+    ("seize", 16),
+    ("dix-sept", 17),
+    ("dix-huit", 18),
+    ("dix-neuf", 19),
+    ("vingt", 20),
+    // Italian
+    ("zero", 0),
+    ("due", 2),
+    ("tre", 3),
+    ("quattro", 4),
+    ("cinque", 5),
+    ("sei", 6),
+    ("sette", 7),
+    ("otto", 8),
+    ("nove", 9),
+    ("dieci", 10),
+    ("undici", 11),
+    ("dodici", 12),
+    ("tredici", 13),
+    ("quattordici", 14),
+    ("quindici", 15),
+    ("sedici", 16),
+    ("diciassette", 17),
+    ("diciotto", 18),
+    ("diciannove", 19),
+    ("venti", 20),
+    // Portuguese
+    ("zero", 0),
+    ("dois", 2),
+    ("duas", 2),
+    ("tres", 3),
+    ("quatro", 4),
+    ("cinco", 5),
+    ("seis", 6),
+    ("sete", 7),
+    ("oito", 8),
+    ("nove", 9),
+    ("dez", 10),
+    ("onze", 11),
+    ("doze", 12),
+    ("treze", 13),
+    ("catorze", 14),
+    ("quatorze", 14),
+    ("quinze", 15),
+    ("dezesseis", 16),
+    ("dezasseis", 16),
+    ("dezessete", 17),
+    ("dezassete", 17),
+    ("dezoito", 18),
+    ("dezenove", 19),
+    ("dezanove", 19),
+    ("vinte", 20),
+    // Dutch
+    ("nul", 0),
+    ("twee", 2),
+    ("drie", 3),
+    ("vier", 4),
+    ("vijf", 5),
+    ("zes", 6),
+    ("zeven", 7),
+    ("acht", 8),
+    ("negen", 9),
+    ("tien", 10),
+    ("elf", 11),
+    ("twaalf", 12),
+    ("dertien", 13),
+    ("veertien", 14),
+    ("vijftien", 15),
+    ("zestien", 16),
+    ("zeventien", 17),
+    ("achttien", 18),
+    ("negentien", 19),
+    ("twintig", 20),
+];
+
+/// The value of a number word from zero to twenty in one of seven European
+/// languages (see [`NUMBER_WORDS`] for which are left out and why), in any case
+/// and with or without accents: `"Five"`, `"fünf"`, `"três"`, `"vingt"`.
+pub fn number_word(word: &str) -> Option<u32> {
+    let folded = fold_diacritics(&word.to_lowercase());
+    NUMBER_WORDS
+        .iter()
+        .find(|(w, _)| *w == folded)
+        .map(|(_, n)| *n)
+}
+
 /// A number as written in a text, with the unit it is given in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Figure<'a> {
@@ -455,5 +626,26 @@ mod tests {
             .map(|f| f.text)
             .collect();
         assert_eq!(range, ["5", "7 business"]);
+    }
+    #[test]
+    fn number_words_read_in_seven_languages_but_not_articles() {
+        for (word, value) in [
+            ("Five", 5),
+            ("fünf", 5),
+            ("cinco", 5),
+            ("cinq", 5),
+            ("cinque", 5),
+            ("três", 3),
+            ("vijf", 5),
+            ("zero", 0),
+            ("twenty", 20),
+            ("Zwölf", 12),
+            ("dix-sept", 17),
+        ] {
+            assert_eq!(number_word(word), Some(value), "{word}");
+        }
+        for article in ["one", "ein", "un", "uno", "um", "een", "once", "days"] {
+            assert_eq!(number_word(article), None, "{article}");
+        }
     }
 }

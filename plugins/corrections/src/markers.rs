@@ -1,0 +1,442 @@
+//! Small multilingual marker tables: the few words that say a user is pushing
+//! back, stopping the agent, or closing the conversation, in English, German,
+//! Spanish, French, Italian, Portuguese and Dutch.
+//!
+//! These tables are data, not settings, and deliberately short: they hold
+//! grammar words (negations, "wait", "why did you", "I only wanted", "I asked
+//! for") and closings, never a domain's words. What makes a message a
+//! correction is the structure around it (see [`crate::correction`]): who spoke
+//! before, whether the agent asked a question, which tool call it made and
+//! whether it succeeded. Every phrase is written lowercase, without apostrophes
+//! and without accents, and is matched at word boundaries on a message passed
+//! through [`Words::of`]; the language column is for the reader who extends a
+//! language, matching does not use it.
+
+use reverie_rule_sdk::text;
+
+/// Words that negate or refuse. English contractions are listed without their
+/// apostrophe, as [`Words::of`] writes them ("didn't" is `didnt`).
+const NEGATIONS: &[(&str, &str)] = &[
+    ("en", "not"),
+    ("en", "no"),
+    ("en", "never"),
+    ("en", "nope"),
+    ("en", "dont"),
+    ("en", "didnt"),
+    ("en", "doesnt"),
+    ("en", "isnt"),
+    ("en", "wasnt"),
+    ("en", "arent"),
+    ("en", "werent"),
+    ("en", "cant"),
+    ("en", "cannot"),
+    ("en", "wont"),
+    ("en", "wouldnt"),
+    ("en", "havent"),
+    ("en", "hasnt"),
+    ("de", "nicht"),
+    ("de", "kein"),
+    ("de", "keine"),
+    ("de", "keinen"),
+    ("de", "nein"),
+    ("de", "nie"),
+    ("es", "nunca"),
+    ("fr", "pas"),
+    ("fr", "non"),
+    ("fr", "jamais"),
+    ("it", "mai"),
+    ("pt", "nao"),
+    ("nl", "niet"),
+    ("nl", "geen"),
+    ("nl", "nee"),
+    ("nl", "nooit"),
+];
+
+/// Interjections that stop the agent: "wait", "hang on".
+const HOLDS: &[(&str, &str)] = &[
+    ("en", "wait"),
+    ("en", "hang on"),
+    ("en", "hold on"),
+    ("en", "whoa"),
+    ("en", "woah"),
+    ("de", "warte"),
+    ("de", "warten sie"),
+    ("de", "moment mal"),
+    ("es", "espera"),
+    ("es", "espere"),
+    ("es", "un momento"),
+    ("fr", "attends"),
+    ("fr", "attendez"),
+    ("it", "aspetta"),
+    ("it", "aspetti"),
+    ("it", "un attimo"),
+    ("pt", "espera"),
+    ("pt", "perai"),
+    ("nl", "wacht"),
+];
+
+/// A question that challenges what the agent just did: "why did you".
+const CHALLENGES: &[(&str, &str)] = &[
+    ("en", "why did you"),
+    ("en", "why would you"),
+    ("en", "why have you"),
+    ("de", "warum hast du"),
+    ("de", "warum haben sie"),
+    ("de", "wieso hast du"),
+    ("de", "wieso haben sie"),
+    ("es", "por que lo hiciste"),
+    ("es", "por que hiciste"),
+    ("es", "por que lo ha"),
+    ("fr", "pourquoi as tu"),
+    ("fr", "pourquoi avez vous"),
+    ("fr", "pourquoi tu as"),
+    ("fr", "pourquoi vous avez"),
+    ("it", "perche hai"),
+    ("it", "perche lhai"),
+    ("pt", "por que voce"),
+    ("pt", "porque voce"),
+    ("nl", "waarom heb je"),
+    ("nl", "waarom heeft u"),
+];
+
+/// The user narrows what they wanted: "I only wanted to know", "it was just a question".
+const RESTRICTIONS: &[(&str, &str)] = &[
+    ("en", "only wanted"),
+    ("en", "just wanted"),
+    ("en", "only asked"),
+    ("en", "only asking"),
+    ("en", "just asking"),
+    ("en", "only a question"),
+    ("en", "just a question"),
+    ("de", "wollte nur"),
+    ("de", "nur gefragt"),
+    ("de", "nur eine frage"),
+    ("es", "solo queria"),
+    ("es", "solo pregunte"),
+    ("es", "solo preguntaba"),
+    ("es", "solo era una pregunta"),
+    ("fr", "voulais juste"),
+    ("fr", "voulais seulement"),
+    ("fr", "demandais juste"),
+    ("fr", "juste une question"),
+    ("it", "volevo solo"),
+    ("it", "chiedevo solo"),
+    ("it", "solo una domanda"),
+    ("pt", "so queria"),
+    ("pt", "so perguntei"),
+    ("pt", "apenas perguntei"),
+    ("pt", "so uma pergunta"),
+    ("nl", "wilde alleen"),
+    ("nl", "vroeg alleen"),
+    ("nl", "alleen een vraag"),
+];
+
+/// Verbs of wanting or asking: negated ("I didn't want", "ich wollte nicht",
+/// "je n'ai pas demandé"), they say the agent did what nobody asked for.
+const VOLITIONS: &[(&str, &str)] = &[
+    ("en", "want"),
+    ("en", "wanted"),
+    ("en", "ask"),
+    ("en", "asked"),
+    ("en", "said"),
+    ("de", "wollte"),
+    ("de", "gefragt"),
+    ("de", "gebeten"),
+    ("de", "gesagt"),
+    ("es", "queria"),
+    ("es", "pedi"),
+    ("es", "pedido"),
+    ("es", "dije"),
+    ("fr", "voulais"),
+    ("fr", "demande"),
+    ("fr", "dit"),
+    ("it", "volevo"),
+    ("it", "chiesto"),
+    ("it", "detto"),
+    ("pt", "queria"),
+    ("pt", "pedi"),
+    ("pt", "disse"),
+    ("nl", "wilde"),
+    ("nl", "gevraagd"),
+    ("nl", "gezegd"),
+];
+
+/// Words that turn a negated verb into a statement about the answer's
+/// content: "that's not *what* I asked" rejects what the agent said, not what
+/// it did, so it is left to the misunderstood-request phrases.
+const RELATIVES: &[(&str, &str)] = &[
+    ("en", "what"),
+    ("de", "was"),
+    ("es", "que"),
+    ("es", "lo"),
+    ("fr", "ce"),
+    ("fr", "que"),
+    ("it", "quello"),
+    ("it", "che"),
+    ("pt", "que"),
+    ("pt", "o"),
+    ("nl", "wat"),
+];
+
+/// The user points back at their own request: "I asked for", "ich wollte".
+/// A back-reference is a correction only when the words after it restate
+/// something the user wrote earlier (see [`crate::correction`]).
+const BACK_REFERENCES: &[(&str, &str)] = &[
+    ("en", "i asked for"),
+    ("en", "i asked about"),
+    ("en", "i was asking for"),
+    ("en", "i wanted"),
+    ("en", "i need"),
+    ("en", "i said"),
+    ("de", "ich wollte"),
+    ("de", "ich habe nach"),
+    ("de", "ich suche"),
+    ("de", "ich sagte"),
+    ("es", "pedi"),
+    ("es", "yo queria"),
+    ("es", "dije"),
+    ("fr", "jai demande"),
+    ("fr", "je voulais"),
+    ("fr", "jai dit"),
+    ("it", "ho chiesto"),
+    ("it", "volevo"),
+    ("it", "ho detto"),
+    ("pt", "eu pedi"),
+    ("pt", "eu queria"),
+    ("pt", "eu disse"),
+    ("nl", "ik vroeg"),
+    ("nl", "ik wilde"),
+    ("nl", "ik zei"),
+];
+
+/// Closings: the user declines more help or signs off. A reply that closes is
+/// never a correction, however many "no"s it has ("no thanks", "nein danke").
+const CLOSINGS: &[(&str, &str)] = &[
+    ("en", "thanks"),
+    ("en", "thank you"),
+    ("en", "thx"),
+    ("en", "cheers"),
+    ("en", "thats all"),
+    ("en", "thats it"),
+    ("en", "thats everything"),
+    ("en", "all set"),
+    ("en", "im good"),
+    ("en", "all good"),
+    ("en", "all sorted"),
+    ("en", "nothing else"),
+    ("en", "never mind"),
+    ("en", "no need"),
+    ("en", "no problem"),
+    ("en", "its fine"),
+    ("de", "danke"),
+    ("de", "das wars"),
+    ("de", "das ist alles"),
+    ("de", "alles gut"),
+    ("de", "nichts mehr"),
+    ("de", "passt schon"),
+    ("es", "gracias"),
+    ("es", "eso es todo"),
+    ("es", "nada mas"),
+    ("es", "todo bien"),
+    ("es", "estoy bien"),
+    ("fr", "merci"),
+    ("fr", "cest tout"),
+    ("fr", "rien dautre"),
+    ("fr", "ca ira"),
+    ("it", "grazie"),
+    ("it", "e tutto"),
+    ("it", "niente altro"),
+    ("it", "a posto"),
+    ("it", "tutto bene"),
+    ("pt", "obrigado"),
+    ("pt", "obrigada"),
+    ("pt", "e so isso"),
+    ("pt", "mais nada"),
+    ("pt", "tudo certo"),
+    ("pt", "tudo bem"),
+    ("nl", "bedankt"),
+    ("nl", "dank"),
+    ("nl", "dankjewel"),
+    ("nl", "dat is alles"),
+    ("nl", "dat was het"),
+    ("nl", "niets meer"),
+];
+
+/// A closing is short: past this many words a message says something more
+/// than goodbye ("thanks, but I asked for women's boots").
+const CLOSING_MAX_WORDS: usize = 8;
+
+/// A negation counts as negating a verb of wanting or asking when the verb
+/// comes at most this many words after it ("didn't want", "didn't ask you",
+/// "ich habe das nicht gewollt" is beyond it, "je n'ai pas demandé" within).
+const NEGATION_REACH: usize = 3;
+
+/// A message as the tables read it: lowercase words without apostrophes or
+/// accents ("That’s NOT what I asked!" → `thats not what i asked`).
+pub struct Words(Vec<String>);
+
+impl Words {
+    pub fn of(message: &str) -> Words {
+        let folded = text::fold_diacritics(&text::normalise(message).replace('\'', ""));
+        Words(
+            folded
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    pub fn as_slice(&self) -> Vec<&str> {
+        self.0.iter().map(String::as_str).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Where the first phrase of `table` starts, and the phrase's length in words.
+    fn find(&self, table: &[(&str, &str)]) -> Option<(usize, usize)> {
+        let words = self.as_slice();
+        (0..words.len()).find_map(|at| {
+            table.iter().find_map(|(_, phrase)| {
+                let phrase: Vec<&str> = phrase.split(' ').collect();
+                (words.len() >= at + phrase.len() && words[at..at + phrase.len()] == phrase[..])
+                    .then_some((at, phrase.len()))
+            })
+        })
+    }
+
+    fn has(&self, table: &[(&str, &str)]) -> bool {
+        self.find(table).is_some()
+    }
+
+    /// Has a negation word ("not", "nicht", "pas", "não", ...).
+    pub fn negates(&self) -> bool {
+        self.has(NEGATIONS)
+    }
+
+    /// Stops the agent, challenges what it did, narrows what the user wanted,
+    /// or negates a verb of wanting or asking: the markers of a rejected action
+    /// that a plain "no" is not.
+    pub fn rejects_action(&self) -> bool {
+        self.has(HOLDS) || self.has(CHALLENGES) || self.has(RESTRICTIONS) || self.negated_volition()
+    }
+
+    fn negated_volition(&self) -> bool {
+        let words = self.as_slice();
+        let is = |table: &[(&str, &str)], word: &str| table.iter().any(|(_, w)| *w == word);
+        words.iter().enumerate().any(|(at, word)| {
+            if !is(NEGATIONS, word) {
+                return false;
+            }
+            let reach = &words[at + 1..(at + 1 + NEGATION_REACH).min(words.len())];
+            reach
+                .iter()
+                .position(|w| is(VOLITIONS, w))
+                .is_some_and(|verb| !reach[..verb].iter().any(|w| is(RELATIVES, w)))
+        })
+    }
+
+    /// The words after the first back-reference ("I asked for ..."), if any.
+    pub fn after_back_reference(&self) -> Option<Vec<&str>> {
+        let (at, len) = self.find(BACK_REFERENCES)?;
+        Some(self.as_slice()[at + len..].to_vec())
+    }
+
+    /// A short message that signs off or declines more help, and does not also
+    /// stop the agent or challenge it.
+    pub fn closes(&self) -> bool {
+        self.len() <= CLOSING_MAX_WORDS
+            && self.has(CLOSINGS)
+            && !self.has(HOLDS)
+            && !self.has(CHALLENGES)
+            && !self.has(RESTRICTIONS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_phrase_is_written_as_the_words_it_is_matched_on() {
+        for table in [
+            NEGATIONS,
+            HOLDS,
+            CHALLENGES,
+            RESTRICTIONS,
+            VOLITIONS,
+            RELATIVES,
+            BACK_REFERENCES,
+            CLOSINGS,
+        ] {
+            for (language, phrase) in table {
+                assert_eq!(
+                    Words::of(phrase).0.join(" "),
+                    *phrase,
+                    "{language}: {phrase:?} would never match"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn closings_are_told_apart_from_pushback_in_every_language() {
+        for closing in [
+            "no thanks",
+            "No, that's all.",
+            "nope, that's it",
+            "No, I'm all set.",
+            "nah i'm good",
+            "that's all, ta",
+            "Nein danke, das war's",
+            "No, gracias, eso es todo",
+            "Non merci, c'est tout",
+            "No grazie, è tutto",
+            "Não, obrigado, é só isso",
+            "Nee, dank je, dat is alles",
+        ] {
+            assert!(Words::of(closing).closes(), "{closing}");
+        }
+        for pushback in [
+            "Hang on, thanks but I didn't want that",
+            "Thanks, but I asked for the blue one, not the red one, as I wrote earlier",
+            "Warte, danke, aber das wollte ich nicht",
+        ] {
+            assert!(!Words::of(pushback).closes(), "{pushback}");
+        }
+    }
+
+    #[test]
+    fn a_rejected_action_is_more_than_a_plain_no() {
+        for rejection in [
+            "hang on, I didn't want that",
+            "why did you do that?",
+            "I only wanted to know",
+            "Moment mal, das wollte ich nicht",
+            "Espera, yo no te pedí eso",
+            "Attends, je n'ai pas demandé ça",
+            "Aspetta, non l'ho chiesto",
+            "Não pedi isso",
+            "Wacht, dat heb ik niet gevraagd",
+        ] {
+            assert!(Words::of(rejection).rejects_action(), "{rejection}");
+        }
+        for plain in [
+            "No, it's 5 days",
+            "that's not right",
+            "nein",
+            "That's not what I asked for",
+            "Das ist nicht, was ich wollte",
+            "Ce n'est pas ce que j'ai demandé",
+        ] {
+            assert!(!Words::of(plain).rejects_action(), "{plain}");
+            assert!(Words::of(plain).negates(), "{plain}");
+        }
+    }
+}
