@@ -687,6 +687,18 @@ fn accuracy_note(
     }
 }
 
+/// A title as it reads inside a sentence: "The agent ..." becomes "the agent ...".
+fn mid_sentence(title: &str) -> String {
+    let mut chars = title.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => first
+            .to_lowercase()
+            .chain(title[first.len_utf8()..].chars())
+            .collect(),
+        _ => title.to_string(),
+    }
+}
+
 fn summarise(
     agent: &str,
     window: &Window,
@@ -719,7 +731,13 @@ fn summarise(
         let top: Vec<String> = open
             .iter()
             .take(3)
-            .map(|p| format!("{} ({:.1}% of interactions)", p.title, p.share * 100.0))
+            .map(|p| {
+                format!(
+                    "{} ({:.1}% of interactions)",
+                    mid_sentence(&p.title),
+                    p.share * 100.0
+                )
+            })
             .collect();
         s.push_str(&format!(
             " {} problem{}; the most widespread: {}.",
