@@ -543,8 +543,12 @@ impl Recogniser {
                 });
             }
         }
-        if let Some(answer) = turn.answer_text() {
-            let given = figure::stated(reply);
+        // The agent's answer is long and most replies state no figure: read
+        // the answer's figures only for a reply that gives one with a unit.
+        let given = figure::stated(reply);
+        if given.iter().any(Stated::has_unit_word)
+            && let Some(answer) = turn.answer_text()
+        {
             if let Some(user) = restated_figure(&given, &figure::stated(answer)) {
                 return Some(Correction {
                     kind: Kind::Contradicted,

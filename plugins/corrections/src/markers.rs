@@ -12,7 +12,43 @@
 //! through [`Words::of`]; the language column is for the reader who extends a
 //! language, matching does not use it.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use reverie_rule_sdk::text;
+
+/// A table's phrases by their first word, built once: every user message is
+/// checked against several tables, and looking a word up beats trying every
+/// phrase at every word (which cost more than the rest of the rule).
+struct Index(HashMap<&'static str, Vec<Vec<&'static str>>>);
+
+impl Index {
+    fn of(table: &'static [(&'static str, &'static str)]) -> Index {
+        let mut by_first: HashMap<&'static str, Vec<Vec<&'static str>>> = HashMap::new();
+        for (_, phrase) in table {
+            let words: Vec<&'static str> = phrase.split(' ').collect();
+            if let Some(first) = words.first() {
+                by_first.entry(first).or_default().push(words);
+            }
+        }
+        Index(by_first)
+    }
+
+    /// Whether the table has `word` as a one-word phrase.
+    fn has_word(&self, word: &str) -> bool {
+        self.0
+            .get(word)
+            .is_some_and(|phrases| phrases.iter().any(|p| p.len() == 1))
+    }
+}
+
+/// The [`Index`] of a table constant, built on first use.
+macro_rules! indexed {
+    ($table:ident) => {{
+        static INDEX: OnceLock<Index> = OnceLock::new();
+        INDEX.get_or_init(|| Index::of($table))
+    }};
+}
 
 /// Words that negate or refuse. English contractions are listed without their
 /// apostrophe, as [`Words::of`] writes them ("didn't" is `didnt`).
@@ -299,52 +335,62 @@ impl Words {
         self.0.is_empty()
     }
 
-    /// Where the first phrase of `table` starts, and the phrase's length in words.
-    fn find(&self, table: &[(&str, &str)]) -> Option<(usize, usize)> {
-        let words = self.as_slice();
-        (0..words.len()).find_map(|at| {
-            table.iter().find_map(|(_, phrase)| {
-                let phrase: Vec<&str> = phrase.split(' ').collect();
-                (words.len() >= at + phrase.len() && words[at..at + phrase.len()] == phrase[..])
+    /// Where the first phrase of `table` starts, and the phrase's length in
+    /// words (at one position, phrases in table order).
+    fn find(&self, table: &Index) -> Option<(usize, usize)> {
+        let words = &self.0;
+        words.iter().enumerate().find_map(|(at, word)| {
+            table.0.get(word.as_str())?.iter().find_map(|phrase| {
+                let rest = words.get(at..at + phrase.len())?;
+                rest.iter()
+                    .zip(phrase)
+                    .all(|(w, p)| w == p)
                     .then_some((at, phrase.len()))
             })
         })
     }
 
-    fn has(&self, table: &[(&str, &str)]) -> bool {
+    fn has(&self, table: &Index) -> bool {
         self.find(table).is_some()
     }
 
     /// Has a negation word ("not", "nicht", "pas", "não", ...).
     pub fn negates(&self) -> bool {
-        self.has(NEGATIONS)
+        self.has(indexed!(NEGATIONS))
     }
 
     /// Stops the agent, challenges what it did, narrows what the user wanted,
     /// or negates a verb of wanting or asking: the markers of a rejected action
     /// that a plain "no" is not.
     pub fn rejects_action(&self) -> bool {
-        self.has(HOLDS) || self.has(CHALLENGES) || self.has(RESTRICTIONS) || self.negated_volition()
+        self.has(indexed!(HOLDS))
+            || self.has(indexed!(CHALLENGES))
+            || self.has(indexed!(RESTRICTIONS))
+            || self.negated_volition()
     }
 
     fn negated_volition(&self) -> bool {
-        let words = self.as_slice();
-        let is = |table: &[(&str, &str)], word: &str| table.iter().any(|(_, w)| *w == word);
+        let words = &self.0;
+        let (negations, volitions, relatives) = (
+            indexed!(NEGATIONS),
+            indexed!(VOLITIONS),
+            indexed!(RELATIVES),
+        );
         words.iter().enumerate().any(|(at, word)| {
-            if !is(NEGATIONS, word) {
+            if !negations.has_word(word) {
                 return false;
             }
             let reach = &words[at + 1..(at + 1 + NEGATION_REACH).min(words.len())];
             reach
                 .iter()
-                .position(|w| is(VOLITIONS, w))
-                .is_some_and(|verb| !reach[..verb].iter().any(|w| is(RELATIVES, w)))
+                .position(|w| volitions.has_word(w))
+                .is_some_and(|verb| !reach[..verb].iter().any(|w| relatives.has_word(w)))
         })
     }
 
     /// The words after the first back-reference ("I asked for ..."), if any.
     pub fn after_back_reference(&self) -> Option<Vec<&str>> {
-        let (at, len) = self.find(BACK_REFERENCES)?;
+        let (at, len) = self.find(indexed!(BACK_REFERENCES))?;
         Some(self.as_slice()[at + len..].to_vec())
     }
 
@@ -352,10 +398,10 @@ impl Words {
     /// stop the agent or challenge it.
     pub fn closes(&self) -> bool {
         self.len() <= CLOSING_MAX_WORDS
-            && self.has(CLOSINGS)
-            && !self.has(HOLDS)
-            && !self.has(CHALLENGES)
-            && !self.has(RESTRICTIONS)
+            && self.has(indexed!(CLOSINGS))
+            && !self.has(indexed!(HOLDS))
+            && !self.has(indexed!(CHALLENGES))
+            && !self.has(indexed!(RESTRICTIONS))
     }
 }
 

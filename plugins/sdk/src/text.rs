@@ -369,12 +369,27 @@ const NUMBER_WORDS: &[(&str, u32)] = &[
 /// languages (see [`NUMBER_WORDS`] for which are left out and why), in any case
 /// and with or without accents: `"Five"`, `"fünf"`, `"três"`, `"vingt"`.
 pub fn number_word(word: &str) -> Option<u32> {
-    let folded = fold_diacritics(&word.to_lowercase());
-    NUMBER_WORDS
-        .iter()
-        .find(|(w, _)| *w == folded)
-        .map(|(_, n)| *n)
+    // Rules call this for every word of every message they read: most words
+    // are rejected here by length, and ASCII ones compared without allocating.
+    if word.is_empty() || word.len() > MAX_NUMBER_WORD_BYTES {
+        return None;
+    }
+    let find = |w: &str| {
+        NUMBER_WORDS
+            .iter()
+            .find(|(entry, _)| entry.eq_ignore_ascii_case(w))
+            .map(|(_, n)| *n)
+    };
+    if word.is_ascii() {
+        find(word)
+    } else {
+        find(&fold_diacritics(&word.to_lowercase()))
+    }
 }
+
+/// The longest entry of [`NUMBER_WORDS`] in bytes, with room for accents a
+/// word may carry before it is folded.
+const MAX_NUMBER_WORD_BYTES: usize = 24;
 
 /// A number as written in a text, with the unit it is given in.
 #[derive(Debug, Clone, PartialEq, Eq)]
