@@ -200,6 +200,14 @@ impl PromptFacts {
         self.sentences.get(index).map(|(s, _)| s.as_str())
     }
 
+    /// Each sentence with its index and the figures with a unit it states.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &str, &[Stated])> {
+        self.sentences
+            .iter()
+            .enumerate()
+            .map(|(index, (sentence, facts))| (index, sentence.as_str(), facts.as_slice()))
+    }
+
     /// How many sentences state a figure with a unit.
     pub fn len(&self) -> usize {
         self.sentences.len()

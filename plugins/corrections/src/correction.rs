@@ -548,18 +548,17 @@ impl Recogniser {
         let given = figure::stated(reply);
         if given.iter().any(Stated::has_unit_word)
             && let Some(answer) = turn.answer_text()
+            && let Some(user) = restated_figure(&given, &figure::stated(answer))
         {
-            if let Some(user) = restated_figure(&given, &figure::stated(answer)) {
-                return Some(Correction {
-                    kind: Kind::Contradicted,
-                    signal: Signal::RestatedFigure,
-                    reason: format!(
-                        "user restated a figure ({}): \"{}\"",
-                        user.text,
-                        quoted(reply)
-                    ),
-                });
-            }
+            return Some(Correction {
+                kind: Kind::Contradicted,
+                signal: Signal::RestatedFigure,
+                reason: format!(
+                    "user restated a figure ({}): \"{}\"",
+                    user.text,
+                    quoted(reply)
+                ),
+            });
         }
         if let Some(tool) = acted
             && words.negates()

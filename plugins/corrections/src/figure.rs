@@ -11,7 +11,11 @@
 //! them, so "$75" still compares with "$50"; but only a unit *word* makes a
 //! figure one a user can be said to restate (see [`Stated::has_unit_word`]).
 
+use std::sync::OnceLock;
+
 use reverie_rule_sdk::text;
+
+use crate::markers;
 
 /// Unit words kept after a number: "business days" is two.
 const MAX_UNIT_WORDS: usize = 2;
@@ -93,7 +97,7 @@ pub fn stated(message: &str) -> Vec<Stated> {
         };
         let start = after - word.len();
         at = after;
-        let Some(value) = text::number_word(word) else {
+        let Some(value) = number_value(word) else {
             continue;
         };
         let mut units = Vec::new();
@@ -127,6 +131,38 @@ pub fn stated(message: &str) -> Vec<Stated> {
     out.into_iter().map(|(_, s)| s).collect()
 }
 
+/// Bytes of the longest number word [`number_value`] looks up without
+/// allocating ("quattordici" has 11).
+const MAX_NUMBER_WORD_BYTES: usize = 16;
+
+/// The value of a number word ([`text::number_word`]), looked up in a sorted
+/// index and, for a plain ASCII word, without allocating: every word of every
+/// message passes through here, and most are not numbers.
+pub fn number_value(word: &str) -> Option<u32> {
+    static INDEX: OnceLock<Vec<(&'static str, u32)>> = OnceLock::new();
+    if !word.is_ascii() {
+        return text::number_word(word);
+    }
+    if word.len() > MAX_NUMBER_WORD_BYTES {
+        return None;
+    }
+    let mut lower = [0u8; MAX_NUMBER_WORD_BYTES];
+    for (to, from) in lower.iter_mut().zip(word.bytes()) {
+        *to = from.to_ascii_lowercase();
+    }
+    let lower = std::str::from_utf8(&lower[..word.len()]).ok()?;
+    let index = INDEX.get_or_init(|| {
+        let mut index = text::number_words().to_vec();
+        index.sort_unstable();
+        index.dedup_by_key(|(w, _)| *w);
+        index
+    });
+    index
+        .binary_search_by(|(w, _)| (*w).cmp(lower))
+        .ok()
+        .map(|at| index[at].1)
+}
+
 /// Whether two figures are given in the same unit: any unit word of one
 /// agrees with one of the other ("five days" and "2 business days", "5 working
 /// days" and "2 business days", "14 Tagen nach" and "30 Tagen zurück"). The
@@ -156,9 +192,10 @@ fn units_agree(a: &str, b: &str) -> bool {
 }
 
 /// Whether a word after a unit word still belongs to the unit: not a short
-/// function word ("of") nor an English stopword ("from", "after").
+/// function word ("of") nor a grammar word of one of the seven languages
+/// ("from", "after", "nach").
 fn second_unit(word: &str) -> bool {
-    word.chars().count() >= MIN_SECOND_UNIT_CHARS && !text::is_stopword(&word.to_lowercase())
+    word.chars().count() >= MIN_SECOND_UNIT_CHARS && !markers::is_function_word(&fold(word))
 }
 
 fn fold(word: &str) -> String {
@@ -267,6 +304,29 @@ mod tests {
         );
         // "one" is an article or a pronoun, never a figure.
         assert!(read("that one is fine").is_empty());
+    }
+
+    #[test]
+    fn the_number_word_index_reads_what_the_sdk_reads() {
+        let words = text::number_words()
+            .iter()
+            .map(|(w, _)| w.to_string())
+            .chain(
+                [
+                    "Five",
+                    "FÜNF",
+                    "três",
+                    "Zwölf",
+                    "one",
+                    "ein",
+                    "days",
+                    "quattordicissimo",
+                ]
+                .map(String::from),
+            );
+        for word in words {
+            assert_eq!(number_value(&word), text::number_word(&word), "{word}");
+        }
     }
 
     #[test]

@@ -28,6 +28,14 @@
 //! actions, the one or two tools that acted unasked); the pattern's key stays
 //! the kind (`corrections/<kind>`), whatever the anchor.
 //!
+//! One signal needs no user at all: the agent stating a figure that a sentence
+//! of its own prompt states differently, on the same topic ([`prompt_check`]).
+//! Many users take a wrong figure on trust and complain later, if at all; each
+//! prompt sentence so contradicted in at least `min_occurrences` interactions
+//! is a pattern `corrections/contradicts-prompt/<sentence key>` whose fix is
+//! the contradicted kind's, word for word, when that kind is anchored on the
+//! same sentence. It infers no feedback: the agent's own words are no user's.
+//!
 //! The counts behind the findings are kept in `detect` (which the host calls on
 //! every chunk before `analyse`), so the rule declares no `analyse` stage and
 //! feedback is never counted twice. Memory is bounded whatever the window: per
@@ -39,6 +47,7 @@ pub mod correction;
 pub mod figure;
 pub mod fix;
 pub mod markers;
+pub mod prompt_check;
 pub mod thanks;
 
 use reverie_rule_sdk::{
@@ -49,6 +58,7 @@ use reverie_rule_sdk::{
 use anchor::{FactTally, PromptFacts, ToolTally};
 pub use correction::{Correction, Found, Signal};
 use fix::{Anchor, share};
+use prompt_check::{CheckCounts, Contradicted, ContradictionTally, PromptCheck};
 
 /// Interaction ids kept as evidence per pattern: every interaction that shows
 /// it, up to this many (the contract's bound, see the SDK).
@@ -221,6 +231,10 @@ pub struct Corrections {
     /// Corrections counted (one per kind and interaction), by the signal that
     /// showed them, in [`Signal::ALL`] order.
     signals: [u64; Signal::ALL.len()],
+    /// The agent's figures checked against the prompt, whatever the user said.
+    check: PromptCheck,
+    checked: CheckCounts,
+    contradicting: ContradictionTally,
 }
 
 impl Corrections {
@@ -379,6 +393,158 @@ impl Corrections {
         (pattern, suggestion, fields)
     }
 }
+
+impl Corrections {
+    /// The patterns of figures the agent stated against its prompt: one per
+    /// prompt sentence contradicted in at least `min_occurrences` interactions,
+    /// with the same fix the contradicted kind gives when it is anchored on
+    /// that sentence, so the two read as one edit.
+    fn prompt_findings(&self, patterns: &mut Vec<Pattern>, suggestions: &mut Vec<Suggestion>) {
+        let ranked = self.contradicting.ranked();
+        let mut fields = vec![
+            (
+                "messages_checked".to_string(),
+                self.checked.messages.to_string(),
+            ),
+            (
+                "figures_compared".to_string(),
+                self.checked.figures.to_string(),
+            ),
+            (
+                "sentences_contradicted".to_string(),
+                ranked.len().to_string(),
+            ),
+            (
+                "min_shared_words".to_string(),
+                prompt_check::MIN_SHARED_WORDS.to_string(),
+            ),
+        ];
+        let (kept, dropped): (Vec<&Contradicted>, Vec<&Contradicted>) = ranked
+            .iter()
+            .partition(|c| c.interactions >= self.settings.min_occurrences);
+        fields.push(("sentences_reported".into(), kept.len().to_string()));
+        fields.push((
+            "sentences_below_min_occurrences".into(),
+            dropped.len().to_string(),
+        ));
+        fields.push((
+            "interactions_below_min_occurrences".into(),
+            dropped
+                .iter()
+                .map(|c| c.interactions)
+                .sum::<u64>()
+                .to_string(),
+        ));
+        log_info("agent figures checked against the prompt", &fields);
+        // The contradicted kind's own anchor, when it has one: its fix is reused
+        // word for word for the same sentence.
+        let contradicted = &self.kinds[Kind::Contradicted.index()];
+        let corrected_anchor = fix::choose(
+            Kind::Contradicted,
+            contradicted.interactions,
+            &contradicted.tools,
+            &contradicted.facts,
+            &self.prompt,
+            self.settings.anchor_share,
+        );
+        for (rank, c) in ranked.iter().enumerate() {
+            let Some(sentence) = self.prompt.sentence(c.sentence) else {
+                continue;
+            };
+            let line = [
+                (
+                    "sentence_key".to_string(),
+                    prompt_check::sentence_key(sentence),
+                ),
+                ("interactions".to_string(), c.interactions.to_string()),
+                ("most_often".to_string(), c.wrong.clone()),
+            ];
+            if c.interactions < self.settings.min_occurrences {
+                // The log stays short: dropped sentences are listed up to a few.
+                if rank < MAX_LOGGED_SENTENCES {
+                    log_info("prompt contradiction dropped: below min_occurrences", &line);
+                }
+                continue;
+            }
+            let (pattern, suggestion) = self.contradiction_findings(c, sentence, &corrected_anchor);
+            if rank < MAX_LOGGED_SENTENCES {
+                log_info(
+                    "pattern emitted",
+                    &[
+                        ("key".to_string(), pattern.key.clone()),
+                        line[1].clone(),
+                        line[2].clone(),
+                    ],
+                );
+            }
+            patterns.push(pattern);
+            suggestions.push(suggestion);
+        }
+    }
+
+    fn contradiction_findings(
+        &self,
+        c: &Contradicted,
+        sentence: &str,
+        corrected_anchor: &Anchor,
+    ) -> (Pattern, Suggestion) {
+        let n = c.interactions;
+        let key = format!(
+            "{}/{}",
+            CONTRADICTS_PROMPT,
+            prompt_check::sentence_key(sentence)
+        );
+        let share_of_window = share(n, self.seen);
+        let anchor = match corrected_anchor {
+            Anchor::Fact { sentence: s, .. } if s == sentence => corrected_anchor.clone(),
+            _ => Anchor::Fact {
+                sentence: sentence.to_string(),
+                wrong: c.wrong.clone(),
+                support: n,
+            },
+        };
+        let detail = format!(
+            "The agent stated a figure (most often {}) that the prompt sentence \"{sentence}\" \
+             states differently, on the same topic, and no other prompt sentence states it; \
+             whether or not the user objected.",
+            c.wrong
+        );
+        let pattern = Pattern {
+            key: key.clone(),
+            title: "The agent states a figure its prompt contradicts".into(),
+            description: format!(
+                "In {n} of {} interactions ({}) the agent contradicted its prompt. {detail}",
+                self.seen,
+                percent(share_of_window)
+            ),
+            severity: self.severity(share_of_window),
+            occurrences: saturating_u32(n),
+            evidence: c.evidence.clone(),
+        };
+        // The signal is structural and the sentence is the whole anchor: the
+        // fix accounts for every interaction of the pattern.
+        let own = Anchor::Fact {
+            sentence: sentence.to_string(),
+            wrong: c.wrong.clone(),
+            support: n,
+        };
+        let suggestion = Suggestion {
+            edit: Edit::AppendInstruction(fix::instruction(Kind::Contradicted, &anchor)),
+            rationale: format!("{n} interactions show `{key}`. {detail}"),
+            confidence: fix::confidence(&own, n),
+            addresses: vec![key],
+        };
+        (pattern, suggestion)
+    }
+}
+
+/// The key of the patterns of figures stated against the prompt, followed by
+/// the contradicted sentence's [`prompt_check::sentence_key`].
+pub const CONTRADICTS_PROMPT: &str = "corrections/contradicts-prompt";
+
+/// Prompt sentences the run log names one by one; past these only the counts
+/// of the summary line say what was seen.
+const MAX_LOGGED_SENTENCES: usize = 8;
 
 /// What anchored a kind's fix, in a sentence for the description and rationale.
 fn anchor_detail(anchor: &Anchor, n: u64) -> String {
@@ -561,16 +727,20 @@ impl Rule for Corrections {
 
     fn new(context: CycleContext) -> Result<Self, String> {
         let settings = Settings::from_context(&context)?;
+        let prompt = PromptFacts::new(&context.system_prompt);
         Ok(Corrections {
             recogniser: correction::Recogniser::new(settings.repeat_similarity),
             settings,
             lexicon: thanks::Lexicon::new(),
-            prompt: PromptFacts::new(&context.system_prompt),
             seen: 0,
             corrected: 0,
             thanked: 0,
             kinds: Default::default(),
             signals: [0; Signal::ALL.len()],
+            check: PromptCheck::new(&prompt),
+            checked: CheckCounts::default(),
+            contradicting: ContradictionTally::default(),
+            prompt,
         })
     }
 
@@ -578,6 +748,9 @@ impl Rule for Corrections {
         let mut inferred = Vec::new();
         for interaction in &interactions {
             self.seen += 1;
+            // Checked whether or not a user objected: many take a wrong figure on trust.
+            let against_prompt = self.check.in_interaction(interaction, &mut self.checked);
+            self.contradicting.record(&interaction.id, against_prompt);
             let found = self.corrections_in(interaction);
             let Some(first) = found.first() else {
                 if let Some(sense) = self.praise(interaction) {
@@ -654,6 +827,7 @@ impl Rule for Corrections {
             patterns.push(pattern);
             suggestions.push(suggestion);
         }
+        self.prompt_findings(&mut patterns, &mut suggestions);
         Ok(Findings {
             patterns,
             suggestions,

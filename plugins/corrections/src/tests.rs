@@ -600,7 +600,21 @@ fn no_fix_quotes_a_user_or_carries_a_count() {
         .collect();
     detect(&mut r, window);
     let findings = finish(&mut r);
-    assert_eq!(findings.suggestions.len(), 4, "one fix per kind");
+    assert_eq!(
+        findings.suggestions.len(),
+        findings.patterns.len(),
+        "one fix per pattern"
+    );
+    // The agent's "30 days" against the prompt is a pattern of its own, whose
+    // fix is the contradiction's, word for word: four distinct edits.
+    let mut edits: Vec<String> = findings
+        .suggestions
+        .iter()
+        .map(|s| format!("{:?}", s.edit))
+        .collect();
+    edits.sort();
+    edits.dedup();
+    assert_eq!(edits.len(), 4, "one edit per kind: {edits:#?}");
     for suggestion in &findings.suggestions {
         let Edit::AppendInstruction(fix) = &suggestion.edit else {
             panic!("{:?}", suggestion.edit)
@@ -1211,4 +1225,104 @@ fn the_run_log_counts_corrections_by_the_signal_that_showed_them() {
     assert_eq!(get("signal_rejected_action"), Some("1"));
     assert_eq!(get("signal_negated_action"), Some("0"));
     assert_eq!(get("unwanted_action"), Some("1"));
+}
+
+#[test]
+fn an_agent_stating_a_figure_its_prompt_contradicts_is_found_though_no_user_objects() {
+    let prompt = "You are the IT help desk.\n\
+        - Replacement laptops ship within 5 business days of the manager's approval.\n\
+        - Accessories need no approval and reach the office IT desk within 3 business days.\n\
+        - Tickets: P1 is answered within 1 hour, P3 tickets within 3 business days.";
+    let mut r = rule_with(prompt);
+    let mut window = Vec::new();
+    for i in 0..6 {
+        // The users take the wrong figure on trust.
+        window.push(chat(
+            &format!("laptop-{i}"),
+            &[
+                "When will my replacement laptop arrive?",
+                "Replacement laptops ship within 2 business days of your manager's approval.",
+                "ok cool",
+            ],
+        ));
+        // Right figures, of the same unit, on other topics; and unrelated numbers.
+        window.push(chat(
+            &format!("dock-{i}"),
+            &[
+                "I need a dock, and what about my ticket INC-204331?",
+                "Your dock reaches the office IT desk within 3 business days. P3 tickets are \
+                 answered within 3 business days. This is step 2 of 5.",
+                "thanks",
+            ],
+        ));
+    }
+    let feedback = detect(&mut r, window);
+    assert!(
+        feedback.iter().all(|f| f.rating == Rating::Positive),
+        "no user objected, so no negative feedback is inferred: {feedback:?}"
+    );
+    let findings = finish(&mut r);
+    let against: Vec<&Pattern> = findings
+        .patterns
+        .iter()
+        .filter(|p| p.key.starts_with(CONTRADICTS_PROMPT))
+        .collect();
+    assert_eq!(against.len(), 1, "{:#?}", findings.patterns);
+    assert_eq!(against[0].occurrences, 6);
+    assert!(
+        against[0]
+            .evidence
+            .iter()
+            .all(|id| id.starts_with("laptop-"))
+    );
+    let (fix, confidence) = fix_for(&findings, &against[0].key);
+    assert_eq!(
+        fix,
+        "The prompt says \"Replacement laptops ship within 5 business days of the manager's \
+         approval.\" When you state this, use exactly this figure; never 2 business days."
+    );
+    assert!(confidence >= 0.5, "{confidence}");
+}
+
+#[test]
+fn ein_agent_der_seinem_prompt_widerspricht_wird_erkannt() {
+    let prompt = "Du bist der IT-Helpdesk.\n\
+        - Ersatzlaptops werden innerhalb von 5 Werktagen nach der Genehmigung verschickt.\n\
+        - Zubehör ist ohne Genehmigung innerhalb von 3 Werktagen am IT-Schalter.";
+    let mut r = rule_with(prompt);
+    let mut window = Vec::new();
+    for i in 0..4 {
+        window.push(chat(
+            &format!("laptop-{i}"),
+            &[
+                "Wann kommt mein Ersatzlaptop?",
+                "Ihr Ersatzlaptop wird innerhalb von zwei Werktagen nach der Genehmigung verschickt.",
+                "ok",
+            ],
+        ));
+        window.push(chat(
+            &format!("maus-{i}"),
+            &[
+                "Ich brauche eine Maus.",
+                "Das Zubehör ist innerhalb von 3 Werktagen am IT-Schalter, ohne Genehmigung.",
+                "danke",
+            ],
+        ));
+    }
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    let against: Vec<&Pattern> = findings
+        .patterns
+        .iter()
+        .filter(|p| p.key.starts_with(CONTRADICTS_PROMPT))
+        .collect();
+    assert_eq!(against.len(), 1, "{:#?}", findings.patterns);
+    assert_eq!(against[0].occurrences, 4);
+    let (fix, _) = fix_for(&findings, &against[0].key);
+    assert!(
+        fix.contains(
+            "\"Ersatzlaptops werden innerhalb von 5 Werktagen nach der Genehmigung verschickt.\""
+        ) && fix.ends_with("never zwei Werktagen."),
+        "{fix}"
+    );
 }

@@ -391,6 +391,14 @@ pub fn number_word(word: &str) -> Option<u32> {
 /// word may carry before it is folded.
 const MAX_NUMBER_WORD_BYTES: usize = 24;
 
+/// Every word [`number_word`] reads, lowercase and without accents, with its
+/// value; a word shared by two languages ("six", "vier") is listed once per
+/// language, always with the same value. For a rule that looks up many words
+/// and keeps its own index of them rather than scanning the list per word.
+pub fn number_words() -> &'static [(&'static str, u32)] {
+    NUMBER_WORDS
+}
+
 /// A number as written in a text, with the unit it is given in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Figure<'a> {
