@@ -24,7 +24,7 @@
 //! brings them. Memory is bounded: per prompt sentence a counter, at most
 //! [`MAX_EVIDENCE`] interaction ids and [`MAX_VALUES`] wrong figures.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use reverie_rule_sdk::{Interaction, Role, text};
 
@@ -71,7 +71,19 @@ pub struct PromptCheck {
     /// prompt unit, and is not read further.
     unit_heads: Vec<String>,
     unit_signs: Vec<char>,
+    /// Sentences of the agent already checked: how many of their figures were
+    /// compared, and what they contradicted. Agents repeat their sentences (a
+    /// policy worded the same way in every conversation about it), and
+    /// checking one costs far more than looking it up. At most
+    /// [`MEMO_SENTENCES`], cleared when full.
+    memo: HashMap<String, (u64, Vec<Contradiction>)>,
 }
+
+/// Sentences [`PromptCheck`] remembers (about 1 MB at most).
+const MEMO_SENTENCES: usize = 4096;
+
+/// Sentences longer than this are checked but not remembered.
+const MEMO_SENTENCE_BYTES: usize = 240;
 
 /// A figure of the agent that a prompt sentence contradicts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +137,7 @@ impl PromptCheck {
             sentences,
             unit_heads,
             unit_signs,
+            memo: HashMap::new(),
         }
     }
 
@@ -156,7 +169,7 @@ impl PromptCheck {
     /// The prompt sentences the agent's messages in an interaction contradict,
     /// each once, with the first figure that did.
     pub fn in_interaction(
-        &self,
+        &mut self,
         interaction: &Interaction,
         counts: &mut CheckCounts,
     ) -> Vec<Contradiction> {
@@ -178,16 +191,45 @@ impl PromptCheck {
     }
 
     /// The prompt sentences one message of the agent contradicts.
-    pub fn in_message(&self, message: &str, counts: &mut CheckCounts) -> Vec<Contradiction> {
+    pub fn in_message(&mut self, message: &str, counts: &mut CheckCounts) -> Vec<Contradiction> {
         counts.messages += 1;
-        let mut found = Vec::new();
+        let mut found: Vec<Contradiction> = Vec::new();
         if !self.may_state_unit(message) {
             return found;
         }
         for part in text::sentences(message) {
-            if !self.may_state_unit(part) {
-                continue;
+            let (compared, contradicted) = match self.memo.get(part) {
+                Some(known) => known.clone(),
+                None => {
+                    let checked = self.in_sentence(part);
+                    if part.len() <= MEMO_SENTENCE_BYTES {
+                        if self.memo.len() >= MEMO_SENTENCES {
+                            self.memo.clear();
+                        }
+                        self.memo.insert(part.to_string(), checked.clone());
+                    }
+                    checked
+                }
+            };
+            counts.figures += compared;
+            for c in contradicted {
+                if !found.iter().any(|f| f.sentence == c.sentence) {
+                    found.push(c);
+                }
             }
+        }
+        found
+    }
+
+    /// One sentence of the agent: how many of its figures were compared with
+    /// the prompt's, and the prompt sentences it contradicts.
+    fn in_sentence(&self, part: &str) -> (u64, Vec<Contradiction>) {
+        let mut found: Vec<Contradiction> = Vec::new();
+        let mut compared_figures = 0;
+        if !self.may_state_unit(part) {
+            return (0, found);
+        }
+        {
             let figures: Vec<Stated> = figure::stated(part).into_iter().filter(has_unit).collect();
             // The sentence's words are read only once a figure could be wrong.
             let mut words: Option<Vec<String>> = None;
@@ -214,7 +256,7 @@ impl PromptCheck {
                     }
                 }
                 if compared {
-                    counts.figures += 1;
+                    compared_figures += 1;
                 }
                 if confirmed || differing.is_empty() {
                     continue;
@@ -239,7 +281,7 @@ impl PromptCheck {
                 }
             }
         }
-        found
+        (compared_figures, found)
     }
 }
 
@@ -446,7 +488,7 @@ mod tests {
 
     fn check(prompt: &str, message: &str) -> Vec<(String, String)> {
         let facts = PromptFacts::new(prompt);
-        let check = PromptCheck::new(&facts);
+        let mut check = PromptCheck::new(&facts);
         let mut counts = CheckCounts::default();
         check
             .in_message(message, &mut counts)
@@ -533,7 +575,7 @@ mod tests {
     #[test]
     fn interactions_are_counted_once_per_sentence_with_the_commonest_figure() {
         let facts = PromptFacts::new(HELP_DESK);
-        let check = PromptCheck::new(&facts);
+        let mut check = PromptCheck::new(&facts);
         let mut counts = CheckCounts::default();
         let mut tally = ContradictionTally::default();
         for (id, answers) in [
