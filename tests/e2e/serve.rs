@@ -369,7 +369,7 @@ fn an_agent_goes_from_creation_through_import_to_a_dream_report() {
         server.stderr()
     );
     let report = &dream["report"];
-    assert_eq!(report["schema"], "reverie.report/v1");
+    assert_eq!(report["schema"], "reverie.report/v2");
     assert_eq!(
         report["window"]["interactions"], 2400,
         "{:#}",

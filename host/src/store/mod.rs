@@ -308,7 +308,7 @@ pub struct Dream {
     /// Why it failed or was skipped.
     pub error: Option<String>,
     pub summary: Option<DreamSummary>,
-    /// The whole `reverie.report/v1` JSON, once completed (only from [`Store::get_dream`]).
+    /// The whole `reverie.report/v2` JSON, once completed (only from [`Store::get_dream`]).
     pub report: Option<String>,
     /// When retention removed the rules' raw run output (log lines and
     /// captured output) from the report; the rest of the report stays.

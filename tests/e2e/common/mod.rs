@@ -363,7 +363,7 @@ impl Outcome {
             )
         });
         assert_eq!(
-            report["schema"], "reverie.report/v1",
+            report["schema"], "reverie.report/v2",
             "unexpected report schema"
         );
         report
