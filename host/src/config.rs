@@ -47,7 +47,7 @@ struct ConfigFile {
     #[serde(default)]
     retention: crate::retention::RetentionFile,
     #[serde(default)]
-    suggestions: crate::merge::GateFile,
+    suggestions: crate::gate::GateFile,
     #[serde(default)]
     log: LogFile,
     #[serde(default)]
@@ -396,7 +396,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub retention: crate::retention::RetentionConfig,
     /// Which suggestions are ready (`[suggestions]`).
-    pub suggestions: crate::merge::Gate,
+    pub suggestions: crate::gate::Gate,
     pub log: LogConfig,
     pub metrics: MetricsEndpoint,
     /// `None`: requests are not rate limited.
@@ -536,7 +536,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let webhooks = resolve_webhooks(&file.webhooks, base).map_err(invalid)?;
         let retention = crate::retention::resolve(&file.retention).map_err(invalid)?;
-        let suggestions = crate::merge::resolve_gate(&file.suggestions).map_err(invalid)?;
+        let suggestions = crate::gate::resolve(&file.suggestions).map_err(invalid)?;
         let log = resolve_log(&file.log).map_err(invalid)?;
         let metrics = resolve_metrics(&file.metrics).map_err(invalid)?;
         let rate_limit = file

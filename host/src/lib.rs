@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod cycle;
 pub mod dreams;
+pub mod gate;
 pub mod ids;
 pub mod import;
 pub mod input;

@@ -44,6 +44,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+pub use crate::gate::Gate;
 use crate::metrics;
 use crate::model::{Edit, Findings, Severity};
 use crate::plugins::MAX_EVIDENCE;
@@ -58,52 +59,6 @@ pub const MERGE_CONTAINMENT: f64 = 0.5;
 pub const MIN_SHARED: usize = 3;
 /// Edits a problem keeps.
 pub const EDITS_PER_PROBLEM: usize = 2;
-
-/// What makes a suggestion ready (`[suggestions]` in the config).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Gate {
-    /// Interactions its problem must affect.
-    pub min_support: u64,
-    /// Lowest confidence.
-    pub min_confidence: f32,
-    /// Characters the ready edits of one report may add to the prompt.
-    pub max_prompt_growth: usize,
-}
-
-impl Default for Gate {
-    fn default() -> Self {
-        Gate {
-            min_support: 10,
-            min_confidence: 0.5,
-            max_prompt_growth: 800,
-        }
-    }
-}
-
-/// The `[suggestions]` section of the config file.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GateFile {
-    min_support: Option<u64>,
-    min_confidence: Option<f32>,
-    max_prompt_growth: Option<usize>,
-}
-
-/// The gate `file` sets, every value checked.
-pub fn resolve_gate(file: &GateFile) -> Result<Gate, String> {
-    let mut gate = Gate::default();
-    if let Some(n) = file.min_support {
-        gate.min_support = crate::units::bounded("suggestions.min_support", n, 1..=1_000_000)?;
-    }
-    if let Some(c) = file.min_confidence {
-        gate.min_confidence = crate::units::bounded("suggestions.min_confidence", c, 0.0..=1.0)?;
-    }
-    if let Some(n) = file.max_prompt_growth {
-        gate.max_prompt_growth =
-            crate::units::bounded("suggestions.max_prompt_growth", n, 0..=100_000)?;
-    }
-    Ok(gate)
-}
 
 /// Everything the merge needs.
 pub struct MergeInput<'a> {
