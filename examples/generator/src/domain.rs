@@ -10,6 +10,7 @@
 
 use std::ops::Range;
 
+use rand::Rng;
 use rand::rngs::StdRng;
 
 use crate::record::Message;
@@ -127,5 +128,36 @@ impl Domain {
             Domain::SupportBot => support_bot::generate(rng, slot),
             Domain::HelpDesk => help_desk::generate(rng, slot),
         }
+    }
+}
+
+/// One scenario drawn from a mixture of (scenario, weight), or `fallback` if
+/// the weights sum to nothing. Under `v2` a mistake scenario is its
+/// well-handled counterpart (`fixed`) one time in ten: the later config makes
+/// each mistake a little rarer.
+pub fn draw_scenario<S: Copy + PartialEq>(
+    rng: &mut StdRng,
+    mixture: &[(S, u32)],
+    fallback: S,
+    v2: bool,
+    fixed: impl Fn(S) -> S,
+) -> S {
+    let total: u32 = mixture.iter().map(|(_, w)| w).sum();
+    if total == 0 {
+        return fallback;
+    }
+    let mut x = rng.random_range(0..total);
+    let mut chosen = fallback;
+    for &(scenario, weight) in mixture {
+        if x < weight {
+            chosen = scenario;
+            break;
+        }
+        x -= weight;
+    }
+    if v2 && fixed(chosen) != chosen && rng.random_bool(0.1) {
+        fixed(chosen)
+    } else {
+        chosen
     }
 }

@@ -89,21 +89,7 @@ impl Scenario {
 
     /// Draw a scenario from the mixture.
     pub fn draw(rng: &mut StdRng, v2: bool) -> Scenario {
-        let total: u32 = MIXTURE.iter().map(|(_, w)| w).sum();
-        let mut x = rng.random_range(0..total);
-        let mut chosen = Scenario::Faq;
-        for &(scenario, weight) in MIXTURE {
-            if x < weight {
-                chosen = scenario;
-                break;
-            }
-            x -= weight;
-        }
-        if v2 && chosen.fixed() != chosen && rng.random_bool(0.1) {
-            chosen.fixed()
-        } else {
-            chosen
-        }
+        crate::domain::draw_scenario(rng, MIXTURE, Scenario::Faq, v2, Scenario::fixed)
     }
 }
 
