@@ -658,6 +658,20 @@ pub struct PreviousProblem {
     pub facets: Vec<String>,
 }
 
+impl PreviousProblem {
+    pub fn from_problem(p: &Problem) -> PreviousProblem {
+        PreviousProblem {
+            key: p.key.clone(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            severity: p.severity,
+            status: p.status,
+            affected: p.affected,
+            facets: p.facets.iter().map(|f| f.key.clone()).collect(),
+        }
+    }
+}
+
 impl PreviousReport {
     pub fn from_report(report: &Report) -> PreviousReport {
         PreviousReport {
@@ -667,15 +681,7 @@ impl PreviousReport {
             problems: report
                 .problems
                 .iter()
-                .map(|p| PreviousProblem {
-                    key: p.key.clone(),
-                    title: p.title.clone(),
-                    description: p.description.clone(),
-                    severity: p.severity,
-                    status: p.status,
-                    affected: p.affected,
-                    facets: p.facets.iter().map(|f| f.key.clone()).collect(),
-                })
+                .map(PreviousProblem::from_problem)
                 .collect(),
         }
     }

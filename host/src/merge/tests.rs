@@ -176,15 +176,7 @@ fn a_problem_keeps_its_key_when_the_words_of_the_comments_change() {
         problems: first
             .problems
             .iter()
-            .map(|p| PreviousProblem {
-                key: p.key.clone(),
-                title: p.title.clone(),
-                description: p.description.clone(),
-                severity: p.severity,
-                status: p.status,
-                affected: p.affected,
-                facets: p.facets.iter().map(|f| f.key.clone()).collect(),
-            })
+            .map(PreviousProblem::from_problem)
             .collect(),
     };
     let again = one_mistake_three_rules("feedback-themes/useless");
