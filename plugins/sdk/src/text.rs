@@ -3,6 +3,8 @@
 //! All functions are allocation-light and deterministic, so that a rule gives
 //! the same findings natively and in the sandbox.
 
+use std::sync::OnceLock;
+
 /// Lowercase, map curly quotes to straight ones, collapse whitespace, and drop
 /// punctuation other than apostrophes. `"No,  that’s WRONG!"` → `"no that's wrong"`.
 pub fn normalise(text: &str) -> String {
@@ -49,29 +51,125 @@ pub const STOPWORDS: &[&str] = &[
 
 /// Is `word` (already lowercase) a stopword?
 pub fn is_stopword(word: &str) -> bool {
-    STOPWORDS.binary_search(&word).is_ok() || word.len() < 2
+    // Rules ask this for nearly every word they read: one integer lookup
+    // rather than a binary search comparing strings.
+    static SET: OnceLock<WordMap<()>> = OnceLock::new();
+    word.len() < 2
+        || SET
+            .get_or_init(|| WordMap::new(STOPWORDS.iter().map(|w| (*w, ()))))
+            .contains(word)
 }
 
 /// Content words of `text`: normalised, without stopwords, crudely stemmed
 /// (plural `s`, `ing`, `ed`) so that "recommended"/"recommendation" stay close.
 pub fn content_words(text: &str) -> Vec<String> {
     let norm = normalise(text);
-    tokens(&norm)
-        .filter(|w| !is_stopword(w))
-        .map(stem)
-        .collect()
+    content_words_of(&norm).map(str::to_string).collect()
+}
+
+/// [`content_words`] of text already [`normalise`]d, as slices of it: for a
+/// rule that reads the same normalised message for other purposes too, and
+/// should not copy each word.
+pub fn content_words_of(normalised: &str) -> impl Iterator<Item = &str> {
+    tokens(normalised).filter(|w| !is_stopword(w)).map(stem_of)
 }
 
 /// A crude suffix-stripping stemmer: enough for grouping comments, not linguistics.
 pub fn stem(word: &str) -> String {
+    stem_of(word).to_string()
+}
+
+/// [`stem`] as a slice of the word, without copying it.
+pub fn stem_of(word: &str) -> &str {
     for suffix in ["ations", "ation", "ings", "ing", "edly", "ed", "es", "s"] {
         if let Some(base) = word.strip_suffix(suffix)
             && base.chars().count() >= 4
         {
-            return base.to_string();
+            return base;
         }
     }
-    word.to_string()
+    word
+}
+
+/// A table of words looked up by value, for the small fixed word lists rules
+/// check every word of every message against (stopwords, marker words,
+/// number words). A word of up to [`WordMap::PACKED_BYTES`] bytes is looked
+/// up as one integer holding its bytes and length, by binary search: no
+/// string comparison and no hashing, which in a sandbox cost far more than
+/// they do natively. Longer words are kept apart and compared as strings.
+#[derive(Debug, Clone)]
+pub struct WordMap<T> {
+    packed: Vec<(u128, T)>,
+    long: Vec<(String, T)>,
+}
+
+impl<T> WordMap<T> {
+    /// Bytes a word may have to be packed into one integer (the last byte of
+    /// the 16 holds its length, so "ab" and "ab\0" stay apart).
+    pub const PACKED_BYTES: usize = 15;
+
+    /// The table of `entries`; of two entries for the same word, the first is kept.
+    pub fn new<'w>(entries: impl IntoIterator<Item = (&'w str, T)>) -> Self {
+        let mut packed = Vec::new();
+        let mut long = Vec::new();
+        for (order, (word, value)) in entries.into_iter().enumerate() {
+            match pack(word) {
+                Some(key) => packed.push((key, order, value)),
+                None => long.push((word.to_string(), order, value)),
+            }
+        }
+        // Sorted by key then by order, so that deduplicating keeps the first.
+        packed.sort_by_key(|(key, order, _)| (*key, *order));
+        packed.dedup_by_key(|(key, _, _)| *key);
+        long.sort_by(|(a, x, _), (b, y, _)| a.cmp(b).then(x.cmp(y)));
+        long.dedup_by(|(a, _, _), (b, _, _)| a == b);
+        WordMap {
+            packed: packed.into_iter().map(|(k, _, v)| (k, v)).collect(),
+            long: long.into_iter().map(|(w, _, v)| (w, v)).collect(),
+        }
+    }
+
+    /// The value of `word`, compared byte for byte (no case folding).
+    pub fn get(&self, word: &str) -> Option<&T> {
+        match pack(word) {
+            Some(key) => self
+                .packed
+                .binary_search_by_key(&key, |(k, _)| *k)
+                .ok()
+                .map(|at| &self.packed[at].1),
+            None => self
+                .long
+                .binary_search_by(|(w, _)| w.as_str().cmp(word))
+                .ok()
+                .map(|at| &self.long[at].1),
+        }
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.get(word).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.packed.len() + self.long.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A word of at most [`WordMap::PACKED_BYTES`] bytes as one integer: its
+/// bytes, then its length.
+fn pack(word: &str) -> Option<u128> {
+    let bytes = word.as_bytes();
+    if bytes.len() > WordMap::<()>::PACKED_BYTES {
+        return None;
+    }
+    let mut key: u128 = 0;
+    for &b in bytes {
+        key = (key << 8) | u128::from(b);
+    }
+    Some((key << 8) | bytes.len() as u128)
 }
 
 /// Jaccard similarity of two word sets, 0.0 to 1.0 (1.0 for two empty sets).
@@ -420,6 +518,10 @@ pub struct Figure<'a> {
 /// where every number is glued to a word).
 pub fn figures(text: &str) -> Vec<Figure<'_>> {
     let mut out = Vec::new();
+    // Most texts hold no digit: say so before indexing their characters.
+    if !text.chars().any(is_digit) {
+        return out;
+    }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let at = |i: usize| chars.get(i).map(|(_, c)| *c);
     let offset = |i: usize| chars.get(i).map_or(text.len(), |(o, _)| *o);
@@ -562,7 +664,36 @@ mod tests {
     }
 
     #[test]
+    fn a_word_map_finds_exactly_the_words_it_was_given() {
+        let map = WordMap::new([
+            ("days", 1),
+            ("ab", 2),
+            ("internationalisation", 3),
+            ("days", 9),
+        ]);
+        assert_eq!(
+            map.get("days"),
+            Some(&1),
+            "the first entry of a word is kept"
+        );
+        assert_eq!(map.get("internationalisation"), Some(&3));
+        for absent in ["day", "Days", "ab\0", "a", "", "internationalisations"] {
+            assert_eq!(map.get(absent), None, "{absent:?}");
+        }
+        assert_eq!(map.len(), 3);
+        for word in STOPWORDS {
+            assert!(is_stopword(word), "{word}");
+        }
+        assert!(is_stopword("x"), "a single letter says nothing");
+        assert!(!is_stopword("boots") && !is_stopword("The"));
+    }
+
+    #[test]
     fn content_words_drop_stopwords_and_stem() {
+        assert_eq!(
+            content_words_of("you recommended the wrong products to me").collect::<Vec<_>>(),
+            ["recommend", "wrong", "product"]
+        );
         assert_eq!(
             content_words("You recommended the wrong products to me"),
             vec!["recommend", "wrong", "product"]
