@@ -8,6 +8,15 @@ use std::sync::OnceLock;
 /// Lowercase, map curly quotes to straight ones, collapse whitespace, and drop
 /// punctuation other than apostrophes. `"No,  that’s WRONG!"` → `"no that's wrong"`.
 pub fn normalise(text: &str) -> String {
+    if text.is_ascii() {
+        normalise_ascii(text)
+    } else {
+        normalise_chars(text)
+    }
+}
+
+/// [`normalise`] of any text, a character at a time.
+fn normalise_chars(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     for c in text.chars() {
@@ -23,6 +32,27 @@ pub fn normalise(text: &str) -> String {
             for l in c.to_lowercase() {
                 out.push(l);
             }
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// [`normalise`] of ASCII text (most messages), a byte at a time: the same
+/// result without decoding characters or lowercasing through Unicode tables,
+/// which rules pay for on every message they read.
+fn normalise_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for byte in text.bytes() {
+        let byte = if byte == b'`' { b'\'' } else { byte };
+        if byte.is_ascii_alphanumeric() || byte == b'\'' {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(char::from(byte.to_ascii_lowercase()));
         } else {
             pending_space = true;
         }
@@ -254,20 +284,7 @@ pub fn sentences(text: &str) -> Vec<&str> {
     for line in text.lines() {
         let mut rest = strip_list_marker(line);
         while !rest.is_empty() {
-            let mut end = rest.len();
-            let mut chars = rest.char_indices().peekable();
-            while let Some((i, c)) = chars.next() {
-                let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
-                let closes = match c {
-                    '.' | '!' | '?' => next_is_space,
-                    '。' | '！' | '？' => true,
-                    _ => false,
-                };
-                if closes {
-                    end = i + c.len_utf8();
-                    break;
-                }
-            }
+            let end = sentence_end(rest);
             let sentence = rest[..end].trim();
             if sentence.chars().any(char::is_alphanumeric) {
                 out.push(sentence);
@@ -276,6 +293,32 @@ pub fn sentences(text: &str) -> Vec<&str> {
         }
     }
     out
+}
+
+/// Where the first sentence of `rest` ends: after `.`, `!` or `?` followed by
+/// whitespace or the end, or after `。`, `！` or `？`; else at the end. Read a
+/// byte at a time, decoding a character only after a closing mark: prompts
+/// and agents' messages are split on every cycle.
+fn sentence_end(rest: &str) -> usize {
+    const WIDE_CLOSINGS: [&[u8]; 3] = ["。".as_bytes(), "！".as_bytes(), "？".as_bytes()];
+    let bytes = rest.as_bytes();
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'.' | b'!' | b'?' => {
+                if rest[i + 1..].chars().next().is_none_or(char::is_whitespace) {
+                    return i + 1;
+                }
+            }
+            // The first byte of each wide closing mark (never a continuation byte).
+            0xE3 | 0xEF => {
+                if let Some(mark) = WIDE_CLOSINGS.iter().find(|m| bytes[i..].starts_with(m)) {
+                    return i + mark.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    rest.len()
 }
 
 /// A line without its leading list or heading marker and whitespace.
@@ -650,6 +693,20 @@ mod tests {
             normalise("  Actually... I said 'blue'  "),
             "actually i said 'blue'"
         );
+    }
+
+    #[test]
+    fn ascii_text_normalises_as_any_text_does() {
+        for text in [
+            "No,  that's WRONG!",
+            "`quoted` ... 'apostrophes' -- and_underscores, 5.5 kg; 10%",
+            "  \t\nTabs\tand\r\nnewlines!?  ",
+            "",
+            "'",
+            "~!@#$%^&*()",
+        ] {
+            assert_eq!(normalise_ascii(text), normalise_chars(text), "{text:?}");
+        }
     }
 
     #[test]
