@@ -375,9 +375,17 @@ impl Recogniser {
         // Last speaker among user/assistant, and the last assistant message with text.
         let mut last_speaker: Option<Role> = None;
         let mut last_answer: Option<usize> = None;
-        // Earlier user questions: content words (sorted, each once) and
-        // whether an answer followed.
-        let mut questions: Vec<(Vec<&str>, bool)> = Vec::new();
+        // Earlier user questions: the message, its content words (sorted, each
+        // once; read only when a later reply is compared with it) and whether
+        // an answer followed.
+        let mut questions: Vec<(usize, Option<Vec<&str>>, bool)> = Vec::new();
+        let content = |index: usize| {
+            let mut words: Vec<&str> =
+                text::content_words_of(normalised.get(index).map_or("", String::as_str)).collect();
+            words.sort_unstable();
+            words.dedup();
+            words
+        };
         for (index, message) in interaction.messages.iter().enumerate() {
             match message.role {
                 Role::Assistant => {
@@ -385,15 +393,12 @@ impl Recogniser {
                     if !message.content.trim().is_empty() {
                         last_answer = Some(index);
                         for question in &mut questions {
-                            question.1 = true;
+                            question.2 = true;
                         }
                     }
                 }
                 Role::User => {
-                    let norm = normalised.get(index).map_or("", String::as_str);
-                    let mut words: Vec<&str> = text::content_words_of(norm).collect();
-                    words.sort_unstable();
-                    words.dedup();
+                    let mut words = None;
                     if last_speaker == Some(Role::Assistant) {
                         let turn = Turn {
                             interaction,
@@ -407,11 +412,14 @@ impl Recogniser {
                                 message: index,
                                 answer: last_answer,
                             });
-                        } else if words.len() >= REPEAT_MIN_WORDS
-                            && questions.iter().any(|(earlier, answered)| {
-                                *answered
-                                    && earlier.len() >= REPEAT_MIN_WORDS
-                                    && jaccard(earlier, &words) >= self.repeat_similarity
+                        } else if let words = words.insert(content(index))
+                            && words.len() >= REPEAT_MIN_WORDS
+                            && questions.iter_mut().any(|(at, earlier, answered)| {
+                                *answered && {
+                                    let earlier = earlier.get_or_insert_with(|| content(*at));
+                                    earlier.len() >= REPEAT_MIN_WORDS
+                                        && jaccard(earlier, words) >= self.repeat_similarity
+                                }
                             })
                         {
                             let quoted = text::truncate(message.content.trim(), QUOTE_CHARS);
@@ -432,7 +440,7 @@ impl Recogniser {
                     if questions.len() == REPEAT_LOOKBACK {
                         questions.remove(0);
                     }
-                    questions.push((words, false));
+                    questions.push((index, words, false));
                 }
                 Role::System | Role::Tool => {}
             }

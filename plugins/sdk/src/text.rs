@@ -111,6 +111,10 @@ pub fn stem(word: &str) -> String {
 
 /// [`stem`] as a slice of the word, without copying it.
 pub fn stem_of(word: &str) -> &str {
+    // Every suffix ends in one of these letters: most words end otherwise.
+    if !word.ends_with(['s', 'n', 'g', 'y', 'd']) {
+        return word;
+    }
     for suffix in ["ations", "ation", "ings", "ing", "edly", "ed", "es", "s"] {
         if let Some(base) = word.strip_suffix(suffix)
             && base.chars().count() >= 4
@@ -124,55 +128,77 @@ pub fn stem_of(word: &str) -> &str {
 /// A table of words looked up by value, for the small fixed word lists rules
 /// check every word of every message against (stopwords, marker words,
 /// number words). A word of up to [`WordMap::PACKED_BYTES`] bytes is looked
-/// up as one integer holding its bytes and length, by binary search: no
-/// string comparison and no hashing, which in a sandbox cost far more than
-/// they do natively. Longer words are kept apart and compared as strings.
+/// up as one integer key holding its bytes and length, in a hash table of
+/// such keys: no string comparison, and a hash of two machine words rather
+/// than of the bytes, which in a sandbox cost far more than they do natively.
+/// Longer words are kept apart and compared as strings.
 #[derive(Debug, Clone)]
 pub struct WordMap<T> {
-    packed: Vec<(u128, T)>,
+    /// Open addressing, a power of two at least twice the entries: the
+    /// index in `values` of the key at each slot.
+    slots: Vec<Option<(Key, usize)>>,
+    values: Vec<T>,
     long: Vec<(String, T)>,
 }
 
+/// A packed word: its bytes, zero-padded, and its length in the last byte.
+type Key = (u64, u64);
+
 impl<T> WordMap<T> {
-    /// Bytes a word may have to be packed into one integer (the last byte of
-    /// the 16 holds its length, so "ab" and "ab\0" stay apart).
+    /// Bytes a word may have to be packed into one key (the last byte of the
+    /// 16 holds its length, so "ab" and "ab\0" stay apart).
     pub const PACKED_BYTES: usize = 15;
 
     /// The table of `entries`; of two entries for the same word, the first is kept.
     pub fn new<'w>(entries: impl IntoIterator<Item = (&'w str, T)>) -> Self {
-        let mut packed = Vec::new();
-        let mut long = Vec::new();
+        let mut packed: Vec<(Key, T)> = Vec::new();
+        let mut long: Vec<(String, usize, T)> = Vec::new();
         for (order, (word, value)) in entries.into_iter().enumerate() {
             match pack(word) {
-                Some(key) => packed.push((key, order, value)),
+                Some(key) if !packed.iter().any(|(k, _)| *k == key) => packed.push((key, value)),
+                Some(_) => {}
                 None => long.push((word.to_string(), order, value)),
             }
         }
-        // Sorted by key then by order, so that deduplicating keeps the first.
-        packed.sort_by_key(|(key, order, _)| (*key, *order));
-        packed.dedup_by_key(|(key, _, _)| *key);
         long.sort_by(|(a, x, _), (b, y, _)| a.cmp(b).then(x.cmp(y)));
         long.dedup_by(|(a, _, _), (b, _, _)| a == b);
+        let size = (packed.len() * 2).next_power_of_two().max(2);
+        let mut slots = vec![None; size];
+        let mut values = Vec::with_capacity(packed.len());
+        for (key, value) in packed {
+            let mut at = slot_of(key, size);
+            while slots[at].is_some() {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = Some((key, values.len()));
+            values.push(value);
+        }
         WordMap {
-            packed: packed.into_iter().map(|(k, _, v)| (k, v)).collect(),
+            slots,
+            values,
             long: long.into_iter().map(|(w, _, v)| (w, v)).collect(),
         }
     }
 
     /// The value of `word`, compared byte for byte (no case folding).
     pub fn get(&self, word: &str) -> Option<&T> {
-        match pack(word) {
-            Some(key) => self
-                .packed
-                .binary_search_by_key(&key, |(k, _)| *k)
-                .ok()
-                .map(|at| &self.packed[at].1),
-            None => self
+        let Some(key) = pack(word) else {
+            return self
                 .long
                 .binary_search_by(|(w, _)| w.as_str().cmp(word))
                 .ok()
-                .map(|at| &self.long[at].1),
+                .map(|at| &self.long[at].1);
+        };
+        let mask = self.slots.len() - 1;
+        let mut at = slot_of(key, self.slots.len());
+        // At most half the slots are taken: an empty one ends every search.
+        while let Some((k, value)) = self.slots[at] {
+            if k == key {
+                return self.values.get(value);
+            }
+            at = (at + 1) & mask;
         }
+        None
     }
 
     pub fn contains(&self, word: &str) -> bool {
@@ -180,7 +206,7 @@ impl<T> WordMap<T> {
     }
 
     pub fn len(&self) -> usize {
-        self.packed.len() + self.long.len()
+        self.values.len() + self.long.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -188,18 +214,26 @@ impl<T> WordMap<T> {
     }
 }
 
-/// A word of at most [`WordMap::PACKED_BYTES`] bytes as one integer: its
-/// bytes, then its length.
-fn pack(word: &str) -> Option<u128> {
+/// A word of at most [`WordMap::PACKED_BYTES`] bytes as one key.
+fn pack(word: &str) -> Option<Key> {
     let bytes = word.as_bytes();
     if bytes.len() > WordMap::<()>::PACKED_BYTES {
         return None;
     }
-    let mut key: u128 = 0;
-    for &b in bytes {
-        key = (key << 8) | u128::from(b);
-    }
-    Some((key << 8) | bytes.len() as u128)
+    let mut buffer = [0u8; 16];
+    buffer[..bytes.len()].copy_from_slice(bytes);
+    buffer[15] = bytes.len() as u8;
+    let (low, high) = buffer.split_at(8);
+    Some((
+        u64::from_le_bytes(low.try_into().ok()?),
+        u64::from_le_bytes(high.try_into().ok()?),
+    ))
+}
+
+/// The first slot to look for `key` at, in a table of `size` slots (a power of two).
+fn slot_of((low, high): Key, size: usize) -> usize {
+    let mixed = (low ^ high.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 32) as usize & (size - 1)
 }
 
 /// Jaccard similarity of two word sets, 0.0 to 1.0 (1.0 for two empty sets).
@@ -304,10 +338,8 @@ fn sentence_end(rest: &str) -> usize {
     let bytes = rest.as_bytes();
     for (i, &byte) in bytes.iter().enumerate() {
         match byte {
-            b'.' | b'!' | b'?' => {
-                if rest[i + 1..].chars().next().is_none_or(char::is_whitespace) {
-                    return i + 1;
-                }
+            b'.' | b'!' | b'?' if rest[i + 1..].chars().next().is_none_or(char::is_whitespace) => {
+                return i + 1;
             }
             // The first byte of each wide closing mark (never a continuation byte).
             0xE3 | 0xEF => {
