@@ -24,7 +24,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use reverie_rule_sdk::{Interaction, Role, text};
+use reverie_rule_sdk::text::{self, WordMap};
+use reverie_rule_sdk::{Interaction, Role};
 
 use crate::figure::{self, Stated};
 use crate::markers::Words;
@@ -164,7 +165,7 @@ struct Phrase {
 /// substring searchers.)
 struct Phrases {
     list: Vec<Phrase>,
-    by_first_word: BTreeMap<String, Vec<usize>>,
+    by_first_word: WordMap<Vec<usize>>,
 }
 
 fn words_of(phrase: &str) -> Vec<String> {
@@ -192,10 +193,11 @@ fn phrases() -> Phrases {
         })
         .filter(|p| !p.words.is_empty())
         .collect();
-    let mut by_first_word: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_first_word: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, p) in list.iter().enumerate() {
-        by_first_word.entry(p.words[0].clone()).or_default().push(i);
+        by_first_word.entry(&p.words[0]).or_default().push(i);
     }
+    let by_first_word = WordMap::new(by_first_word);
     Phrases {
         list,
         by_first_word,
@@ -310,7 +312,12 @@ impl Recogniser {
     /// Find a correction phrase in one user message.
     pub fn match_phrase(&self, content: &str) -> Option<Correction> {
         let norm = text::normalise(content).replace('\'', "");
-        let mut words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
+        self.match_phrase_in(content, bare_words(&norm))
+    }
+
+    /// Find a correction phrase in the words of `content`, [`text::normalise`]d
+    /// without apostrophes (the phrases are English: accents are kept).
+    fn match_phrase_in(&self, content: &str, mut words: Vec<&str>) -> Option<Correction> {
         for agreement in AGREEMENTS {
             while let Some(at) =
                 (0..words.len()).find(|&i| starts_with_words(&words[i..], agreement))
@@ -330,13 +337,13 @@ impl Recogniser {
             });
         }
         // "I asked for X, not Y" / "I wanted X not Y".
-        for lead in [
-            ["i", "asked", "for"],
-            ["i", "asked", "about"],
-            ["i", "wanted", ""],
-        ] {
-            let lead: Vec<&str> = lead.into_iter().filter(|w| !w.is_empty()).collect();
-            if let Some(start) = (0..words.len()).find(|&i| starts_with_words(&words[i..], &lead))
+        let leads: [&[&str]; 3] = [
+            &["i", "asked", "for"],
+            &["i", "asked", "about"],
+            &["i", "wanted"],
+        ];
+        for lead in leads {
+            if let Some(start) = (0..words.len()).find(|&i| starts_with_words(&words[i..], lead))
                 && words[start + lead.len()..].contains(&"not")
             {
                 let quoted = text::truncate(&words[start..].join(" "), QUOTE_CHARS);
@@ -353,12 +360,32 @@ impl Recogniser {
     /// Every correction in one interaction, in message order, each with the
     /// index of the assistant message it corrects.
     pub fn corrections_in(&self, interaction: &Interaction) -> Vec<Found> {
+        self.corrections_in_normalised(interaction, &normalised_users(interaction))
+    }
+
+    /// [`Recogniser::corrections_in`], with the user messages already
+    /// normalised (see [`normalised_users`]): each is normalised once, and
+    /// read from there for phrases, marker words and repeats.
+    pub fn corrections_in_normalised(
+        &self,
+        interaction: &Interaction,
+        normalised: &[String],
+    ) -> Vec<Found> {
         let mut found = Vec::new();
         // Last speaker among user/assistant, and the last assistant message with text.
         let mut last_speaker: Option<Role> = None;
         let mut last_answer: Option<usize> = None;
-        // Earlier user questions: content words and whether an answer followed.
-        let mut questions: Vec<(BTreeSet<String>, bool)> = Vec::new();
+        // Earlier user questions: the message, its content words (sorted, each
+        // once; read only when a later reply is compared with it) and whether
+        // an answer followed.
+        let mut questions: Vec<(usize, Option<Vec<&str>>, bool)> = Vec::new();
+        let content = |index: usize| {
+            let mut words: Vec<&str> =
+                text::content_words_of(normalised.get(index).map_or("", String::as_str)).collect();
+            words.sort_unstable();
+            words.dedup();
+            words
+        };
         for (index, message) in interaction.messages.iter().enumerate() {
             match message.role {
                 Role::Assistant => {
@@ -366,16 +393,16 @@ impl Recogniser {
                     if !message.content.trim().is_empty() {
                         last_answer = Some(index);
                         for question in &mut questions {
-                            question.1 = true;
+                            question.2 = true;
                         }
                     }
                 }
                 Role::User => {
-                    let words: BTreeSet<String> =
-                        text::content_words(&message.content).into_iter().collect();
+                    let mut words = None;
                     if last_speaker == Some(Role::Assistant) {
                         let turn = Turn {
                             interaction,
+                            normalised,
                             answer: last_answer,
                             message: index,
                         };
@@ -385,11 +412,14 @@ impl Recogniser {
                                 message: index,
                                 answer: last_answer,
                             });
-                        } else if words.len() >= REPEAT_MIN_WORDS
-                            && questions.iter().any(|(earlier, answered)| {
-                                *answered
-                                    && earlier.len() >= REPEAT_MIN_WORDS
-                                    && jaccard(earlier, &words) >= self.repeat_similarity
+                        } else if let words = words.insert(content(index))
+                            && words.len() >= REPEAT_MIN_WORDS
+                            && questions.iter_mut().any(|(at, earlier, answered)| {
+                                *answered && {
+                                    let earlier = earlier.get_or_insert_with(|| content(*at));
+                                    earlier.len() >= REPEAT_MIN_WORDS
+                                        && jaccard(earlier, words) >= self.repeat_similarity
+                                }
                             })
                         {
                             let quoted = text::truncate(message.content.trim(), QUOTE_CHARS);
@@ -410,7 +440,7 @@ impl Recogniser {
                     if questions.len() == REPEAT_LOOKBACK {
                         questions.remove(0);
                     }
-                    questions.push((words, false));
+                    questions.push((index, words, false));
                 }
                 Role::System | Role::Tool => {}
             }
@@ -419,9 +449,30 @@ impl Recogniser {
     }
 }
 
+/// Every user message of an interaction [`text::normalise`]d, by message
+/// index (other messages empty): what [`Recogniser::corrections_in_normalised`]
+/// and the praise of the last message read.
+pub fn normalised_users(interaction: &Interaction) -> Vec<String> {
+    interaction
+        .messages
+        .iter()
+        .map(|m| match m.role {
+            Role::User => text::normalise(&m.content),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+/// The words of normalised text without apostrophes, as the phrases read them.
+fn bare_words(bare: &str) -> Vec<&str> {
+    bare.split(' ').filter(|w| !w.is_empty()).collect()
+}
+
 /// A user message replying to the agent, with what came before it.
 struct Turn<'a> {
     interaction: &'a Interaction,
+    /// The user messages normalised, by message index.
+    normalised: &'a [String],
     /// The last assistant message with text before the reply.
     answer: Option<usize>,
     /// The reply.
@@ -435,6 +486,10 @@ const MIN_RESTATED_CHARS: usize = 5;
 impl Turn<'_> {
     fn reply(&self) -> &str {
         &self.interaction.messages[self.message].content
+    }
+
+    fn normalised(&self, message: usize) -> &str {
+        self.normalised.get(message).map_or("", String::as_str)
     }
 
     fn answer_text(&self) -> Option<&str> {
@@ -458,19 +513,19 @@ impl Turn<'_> {
 
     /// Words of the user's earlier messages that a restatement can repeat.
     fn earlier_request_words(&self) -> BTreeSet<String> {
-        self.interaction.messages[..self.message]
-            .iter()
-            .filter(|m| m.role == Role::User)
-            .flat_map(|m| {
-                Words::of(&m.content)
-                    .as_slice()
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .filter(|w| restatable(w))
-            .map(|w| text::stem(&w))
-            .collect()
+        let mut earlier = BTreeSet::new();
+        for (index, m) in self.interaction.messages[..self.message].iter().enumerate() {
+            if m.role == Role::User {
+                let words = Words::of_normalised(self.normalised(index));
+                earlier.extend(
+                    words
+                        .iter()
+                        .filter(|w| restatable(w))
+                        .map(|w| text::stem_of(w).to_string()),
+                );
+            }
+        }
+        earlier
     }
 }
 
@@ -508,11 +563,21 @@ impl Recogniser {
     /// thanks") is never one of the structural signals.
     fn classify(&self, turn: &Turn) -> Option<Correction> {
         let reply = turn.reply();
-        let phrase = self.match_phrase(reply);
+        let normalised = turn.normalised(turn.message);
+        let words = Words::of_normalised(normalised);
+        // The phrases are matched with accents kept: for an ASCII message
+        // (most) that is the marker tables' words, read once for both.
+        let unfolded;
+        let phrase_words = if normalised.is_ascii() {
+            words.as_slice()
+        } else {
+            unfolded = normalised.replace('\'', "");
+            bare_words(&unfolded)
+        };
+        let phrase = self.match_phrase_in(reply, phrase_words);
         if let Some(found) = phrase.as_ref().filter(|c| c.kind == Kind::IgnoredContext) {
             return Some(found.clone());
         }
-        let words = Words::of(reply);
         if words.closes() {
             return phrase;
         }
@@ -573,9 +638,23 @@ impl Recogniser {
     }
 }
 
-/// Jaccard similarity of two word sets.
-fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let b: Vec<&str> = b.iter().map(String::as_str).collect();
-    text::jaccard(&a, &b)
+/// Jaccard similarity of two word sets, each sorted with every word once (as
+/// [`text::jaccard`] computes it, without copying and sorting them again).
+fn jaccard(a: &[&str], b: &[&str]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut both) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    both as f64 / (a.len() + b.len() - both) as f64
 }

@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use reverie_rule_sdk::text;
+use reverie_rule_sdk::text::{self, WordMap};
 
 use crate::markers;
 
@@ -135,11 +135,12 @@ pub fn stated(message: &str) -> Vec<Stated> {
 /// allocating ("quattordici" has 11).
 const MAX_NUMBER_WORD_BYTES: usize = 16;
 
-/// The value of a number word ([`text::number_word`]), looked up in a sorted
-/// index and, for a plain ASCII word, without allocating: every word of every
-/// message passes through here, and most are not numbers.
+/// The value of a number word ([`text::number_word`]), looked up in an index
+/// keyed by integers ([`WordMap`]) and, for a plain ASCII word, without
+/// allocating: every word of every message passes through here, and most are
+/// not numbers.
 pub fn number_value(word: &str) -> Option<u32> {
-    static INDEX: OnceLock<Vec<(&'static str, u32)>> = OnceLock::new();
+    static INDEX: OnceLock<WordMap<u32>> = OnceLock::new();
     if !word.is_ascii() {
         return text::number_word(word);
     }
@@ -151,16 +152,10 @@ pub fn number_value(word: &str) -> Option<u32> {
         *to = from.to_ascii_lowercase();
     }
     let lower = std::str::from_utf8(&lower[..word.len()]).ok()?;
-    let index = INDEX.get_or_init(|| {
-        let mut index = text::number_words().to_vec();
-        index.sort_unstable();
-        index.dedup_by_key(|(w, _)| *w);
-        index
-    });
-    index
-        .binary_search_by(|(w, _)| (*w).cmp(lower))
-        .ok()
-        .map(|at| index[at].1)
+    INDEX
+        .get_or_init(|| WordMap::new(text::number_words().iter().copied()))
+        .get(lower)
+        .copied()
 }
 
 /// Whether two figures are given in the same unit: any unit word of one

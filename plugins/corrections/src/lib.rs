@@ -245,7 +245,8 @@ impl Corrections {
 
     /// Why the interaction ended well, if its user's last message says so and
     /// the agent had spoken before it. Corrections are the caller's to rule out.
-    fn praise(&self, interaction: &Interaction) -> Option<thanks::Sense> {
+    /// The user messages come normalised, as [`correction::normalised_users`] gives them.
+    fn praise(&self, interaction: &Interaction, normalised: &[String]) -> Option<thanks::Sense> {
         let last = interaction
             .messages
             .iter()
@@ -256,7 +257,10 @@ impl Corrections {
         if !answered {
             return None;
         }
-        self.lexicon.praise(&interaction.messages[last].content)
+        self.lexicon.praise_normalised(
+            &interaction.messages[last].content,
+            normalised.get(last).map_or("", String::as_str),
+        )
     }
 
     /// Count one correction of a kind not yet seen in this interaction, with
@@ -751,9 +755,13 @@ impl Rule for Corrections {
             // Checked whether or not a user objected: many take a wrong figure on trust.
             let against_prompt = self.check.in_interaction(interaction, &mut self.checked);
             self.contradicting.record(&interaction.id, against_prompt);
-            let found = self.corrections_in(interaction);
+            // Each user message is normalised once, for every reading of it.
+            let normalised = correction::normalised_users(interaction);
+            let found = self
+                .recogniser
+                .corrections_in_normalised(interaction, &normalised);
             let Some(first) = found.first() else {
-                if let Some(sense) = self.praise(interaction) {
+                if let Some(sense) = self.praise(interaction, &normalised) {
                     self.thanked += 1;
                     inferred.push(InferredFeedback {
                         interaction_id: interaction.id.clone(),

@@ -12,42 +12,88 @@
 //! through [`Words::of`]; the language column is for the reader who extends a
 //! language, matching does not use it.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use reverie_rule_sdk::text;
+use reverie_rule_sdk::text::{self, WordMap};
 
-/// A table's phrases by their first word, built once: every user message is
-/// checked against several tables, and looking a word up beats trying every
-/// phrase at every word (which cost more than the rest of the rule).
-struct Index(HashMap<&'static str, Vec<Vec<&'static str>>>);
+/// The marker tables, each a bit in [`Head`]'s masks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Table {
+    Negations,
+    Holds,
+    Challenges,
+    Restrictions,
+    Volitions,
+    Relatives,
+    BackReferences,
+    Closings,
+}
 
-impl Index {
-    fn of(table: &'static [(&'static str, &'static str)]) -> Index {
-        let mut by_first: HashMap<&'static str, Vec<Vec<&'static str>>> = HashMap::new();
-        for (_, phrase) in table {
-            let words: Vec<&'static str> = phrase.split(' ').collect();
-            if let Some(first) = words.first() {
-                by_first.entry(first).or_default().push(words);
-            }
-        }
-        Index(by_first)
-    }
+impl Table {
+    const ALL: [(Table, &'static [(&'static str, &'static str)]); 8] = [
+        (Table::Negations, NEGATIONS),
+        (Table::Holds, HOLDS),
+        (Table::Challenges, CHALLENGES),
+        (Table::Restrictions, RESTRICTIONS),
+        (Table::Volitions, VOLITIONS),
+        (Table::Relatives, RELATIVES),
+        (Table::BackReferences, BACK_REFERENCES),
+        (Table::Closings, CLOSINGS),
+    ];
 
-    /// Whether the table has `word` as a one-word phrase.
-    fn has_word(&self, word: &str) -> bool {
-        self.0
-            .get(word)
-            .is_some_and(|phrases| phrases.iter().any(|p| p.len() == 1))
+    fn bit(self) -> u16 {
+        1 << self as u16
     }
 }
 
-/// The [`Index`] of a table constant, built on first use.
-macro_rules! indexed {
-    ($table:ident) => {{
-        static INDEX: OnceLock<Index> = OnceLock::new();
-        INDEX.get_or_init(|| Index::of($table))
-    }};
+/// What the tables hold for one word: the phrases starting with it.
+struct Head {
+    /// The tables with a phrase starting with the word.
+    starts: u16,
+    /// The tables with the word as a whole one-word phrase.
+    alone: u16,
+    /// The phrases starting with the word, each table's in table order.
+    phrases: Vec<(Table, Vec<&'static str>)>,
+}
+
+/// Every table's phrases by their first word, built once. A message's words
+/// are each looked up once (see [`Words::of`]); the several tables a reply is
+/// checked against then read the masks, not the words.
+fn heads() -> &'static WordMap<Head> {
+    static HEADS: OnceLock<WordMap<Head>> = OnceLock::new();
+    HEADS.get_or_init(|| {
+        let mut heads: Vec<(&'static str, Head)> = Vec::new();
+        for (table, phrases) in Table::ALL {
+            for (_, phrase) in phrases {
+                let words: Vec<&'static str> = phrase.split(' ').collect();
+                let Some(first) = words.first().copied() else {
+                    continue;
+                };
+                let at = match heads.iter().position(|(w, _)| *w == first) {
+                    Some(at) => at,
+                    None => {
+                        heads.push((
+                            first,
+                            Head {
+                                starts: 0,
+                                alone: 0,
+                                phrases: Vec::new(),
+                            },
+                        ));
+                        heads.len() - 1
+                    }
+                };
+                let head = &mut heads[at].1;
+                head.starts |= table.bit();
+                if words.len() == 1 {
+                    head.alone |= table.bit();
+                }
+                head.phrases.push((table, words));
+            }
+        }
+        WordMap::new(heads)
+    })
 }
 
 /// Words that negate or refuse. English contractions are listed without their
@@ -499,15 +545,10 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
 /// the seven languages (an English stopword included) rather than one that
 /// says what a sentence is about.
 pub fn is_function_word(word: &str) -> bool {
-    // Looked up for most words of the messages it reads: sorted once.
-    static SORTED: OnceLock<Vec<&'static str>> = OnceLock::new();
-    let sorted = SORTED.get_or_init(|| {
-        let mut sorted: Vec<&str> = FUNCTION_WORDS.iter().map(|(_, w)| *w).collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        sorted
-    });
-    text::is_stopword(word) || sorted.binary_search(&word).is_ok()
+    // Looked up for most words of the messages it reads: indexed once.
+    static WORDS: OnceLock<WordMap<()>> = OnceLock::new();
+    let words = WORDS.get_or_init(|| WordMap::new(FUNCTION_WORDS.iter().map(|(_, w)| (*w, ()))));
+    text::is_stopword(word) || words.contains(word)
 }
 
 /// A closing is short: past this many words a message says something more
@@ -519,101 +560,163 @@ const CLOSING_MAX_WORDS: usize = 8;
 /// "ich habe das nicht gewollt" is beyond it, "je n'ai pas demandé" within).
 const NEGATION_REACH: usize = 3;
 
-/// A message as the tables read it: lowercase words without apostrophes or
-/// accents ("That’s NOT what I asked!" → `thats not what i asked`).
-pub struct Words(Vec<String>);
+/// Text as the tables read it, from [`text::normalise`]d text: without
+/// apostrophes or accents. Borrowed when there is nothing to drop or fold, as
+/// for most messages.
+pub fn bare(normalised: &str) -> Cow<'_, str> {
+    if normalised.is_ascii() {
+        if normalised.contains('\'') {
+            Cow::Owned(normalised.replace('\'', ""))
+        } else {
+            Cow::Borrowed(normalised)
+        }
+    } else {
+        Cow::Owned(text::fold_diacritics(&normalised.replace('\'', "")))
+    }
+}
 
-impl Words {
-    pub fn of(message: &str) -> Words {
-        let folded = text::fold_diacritics(&text::normalise(message).replace('\'', ""));
-        Words(
-            folded
-                .split(' ')
-                .filter(|w| !w.is_empty())
-                .map(str::to_string)
-                .collect(),
-        )
+/// A message as the tables read it: lowercase words without apostrophes or
+/// accents ("That’s NOT what I asked!" → `thats not what i asked`), each
+/// looked up once in the tables.
+pub struct Words<'a> {
+    text: Cow<'a, str>,
+    /// Byte ranges of the words in `text`.
+    spans: Vec<(usize, usize)>,
+    /// Per word, what the tables hold for it.
+    heads: Vec<Option<&'static Head>>,
+}
+
+impl Words<'static> {
+    pub fn of(message: &str) -> Words<'static> {
+        let normalised = text::normalise(message);
+        Words::read(Cow::Owned(bare(&normalised).into_owned()))
+    }
+}
+
+impl<'a> Words<'a> {
+    /// The words of a message already [`text::normalise`]d: for a caller that
+    /// reads the normalised message for other purposes too.
+    pub fn of_normalised(normalised: &'a str) -> Words<'a> {
+        Words::read(bare(normalised))
+    }
+
+    fn read(text: Cow<'a, str>) -> Words<'a> {
+        let mut spans = Vec::new();
+        let mut start = 0;
+        for (at, byte) in text.bytes().enumerate() {
+            if byte == b' ' {
+                if at > start {
+                    spans.push((start, at));
+                }
+                start = at + 1;
+            }
+        }
+        if text.len() > start {
+            spans.push((start, text.len()));
+        }
+        let index = heads();
+        let heads = spans
+            .iter()
+            .map(|&(from, to)| index.get(&text[from..to]))
+            .collect();
+        Words { text, spans, heads }
+    }
+
+    /// The word at `at`.
+    fn word(&self, at: usize) -> &str {
+        let (from, to) = self.spans[at];
+        &self.text[from..to]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|&(from, to)| &self.text[from..to])
     }
 
     pub fn as_slice(&self) -> Vec<&str> {
-        self.0.iter().map(String::as_str).collect()
+        self.iter().collect()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.spans.is_empty()
     }
 
     /// Where the first phrase of `table` starts, and the phrase's length in
     /// words (at one position, phrases in table order).
-    fn find(&self, table: &Index) -> Option<(usize, usize)> {
-        let words = &self.0;
-        words.iter().enumerate().find_map(|(at, word)| {
-            table.0.get(word.as_str())?.iter().find_map(|phrase| {
-                let rest = words.get(at..at + phrase.len())?;
-                rest.iter()
-                    .zip(phrase)
-                    .all(|(w, p)| w == p)
+    fn find(&self, table: Table) -> Option<(usize, usize)> {
+        self.heads.iter().enumerate().find_map(|(at, head)| {
+            let head = head.filter(|h| h.starts & table.bit() != 0)?;
+            head.phrases
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .find_map(|(_, phrase)| {
+                    let end = at + phrase.len();
+                    (end <= self.len()
+                        && phrase
+                            .iter()
+                            .enumerate()
+                            .all(|(i, p)| self.word(at + i) == *p))
                     .then_some((at, phrase.len()))
-            })
+                })
         })
     }
 
-    fn has(&self, table: &Index) -> bool {
+    fn has(&self, table: Table) -> bool {
         self.find(table).is_some()
+    }
+
+    /// Whether the word at `at` is a one-word phrase of `table`.
+    fn is_alone(&self, at: usize, table: Table) -> bool {
+        self.heads[at].is_some_and(|h| h.alone & table.bit() != 0)
     }
 
     /// Has a negation word ("not", "nicht", "pas", "não", ...).
     pub fn negates(&self) -> bool {
-        self.has(indexed!(NEGATIONS))
+        self.has(Table::Negations)
     }
 
     /// Stops the agent, challenges what it did, narrows what the user wanted,
     /// or negates a verb of wanting or asking: the markers of a rejected action
     /// that a plain "no" is not.
     pub fn rejects_action(&self) -> bool {
-        self.has(indexed!(HOLDS))
-            || self.has(indexed!(CHALLENGES))
-            || self.has(indexed!(RESTRICTIONS))
+        self.has(Table::Holds)
+            || self.has(Table::Challenges)
+            || self.has(Table::Restrictions)
             || self.negated_volition()
     }
 
     fn negated_volition(&self) -> bool {
-        let words = &self.0;
-        let (negations, volitions, relatives) = (
-            indexed!(NEGATIONS),
-            indexed!(VOLITIONS),
-            indexed!(RELATIVES),
-        );
-        words.iter().enumerate().any(|(at, word)| {
-            if !negations.has_word(word) {
+        (0..self.len()).any(|at| {
+            if !self.is_alone(at, Table::Negations) {
                 return false;
             }
-            let reach = &words[at + 1..(at + 1 + NEGATION_REACH).min(words.len())];
+            let reach = at + 1..(at + 1 + NEGATION_REACH).min(self.len());
             reach
-                .iter()
-                .position(|w| volitions.has_word(w))
-                .is_some_and(|verb| !reach[..verb].iter().any(|w| relatives.has_word(w)))
+                .clone()
+                .find(|&w| self.is_alone(w, Table::Volitions))
+                .is_some_and(|verb| {
+                    !(reach.start..verb).any(|w| self.is_alone(w, Table::Relatives))
+                })
         })
     }
 
     /// The words after the first back-reference ("I asked for ..."), if any.
     pub fn after_back_reference(&self) -> Option<Vec<&str>> {
-        let (at, len) = self.find(indexed!(BACK_REFERENCES))?;
-        Some(self.as_slice()[at + len..].to_vec())
+        let (at, len) = self.find(Table::BackReferences)?;
+        Some(self.iter().skip(at + len).collect())
     }
 
     /// A short message that signs off or declines more help, and does not also
     /// stop the agent or challenge it.
     pub fn closes(&self) -> bool {
         self.len() <= CLOSING_MAX_WORDS
-            && self.has(indexed!(CLOSINGS))
-            && !self.has(indexed!(HOLDS))
-            && !self.has(indexed!(CHALLENGES))
-            && !self.has(indexed!(RESTRICTIONS))
+            && self.has(Table::Closings)
+            && !self.has(Table::Holds)
+            && !self.has(Table::Challenges)
+            && !self.has(Table::Restrictions)
     }
 }
 
@@ -636,7 +739,7 @@ mod tests {
         ] {
             for (language, phrase) in table {
                 assert_eq!(
-                    Words::of(phrase).0.join(" "),
+                    Words::of(phrase).as_slice().join(" "),
                     *phrase,
                     "{language}: {phrase:?} would never match"
                 );

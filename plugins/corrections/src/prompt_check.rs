@@ -71,6 +71,10 @@ pub struct PromptCheck {
     /// prompt unit, and is not read further.
     unit_heads: Vec<String>,
     unit_signs: Vec<char>,
+    /// The same for ASCII text, by byte: the letters (either case) a head
+    /// begins with, and the signs.
+    ascii_head_starts: [bool; 128],
+    ascii_signs: [bool; 128],
     /// Sentences of the agent already checked: how many of their figures were
     /// compared, and what they contradicted. Agents repeat their sentences (a
     /// policy worded the same way in every conversation about it), and
@@ -116,7 +120,7 @@ impl PromptCheck {
                 })
             })
             .collect::<Vec<Sentence>>();
-        let mut unit_heads = Vec::new();
+        let mut unit_heads: Vec<String> = Vec::new();
         let mut unit_signs = Vec::new();
         for unit in sentences
             .iter()
@@ -133,10 +137,28 @@ impl PromptCheck {
         unit_heads.dedup();
         unit_signs.sort_unstable();
         unit_signs.dedup();
+        let mut ascii_head_starts = [false; 128];
+        for head in &unit_heads {
+            match head.bytes().next() {
+                // An empty head begins every word.
+                None => ascii_head_starts = [true; 128],
+                Some(first) if first.is_ascii() => {
+                    ascii_head_starts[usize::from(first.to_ascii_lowercase())] = true;
+                    ascii_head_starts[usize::from(first.to_ascii_uppercase())] = true;
+                }
+                Some(_) => {}
+            }
+        }
+        let mut ascii_signs = [false; 128];
+        for sign in unit_signs.iter().filter(|c| c.is_ascii()) {
+            ascii_signs[*sign as usize] = true;
+        }
         PromptCheck {
             sentences,
             unit_heads,
             unit_signs,
+            ascii_head_starts,
+            ascii_signs,
             memo: HashMap::new(),
         }
     }
@@ -150,6 +172,9 @@ impl PromptCheck {
     /// the text once and looks closer only where a word starts as a unit does.
     /// A text with letters beyond ASCII is folded first, as units are.
     fn may_state_unit(&self, text: &str) -> bool {
+        if text.is_ascii() {
+            return self.may_state_unit_ascii(text);
+        }
         if self.unit_signs.iter().any(|sign| text.contains(*sign))
             && text.chars().any(char::is_numeric)
         {
@@ -160,6 +185,32 @@ impl PromptCheck {
             return unit_after_number(&folded, &self.unit_heads);
         }
         unit_after_number(text, &self.unit_heads)
+    }
+
+    /// [`PromptCheck::may_state_unit`] of ASCII text (most agents' messages),
+    /// in one pass over its bytes: a sign and a digit anywhere, or a word
+    /// beginning as a unit does right after a number. Only a word whose first
+    /// letter begins some unit is looked at closer.
+    fn may_state_unit_ascii(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let (mut sign, mut digit, mut after_letter) = (false, false, false);
+        for (at, &byte) in bytes.iter().enumerate() {
+            let letter = byte.is_ascii_alphabetic();
+            if letter && !after_letter && self.ascii_head_starts[usize::from(byte)] {
+                let rest = &bytes[at..];
+                let starts = self.unit_heads.iter().any(|head| {
+                    rest.get(..head.len())
+                        .is_some_and(|start| start.eq_ignore_ascii_case(head.as_bytes()))
+                });
+                if starts && number_before(&text[..at]) {
+                    return true;
+                }
+            }
+            digit |= byte.is_ascii_digit();
+            sign |= self.ascii_signs[usize::from(byte)];
+            after_letter = letter;
+        }
+        sign && digit
     }
 
     pub fn is_empty(&self) -> bool {
@@ -198,6 +249,11 @@ impl PromptCheck {
             return found;
         }
         for part in text::sentences(message) {
+            // Most sentences of a message that states a figure state none:
+            // they are neither checked nor remembered.
+            if !self.may_state_unit(part) {
+                continue;
+            }
             let (compared, contradicted) = match self.memo.get(part) {
                 Some(known) => known.clone(),
                 None => {
@@ -221,14 +277,12 @@ impl PromptCheck {
         found
     }
 
-    /// One sentence of the agent: how many of its figures were compared with
-    /// the prompt's, and the prompt sentences it contradicts.
+    /// One sentence of the agent that may state a figure in a prompt unit
+    /// ([`PromptCheck::may_state_unit`]): how many of its figures were
+    /// compared with the prompt's, and the prompt sentences it contradicts.
     fn in_sentence(&self, part: &str) -> (u64, Vec<Contradiction>) {
         let mut found: Vec<Contradiction> = Vec::new();
         let mut compared_figures = 0;
-        if !self.may_state_unit(part) {
-            return (0, found);
-        }
         {
             let figures: Vec<Stated> = figure::stated(part).into_iter().filter(has_unit).collect();
             // The sentence's words are read only once a figure could be wrong.

@@ -13,7 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use reverie_rule_sdk::text;
+use reverie_rule_sdk::text::{self, WordMap};
+
+use crate::markers;
 
 /// What a phrase says about the end of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -164,7 +166,7 @@ const LEXICON: &[(&str, Sense, &str)] = &[
 
 /// The lexicon indexed by first word, so a message is read in one pass.
 pub struct Lexicon {
-    by_first_word: BTreeMap<&'static str, Vec<(Sense, Vec<&'static str>)>>,
+    by_first_word: WordMap<Vec<(Sense, Vec<&'static str>)>>,
 }
 
 impl Default for Lexicon {
@@ -185,17 +187,24 @@ impl Lexicon {
                 .or_default()
                 .push((*sense, words));
         }
-        Lexicon { by_first_word }
+        Lexicon {
+            by_first_word: WordMap::new(by_first_word),
+        }
     }
 
     /// What the message says about how the conversation ended: the strongest
     /// praise in it (`Worked` over `Pleased` over `Thanks`), or `None` when it
     /// has none, or praise that something in it takes back.
     pub fn praise(&self, message: &str) -> Option<Sense> {
+        self.praise_normalised(message, &text::normalise(message))
+    }
+
+    /// [`Lexicon::praise`] of a message already [`text::normalise`]d.
+    pub fn praise_normalised(&self, message: &str, normalised: &str) -> Option<Sense> {
         if message.contains(['?', '¿', '？']) {
             return None;
         }
-        let folded = text::fold_diacritics(&text::normalise(message).replace('\'', ""));
+        let folded = markers::bare(normalised);
         let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
         let mut best: Option<Sense> = None;
         for start in 0..words.len() {

@@ -3,9 +3,20 @@
 //! All functions are allocation-light and deterministic, so that a rule gives
 //! the same findings natively and in the sandbox.
 
+use std::sync::OnceLock;
+
 /// Lowercase, map curly quotes to straight ones, collapse whitespace, and drop
 /// punctuation other than apostrophes. `"No,  that’s WRONG!"` → `"no that's wrong"`.
 pub fn normalise(text: &str) -> String {
+    if text.is_ascii() {
+        normalise_ascii(text)
+    } else {
+        normalise_chars(text)
+    }
+}
+
+/// [`normalise`] of any text, a character at a time.
+fn normalise_chars(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     for c in text.chars() {
@@ -21,6 +32,27 @@ pub fn normalise(text: &str) -> String {
             for l in c.to_lowercase() {
                 out.push(l);
             }
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// [`normalise`] of ASCII text (most messages), a byte at a time: the same
+/// result without decoding characters or lowercasing through Unicode tables,
+/// which rules pay for on every message they read.
+fn normalise_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for byte in text.bytes() {
+        let byte = if byte == b'`' { b'\'' } else { byte };
+        if byte.is_ascii_alphanumeric() || byte == b'\'' {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(char::from(byte.to_ascii_lowercase()));
         } else {
             pending_space = true;
         }
@@ -49,29 +81,159 @@ pub const STOPWORDS: &[&str] = &[
 
 /// Is `word` (already lowercase) a stopword?
 pub fn is_stopword(word: &str) -> bool {
-    STOPWORDS.binary_search(&word).is_ok() || word.len() < 2
+    // Rules ask this for nearly every word they read: one integer lookup
+    // rather than a binary search comparing strings.
+    static SET: OnceLock<WordMap<()>> = OnceLock::new();
+    word.len() < 2
+        || SET
+            .get_or_init(|| WordMap::new(STOPWORDS.iter().map(|w| (*w, ()))))
+            .contains(word)
 }
 
 /// Content words of `text`: normalised, without stopwords, crudely stemmed
 /// (plural `s`, `ing`, `ed`) so that "recommended"/"recommendation" stay close.
 pub fn content_words(text: &str) -> Vec<String> {
     let norm = normalise(text);
-    tokens(&norm)
-        .filter(|w| !is_stopword(w))
-        .map(stem)
-        .collect()
+    content_words_of(&norm).map(str::to_string).collect()
+}
+
+/// [`content_words`] of text already [`normalise`]d, as slices of it: for a
+/// rule that reads the same normalised message for other purposes too, and
+/// should not copy each word.
+pub fn content_words_of(normalised: &str) -> impl Iterator<Item = &str> {
+    tokens(normalised).filter(|w| !is_stopword(w)).map(stem_of)
 }
 
 /// A crude suffix-stripping stemmer: enough for grouping comments, not linguistics.
 pub fn stem(word: &str) -> String {
+    stem_of(word).to_string()
+}
+
+/// [`stem`] as a slice of the word, without copying it.
+pub fn stem_of(word: &str) -> &str {
+    // Every suffix ends in one of these letters: most words end otherwise.
+    if !word.ends_with(['s', 'n', 'g', 'y', 'd']) {
+        return word;
+    }
     for suffix in ["ations", "ation", "ings", "ing", "edly", "ed", "es", "s"] {
         if let Some(base) = word.strip_suffix(suffix)
             && base.chars().count() >= 4
         {
-            return base.to_string();
+            return base;
         }
     }
-    word.to_string()
+    word
+}
+
+/// A table of words looked up by value, for the small fixed word lists rules
+/// check every word of every message against (stopwords, marker words,
+/// number words). A word of up to [`WordMap::PACKED_BYTES`] bytes is looked
+/// up as one integer key holding its bytes and length, in a hash table of
+/// such keys: no string comparison, and a hash of two machine words rather
+/// than of the bytes, which in a sandbox cost far more than they do natively.
+/// Longer words are kept apart and compared as strings.
+#[derive(Debug, Clone)]
+pub struct WordMap<T> {
+    /// Open addressing, a power of two at least twice the entries: the
+    /// index in `values` of the key at each slot.
+    slots: Vec<Option<(Key, usize)>>,
+    values: Vec<T>,
+    long: Vec<(String, T)>,
+}
+
+/// A packed word: its bytes, zero-padded, and its length in the last byte.
+type Key = (u64, u64);
+
+impl<T> WordMap<T> {
+    /// Bytes a word may have to be packed into one key (the last byte of the
+    /// 16 holds its length, so "ab" and "ab\0" stay apart).
+    pub const PACKED_BYTES: usize = 15;
+
+    /// The table of `entries`; of two entries for the same word, the first is kept.
+    pub fn new<'w>(entries: impl IntoIterator<Item = (&'w str, T)>) -> Self {
+        let mut packed: Vec<(Key, T)> = Vec::new();
+        let mut long: Vec<(String, usize, T)> = Vec::new();
+        for (order, (word, value)) in entries.into_iter().enumerate() {
+            match pack(word) {
+                Some(key) if !packed.iter().any(|(k, _)| *k == key) => packed.push((key, value)),
+                Some(_) => {}
+                None => long.push((word.to_string(), order, value)),
+            }
+        }
+        long.sort_by(|(a, x, _), (b, y, _)| a.cmp(b).then(x.cmp(y)));
+        long.dedup_by(|(a, _, _), (b, _, _)| a == b);
+        let size = (packed.len() * 2).next_power_of_two().max(2);
+        let mut slots = vec![None; size];
+        let mut values = Vec::with_capacity(packed.len());
+        for (key, value) in packed {
+            let mut at = slot_of(key, size);
+            while slots[at].is_some() {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = Some((key, values.len()));
+            values.push(value);
+        }
+        WordMap {
+            slots,
+            values,
+            long: long.into_iter().map(|(w, _, v)| (w, v)).collect(),
+        }
+    }
+
+    /// The value of `word`, compared byte for byte (no case folding).
+    pub fn get(&self, word: &str) -> Option<&T> {
+        let Some(key) = pack(word) else {
+            return self
+                .long
+                .binary_search_by(|(w, _)| w.as_str().cmp(word))
+                .ok()
+                .map(|at| &self.long[at].1);
+        };
+        let mask = self.slots.len() - 1;
+        let mut at = slot_of(key, self.slots.len());
+        // At most half the slots are taken: an empty one ends every search.
+        while let Some((k, value)) = self.slots[at] {
+            if k == key {
+                return self.values.get(value);
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.get(word).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len() + self.long.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A word of at most [`WordMap::PACKED_BYTES`] bytes as one key.
+fn pack(word: &str) -> Option<Key> {
+    let bytes = word.as_bytes();
+    if bytes.len() > WordMap::<()>::PACKED_BYTES {
+        return None;
+    }
+    let mut buffer = [0u8; 16];
+    buffer[..bytes.len()].copy_from_slice(bytes);
+    buffer[15] = bytes.len() as u8;
+    let (low, high) = buffer.split_at(8);
+    Some((
+        u64::from_le_bytes(low.try_into().ok()?),
+        u64::from_le_bytes(high.try_into().ok()?),
+    ))
+}
+
+/// The first slot to look for `key` at, in a table of `size` slots (a power of two).
+fn slot_of((low, high): Key, size: usize) -> usize {
+    let mixed = (low ^ high.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 32) as usize & (size - 1)
 }
 
 /// Jaccard similarity of two word sets, 0.0 to 1.0 (1.0 for two empty sets).
@@ -156,20 +318,7 @@ pub fn sentences(text: &str) -> Vec<&str> {
     for line in text.lines() {
         let mut rest = strip_list_marker(line);
         while !rest.is_empty() {
-            let mut end = rest.len();
-            let mut chars = rest.char_indices().peekable();
-            while let Some((i, c)) = chars.next() {
-                let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
-                let closes = match c {
-                    '.' | '!' | '?' => next_is_space,
-                    '。' | '！' | '？' => true,
-                    _ => false,
-                };
-                if closes {
-                    end = i + c.len_utf8();
-                    break;
-                }
-            }
+            let end = sentence_end(rest);
             let sentence = rest[..end].trim();
             if sentence.chars().any(char::is_alphanumeric) {
                 out.push(sentence);
@@ -178,6 +327,30 @@ pub fn sentences(text: &str) -> Vec<&str> {
         }
     }
     out
+}
+
+/// Where the first sentence of `rest` ends: after `.`, `!` or `?` followed by
+/// whitespace or the end, or after `。`, `！` or `？`; else at the end. Read a
+/// byte at a time, decoding a character only after a closing mark: prompts
+/// and agents' messages are split on every cycle.
+fn sentence_end(rest: &str) -> usize {
+    const WIDE_CLOSINGS: [&[u8]; 3] = ["。".as_bytes(), "！".as_bytes(), "？".as_bytes()];
+    let bytes = rest.as_bytes();
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'.' | b'!' | b'?' if rest[i + 1..].chars().next().is_none_or(char::is_whitespace) => {
+                return i + 1;
+            }
+            // The first byte of each wide closing mark (never a continuation byte).
+            0xE3 | 0xEF => {
+                if let Some(mark) = WIDE_CLOSINGS.iter().find(|m| bytes[i..].starts_with(m)) {
+                    return i + mark.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    rest.len()
 }
 
 /// A line without its leading list or heading marker and whitespace.
@@ -420,6 +593,10 @@ pub struct Figure<'a> {
 /// where every number is glued to a word).
 pub fn figures(text: &str) -> Vec<Figure<'_>> {
     let mut out = Vec::new();
+    // Most texts hold no digit: say so before indexing their characters.
+    if !text.chars().any(is_digit) {
+        return out;
+    }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let at = |i: usize| chars.get(i).map(|(_, c)| *c);
     let offset = |i: usize| chars.get(i).map_or(text.len(), |(o, _)| *o);
@@ -551,6 +728,20 @@ mod tests {
     }
 
     #[test]
+    fn ascii_text_normalises_as_any_text_does() {
+        for text in [
+            "No,  that's WRONG!",
+            "`quoted` ... 'apostrophes' -- and_underscores, 5.5 kg; 10%",
+            "  \t\nTabs\tand\r\nnewlines!?  ",
+            "",
+            "'",
+            "~!@#$%^&*()",
+        ] {
+            assert_eq!(normalise_ascii(text), normalise_chars(text), "{text:?}");
+        }
+    }
+
+    #[test]
     fn stopwords_are_sorted_for_binary_search() {
         let mut sorted = STOPWORDS.to_vec();
         sorted.sort_unstable();
@@ -562,7 +753,36 @@ mod tests {
     }
 
     #[test]
+    fn a_word_map_finds_exactly_the_words_it_was_given() {
+        let map = WordMap::new([
+            ("days", 1),
+            ("ab", 2),
+            ("internationalisation", 3),
+            ("days", 9),
+        ]);
+        assert_eq!(
+            map.get("days"),
+            Some(&1),
+            "the first entry of a word is kept"
+        );
+        assert_eq!(map.get("internationalisation"), Some(&3));
+        for absent in ["day", "Days", "ab\0", "a", "", "internationalisations"] {
+            assert_eq!(map.get(absent), None, "{absent:?}");
+        }
+        assert_eq!(map.len(), 3);
+        for word in STOPWORDS {
+            assert!(is_stopword(word), "{word}");
+        }
+        assert!(is_stopword("x"), "a single letter says nothing");
+        assert!(!is_stopword("boots") && !is_stopword("The"));
+    }
+
+    #[test]
     fn content_words_drop_stopwords_and_stem() {
+        assert_eq!(
+            content_words_of("you recommended the wrong products to me").collect::<Vec<_>>(),
+            ["recommend", "wrong", "product"]
+        );
         assert_eq!(
             content_words("You recommended the wrong products to me"),
             vec!["recommend", "wrong", "product"]
