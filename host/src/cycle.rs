@@ -480,14 +480,15 @@ fn start(runtime: &Runtime, slot: RuleSlot, context: &CycleContext) -> Running {
 
 fn build_report(
     input: CycleInput<'_>,
-    running: Vec<Running>,
+    mut running: Vec<Running>,
     tally: WindowTally,
     window: Window,
 ) -> Report {
     let context = &input.context;
+    // Taken, not copied: findings carry every evidence id (thousands per pattern).
     let findings: Vec<(String, Findings)> = running
-        .iter()
-        .filter_map(|r| r.findings.clone().map(|f| (r.name.clone(), f)))
+        .iter_mut()
+        .filter_map(|r| r.findings.take().map(|f| (r.name.clone(), f)))
         .collect();
     let merged = merge::merge(&merge::MergeInput {
         findings: &findings,

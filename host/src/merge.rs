@@ -103,33 +103,34 @@ pub fn merge(input: &MergeInput<'_>) -> Merged {
     }
 }
 
-/// One key's patterns from every rule that reported it.
-struct FacetIn {
-    key: String,
+/// One key's patterns from every rule that reported it. Evidence is borrowed
+/// from the findings: it is thousands of ids per pattern.
+struct FacetIn<'a> {
+    key: &'a str,
     /// Position of the first rule that reported it, in the configuration.
     rule_index: usize,
-    rule: String,
-    title: String,
-    description: String,
+    rule: &'a str,
+    title: &'a str,
+    description: &'a str,
     severity: Severity,
     occurrences: u64,
     /// Evidence in the order the rules gave it, without repeats.
-    evidence: Vec<String>,
+    evidence: Vec<&'a str>,
 }
 
-fn facets(findings: &[(String, Findings)]) -> Vec<FacetIn> {
-    let mut by_key: BTreeMap<&str, (FacetIn, u64, HashSet<String>)> = BTreeMap::new();
+fn facets(findings: &[(String, Findings)]) -> Vec<FacetIn<'_>> {
+    let mut by_key: BTreeMap<&str, (FacetIn<'_>, u64, HashSet<&str>)> = BTreeMap::new();
     for (rule_index, (rule, f)) in findings.iter().enumerate() {
         for p in &f.patterns {
             let occurrences = u64::from(p.occurrences);
             let (facet, best, seen) = by_key.entry(p.key.as_str()).or_insert_with(|| {
                 (
                     FacetIn {
-                        key: p.key.clone(),
+                        key: &p.key,
                         rule_index,
-                        rule: rule.clone(),
-                        title: p.title.clone(),
-                        description: p.description.clone(),
+                        rule,
+                        title: &p.title,
+                        description: &p.description,
                         severity: p.severity,
                         occurrences: 0,
                         evidence: Vec::new(),
@@ -140,15 +141,15 @@ fn facets(findings: &[(String, Findings)]) -> Vec<FacetIn> {
             });
             // Described by the rule that saw it most.
             if occurrences > *best {
-                facet.title = p.title.clone();
-                facet.description = p.description.clone();
+                facet.title = &p.title;
+                facet.description = &p.description;
                 *best = occurrences;
             }
             facet.severity = facet.severity.max(p.severity);
             facet.occurrences = facet.occurrences.max(occurrences);
             for id in &p.evidence {
-                if facet.evidence.len() < MAX_EVIDENCE && seen.insert(id.clone()) {
-                    facet.evidence.push(id.clone());
+                if facet.evidence.len() < MAX_EVIDENCE && seen.insert(id.as_str()) {
+                    facet.evidence.push(id.as_str());
                 }
             }
         }
@@ -171,7 +172,7 @@ struct Building<'a> {
     order: Vec<&'a str>,
 }
 
-fn group(facets: &[FacetIn], interactions: u64, all_evidence: bool) -> Vec<Problem> {
+fn group(facets: &[FacetIn<'_>], interactions: u64, all_evidence: bool) -> Vec<Problem> {
     let mut order: Vec<usize> = (0..facets.len()).collect();
     order.sort_by(|&a, &b| {
         let (fa, fb) = (&facets[a], &facets[b]);
@@ -191,7 +192,7 @@ fn group(facets: &[FacetIn], interactions: u64, all_evidence: bool) -> Vec<Probl
                 let shared = facet
                     .evidence
                     .iter()
-                    .filter(|id| p.members.contains(id.as_str()))
+                    .filter(|id| p.members.contains(*id))
                     .count();
                 (at, shared)
             })
@@ -213,8 +214,8 @@ fn group(facets: &[FacetIn], interactions: u64, all_evidence: bool) -> Vec<Probl
         let p = &mut building[target];
         p.facets.push((index, round(overlap)));
         for id in &facet.evidence {
-            if p.members.insert(id.as_str()) {
-                p.order.push(id.as_str());
+            if p.members.insert(id) {
+                p.order.push(id);
             }
         }
     }
@@ -253,7 +254,7 @@ fn group(facets: &[FacetIn], interactions: u64, all_evidence: bool) -> Vec<Probl
             for id in key_facet
                 .evidence
                 .iter()
-                .map(String::as_str)
+                .copied()
                 .chain(b.order.iter().copied())
             {
                 if evidence.len() >= limit {
@@ -264,9 +265,9 @@ fn group(facets: &[FacetIn], interactions: u64, all_evidence: bool) -> Vec<Probl
                 }
             }
             Problem {
-                key: key_facet.key.clone(),
-                title: key_facet.title.clone(),
-                description: key_facet.description.clone(),
+                key: key_facet.key.to_string(),
+                title: key_facet.title.to_string(),
+                description: key_facet.description.to_string(),
                 severity: b
                     .facets
                     .iter()
@@ -282,9 +283,9 @@ fn group(facets: &[FacetIn], interactions: u64, all_evidence: bool) -> Vec<Probl
                     .facets
                     .iter()
                     .map(|&(i, overlap)| Facet {
-                        key: facets[i].key.clone(),
-                        rule: facets[i].rule.clone(),
-                        title: facets[i].title.clone(),
+                        key: facets[i].key.to_string(),
+                        rule: facets[i].rule.to_string(),
+                        title: facets[i].title.to_string(),
                         occurrences: facets[i].occurrences,
                         overlap,
                     })
