@@ -72,9 +72,10 @@ pub struct PromptCheck {
     unit_heads: Vec<String>,
     unit_signs: Vec<char>,
     /// The same for ASCII text, by byte: the letters (either case) a head
-    /// begins with, and the signs.
-    ascii_head_starts: [bool; 128],
-    ascii_signs: [bool; 128],
+    /// begins with, and the signs, with letters, digits and non-ASCII bytes.
+    /// What each byte is to [`PromptCheck::may_state_unit_ascii`]: the
+    /// `BYTE_*` flags, so the test reads one table entry per byte.
+    byte_class: [u8; 256],
     /// Sentences of the agent already checked: how many of their figures were
     /// compared, and what they contradicted. Agents repeat their sentences (a
     /// policy worded the same way in every conversation about it), and
@@ -82,6 +83,15 @@ pub struct PromptCheck {
     /// [`MEMO_SENTENCES`], cleared when full.
     memo: HashMap<String, (u64, Vec<Contradiction>)>,
 }
+
+/// The flags of [`PromptCheck`]'s byte table: an ASCII letter, one a unit
+/// word of the prompt begins with, an ASCII digit, a unit sign of the prompt,
+/// a byte of a character beyond ASCII.
+const BYTE_LETTER: u8 = 1;
+const BYTE_HEAD: u8 = 2;
+const BYTE_DIGIT: u8 = 4;
+const BYTE_SIGN: u8 = 8;
+const BYTE_NON_ASCII: u8 = 16;
 
 /// Sentences [`PromptCheck`] remembers (about 1 MB at most).
 const MEMO_SENTENCES: usize = 4096;
@@ -137,28 +147,40 @@ impl PromptCheck {
         unit_heads.dedup();
         unit_signs.sort_unstable();
         unit_signs.dedup();
-        let mut ascii_head_starts = [false; 128];
+        let mut byte_class = [0u8; 256];
+        for byte in 0..=255u8 {
+            let class = &mut byte_class[usize::from(byte)];
+            if !byte.is_ascii() {
+                *class |= BYTE_NON_ASCII;
+            } else if byte.is_ascii_alphabetic() {
+                *class |= BYTE_LETTER;
+            } else if byte.is_ascii_digit() {
+                *class |= BYTE_DIGIT;
+            }
+        }
         for head in &unit_heads {
             match head.bytes().next() {
                 // An empty head begins every word.
-                None => ascii_head_starts = [true; 128],
+                None => {
+                    for byte in (b'a'..=b'z').chain(b'A'..=b'Z') {
+                        byte_class[usize::from(byte)] |= BYTE_HEAD;
+                    }
+                }
                 Some(first) if first.is_ascii() => {
-                    ascii_head_starts[usize::from(first.to_ascii_lowercase())] = true;
-                    ascii_head_starts[usize::from(first.to_ascii_uppercase())] = true;
+                    byte_class[usize::from(first.to_ascii_lowercase())] |= BYTE_HEAD;
+                    byte_class[usize::from(first.to_ascii_uppercase())] |= BYTE_HEAD;
                 }
                 Some(_) => {}
             }
         }
-        let mut ascii_signs = [false; 128];
         for sign in unit_signs.iter().filter(|c| c.is_ascii()) {
-            ascii_signs[*sign as usize] = true;
+            byte_class[*sign as usize] |= BYTE_SIGN;
         }
         PromptCheck {
             sentences,
             unit_heads,
             unit_signs,
-            ascii_head_starts,
-            ascii_signs,
+            byte_class,
             memo: HashMap::new(),
         }
     }
@@ -172,8 +194,8 @@ impl PromptCheck {
     /// the text once and looks closer only where a word starts as a unit does.
     /// A text with letters beyond ASCII is folded first, as units are.
     fn may_state_unit(&self, text: &str) -> bool {
-        if text.is_ascii() {
-            return self.may_state_unit_ascii(text);
+        if let Some(may) = self.may_state_unit_ascii(text) {
+            return may;
         }
         if self.unit_signs.iter().any(|sign| text.contains(*sign))
             && text.chars().any(char::is_numeric)
@@ -190,27 +212,32 @@ impl PromptCheck {
     /// [`PromptCheck::may_state_unit`] of ASCII text (most agents' messages),
     /// in one pass over its bytes: a sign and a digit anywhere, or a word
     /// beginning as a unit does right after a number. Only a word whose first
-    /// letter begins some unit is looked at closer.
-    fn may_state_unit_ascii(&self, text: &str) -> bool {
+    /// letter begins some unit is looked at closer. `None` when the text is
+    /// not all ASCII: it is then folded first.
+    fn may_state_unit_ascii(&self, text: &str) -> Option<bool> {
         let bytes = text.as_bytes();
-        let (mut sign, mut digit, mut after_letter) = (false, false, false);
+        let (mut seen, mut after_letter) = (0u8, false);
         for (at, &byte) in bytes.iter().enumerate() {
-            let letter = byte.is_ascii_alphabetic();
-            if letter && !after_letter && self.ascii_head_starts[usize::from(byte)] {
-                let rest = &bytes[at..];
-                let starts = self.unit_heads.iter().any(|head| {
-                    rest.get(..head.len())
-                        .is_some_and(|start| start.eq_ignore_ascii_case(head.as_bytes()))
-                });
-                if starts && number_before(&text[..at]) {
-                    return true;
+            let class = self.byte_class[usize::from(byte)];
+            if class & (BYTE_HEAD | BYTE_NON_ASCII) != 0 {
+                if class & BYTE_NON_ASCII != 0 {
+                    return None;
+                }
+                if !after_letter {
+                    let rest = &bytes[at..];
+                    let starts = self.unit_heads.iter().any(|head| {
+                        rest.get(..head.len())
+                            .is_some_and(|start| start.eq_ignore_ascii_case(head.as_bytes()))
+                    });
+                    if starts && number_before(&text[..at]) {
+                        return rest.is_ascii().then_some(true);
+                    }
                 }
             }
-            digit |= byte.is_ascii_digit();
-            sign |= self.ascii_signs[usize::from(byte)];
-            after_letter = letter;
+            seen |= class;
+            after_letter = class & BYTE_LETTER != 0;
         }
-        sign && digit
+        Some(seen & BYTE_SIGN != 0 && seen & BYTE_DIGIT != 0)
     }
 
     pub fn is_empty(&self) -> bool {
