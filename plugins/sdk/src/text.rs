@@ -691,6 +691,10 @@ fn ascii_digit(c: char) -> Option<char> {
         return Some(c);
     }
     let code = c as u32;
+    // Every other character of most texts comes before the first run.
+    if code < DIGIT_ZEROS[0] {
+        return None;
+    }
     DIGIT_ZEROS
         .iter()
         .find(|zero| (**zero..**zero + 10).contains(&code))
