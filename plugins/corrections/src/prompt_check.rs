@@ -643,6 +643,16 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].0.starts_with("Ersatzlaptops werden"));
         assert_eq!(found[0].1, "2 Werktagen");
+        // Letters beyond ASCII only after the figure, or only in its unit:
+        // the sentence is read as any other.
+        for wrong in [
+            "Ihr Ersatzlaptop wird innerhalb von 2 Werktagen nach der Genehmigung verschickt, schöne Grüße.",
+            "Ersatzlaptops: nach der Genehmigung in zwei Werktagen verschickt, für alle.",
+        ] {
+            let found = check(prompt, wrong);
+            assert_eq!(found.len(), 1, "{wrong}: {found:?}");
+            assert!(found[0].0.starts_with("Ersatzlaptops werden"), "{wrong}");
+        }
         for fine in [
             "Ihr Ersatzlaptop wird innerhalb von fünf Werktagen nach der Genehmigung verschickt.",
             "Das Zubehör ist innerhalb von 3 Werktagen am IT-Schalter, ohne Genehmigung.",
