@@ -180,7 +180,7 @@ fn group(facets: &[FacetIn<'_>], interactions: u64, all_evidence: bool) -> Vec<P
             .len()
             .cmp(&fa.evidence.len())
             .then(fa.rule_index.cmp(&fb.rule_index))
-            .then(fa.key.cmp(&fb.key))
+            .then(fa.key.cmp(fb.key))
     });
     let mut building: Vec<Building<'_>> = Vec::new();
     for index in order {
@@ -232,7 +232,7 @@ fn group(facets: &[FacetIn<'_>], interactions: u64, all_evidence: bool) -> Vec<P
                     fx.rule_index
                         .cmp(&fy.rule_index)
                         .then(fy.evidence.len().cmp(&fx.evidence.len()))
-                        .then(fx.key.cmp(&fy.key))
+                        .then(fx.key.cmp(fy.key))
                 })
                 .unwrap_or(b.facets[0].0);
             let key_facet = &facets[named];
