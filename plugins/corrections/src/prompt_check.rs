@@ -93,8 +93,9 @@ const BYTE_DIGIT: u8 = 4;
 const BYTE_SIGN: u8 = 8;
 const BYTE_NON_ASCII: u8 = 16;
 
-/// Sentences [`PromptCheck`] remembers (about 1 MB at most).
-const MEMO_SENTENCES: usize = 4096;
+/// Sentences [`PromptCheck`] remembers (about 300 KB at most). Four times as
+/// many saved 2% of the rule's time on generated logs and cost 450 KB more.
+const MEMO_SENTENCES: usize = 1024;
 
 /// Sentences longer than this are checked but not remembered.
 const MEMO_SENTENCE_BYTES: usize = 240;
