@@ -327,9 +327,11 @@ fn round(x: f64) -> f64 {
 }
 
 /// The most interactions a problem may still affect when no rule reported it:
-/// the built-in rules report nothing seen in fewer than 5 interactions or in
-/// less than 1% of the window (their defaults), so a problem they no longer
-/// report may still be just under that.
+/// at their default settings the built-in rules report every pattern seen in
+/// 5 interactions and 1% of the window (their floors: 3 interactions and 0.1%
+/// for tool failures, 3 interactions for corrections, 5 comments and 1% of the
+/// negative ones for themes), so an unreported problem is below that, and may
+/// be just below it.
 pub fn assumed_unreported(interactions: u64) -> u64 {
     (interactions.div_ceil(100)).max(5)
 }
