@@ -418,7 +418,8 @@ impl Recogniser {
                                 *answered && {
                                     let earlier = earlier.get_or_insert_with(|| content(*at));
                                     earlier.len() >= REPEAT_MIN_WORDS
-                                        && jaccard(earlier, words) >= self.repeat_similarity
+                                        && text::jaccard_sorted(earlier, words)
+                                            >= self.repeat_similarity
                                 }
                             })
                         {
@@ -636,25 +637,4 @@ impl Recogniser {
         }
         None
     }
-}
-
-/// Jaccard similarity of two word sets, each sorted with every word once (as
-/// [`text::jaccard`] computes it, without copying and sorting them again).
-fn jaccard(a: &[&str], b: &[&str]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
-    }
-    let (mut i, mut j, mut both) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                both += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    both as f64 / (a.len() + b.len() - both) as f64
 }

@@ -244,6 +244,12 @@ pub fn jaccard<S: AsRef<str> + Ord>(a: &[S], b: &[S]) -> f64 {
     a.dedup();
     b.sort_unstable();
     b.dedup();
+    jaccard_sorted(&a, &b)
+}
+
+/// [`jaccard`] of two word sets already sorted, each word once: for a caller
+/// that keeps its sets that way and compares them often.
+pub fn jaccard_sorted(a: &[&str], b: &[&str]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
