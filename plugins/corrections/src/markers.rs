@@ -720,6 +720,24 @@ impl<'a> Words<'a> {
     }
 }
 
+/// Closings in every language of the tables, as users write them: the tests
+/// of this module and of the whole rule check that none counts as pushback.
+#[cfg(test)]
+pub(crate) const CLOSING_EXAMPLES: &[&str] = &[
+    "no thanks",
+    "No, that's all.",
+    "nope, that's it",
+    "No, I'm all set.",
+    "nah i'm good",
+    "that's all, ta",
+    "Nein danke, das war's",
+    "No, gracias, eso es todo",
+    "Non merci, c'est tout",
+    "No grazie, è tutto",
+    "Não, obrigado, é só isso",
+    "Nee, dank je, dat is alles",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -749,20 +767,7 @@ mod tests {
 
     #[test]
     fn closings_are_told_apart_from_pushback_in_every_language() {
-        for closing in [
-            "no thanks",
-            "No, that's all.",
-            "nope, that's it",
-            "No, I'm all set.",
-            "nah i'm good",
-            "that's all, ta",
-            "Nein danke, das war's",
-            "No, gracias, eso es todo",
-            "Non merci, c'est tout",
-            "No grazie, è tutto",
-            "Não, obrigado, é só isso",
-            "Nee, dank je, dat is alles",
-        ] {
+        for closing in CLOSING_EXAMPLES {
             assert!(Words::of(closing).closes(), "{closing}");
         }
         for pushback in [

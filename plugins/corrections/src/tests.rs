@@ -11,18 +11,7 @@ const SHOP_PROMPT: &str = "You are Trail, the support assistant of an outdoor sh
     - Standard shipping is free on orders over $75, otherwise $6.95.\n";
 
 fn context_with(prompt: &str, settings: &[(&str, &str)]) -> CycleContext {
-    CycleContext {
-        agent_id: "support".into(),
-        agent_name: "Support agent".into(),
-        system_prompt: prompt.into(),
-        config_version: "v1".into(),
-        window_start_ms: None,
-        window_end_ms: None,
-        settings: settings
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
+    reverie_rule_sdk::test_context(prompt, settings)
 }
 
 fn context(settings: &[(&str, &str)]) -> CycleContext {
@@ -986,20 +975,7 @@ fn a_no_that_answers_a_question_or_closes_or_follows_a_failed_call_is_no_unwante
         None
     );
     // Closings, in every language, after a successful call and a statement.
-    for closing in [
-        "no thanks",
-        "No, that's all.",
-        "nope, that's it",
-        "No, I'm all set.",
-        "nah i'm good",
-        "that's all, ta",
-        "Nein danke, das war's",
-        "No, gracias, eso es todo",
-        "Non merci, c'est tout",
-        "No grazie, è tutto",
-        "Não, obrigado, é só isso",
-        "Nee, dank je, dat is alles",
-    ] {
+    for closing in crate::markers::CLOSING_EXAMPLES {
         assert_eq!(
             after_call("cancel_booking", None, done, closing),
             None,

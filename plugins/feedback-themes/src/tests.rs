@@ -6,18 +6,10 @@ use super::*;
 use reverie_rule_sdk::{Feedback, Interaction};
 
 fn context(settings: &[(&str, &str)]) -> CycleContext {
-    CycleContext {
-        agent_id: "agt_helpdesk".to_string(),
-        agent_name: "IT help desk".to_string(),
-        system_prompt: "You help employees with their accounts and devices.".to_string(),
-        config_version: "v1".to_string(),
-        window_start_ms: None,
-        window_end_ms: None,
-        settings: settings
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
+    reverie_rule_sdk::test_context(
+        "You help employees with their accounts and devices.",
+        settings,
+    )
 }
 
 fn negative(id: &str, comment: &str) -> Feedback {
@@ -505,15 +497,7 @@ mod example_dataset {
 
     /// The rule's findings on this feedback, in chunks of 256 as the host sends them.
     fn themes(feedback: &[Feedback]) -> Findings {
-        let context = CycleContext {
-            agent_id: "trailhead".to_string(),
-            agent_name: "Trailhead Outfitters support".to_string(),
-            system_prompt: String::new(),
-            config_version: "v1".to_string(),
-            window_start_ms: None,
-            window_end_ms: None,
-            settings: Vec::new(),
-        };
+        let context = reverie_rule_sdk::test_context("", &[]);
         let mut rule = match FeedbackThemes::new(context) {
             Ok(rule) => rule,
             Err(e) => panic!("{e}"),

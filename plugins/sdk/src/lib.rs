@@ -95,6 +95,23 @@ pub fn setting_or<T: std::str::FromStr>(
     }
 }
 
+/// The context a cycle gives a rule, for a rule's own native tests: an agent
+/// with this live `system_prompt` and these `settings`, an unbounded window.
+pub fn test_context(system_prompt: &str, settings: &[(&str, &str)]) -> CycleContext {
+    CycleContext {
+        agent_id: "agt_test".into(),
+        agent_name: "test agent".into(),
+        system_prompt: system_prompt.into(),
+        config_version: "v1".into(),
+        window_start_ms: None,
+        window_end_ms: None,
+        settings: settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
 /// Structured logging: kept in the report's run log for this rule.
 pub mod log {
     use crate::bindings::reverie::rules::log::Level;

@@ -6,18 +6,7 @@ use super::*;
 use reverie_rule_sdk::{Message, Role, ToolCall};
 
 fn context(settings: &[(&str, &str)]) -> CycleContext {
-    CycleContext {
-        agent_id: "helpdesk".into(),
-        agent_name: "IT help desk".into(),
-        system_prompt: "You help employees with their accounts.".into(),
-        config_version: "v1".into(),
-        window_start_ms: None,
-        window_end_ms: None,
-        settings: settings
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
+    reverie_rule_sdk::test_context("You help employees with their accounts.", settings)
 }
 
 fn rule(settings: &[(&str, &str)]) -> ToolFailures {
