@@ -550,7 +550,7 @@ fn build_report(
         .collect();
     let figures = |c: &metrics::Counts| FeedbackFigures {
         accuracy: c.accuracy(),
-        rated_share: share(c.rated, tally.total.interactions),
+        rated_share: merge::share(c.rated, tally.total.interactions),
         positive: c.positive,
         negative: c.negative(),
     };
@@ -637,14 +637,6 @@ fn basis_name(basis: metrics::Basis) -> &'static str {
         metrics::Basis::Explicit => "explicit",
         metrics::Basis::Inferred => "inferred",
         metrics::Basis::None => "no",
-    }
-}
-
-fn share(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        ((part as f64 / whole as f64) * 1e4).round() / 1e4
     }
 }
 

@@ -314,7 +314,8 @@ fn rank(problems: &mut [Problem]) {
     });
 }
 
-fn share(part: u64, whole: u64) -> f64 {
+/// `part / whole` to four decimals, as reports give shares; 0 of nothing is 0.
+pub fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
@@ -728,15 +729,6 @@ fn link(problems: &mut [Problem], suggestions: &[ReportSuggestion]) {
             .map(|s| s.id.clone())
             .collect();
     }
-}
-
-/// The severity a person would sort by, for summaries.
-pub fn worst(problems: &[Problem]) -> Option<Severity> {
-    problems
-        .iter()
-        .filter(|p| p.affected > 0)
-        .map(|p| p.severity)
-        .max()
 }
 
 #[cfg(test)]
