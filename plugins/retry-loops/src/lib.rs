@@ -1,0 +1,469 @@
+//! The `retry-loops` rule: an agent that calls a tool again with the same
+//! arguments after it failed, and gets the same error.
+//!
+//! In the `analyse` stage it finds the loops of every interaction
+//! ([`loops::loops`]) and groups them by tool. A tool is a pattern when its
+//! loops (with at least `min_repeats` repeated calls each) affect at least
+//! `min_occurrences` interactions; its key is `retry-loops/<tool>`, its
+//! occurrences the interactions, its evidence every such interaction, in
+//! window order, up to [`MAX_EVIDENCE`]. Loops whose attempts have a user's
+//! message between them ("over several turns", inferred from the calls'
+//! message indices, see [`loops::Loop::across_turns`]) are counted apart in
+//! the description and the run log: the agent then repeated the failing
+//! call even after the user had spoken.
+//!
+//! The fix is the same for every tool, named: do not repeat a call that
+//! failed; change what the error points at, or tell the user. It holds no
+//! count, value or quote; those are in the rationale.
+//!
+//! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools, each
+//! with at most [`MAX_SHAPES`] error shapes, and [`MAX_EVIDENCE_TOTAL`]
+//! evidence entries across tools, each an index into one list of
+//! interaction ids kept once.
+
+pub mod loops;
+
+use std::collections::BTreeMap;
+
+use reverie_rule_sdk::log::line;
+use reverie_rule_sdk::{
+    Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
+    SettingSpec, Severity, Stage, Suggestion, log, setting_or, text,
+};
+
+pub use loops::{Loop, error_shape, loops};
+
+/// One line of the run log: a message and its figures.
+pub use reverie_rule_sdk::log::Line as LogLine;
+
+/// Interaction ids kept as evidence per pattern: all of them, up to this.
+pub const MAX_EVIDENCE: usize = reverie_rule_sdk::MAX_EVIDENCE;
+/// Evidence entries kept across all tools (4 bytes each, plus each id once).
+pub const MAX_EVIDENCE_TOTAL: usize = 500_000;
+/// Distinct tools tracked; loops of further tools only count in the metrics.
+pub const MAX_TOOLS: usize = 500;
+/// Error shapes remembered per tool; a shape first seen when the table is
+/// full only counts.
+pub const MAX_SHAPES: usize = 16;
+/// Longest tool name kept (longer names are cut, so a hostile name cannot grow memory).
+const MAX_NAME_CHARS: usize = 100;
+/// Longest error shape quoted in a description.
+const SAMPLE_CHARS: usize = 120;
+/// Patterns and dropped tools listed by name in the run log.
+const LOG_TOOLS: usize = 8;
+/// Share of the window's interactions at or above which a pattern is high severity.
+const HIGH_SHARE: f64 = 0.05;
+/// Share at or above which it is medium severity.
+const MEDIUM_SHARE: f64 = 0.01;
+
+const DEFAULT_MIN_OCCURRENCES: u64 = 3;
+const DEFAULT_MIN_REPEATS: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Settings {
+    min_occurrences: u64,
+    min_repeats: u32,
+}
+
+impl Settings {
+    fn from_context(context: &CycleContext) -> Result<Self, String> {
+        let min_occurrences: u64 = setting_or(context, "min_occurrences", DEFAULT_MIN_OCCURRENCES)?;
+        if min_occurrences == 0 {
+            return Err("setting `min_occurrences`: must be at least 1".into());
+        }
+        let min_repeats: u32 = setting_or(context, "min_repeats", DEFAULT_MIN_REPEATS)?;
+        if min_repeats == 0 {
+            return Err(
+                "setting `min_repeats`: must be at least 1 (one repeat is two identical failing calls)"
+                    .into(),
+            );
+        }
+        Ok(Settings {
+            min_occurrences,
+            min_repeats,
+        })
+    }
+}
+
+/// Counters for one tool's loops.
+#[derive(Default)]
+struct ToolLoops {
+    /// Interactions with at least one counted loop.
+    interactions: u64,
+    /// Interactions with a counted loop over several turns.
+    interactions_across_turns: u64,
+    loops: u64,
+    loops_across_turns: u64,
+    /// Calls that repeated a failing call (attempts less one, summed).
+    repeats: u64,
+    /// The most attempts in one loop.
+    longest: u32,
+    /// Error shape → loops.
+    shapes: BTreeMap<String, u64>,
+    /// Indices into [`RetryLoops::ids`], in window order.
+    evidence: Vec<u32>,
+}
+
+/// The rule's state for one cycle.
+pub struct RetryLoops {
+    settings: Settings,
+    interactions: u64,
+    calls: u64,
+    failed_calls: u64,
+    /// Loops found, counted or not.
+    loops_seen: u64,
+    /// Loops with fewer than `min_repeats` repeats.
+    loops_too_short: u64,
+    interactions_with_loop: u64,
+    tools: BTreeMap<String, ToolLoops>,
+    /// Ids of interactions that are evidence of some tool, each once.
+    ids: Vec<String>,
+    evidence_total: usize,
+    /// Whether [`MAX_TOOLS`] was hit (logged once).
+    overflowed: bool,
+    /// Whether [`MAX_EVIDENCE_TOTAL`] was hit (logged once).
+    evidence_full: bool,
+}
+
+impl RetryLoops {
+    fn record(&mut self, interaction: &Interaction) {
+        self.interactions += 1;
+        self.calls += interaction.tool_calls.len() as u64;
+        self.failed_calls += interaction
+            .tool_calls
+            .iter()
+            .filter(|c| c.error.is_some())
+            .count() as u64;
+        let found = loops(interaction);
+        self.loops_seen += found.len() as u64;
+        // Per tool of this interaction: (any counted loop, any over several turns).
+        let mut here: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+        for l in found {
+            if l.attempts - 1 < self.settings.min_repeats {
+                self.loops_too_short += 1;
+                continue;
+            }
+            let name = text::truncate(&l.tool, MAX_NAME_CHARS);
+            if !self.tools.contains_key(&name) && self.tools.len() >= MAX_TOOLS {
+                self.overflow();
+                continue;
+            }
+            let tool = self.tools.entry(name.clone()).or_default();
+            tool.loops += 1;
+            tool.repeats += u64::from(l.attempts - 1);
+            tool.longest = tool.longest.max(l.attempts);
+            if l.across_turns {
+                tool.loops_across_turns += 1;
+            }
+            if let Some(n) = tool.shapes.get_mut(&l.error_shape) {
+                *n += 1;
+            } else if tool.shapes.len() < MAX_SHAPES {
+                tool.shapes.insert(l.error_shape, 1);
+            }
+            let seen = here.entry(name).or_default();
+            seen.0 = true;
+            seen.1 |= l.across_turns;
+        }
+        if here.is_empty() {
+            return;
+        }
+        self.interactions_with_loop += 1;
+        let mut id_index: Option<u32> = None;
+        for (name, (_, across_turns)) in here {
+            let Some(tool) = self.tools.get_mut(&name) else {
+                continue;
+            };
+            tool.interactions += 1;
+            tool.interactions_across_turns += u64::from(across_turns);
+            if tool.evidence.len() >= MAX_EVIDENCE {
+                continue;
+            }
+            if self.evidence_total < MAX_EVIDENCE_TOTAL {
+                let index = *id_index.get_or_insert_with(|| {
+                    self.ids.push(interaction.id.clone());
+                    u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
+                });
+                tool.evidence.push(index);
+                self.evidence_total += 1;
+            } else if !self.evidence_full {
+                self.evidence_full = true;
+                log::warn(
+                    "evidence budget reached; later interactions with loops count but are not listed",
+                    &[("max_evidence_total", &MAX_EVIDENCE_TOTAL.to_string())],
+                );
+            }
+        }
+    }
+
+    fn overflow(&mut self) {
+        if !self.overflowed {
+            self.overflowed = true;
+            log::warn(
+                "too many distinct tools with loops; further ones only count in the metrics",
+                &[("max_tools", &MAX_TOOLS.to_string())],
+            );
+        }
+    }
+
+    /// The findings and the run log that explains them.
+    pub fn findings_and_log(&self) -> (Findings, Vec<LogLine>) {
+        let mut log = vec![line(
+            "read",
+            &[
+                ("interactions", self.interactions.to_string()),
+                ("calls", self.calls.to_string()),
+                ("failed_calls", self.failed_calls.to_string()),
+                ("loops", self.loops_seen.to_string()),
+                ("loops_below_min_repeats", self.loops_too_short.to_string()),
+                (
+                    "interactions_with_loop",
+                    self.interactions_with_loop.to_string(),
+                ),
+            ],
+        )];
+        // Most interactions first; ties by name, so the order is stable.
+        let mut tools: Vec<(&String, &ToolLoops)> = self.tools.iter().collect();
+        tools.sort_by(|a, b| b.1.interactions.cmp(&a.1.interactions).then(a.0.cmp(b.0)));
+        let mut patterns = Vec::new();
+        let mut suggestions = Vec::new();
+        let mut dropped = 0usize;
+        for (name, tool) in tools {
+            let fields = [
+                ("key", key(name)),
+                ("interactions", tool.interactions.to_string()),
+                ("loops", tool.loops.to_string()),
+                (
+                    "loops_over_several_turns",
+                    tool.loops_across_turns.to_string(),
+                ),
+                ("repeated_calls", tool.repeats.to_string()),
+            ];
+            if tool.interactions < self.settings.min_occurrences {
+                if dropped < LOG_TOOLS {
+                    let mut fields = fields.to_vec();
+                    fields.push((
+                        "reason",
+                        format!(
+                            "below min_occurrences ({} interactions)",
+                            self.settings.min_occurrences
+                        ),
+                    ));
+                    log.push(line("dropped", &fields));
+                }
+                dropped += 1;
+                continue;
+            }
+            if patterns.len() < LOG_TOOLS {
+                log.push(line("pattern", &fields));
+            }
+            let (pattern, fix) = self.pattern(name, tool);
+            patterns.push(pattern);
+            suggestions.push(fix);
+        }
+        log.push(line(
+            "done",
+            &[
+                ("patterns", patterns.len().to_string()),
+                ("suggestions", suggestions.len().to_string()),
+                ("dropped", dropped.to_string()),
+            ],
+        ));
+        let findings = Findings {
+            patterns,
+            suggestions,
+            metrics: vec![
+                Metric {
+                    name: "retry_loop_interaction_share".into(),
+                    value: ratio(self.interactions_with_loop, self.interactions),
+                    description: "Share of interactions where a failing tool call was repeated \
+                                  with the same arguments and failed the same way."
+                        .into(),
+                },
+                Metric {
+                    name: "repeated_failing_call_share".into(),
+                    value: ratio(
+                        self.tools.values().map(|t| t.repeats).sum(),
+                        self.failed_calls,
+                    ),
+                    description: "Share of failed tool calls that repeated an earlier failed \
+                                  call of the same interaction exactly."
+                        .into(),
+                },
+            ],
+        };
+        (findings, log)
+    }
+
+    /// One tool's pattern and its fix.
+    fn pattern(&self, tool: &str, stats: &ToolLoops) -> (Pattern, Suggestion) {
+        let key = key(tool);
+        let n = stats.interactions;
+        let share = ratio(n, self.interactions);
+        // The most common shape; ties by shape, so the sample is stable.
+        let sample = stats
+            .shapes
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map_or(String::new(), |(s, _)| text::truncate(s, SAMPLE_CHARS));
+        let turns = if stats.loops_across_turns > 0 {
+            format!(
+                " {} of the loops went on over several turns (a user's message between the \
+                 attempts), in {} interactions.",
+                stats.loops_across_turns, stats.interactions_across_turns
+            )
+        } else {
+            " Every loop stayed within one turn of the agent.".to_string()
+        };
+        let description = format!(
+            "`{tool}` was called again with the same arguments after it failed, and failed the \
+             same way, in {n} of {} interactions ({}): {} loops, {} repeated calls, up to {} \
+             identical attempts in one loop.{turns} Most common error (digits masked): \
+             \"{sample}\".",
+            self.interactions,
+            percent(share),
+            stats.loops,
+            stats.repeats,
+            stats.longest,
+        );
+        let severity = if share >= HIGH_SHARE {
+            Severity::High
+        } else if share >= MEDIUM_SHARE {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let pattern = Pattern {
+            key: key.clone(),
+            title: format!("`{tool}` is called again with the same arguments after it fails"),
+            description,
+            severity,
+            occurrences: u32::try_from(n).unwrap_or(u32::MAX),
+            evidence: stats
+                .evidence
+                .iter()
+                .filter_map(|i| self.ids.get(*i as usize).cloned())
+                .collect(),
+        };
+        let fix = Suggestion {
+            edit: Edit::AppendInstruction(format!(
+                "When `{tool}` fails, do not call it again with the same arguments: change what \
+                 the error points at, or tell the user it failed and what you can do instead."
+            )),
+            rationale: format!(
+                "In {n} interactions ({} of the window) the agent repeated a failing `{tool}` \
+                 call unchanged and got the same error: {} repeated calls that could not \
+                 succeed, {} loops over several turns. Most common error: \"{sample}\".",
+                percent(share),
+                stats.repeats,
+                stats.loops_across_turns,
+            ),
+            confidence: confidence(n, 0.8),
+            addresses: vec![key],
+        };
+        (pattern, fix)
+    }
+}
+
+/// `retry-loops/<tool>`.
+fn key(tool: &str) -> String {
+    format!("retry-loops/{}", key_part(tool))
+}
+
+/// A tool name made safe for a pattern key: lowercase, `/` and spaces replaced.
+fn key_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Confidence grows with the evidence: 0.3 for one occurrence towards `max`.
+fn confidence(occurrences: u64, max: f64) -> f32 {
+    let n = occurrences as f64;
+    let c = 0.3 + (max - 0.3) * n / (n + 10.0);
+    ((c * 100.0).round() / 100.0) as f32
+}
+
+impl Rule for RetryLoops {
+    fn info() -> RuleInfo {
+        let spec = |name: &str, description: &str, default: String| SettingSpec {
+            name: name.into(),
+            description: description.into(),
+            default_value: Some(default),
+        };
+        RuleInfo {
+            name: "retry-loops".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Finds tools the agent calls again with the same arguments after they \
+                          failed, getting the same error, within one interaction (and over \
+                          several turns), and proposes that it change the call or tell the user."
+                .into(),
+            stages: vec![Stage::Analyse],
+            inputs: Inputs::TOOL_CALLS,
+            settings: vec![
+                spec(
+                    "min_occurrences",
+                    "Interactions with a loop on a tool before the tool is reported.",
+                    DEFAULT_MIN_OCCURRENCES.to_string(),
+                ),
+                spec(
+                    "min_repeats",
+                    "Repeats a loop needs to count: 1 is two identical failing calls, 2 is three.",
+                    DEFAULT_MIN_REPEATS.to_string(),
+                ),
+            ],
+        }
+    }
+
+    fn new(context: CycleContext) -> Result<Self, String> {
+        Ok(RetryLoops {
+            settings: Settings::from_context(&context)?,
+            interactions: 0,
+            calls: 0,
+            failed_calls: 0,
+            loops_seen: 0,
+            loops_too_short: 0,
+            interactions_with_loop: 0,
+            tools: BTreeMap::new(),
+            ids: Vec::new(),
+            evidence_total: 0,
+            overflowed: false,
+            evidence_full: false,
+        })
+    }
+
+    fn analyse(&mut self, chunk: Chunk) -> Result<(), String> {
+        for interaction in &chunk.interactions {
+            self.record(interaction);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Findings, String> {
+        let (findings, lines) = self.findings_and_log();
+        log::info_all(&lines);
+        Ok(findings)
+    }
+}
+
+reverie_rule_sdk::export_rule!(RetryLoops);
+
+#[cfg(test)]
+mod tests;
