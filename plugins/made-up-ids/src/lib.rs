@@ -1,0 +1,617 @@
+//! The `made-up-ids` rule: ids the agent sent to a tool that nobody gave it.
+//!
+//! An *id argument* is a top-level field of a call's arguments whose name
+//! says it holds ids ([`ids::is_id_field`], the `id_fields` setting) and whose
+//! value looks like one ([`ids::IdPattern`], `id_pattern`). It is *made up*
+//! when it appears in nothing the agent had read before the call
+//! ([`sources`]): not the system prompt, not the user's messages, not a
+//! successful tool result. An agent that sends `credit_card_7334` because
+//! the user said the card ends in 7334 has invented the id, and the tool
+//! either fails or, worse, acts on the wrong record.
+//!
+//! In the `analyse` stage the rule checks every id argument and groups the
+//! made-up ones by (tool, field). A group is a pattern when it affects at
+//! least `min_occurrences` interactions and its made-up calls are at least
+//! `min_share` of the tool's calls; its key is `made-up-ids/<tool>/<field>`,
+//! its evidence every such interaction, in window order, up to
+//! [`MAX_EVIDENCE`]. How many made-up calls failed is in the description
+//! and the rationale: an invented id the tool rejects is strong evidence,
+//! and raises the fix's confidence. The description shows an invented
+//! value's shape (`letters_letters_digits`), never the value.
+//!
+//! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools,
+//! [`MAX_GROUPS`] (tool, field) groups with [`MAX_SHAPES`] shapes each, and
+//! [`MAX_EVIDENCE_TOTAL`] evidence entries across groups, each an index into
+//! one list of interaction ids kept once. Per interaction, the sources are
+//! folded once, and only when a call has an id argument.
+
+pub mod ids;
+pub mod sources;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use reverie_rule_sdk::log::line;
+use reverie_rule_sdk::{
+    Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
+    SettingSpec, Severity, Stage, Suggestion, json, log, setting, setting_or, text,
+};
+
+pub use ids::{DEFAULT_ID_FIELDS, FieldName, IdPattern};
+use sources::Sources;
+
+/// One line of the run log: a message and its figures.
+pub use reverie_rule_sdk::log::Line as LogLine;
+
+/// Interaction ids kept as evidence per pattern: all of them, up to this.
+pub const MAX_EVIDENCE: usize = reverie_rule_sdk::MAX_EVIDENCE;
+/// Evidence entries kept across all groups (4 bytes each, plus each id once).
+pub const MAX_EVIDENCE_TOTAL: usize = 500_000;
+/// Distinct tools counted; calls to further tools only count in the metrics.
+pub const MAX_TOOLS: usize = 500;
+/// Distinct (tool, field) groups tracked; further ones only count in the metrics.
+pub const MAX_GROUPS: usize = 1000;
+/// Shapes of made-up values remembered per group; a shape first seen when
+/// the table is full only counts.
+pub const MAX_SHAPES: usize = 8;
+/// Calls of one interaction that are read; later calls are ignored.
+pub const MAX_CALLS: usize = 2_000;
+/// Longest tool or field name kept (longer names are cut).
+const MAX_NAME_CHARS: usize = 100;
+/// Patterns and dropped groups listed by name in the run log.
+const LOG_GROUPS: usize = 8;
+/// Share of the window's interactions at or above which a pattern is high severity.
+const HIGH_SHARE: f64 = 0.05;
+/// Share at or above which it is medium severity.
+const MEDIUM_SHARE: f64 = 0.01;
+
+const DEFAULT_MIN_OCCURRENCES: u64 = 3;
+/// 5%: a tool whose id arguments are unfound in one call in twenty is
+/// worth a look; below that, ids the sources spell too differently for
+/// [`sources::fold`] to see (a code looked up in a table the log does not
+/// hold) are as likely as invention.
+const DEFAULT_MIN_SHARE: f64 = 0.05;
+
+/// What the rule knows at the start of a cycle: its settings and the live
+/// system prompt, folded, which is a source for every call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub id_fields: Vec<FieldName>,
+    pub id_pattern: IdPattern,
+    pub min_occurrences: u64,
+    pub min_share: f64,
+    /// The live system prompt, as [`sources::fold`] gives it.
+    pub system_prompt: String,
+}
+
+impl Settings {
+    pub fn from_context(context: &CycleContext) -> Result<Settings, String> {
+        let min_occurrences: u64 = setting_or(context, "min_occurrences", DEFAULT_MIN_OCCURRENCES)?;
+        if min_occurrences == 0 {
+            return Err("setting `min_occurrences`: must be at least 1".into());
+        }
+        let min_share: f64 = setting_or(context, "min_share", DEFAULT_MIN_SHARE)?;
+        if !(0.0..=1.0).contains(&min_share) {
+            return Err(format!(
+                "setting `min_share`: must be a share between 0 and 1, got {min_share}"
+            ));
+        }
+        let id_fields =
+            ids::parse_id_fields(setting(context, "id_fields").unwrap_or(DEFAULT_ID_FIELDS))?;
+        let id_pattern = match setting(context, "id_pattern") {
+            Some(raw) => IdPattern::parse(raw)?,
+            None => IdPattern::WithDigit,
+        };
+        Ok(Settings {
+            id_fields,
+            id_pattern,
+            min_occurrences,
+            min_share,
+            system_prompt: sources::fold(&context.system_prompt),
+        })
+    }
+}
+
+/// An id argument of one call, checked against the sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdArgument {
+    /// Index of the call in `interaction.tool_calls`.
+    pub call: usize,
+    /// The field's name.
+    pub field: String,
+    /// When no source held the value: its shape ([`ids::shape`]), never the value.
+    pub made_up: Option<String>,
+}
+
+/// A made-up id: a value in an id field that no source held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MadeUp {
+    pub tool: String,
+    pub field: String,
+    /// Index of the call in `interaction.tool_calls`.
+    pub call: usize,
+    /// Whether the call failed.
+    pub failed: bool,
+    /// The value's shape ([`ids::shape`]), never the value.
+    pub shape: String,
+}
+
+/// Every id argument of the interaction's calls, in call order, each with
+/// whether it was made up.
+pub fn id_arguments(interaction: &Interaction, settings: &Settings) -> Vec<IdArgument> {
+    let mut out = Vec::new();
+    let mut sources: Option<Sources> = None;
+    for (i, call) in interaction.tool_calls.iter().take(MAX_CALLS).enumerate() {
+        let Some(fields) = json::object_fields(&call.arguments) else {
+            continue;
+        };
+        for f in fields {
+            if !ids::is_id_field(&f.name, &settings.id_fields) {
+                continue;
+            }
+            let Some(value) = f.value.scalar() else {
+                continue;
+            };
+            let value = value.trim();
+            if !settings.id_pattern.matches(value) {
+                continue;
+            }
+            let folded = sources::fold(value);
+            if folded.is_empty() {
+                continue;
+            }
+            let known = settings.system_prompt.contains(&folded)
+                || sources
+                    .get_or_insert_with(|| Sources::of(interaction))
+                    .knows(&folded, call.message_index);
+            out.push(IdArgument {
+                call: i,
+                field: f.name.into_owned(),
+                made_up: (!known).then(|| ids::shape(value)),
+            });
+        }
+    }
+    out
+}
+
+/// The made-up ids of the interaction's calls, in call order.
+pub fn made_up(interaction: &Interaction, settings: &Settings) -> Vec<MadeUp> {
+    id_arguments(interaction, settings)
+        .into_iter()
+        .filter_map(|a| {
+            let call = interaction.tool_calls.get(a.call)?;
+            Some(MadeUp {
+                tool: call.name.clone(),
+                field: a.field,
+                call: a.call,
+                failed: call.error.is_some(),
+                shape: a.made_up?,
+            })
+        })
+        .collect()
+}
+
+/// Counters for one (tool, field).
+#[derive(Default)]
+struct Group {
+    /// Calls with an id value in the field.
+    checked: u64,
+    /// Calls whose value no source held.
+    made_up: u64,
+    /// Of those, calls that failed.
+    failed: u64,
+    /// Interactions with a made-up value in the field.
+    interactions: u64,
+    /// The last interaction (numbered from 1) that counted towards it.
+    last_seen: u64,
+    /// Shape → made-up values.
+    shapes: BTreeMap<String, u64>,
+    /// Indices into [`MadeUpIds::ids`], in window order.
+    evidence: Vec<u32>,
+}
+
+/// The rule's state for one cycle.
+pub struct MadeUpIds {
+    settings: Settings,
+    interactions: u64,
+    calls: u64,
+    checked: u64,
+    made_up: u64,
+    made_up_failed: u64,
+    interactions_with_made_up: u64,
+    /// Calls per tool.
+    tools: BTreeMap<String, u64>,
+    groups: BTreeMap<(String, String), Group>,
+    /// Ids of interactions that are evidence of some group, each once.
+    ids: Vec<String>,
+    evidence_total: usize,
+    /// Whether the tool or group cap was hit (logged once).
+    overflowed: bool,
+    /// Whether [`MAX_EVIDENCE_TOTAL`] was hit (logged once).
+    evidence_full: bool,
+}
+
+impl MadeUpIds {
+    fn record(&mut self, interaction: &Interaction) {
+        self.interactions += 1;
+        let now = self.interactions;
+        for call in interaction.tool_calls.iter().take(MAX_CALLS) {
+            self.calls += 1;
+            // Borrowed unless too long: most calls allocate nothing here.
+            let name: Cow<'_, str> = if call.name.len() <= MAX_NAME_CHARS {
+                Cow::Borrowed(&call.name)
+            } else {
+                Cow::Owned(text::truncate(&call.name, MAX_NAME_CHARS))
+            };
+            if let Some(n) = self.tools.get_mut(name.as_ref()) {
+                *n += 1;
+            } else if self.tools.len() < MAX_TOOLS {
+                self.tools.insert(name.into_owned(), 1);
+            } else {
+                self.overflow();
+            }
+        }
+        let found = id_arguments(interaction, &self.settings);
+        let mut id_index: Option<u32> = None;
+        let mut made_up_here = false;
+        for argument in found {
+            self.checked += 1;
+            let Some(call) = interaction.tool_calls.get(argument.call) else {
+                continue;
+            };
+            let failed = call.error.is_some();
+            if argument.made_up.is_some() {
+                self.made_up += 1;
+                self.made_up_failed += u64::from(failed);
+                made_up_here = true;
+            }
+            let key = (
+                text::truncate(&call.name, MAX_NAME_CHARS),
+                text::truncate(&argument.field, MAX_NAME_CHARS),
+            );
+            if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
+                self.overflow();
+                continue;
+            }
+            let group = self.groups.entry(key).or_default();
+            group.checked += 1;
+            let Some(shape) = argument.made_up else {
+                continue;
+            };
+            group.made_up += 1;
+            group.failed += u64::from(failed);
+            if let Some(n) = group.shapes.get_mut(&shape) {
+                *n += 1;
+            } else if group.shapes.len() < MAX_SHAPES {
+                group.shapes.insert(shape, 1);
+            }
+            if group.last_seen == now {
+                continue;
+            }
+            group.last_seen = now;
+            group.interactions += 1;
+            if group.evidence.len() >= MAX_EVIDENCE {
+                continue;
+            }
+            if self.evidence_total < MAX_EVIDENCE_TOTAL {
+                let index = *id_index.get_or_insert_with(|| {
+                    self.ids.push(interaction.id.clone());
+                    u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
+                });
+                group.evidence.push(index);
+                self.evidence_total += 1;
+            } else if !self.evidence_full {
+                self.evidence_full = true;
+                log::warn(
+                    "evidence budget reached; later interactions count but are not listed",
+                    &[("max_evidence_total", &MAX_EVIDENCE_TOTAL.to_string())],
+                );
+            }
+        }
+        self.interactions_with_made_up += u64::from(made_up_here);
+    }
+
+    fn overflow(&mut self) {
+        if !self.overflowed {
+            self.overflowed = true;
+            log::warn(
+                "too many distinct tools or id fields; further ones only count in the metrics",
+                &[
+                    ("max_tools", &MAX_TOOLS.to_string()),
+                    ("max_groups", &MAX_GROUPS.to_string()),
+                ],
+            );
+        }
+    }
+
+    /// Why a group is not reported, or `None` if it is.
+    fn dropped_because(&self, tool: &str, group: &Group) -> Option<String> {
+        let calls = self.tools.get(tool).copied().unwrap_or(0);
+        if group.interactions < self.settings.min_occurrences {
+            Some(format!(
+                "below min_occurrences ({} interactions)",
+                self.settings.min_occurrences
+            ))
+        } else if ratio(group.made_up, calls) < self.settings.min_share {
+            Some(format!(
+                "below min_share ({} of the tool's calls)",
+                percent(self.settings.min_share)
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The findings and the run log that explains them.
+    pub fn findings_and_log(&self) -> (Findings, Vec<LogLine>) {
+        let mut log = vec![line(
+            "read",
+            &[
+                ("interactions", self.interactions.to_string()),
+                ("calls", self.calls.to_string()),
+                ("id_arguments", self.checked.to_string()),
+                ("made_up", self.made_up.to_string()),
+                ("made_up_failed", self.made_up_failed.to_string()),
+                (
+                    "interactions_with_made_up",
+                    self.interactions_with_made_up.to_string(),
+                ),
+                ("id_pattern", self.settings.id_pattern.as_str().to_string()),
+            ],
+        )];
+        // Most interactions first; ties by key, so the order is stable.
+        let mut groups: Vec<(&(String, String), &Group)> =
+            self.groups.iter().filter(|(_, g)| g.made_up > 0).collect();
+        groups.sort_by(|a, b| b.1.interactions.cmp(&a.1.interactions).then(a.0.cmp(b.0)));
+        let mut patterns = Vec::new();
+        let mut suggestions = Vec::new();
+        let mut dropped = 0usize;
+        for ((tool, field), group) in groups {
+            let mut fields = vec![
+                ("key", key(tool, field)),
+                ("interactions", group.interactions.to_string()),
+                ("made_up", group.made_up.to_string()),
+                ("failed", group.failed.to_string()),
+                ("checked", group.checked.to_string()),
+            ];
+            if let Some(reason) = self.dropped_because(tool, group) {
+                if dropped < LOG_GROUPS {
+                    fields.push(("reason", reason));
+                    log.push(line("dropped", &fields));
+                }
+                dropped += 1;
+                continue;
+            }
+            if patterns.len() < LOG_GROUPS {
+                log.push(line("pattern", &fields));
+            }
+            let (pattern, fix) = self.pattern(tool, field, group);
+            patterns.push(pattern);
+            suggestions.push(fix);
+        }
+        log.push(line(
+            "done",
+            &[
+                ("patterns", patterns.len().to_string()),
+                ("suggestions", suggestions.len().to_string()),
+                ("dropped", dropped.to_string()),
+            ],
+        ));
+        let findings = Findings {
+            patterns,
+            suggestions,
+            metrics: vec![
+                Metric {
+                    name: "made_up_id_share".into(),
+                    value: ratio(self.made_up, self.checked),
+                    description: "Share of id arguments sent to tools whose value appeared in \
+                                  no earlier user message, tool result or system prompt."
+                        .into(),
+                },
+                Metric {
+                    name: "interactions_with_made_up_id_share".into(),
+                    value: ratio(self.interactions_with_made_up, self.interactions),
+                    description: "Share of interactions with at least one made-up id argument."
+                        .into(),
+                },
+            ],
+        };
+        (findings, log)
+    }
+
+    /// One group's pattern and its fix.
+    fn pattern(&self, tool: &str, field: &str, group: &Group) -> (Pattern, Suggestion) {
+        let key = key(tool, field);
+        let n = group.interactions;
+        let share = ratio(n, self.interactions);
+        let calls = self.tools.get(tool).copied().unwrap_or(0);
+        // The most common shape; ties by shape, so the sample is stable.
+        let shape = group
+            .shapes
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map_or(String::new(), |(s, _)| s.clone());
+        let failed = ratio(group.failed, group.made_up);
+        let description = format!(
+            "`{tool}` was called with a `{field}` that appeared in no earlier user message, \
+             successful tool result or system prompt in {n} of {} interactions ({}): {} of its \
+             {calls} calls ({}); {} of those calls failed. Most common shape of the made-up \
+             values: {shape}.",
+            self.interactions,
+            percent(share),
+            group.made_up,
+            percent(ratio(group.made_up, calls)),
+            group.failed,
+        );
+        let severity = if share >= HIGH_SHARE {
+            Severity::High
+        } else if share >= MEDIUM_SHARE {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let pattern = Pattern {
+            key: key.clone(),
+            title: format!("`{tool}` is called with a `{field}` nobody gave"),
+            description,
+            severity,
+            occurrences: u32::try_from(n).unwrap_or(u32::MAX),
+            evidence: group
+                .evidence
+                .iter()
+                .filter_map(|i| self.ids.get(*i as usize).cloned())
+                .collect(),
+        };
+        let evidence = if failed >= 0.5 {
+            "Most of those calls failed, so the values were not real."
+        } else if group.failed > 0 {
+            "Some of those calls failed; the others may have acted on the wrong record."
+        } else {
+            "None of those calls failed: the tool accepted values that no one gave, so they \
+             may have acted on the wrong record, or the values came from a source the log does \
+             not hold."
+        };
+        let fix = Suggestion {
+            edit: Edit::AppendInstruction(format!(
+                "When you call `{tool}`, use only `{field}` values the user gave or a tool \
+                 returned; when you do not have one, look it up or ask the user."
+            )),
+            rationale: format!(
+                "In {n} interactions ({} of the window) the agent sent `{tool}` a `{field}` that \
+                 appeared nowhere before the call: {} calls, {} of them failed ({}). {evidence} \
+                 Most common shape: {shape}.",
+                percent(share),
+                group.made_up,
+                group.failed,
+                percent(failed),
+            ),
+            // A rejected invented id is strong evidence; an accepted one may
+            // have come from a source the log does not hold.
+            confidence: confidence(n, 0.6 + 0.25 * failed),
+            addresses: vec![key],
+        };
+        (pattern, fix)
+    }
+}
+
+/// `made-up-ids/<tool>/<field>`.
+fn key(tool: &str, field: &str) -> String {
+    format!("made-up-ids/{}/{}", key_part(tool), key_part(field))
+}
+
+/// A name made safe for a pattern key: lowercase, `/` and spaces replaced.
+fn key_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Confidence grows with the evidence: 0.3 for one occurrence towards `max`.
+fn confidence(occurrences: u64, max: f64) -> f32 {
+    let n = occurrences as f64;
+    let c = 0.3 + (max - 0.3) * n / (n + 10.0);
+    ((c * 100.0).round() / 100.0) as f32
+}
+
+impl Rule for MadeUpIds {
+    fn info() -> RuleInfo {
+        let spec = |name: &str, description: &str, default: String| SettingSpec {
+            name: name.into(),
+            description: description.into(),
+            default_value: Some(default),
+        };
+        RuleInfo {
+            name: "made-up-ids".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Finds id arguments the agent sent to tools whose value appeared in no \
+                          earlier user message, successful tool result or system prompt, and \
+                          proposes that it use only ids it was given or looked up."
+                .into(),
+            stages: vec![Stage::Analyse],
+            inputs: Inputs::MESSAGES | Inputs::TOOL_CALLS,
+            settings: vec![
+                spec(
+                    "id_fields",
+                    "Comma-separated top-level argument fields that hold ids: a name (any \
+                     case) or `*` and the end of a name (case kept, so `*Id` does not take \
+                     `paid`).",
+                    DEFAULT_ID_FIELDS.to_string(),
+                ),
+                spec(
+                    "id_pattern",
+                    "Which values of those fields are ids. All need 4 or more characters, no \
+                     whitespace, and are not dates, times, amounts or phone numbers (digits \
+                     with only -/:.,+). `with-digit`: holds a digit; \
+                     `with-digit-or-underscore`: a digit, or letters joined by _; `any`: \
+                     every such value.",
+                    IdPattern::WithDigit.as_str().to_string(),
+                ),
+                spec(
+                    "min_occurrences",
+                    "Interactions with a made-up value in a (tool, field) before it is reported.",
+                    DEFAULT_MIN_OCCURRENCES.to_string(),
+                ),
+                spec(
+                    "min_share",
+                    "Share of the tool's calls that must carry a made-up value in the field \
+                     before it is reported.",
+                    DEFAULT_MIN_SHARE.to_string(),
+                ),
+            ],
+        }
+    }
+
+    fn new(context: CycleContext) -> Result<Self, String> {
+        Ok(MadeUpIds {
+            settings: Settings::from_context(&context)?,
+            interactions: 0,
+            calls: 0,
+            checked: 0,
+            made_up: 0,
+            made_up_failed: 0,
+            interactions_with_made_up: 0,
+            tools: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            ids: Vec::new(),
+            evidence_total: 0,
+            overflowed: false,
+            evidence_full: false,
+        })
+    }
+
+    fn analyse(&mut self, chunk: Chunk) -> Result<(), String> {
+        for interaction in &chunk.interactions {
+            self.record(interaction);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Findings, String> {
+        let (findings, lines) = self.findings_and_log();
+        log::info_all(&lines);
+        Ok(findings)
+    }
+}
+
+reverie_rule_sdk::export_rule!(MadeUpIds);
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,465 @@
+//! The rule as an operator meets it: an airline agent that builds a payment
+//! id from the card's last digits, a help desk that tidies up the employee
+//! ids users type, ids a lookup returned, and what the report and the run
+//! log say about them.
+
+use super::*;
+use reverie_rule_sdk::{Message, Role, ToolCall};
+
+const PROMPT: &str = "You help travellers book and change flights. The demo account is DEMO-0042.";
+
+fn settings_of(settings: &[(&str, &str)]) -> Settings {
+    match Settings::from_context(&reverie_rule_sdk::test_context(PROMPT, settings)) {
+        Ok(s) => s,
+        Err(e) => panic!("settings rejected: {e}"),
+    }
+}
+
+fn rule(settings: &[(&str, &str)]) -> MadeUpIds {
+    match MadeUpIds::new(reverie_rule_sdk::test_context(PROMPT, settings)) {
+        Ok(rule) => rule,
+        Err(e) => panic!("settings rejected: {e}"),
+    }
+}
+
+/// A conversation as it was logged: each agent step is one assistant message
+/// with its calls, followed by one tool message per call with its result.
+struct Convo {
+    interaction: Interaction,
+}
+
+fn convo(id: &str) -> Convo {
+    Convo {
+        interaction: Interaction {
+            id: id.into(),
+            session_id: None,
+            user_id: None,
+            timestamp_ms: 0,
+            config_version: Some("v1".into()),
+            // Without the system-messages input, the system message is passed empty.
+            messages: vec![message(Role::System, "")],
+            tool_calls: Vec::new(),
+            metadata: "{}".into(),
+        },
+    }
+}
+
+fn message(role: Role, content: &str) -> Message {
+    Message {
+        role,
+        content: content.into(),
+        tool_call_id: None,
+    }
+}
+
+impl Convo {
+    fn user(mut self, text: &str) -> Self {
+        self.interaction.messages.push(message(Role::User, text));
+        self
+    }
+
+    fn reply(mut self, text: &str) -> Self {
+        self.interaction
+            .messages
+            .push(message(Role::Assistant, text));
+        self
+    }
+
+    fn user_id(mut self, id: &str) -> Self {
+        self.interaction.user_id = Some(id.into());
+        self
+    }
+
+    /// One agent step making one call; `result` is the tool's answer, or its
+    /// error when `failed`.
+    fn call(mut self, tool: &str, arguments: &str, result: &str, failed: bool) -> Self {
+        let i = &mut self.interaction;
+        let index = u32::try_from(i.messages.len()).unwrap_or(u32::MAX);
+        i.messages.push(message(Role::Assistant, ""));
+        let id = format!("call_{}", i.tool_calls.len());
+        i.tool_calls.push(ToolCall {
+            id: id.clone(),
+            name: tool.into(),
+            arguments: arguments.into(),
+            error: failed.then(|| result.to_string()),
+            message_index: index,
+        });
+        i.messages.push(Message {
+            role: Role::Tool,
+            content: result.into(),
+            tool_call_id: Some(id),
+        });
+        self
+    }
+
+    fn done(self) -> Interaction {
+        self.interaction
+    }
+}
+
+/// The user gives the card's last four digits; the agent invents a payment id from them.
+fn invented_card(id: &str) -> Interaction {
+    convo(id)
+        .user("Please book flight HAT170, pay with my Visa ending in 7334.")
+        .call(
+            "book_reservation",
+            r#"{"flight_number": "HAT170", "payment_id": "credit_card_7334"}"#,
+            "payment method not found",
+            true,
+        )
+        .reply("Sorry, that payment method was not accepted.")
+        .done()
+}
+
+/// The agent looks the user up first and uses the payment id the lookup returned.
+fn looked_up_card(id: &str) -> Interaction {
+    convo(id)
+        .user("Book HAT170 for me, user mia_li_3668, with my Visa.")
+        .call(
+            "get_user_details",
+            r#"{"user_id": "mia_li_3668"}"#,
+            r#"{"payment_methods": {"credit_card_4421876": {"brand": "visa", "last_four": "7334"}}}"#,
+            false,
+        )
+        .call(
+            "book_reservation",
+            r#"{"flight_number": "HAT170", "payment_id": "credit_card_4421876"}"#,
+            r#"{"reservation_id": "ZFA04Y"}"#,
+            false,
+        )
+        .done()
+}
+
+fn run(rule: &mut MadeUpIds, interactions: Vec<Interaction>) -> (Findings, Vec<LogLine>) {
+    let chunk = Chunk {
+        interactions,
+        feedback: Vec::new(),
+    };
+    if let Err(e) = rule.analyse(chunk) {
+        panic!("analyse failed: {e}");
+    }
+    rule.findings_and_log()
+}
+
+fn field<'a>(line: &'a LogLine, key: &str) -> Option<&'a str> {
+    line.fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn log_line<'a>(log: &'a [LogLine], message: &str) -> &'a LogLine {
+    match log.iter().find(|l| l.message == message) {
+        Some(l) => l,
+        None => panic!("no {message:?} line in {log:?}"),
+    }
+}
+
+#[test]
+fn a_payment_id_built_from_the_cards_last_digits_is_reported_with_a_fix_naming_tool_and_field() {
+    let mut rule = rule(&[]);
+    let window = vec![
+        invented_card("a1"),
+        looked_up_card("a2"),
+        invented_card("a3"),
+        looked_up_card("a4"),
+        invented_card("a5"),
+    ];
+    let (findings, log) = run(&mut rule, window);
+    assert_eq!(findings.patterns.len(), 1, "{:?}", findings.patterns);
+    let p = &findings.patterns[0];
+    assert_eq!(p.key, "made-up-ids/book_reservation/payment_id");
+    assert_eq!(p.occurrences, 3);
+    assert_eq!(p.evidence, ["a1", "a3", "a5"]);
+    assert!(
+        p.description.contains("3 of 5 interactions"),
+        "{}",
+        p.description
+    );
+    assert!(
+        p.description.contains("3 of those calls failed"),
+        "{}",
+        p.description
+    );
+    assert!(
+        p.description.contains("letters_letters_digits"),
+        "{}",
+        p.description
+    );
+    // The shape, never the value.
+    assert!(!p.description.contains("7334"), "{}", p.description);
+
+    let s = &findings.suggestions[0];
+    assert_eq!(s.addresses, ["made-up-ids/book_reservation/payment_id"]);
+    let Edit::AppendInstruction(edit) = &s.edit else {
+        panic!("expected an instruction, got {:?}", s.edit);
+    };
+    assert_eq!(
+        edit,
+        "When you call `book_reservation`, use only `payment_id` values the user gave or a tool \
+         returned; when you do not have one, look it up or ask the user."
+    );
+    assert!(!edit.chars().any(|c| c.is_ascii_digit()));
+    assert!(s.rationale.contains("3 of them failed"), "{}", s.rationale);
+
+    let read = log_line(&log, "read");
+    assert_eq!(field(read, "interactions"), Some("5"));
+    // a1, a3, a5: a flight number and a payment id each; a2, a4: a user id too.
+    assert_eq!(field(read, "id_arguments"), Some("12"));
+    assert_eq!(field(read, "made_up"), Some("3"));
+    assert_eq!(field(read, "made_up_failed"), Some("3"));
+}
+
+#[test]
+fn an_id_a_lookup_returned_is_not_made_up() {
+    assert_eq!(made_up(&looked_up_card("b1"), &settings_of(&[])), []);
+}
+
+#[test]
+fn an_id_the_user_typed_with_other_case_and_separators_is_not_made_up() {
+    let i = convo("b2")
+        .user("Meine Mitarbeiternummer ist e-44522, mein Konto ist gesperrt.")
+        .call(
+            "unlock_account",
+            r#"{"employee_id": "E44522"}"#,
+            r#"{"status": "unlocked"}"#,
+            false,
+        )
+        .done();
+    assert_eq!(made_up(&i, &settings_of(&[])), []);
+}
+
+#[test]
+fn an_id_in_the_system_prompt_or_the_runtimes_user_id_is_not_made_up() {
+    let i = convo("b3")
+        .user("¿Puedes mirar la cuenta de prueba?")
+        .call("get_account", r#"{"account_id": "demo0042"}"#, "{}", false)
+        .done();
+    assert_eq!(made_up(&i, &settings_of(&[])), []);
+
+    let i = convo("b4")
+        .user_id("emp_00345")
+        .user("Réinitialise mon mot de passe, s'il te plaît.")
+        .call(
+            "reset_password",
+            r#"{"employee_id": "EMP-00345"}"#,
+            "{}",
+            false,
+        )
+        .done();
+    assert_eq!(made_up(&i, &settings_of(&[])), []);
+}
+
+#[test]
+fn an_id_that_only_a_failed_calls_error_echoed_is_still_made_up() {
+    let i = convo("c1")
+        .user("Pay with my card ending 7334.")
+        .call(
+            "book_reservation",
+            r#"{"payment_id": "credit_card_7334"}"#,
+            "payment method credit_card_7334 not found",
+            true,
+        )
+        .call(
+            "book_reservation",
+            r#"{"payment_id": "credit_card_7334"}"#,
+            "payment method credit_card_7334 not found",
+            true,
+        )
+        .done();
+    let found = made_up(&i, &settings_of(&[]));
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[1].call, 1);
+    assert!(found[1].failed);
+    assert_eq!(found[1].shape, "letters_letters_digits");
+}
+
+#[test]
+fn an_id_the_user_gives_only_after_the_call_was_made_up_at_the_call() {
+    let i = convo("c2")
+        .user("Where is my ticket?")
+        .call(
+            "get_ticket_status",
+            r#"{"ticket_id": "INC-10023"}"#,
+            "ticket not found",
+            true,
+        )
+        .reply("Which ticket number is it?")
+        .user("INC-10023")
+        .done();
+    let found = made_up(&i, &settings_of(&[]));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].field, "ticket_id");
+}
+
+#[test]
+fn values_that_are_not_ids_and_fields_that_hold_none_are_not_checked() {
+    let i = convo("d1")
+        .user("Search something for me.")
+        .call(
+            "search_flights",
+            r#"{"date": "2027-03-02", "confirm_code": "yes", "seat_number": "12", "reason": "lost_laptop_2", "cabin_code": "economy", "fare_id": 12.5}"#,
+            "[]",
+            false,
+        )
+        .done();
+    assert_eq!(id_arguments(&i, &settings_of(&[])), []);
+}
+
+#[test]
+fn the_operator_can_name_other_id_fields_and_a_broader_id_pattern() {
+    let i = convo("d2")
+        .user("Is the blue shirt in stock?")
+        .call(
+            "check_inventory",
+            r#"{"sku": "SHIRT-BLUE-M", "size": "M"}"#,
+            "{}",
+            false,
+        )
+        .done();
+    assert_eq!(made_up(&i, &settings_of(&[("id_fields", "sku")])), []);
+    let broad = settings_of(&[("id_fields", "sku"), ("id_pattern", "any")]);
+    let found = made_up(&i, &broad);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].shape, "letters-letters-letters");
+}
+
+#[test]
+fn an_invented_id_the_tool_accepted_is_reported_with_less_confidence() {
+    let accepted = |id: &str| {
+        convo(id)
+            .user("Pay with my card ending 7334.")
+            .call(
+                "book_reservation",
+                r#"{"payment_id": "credit_card_7334"}"#,
+                r#"{"reservation_id": "ZFA04Y"}"#,
+                false,
+            )
+            .done()
+    };
+    let mut quiet = rule(&[]);
+    let (a, _) = run(
+        &mut quiet,
+        vec![accepted("e1"), accepted("e2"), accepted("e3")],
+    );
+    let mut loud = rule(&[]);
+    let (b, _) = run(
+        &mut loud,
+        vec![
+            invented_card("e1"),
+            invented_card("e2"),
+            invented_card("e3"),
+        ],
+    );
+    let (a, b) = (&a.suggestions[0], &b.suggestions[0]);
+    assert!(
+        a.confidence < b.confidence,
+        "{} vs {}",
+        a.confidence,
+        b.confidence
+    );
+    assert!(
+        a.rationale.contains("None of those calls failed"),
+        "{}",
+        a.rationale
+    );
+}
+
+#[test]
+fn a_field_made_up_in_a_small_share_of_the_tools_calls_is_dropped_with_its_reason() {
+    let mut window: Vec<Interaction> = (0..3).map(|i| invented_card(&format!("f{i}"))).collect();
+    window.extend((0..70).map(|i| looked_up_card(&format!("g{i}"))));
+    let mut rule = rule(&[]);
+    let (findings, log) = run(&mut rule, window);
+    assert!(findings.patterns.is_empty(), "{:?}", findings.patterns);
+    let dropped = log_line(&log, "dropped");
+    assert_eq!(
+        field(dropped, "key"),
+        Some("made-up-ids/book_reservation/payment_id")
+    );
+    assert_eq!(
+        field(dropped, "reason"),
+        Some("below min_share (5.0% of the tool's calls)")
+    );
+    // With a lower share it is reported.
+    let mut rule = super::tests::rule(&[("min_share", "0.01")]);
+    let mut window: Vec<Interaction> = (0..3).map(|i| invented_card(&format!("f{i}"))).collect();
+    window.extend((0..70).map(|i| looked_up_card(&format!("g{i}"))));
+    let (findings, _) = run(&mut rule, window);
+    assert_eq!(findings.patterns.len(), 1);
+}
+
+#[test]
+fn a_field_made_up_in_too_few_interactions_is_dropped() {
+    let mut rule = rule(&[]);
+    let (findings, log) = run(&mut rule, vec![invented_card("h1"), invented_card("h2")]);
+    assert!(findings.patterns.is_empty());
+    assert_eq!(
+        field(log_line(&log, "dropped"), "reason"),
+        Some("below min_occurrences (3 interactions)")
+    );
+}
+
+#[test]
+fn bad_settings_are_refused_naming_the_setting() {
+    let cases = [
+        ("id_fields", ""),
+        ("id_fields", "*"),
+        ("id_fields", "a*b"),
+        ("id_fields", "id,,ref"),
+        ("id_pattern", "digits"),
+        ("min_share", "1.5"),
+        ("min_share", "lots"),
+        ("min_occurrences", "0"),
+    ];
+    for (name, value) in cases {
+        match MadeUpIds::new(reverie_rule_sdk::test_context(PROMPT, &[(name, value)])) {
+            Ok(_) => panic!("{name} = {value:?} was accepted"),
+            Err(e) => assert!(e.contains(&format!("`{name}`")), "{e}"),
+        }
+    }
+}
+
+#[test]
+fn the_same_window_in_other_chunks_gives_the_same_findings() {
+    let window = || {
+        vec![
+            invented_card("k1"),
+            looked_up_card("k2"),
+            invented_card("k3"),
+            invented_card("k4"),
+        ]
+    };
+    let mut whole = rule(&[]);
+    let (a, log_a) = run(&mut whole, window());
+    let mut split = rule(&[]);
+    let mut head = window();
+    let tail = head.split_off(1);
+    let _ = run(&mut split, head);
+    let (b, log_b) = run(&mut split, tail);
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    assert_eq!(log_a, log_b);
+    assert_eq!(a.patterns.len(), 1);
+}
+
+#[test]
+fn the_rule_describes_itself_and_reads_messages_and_tool_calls_only() {
+    let info = MadeUpIds::info();
+    assert_eq!(info.name, "made-up-ids");
+    assert_eq!(info.inputs, Inputs::MESSAGES | Inputs::TOOL_CALLS);
+    assert_eq!(info.stages, [Stage::Analyse]);
+    let settings: Vec<(&str, Option<&str>)> = info
+        .settings
+        .iter()
+        .map(|s| (s.name.as_str(), s.default_value.as_deref()))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("id_fields", Some(DEFAULT_ID_FIELDS)),
+            ("id_pattern", Some("with-digit")),
+            ("min_occurrences", Some("3")),
+            ("min_share", Some("0.05")),
+        ]
+    );
+}
