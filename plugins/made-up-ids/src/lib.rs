@@ -112,6 +112,25 @@ impl Settings {
     }
 }
 
+/// Where an id argument's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A source held it (in its folded form).
+    Known,
+    /// No source held it, but every digit of it is in a source, as a run
+    /// the value holds: the agent built it from what it was given (`99451`
+    /// sent as `E99451`; a card's last digits sent as `credit_card_7334`).
+    /// Whether that is a form the tool expects or an invention, only the
+    /// tool's answers tell.
+    Rebuilt,
+    /// No source held it or its digits.
+    Invented,
+}
+
+/// Digits a rebuilt value must take from its sources: with fewer, any text
+/// holds them by chance.
+const MIN_REBUILT_DIGITS: usize = 3;
+
 /// An id argument of one call, checked against the sources.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdArgument {
@@ -119,8 +138,9 @@ pub struct IdArgument {
     pub call: usize,
     /// The field's name.
     pub field: String,
-    /// When no source held the value: its shape ([`ids::shape`]), never the value.
-    pub made_up: Option<String>,
+    pub origin: Origin,
+    /// The value's shape ([`ids::shape`]) when it is not known; empty when it is.
+    pub shape: String,
 }
 
 /// A made-up id: a value in an id field that no source held.
@@ -132,12 +152,14 @@ pub struct MadeUp {
     pub call: usize,
     /// Whether the call failed.
     pub failed: bool,
+    /// Whether it was rebuilt from digits a source gave ([`Origin::Rebuilt`]).
+    pub rebuilt: bool,
     /// The value's shape ([`ids::shape`]), never the value.
     pub shape: String,
 }
 
 /// Every id argument of the interaction's calls, in call order, each with
-/// whether it was made up.
+/// where its value came from.
 pub fn id_arguments(interaction: &Interaction, settings: &Settings) -> Vec<IdArgument> {
     let mut out = Vec::new();
     let mut sources: Option<Sources> = None;
@@ -160,35 +182,86 @@ pub fn id_arguments(interaction: &Interaction, settings: &Settings) -> Vec<IdArg
             if folded.is_empty() {
                 continue;
             }
-            let known = settings.system_prompt.contains(&folded)
-                || sources
-                    .get_or_insert_with(|| Sources::of(interaction))
-                    .knows(&folded, call.message_index);
+            let sources = sources.get_or_insert_with(|| Sources::of(interaction));
+            let knows = |part: &str| {
+                settings.system_prompt.contains(part) || sources.knows(part, call.message_index)
+            };
+            let origin = if knows(&folded) {
+                Origin::Known
+            } else {
+                let runs: Vec<&str> = value
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter(|r| !r.is_empty())
+                    .collect();
+                let digits: usize = runs.iter().map(|r| r.len()).sum();
+                if digits >= MIN_REBUILT_DIGITS && runs.iter().all(|r| knows(r)) {
+                    Origin::Rebuilt
+                } else {
+                    Origin::Invented
+                }
+            };
             out.push(IdArgument {
                 call: i,
                 field: f.name.into_owned(),
-                made_up: (!known).then(|| ids::shape(value)),
+                origin,
+                shape: if origin == Origin::Known {
+                    String::new()
+                } else {
+                    ids::shape(value)
+                },
             });
         }
     }
     out
 }
 
-/// The made-up ids of the interaction's calls, in call order.
+/// The made-up ids of the interaction's calls, in call order: every
+/// invented value, and every rebuilt one whose call failed. (Across a
+/// window the rule judges rebuilt values by the tool's answers to all of
+/// them; one interaction has only its own.)
 pub fn made_up(interaction: &Interaction, settings: &Settings) -> Vec<MadeUp> {
     id_arguments(interaction, settings)
         .into_iter()
         .filter_map(|a| {
             let call = interaction.tool_calls.get(a.call)?;
-            Some(MadeUp {
+            let failed = call.error.is_some();
+            let counts = match a.origin {
+                Origin::Known => false,
+                Origin::Rebuilt => failed,
+                Origin::Invented => true,
+            };
+            counts.then(|| MadeUp {
                 tool: call.name.clone(),
                 field: a.field,
                 call: a.call,
-                failed: call.error.is_some(),
-                shape: a.made_up?,
+                failed,
+                rebuilt: a.origin == Origin::Rebuilt,
+                shape: a.shape,
             })
         })
         .collect()
+}
+
+/// Share of a group's rebuilt values whose calls failed at or above which
+/// rebuilding is taken for invention: the tool rejects the form the agent
+/// builds. Below it, the form is one the tool expects (an id typed as
+/// digits, sent with its prefix) and the few failures are the user's
+/// wrong numbers, which `tool-failures` reports.
+pub const REBUILT_FAILED_SHARE: f64 = 0.5;
+
+/// Counters for made-up values of one origin in one (tool, field).
+#[derive(Default)]
+struct Tally {
+    calls: u64,
+    failed: u64,
+    /// Interactions with such a value.
+    interactions: u64,
+    /// The last interaction (numbered from 1) that counted towards it.
+    last_seen: u64,
+    /// Shape → values.
+    shapes: BTreeMap<String, u64>,
+    /// Indices into [`MadeUpIds::ids`], in window order.
+    evidence: Vec<u32>,
 }
 
 /// Counters for one (tool, field).
@@ -196,18 +269,72 @@ pub fn made_up(interaction: &Interaction, settings: &Settings) -> Vec<MadeUp> {
 struct Group {
     /// Calls with an id value in the field.
     checked: u64,
-    /// Calls whose value no source held.
-    made_up: u64,
-    /// Of those, calls that failed.
-    failed: u64,
-    /// Interactions with a made-up value in the field.
-    interactions: u64,
-    /// The last interaction (numbered from 1) that counted towards it.
-    last_seen: u64,
-    /// Shape → made-up values.
-    shapes: BTreeMap<String, u64>,
-    /// Indices into [`MadeUpIds::ids`], in window order.
-    evidence: Vec<u32>,
+    invented: Tally,
+    rebuilt: Tally,
+    /// Interactions with both an invented and a rebuilt value.
+    both: u64,
+}
+
+impl Group {
+    /// Whether the rebuilt values count as made up (most of their calls failed).
+    fn rebuilt_counts(&self) -> bool {
+        self.rebuilt.calls > 0
+            && ratio(self.rebuilt.failed, self.rebuilt.calls) >= REBUILT_FAILED_SHARE
+    }
+
+    /// Made-up calls and how many failed.
+    fn made_up(&self) -> (u64, u64) {
+        if self.rebuilt_counts() {
+            (
+                self.invented.calls + self.rebuilt.calls,
+                self.invented.failed + self.rebuilt.failed,
+            )
+        } else {
+            (self.invented.calls, self.invented.failed)
+        }
+    }
+
+    /// Interactions with a made-up value.
+    fn interactions(&self) -> u64 {
+        if self.rebuilt_counts() {
+            self.invented.interactions + self.rebuilt.interactions - self.both
+        } else {
+            self.invented.interactions
+        }
+    }
+
+    /// Evidence of the made-up values, in window order, each interaction once.
+    fn evidence(&self) -> Vec<u32> {
+        if !self.rebuilt_counts() {
+            return self.invented.evidence.clone();
+        }
+        let mut all: Vec<u32> = self
+            .invented
+            .evidence
+            .iter()
+            .chain(&self.rebuilt.evidence)
+            .copied()
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all.truncate(MAX_EVIDENCE);
+        all
+    }
+
+    /// The most common shape of the made-up values; ties by shape, so the
+    /// sample is stable.
+    fn shape(&self) -> String {
+        let mut shapes = self.invented.shapes.clone();
+        if self.rebuilt_counts() {
+            for (s, n) in &self.rebuilt.shapes {
+                *shapes.entry(s.clone()).or_default() += n;
+            }
+        }
+        shapes
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map_or(String::new(), |(s, _)| s.clone())
+    }
 }
 
 /// The rule's state for one cycle.
@@ -216,14 +343,19 @@ pub struct MadeUpIds {
     interactions: u64,
     calls: u64,
     checked: u64,
-    made_up: u64,
-    made_up_failed: u64,
+    invented: u64,
+    invented_failed: u64,
+    rebuilt: u64,
+    rebuilt_failed: u64,
+    /// Interactions with a value made up by [`made_up`]'s measure.
     interactions_with_made_up: u64,
     /// Calls per tool.
     tools: BTreeMap<String, u64>,
     groups: BTreeMap<(String, String), Group>,
     /// Ids of interactions that are evidence of some group, each once.
     ids: Vec<String>,
+    /// This interaction's index in `ids`, once it is evidence.
+    id_index: Option<u32>,
     evidence_total: usize,
     /// Whether the tool or group cap was hit (logged once).
     overflowed: bool,
@@ -235,6 +367,7 @@ impl MadeUpIds {
     fn record(&mut self, interaction: &Interaction) {
         self.interactions += 1;
         let now = self.interactions;
+        self.id_index = None;
         for call in interaction.tool_calls.iter().take(MAX_CALLS) {
             self.calls += 1;
             // Borrowed unless too long: most calls allocate nothing here.
@@ -251,19 +384,25 @@ impl MadeUpIds {
                 self.overflow();
             }
         }
-        let found = id_arguments(interaction, &self.settings);
-        let mut id_index: Option<u32> = None;
         let mut made_up_here = false;
-        for argument in found {
+        for argument in id_arguments(interaction, &self.settings) {
             self.checked += 1;
             let Some(call) = interaction.tool_calls.get(argument.call) else {
                 continue;
             };
             let failed = call.error.is_some();
-            if argument.made_up.is_some() {
-                self.made_up += 1;
-                self.made_up_failed += u64::from(failed);
-                made_up_here = true;
+            match argument.origin {
+                Origin::Known => {}
+                Origin::Invented => {
+                    self.invented += 1;
+                    self.invented_failed += u64::from(failed);
+                    made_up_here = true;
+                }
+                Origin::Rebuilt => {
+                    self.rebuilt += 1;
+                    self.rebuilt_failed += u64::from(failed);
+                    made_up_here |= failed;
+                }
             }
             let key = (
                 text::truncate(&call.name, MAX_NAME_CHARS),
@@ -273,42 +412,61 @@ impl MadeUpIds {
                 self.overflow();
                 continue;
             }
-            let group = self.groups.entry(key).or_default();
+            let group = self.groups.entry(key.clone()).or_default();
             group.checked += 1;
-            let Some(shape) = argument.made_up else {
-                continue;
+            let tally = match argument.origin {
+                Origin::Known => continue,
+                Origin::Invented => &mut group.invented,
+                Origin::Rebuilt => &mut group.rebuilt,
             };
-            group.made_up += 1;
-            group.failed += u64::from(failed);
-            if let Some(n) = group.shapes.get_mut(&shape) {
+            tally.calls += 1;
+            tally.failed += u64::from(failed);
+            if let Some(n) = tally.shapes.get_mut(&argument.shape) {
                 *n += 1;
-            } else if group.shapes.len() < MAX_SHAPES {
-                group.shapes.insert(shape, 1);
+            } else if tally.shapes.len() < MAX_SHAPES {
+                tally.shapes.insert(argument.shape, 1);
             }
-            if group.last_seen == now {
+            if tally.last_seen == now {
                 continue;
             }
-            group.last_seen = now;
-            group.interactions += 1;
-            if group.evidence.len() >= MAX_EVIDENCE {
-                continue;
+            tally.last_seen = now;
+            tally.interactions += 1;
+            if group.invented.last_seen == now && group.rebuilt.last_seen == now {
+                group.both += 1;
             }
-            if self.evidence_total < MAX_EVIDENCE_TOTAL {
-                let index = *id_index.get_or_insert_with(|| {
-                    self.ids.push(interaction.id.clone());
-                    u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
-                });
-                group.evidence.push(index);
-                self.evidence_total += 1;
-            } else if !self.evidence_full {
+            self.add_evidence(&key, argument.origin, interaction);
+        }
+        self.interactions_with_made_up += u64::from(made_up_here);
+    }
+
+    /// List the interaction as evidence of a group's values of one origin.
+    fn add_evidence(&mut self, key: &(String, String), origin: Origin, interaction: &Interaction) {
+        let Some(group) = self.groups.get_mut(key) else {
+            return;
+        };
+        let tally = match origin {
+            Origin::Invented => &mut group.invented,
+            _ => &mut group.rebuilt,
+        };
+        if tally.evidence.len() >= MAX_EVIDENCE {
+            return;
+        }
+        if self.evidence_total >= MAX_EVIDENCE_TOTAL {
+            if !self.evidence_full {
                 self.evidence_full = true;
                 log::warn(
                     "evidence budget reached; later interactions count but are not listed",
                     &[("max_evidence_total", &MAX_EVIDENCE_TOTAL.to_string())],
                 );
             }
+            return;
         }
-        self.interactions_with_made_up += u64::from(made_up_here);
+        let index = *self.id_index.get_or_insert_with(|| {
+            self.ids.push(interaction.id.clone());
+            u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
+        });
+        tally.evidence.push(index);
+        self.evidence_total += 1;
     }
 
     fn overflow(&mut self) {
@@ -327,12 +485,18 @@ impl MadeUpIds {
     /// Why a group is not reported, or `None` if it is.
     fn dropped_because(&self, tool: &str, group: &Group) -> Option<String> {
         let calls = self.tools.get(tool).copied().unwrap_or(0);
-        if group.interactions < self.settings.min_occurrences {
+        if group.interactions() == 0 {
+            Some(format!(
+                "rebuilt values only, and most of their calls succeeded (below {} failed): a \
+                 form the tool expects",
+                percent(REBUILT_FAILED_SHARE)
+            ))
+        } else if group.interactions() < self.settings.min_occurrences {
             Some(format!(
                 "below min_occurrences ({} interactions)",
                 self.settings.min_occurrences
             ))
-        } else if ratio(group.made_up, calls) < self.settings.min_share {
+        } else if ratio(group.made_up().0, calls) < self.settings.min_share {
             Some(format!(
                 "below min_share ({} of the tool's calls)",
                 percent(self.settings.min_share)
@@ -350,28 +514,35 @@ impl MadeUpIds {
                 ("interactions", self.interactions.to_string()),
                 ("calls", self.calls.to_string()),
                 ("id_arguments", self.checked.to_string()),
-                ("made_up", self.made_up.to_string()),
-                ("made_up_failed", self.made_up_failed.to_string()),
-                (
-                    "interactions_with_made_up",
-                    self.interactions_with_made_up.to_string(),
-                ),
+                ("invented", self.invented.to_string()),
+                ("invented_failed", self.invented_failed.to_string()),
+                ("rebuilt", self.rebuilt.to_string()),
+                ("rebuilt_failed", self.rebuilt_failed.to_string()),
                 ("id_pattern", self.settings.id_pattern.as_str().to_string()),
             ],
         )];
         // Most interactions first; ties by key, so the order is stable.
-        let mut groups: Vec<(&(String, String), &Group)> =
-            self.groups.iter().filter(|(_, g)| g.made_up > 0).collect();
-        groups.sort_by(|a, b| b.1.interactions.cmp(&a.1.interactions).then(a.0.cmp(b.0)));
+        let mut groups: Vec<(&(String, String), &Group)> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.invented.calls + g.rebuilt.calls > 0)
+            .collect();
+        groups.sort_by(|a, b| {
+            b.1.interactions()
+                .cmp(&a.1.interactions())
+                .then(a.0.cmp(b.0))
+        });
         let mut patterns = Vec::new();
         let mut suggestions = Vec::new();
         let mut dropped = 0usize;
         for ((tool, field), group) in groups {
             let mut fields = vec![
                 ("key", key(tool, field)),
-                ("interactions", group.interactions.to_string()),
-                ("made_up", group.made_up.to_string()),
-                ("failed", group.failed.to_string()),
+                ("interactions", group.interactions().to_string()),
+                ("invented", group.invented.calls.to_string()),
+                ("invented_failed", group.invented.failed.to_string()),
+                ("rebuilt", group.rebuilt.calls.to_string()),
+                ("rebuilt_failed", group.rebuilt.failed.to_string()),
                 ("checked", group.checked.to_string()),
             ];
             if let Some(reason) = self.dropped_because(tool, group) {
@@ -403,15 +574,17 @@ impl MadeUpIds {
             metrics: vec![
                 Metric {
                     name: "made_up_id_share".into(),
-                    value: ratio(self.made_up, self.checked),
+                    value: ratio(self.invented + self.rebuilt_failed, self.checked),
                     description: "Share of id arguments sent to tools whose value appeared in \
-                                  no earlier user message, tool result or system prompt."
+                                  no earlier user message, tool result or system prompt \
+                                  (values rebuilt from given digits only when their call failed)."
                         .into(),
                 },
                 Metric {
                     name: "interactions_with_made_up_id_share".into(),
                     value: ratio(self.interactions_with_made_up, self.interactions),
-                    description: "Share of interactions with at least one made-up id argument."
+                    description: "Share of interactions with at least one made-up id argument, \
+                                  by the same measure."
                         .into(),
                 },
             ],
@@ -422,26 +595,29 @@ impl MadeUpIds {
     /// One group's pattern and its fix.
     fn pattern(&self, tool: &str, field: &str, group: &Group) -> (Pattern, Suggestion) {
         let key = key(tool, field);
-        let n = group.interactions;
+        let n = group.interactions();
         let share = ratio(n, self.interactions);
         let calls = self.tools.get(tool).copied().unwrap_or(0);
-        // The most common shape; ties by shape, so the sample is stable.
-        let shape = group
-            .shapes
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map_or(String::new(), |(s, _)| s.clone());
-        let failed = ratio(group.failed, group.made_up);
+        let (made_up, failed_calls) = group.made_up();
+        let shape = group.shape();
+        let failed = ratio(failed_calls, made_up);
+        let rebuilt = if group.rebuilt_counts() {
+            format!(
+                " {} of them were built from digits the user or a tool gave, in a form the tool \
+                 rejected in {} of those calls.",
+                group.rebuilt.calls, group.rebuilt.failed
+            )
+        } else {
+            String::new()
+        };
         let description = format!(
             "`{tool}` was called with a `{field}` that appeared in no earlier user message, \
-             successful tool result or system prompt in {n} of {} interactions ({}): {} of its \
-             {calls} calls ({}); {} of those calls failed. Most common shape of the made-up \
-             values: {shape}.",
+             successful tool result or system prompt in {n} of {} interactions ({}): {made_up} \
+             of its {calls} calls ({}); {failed_calls} of those calls failed.{rebuilt} Most \
+             common shape of the made-up values: {shape}.",
             self.interactions,
             percent(share),
-            group.made_up,
-            percent(ratio(group.made_up, calls)),
-            group.failed,
+            percent(ratio(made_up, calls)),
         );
         let severity = if share >= HIGH_SHARE {
             Severity::High
@@ -457,14 +633,14 @@ impl MadeUpIds {
             severity,
             occurrences: u32::try_from(n).unwrap_or(u32::MAX),
             evidence: group
-                .evidence
+                .evidence()
                 .iter()
                 .filter_map(|i| self.ids.get(*i as usize).cloned())
                 .collect(),
         };
         let evidence = if failed >= 0.5 {
             "Most of those calls failed, so the values were not real."
-        } else if group.failed > 0 {
+        } else if failed_calls > 0 {
             "Some of those calls failed; the others may have acted on the wrong record."
         } else {
             "None of those calls failed: the tool accepted values that no one gave, so they \
@@ -478,11 +654,9 @@ impl MadeUpIds {
             )),
             rationale: format!(
                 "In {n} interactions ({} of the window) the agent sent `{tool}` a `{field}` that \
-                 appeared nowhere before the call: {} calls, {} of them failed ({}). {evidence} \
-                 Most common shape: {shape}.",
+                 appeared nowhere before the call: {made_up} calls, {failed_calls} of them \
+                 failed ({}). {evidence}{rebuilt} Most common shape: {shape}.",
                 percent(share),
-                group.made_up,
-                group.failed,
                 percent(failed),
             ),
             // A rejected invented id is strong evidence; an accepted one may
@@ -585,12 +759,15 @@ impl Rule for MadeUpIds {
             interactions: 0,
             calls: 0,
             checked: 0,
-            made_up: 0,
-            made_up_failed: 0,
+            invented: 0,
+            invented_failed: 0,
+            rebuilt: 0,
+            rebuilt_failed: 0,
             interactions_with_made_up: 0,
             tools: BTreeMap::new(),
             groups: BTreeMap::new(),
             ids: Vec::new(),
+            id_index: None,
             evidence_total: 0,
             overflowed: false,
             evidence_full: false,

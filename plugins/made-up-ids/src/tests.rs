@@ -206,8 +206,16 @@ fn a_payment_id_built_from_the_cards_last_digits_is_reported_with_a_fix_naming_t
     assert_eq!(field(read, "interactions"), Some("5"));
     // a1, a3, a5: a flight number and a payment id each; a2, a4: a user id too.
     assert_eq!(field(read, "id_arguments"), Some("12"));
-    assert_eq!(field(read, "made_up"), Some("3"));
-    assert_eq!(field(read, "made_up_failed"), Some("3"));
+    // Built from the card's digits the user gave, and rejected every time.
+    assert_eq!(field(read, "invented"), Some("0"));
+    assert_eq!(field(read, "rebuilt"), Some("3"));
+    assert_eq!(field(read, "rebuilt_failed"), Some("3"));
+    assert!(
+        p.description
+            .contains("3 of them were built from digits the user or a tool gave"),
+        "{}",
+        p.description
+    );
 }
 
 #[test]
@@ -326,32 +334,31 @@ fn the_operator_can_name_other_id_fields_and_a_broader_id_pattern() {
 
 #[test]
 fn an_invented_id_the_tool_accepted_is_reported_with_less_confidence() {
-    let accepted = |id: &str| {
+    let invented = |id: &str, failed: bool| {
         convo(id)
-            .user("Pay with my card ending 7334.")
+            .user("Zahlen Sie bitte mit meiner Visa.")
             .call(
                 "book_reservation",
-                r#"{"payment_id": "credit_card_7334"}"#,
-                r#"{"reservation_id": "ZFA04Y"}"#,
-                false,
+                r#"{"payment_id": "credit_card_0001"}"#,
+                if failed {
+                    "payment method not found"
+                } else {
+                    r#"{"reservation_id": "ZFA04Y"}"#
+                },
+                failed,
             )
             .done()
     };
-    let mut quiet = rule(&[]);
-    let (a, _) = run(
-        &mut quiet,
-        vec![accepted("e1"), accepted("e2"), accepted("e3")],
-    );
-    let mut loud = rule(&[]);
-    let (b, _) = run(
-        &mut loud,
-        vec![
-            invented_card("e1"),
-            invented_card("e2"),
-            invented_card("e3"),
-        ],
-    );
-    let (a, b) = (&a.suggestions[0], &b.suggestions[0]);
+    let window = |failed: bool| {
+        (1..=3)
+            .map(|i| invented(&format!("e{i}"), failed))
+            .collect()
+    };
+    let (accepted, _) = run(&mut rule(&[]), window(false));
+    let (rejected, _) = run(&mut rule(&[]), window(true));
+    assert_eq!(accepted.patterns.len(), 1);
+    assert_eq!(rejected.patterns.len(), 1);
+    let (a, b) = (&accepted.suggestions[0], &rejected.suggestions[0]);
     assert!(
         a.confidence < b.confidence,
         "{} vs {}",
@@ -362,6 +369,54 @@ fn an_invented_id_the_tool_accepted_is_reported_with_less_confidence() {
         a.rationale.contains("None of those calls failed"),
         "{}",
         a.rationale
+    );
+    assert!(
+        b.rationale.contains("Most of those calls failed"),
+        "{}",
+        b.rationale
+    );
+}
+
+#[test]
+fn digits_the_user_gave_sent_with_a_prefix_the_tool_accepts_are_a_form_it_expects() {
+    // The user types the digits of their ticket; the agent adds the prefix the
+    // tool needs, and the tool finds the ticket. No invention.
+    let prefixed = |id: &str, digits: &str, failed: bool| {
+        convo(id)
+            .user(&format!("¿Qué pasa con mi ticket {digits}?"))
+            .call(
+                "get_ticket_status",
+                &format!(r#"{{"ticket_id": "INC-{digits}"}}"#),
+                if failed {
+                    "ticket not found"
+                } else {
+                    r#"{"status": "open"}"#
+                },
+                failed,
+            )
+            .done()
+    };
+    let mut window: Vec<Interaction> = (0..6)
+        .map(|i| prefixed(&format!("m{i}"), &format!("20828{i}"), false))
+        .collect();
+    // One user gave a wrong number: a failure, but not an invention.
+    window.push(prefixed("m9", "999999", true));
+    let (findings, log) = run(&mut rule(&[]), window);
+    assert!(findings.patterns.is_empty(), "{:?}", findings.patterns);
+    let dropped = log_line(&log, "dropped");
+    assert_eq!(field(dropped, "rebuilt"), Some("7"));
+    assert!(
+        field(dropped, "reason").is_some_and(|r| r.contains("a form the tool expects")),
+        "{dropped:?}"
+    );
+    // One interaction on its own: only the failing rebuilt value counts.
+    let one = prefixed("m9", "999999", true);
+    let found = made_up(&one, &settings_of(&[]));
+    assert_eq!(found.len(), 1);
+    assert!(found[0].rebuilt && found[0].failed);
+    assert_eq!(
+        made_up(&prefixed("m0", "208280", false), &settings_of(&[])),
+        []
     );
 }
 
@@ -462,4 +517,126 @@ fn the_rule_describes_itself_and_reads_messages_and_tool_calls_only() {
             ("min_share", Some("0.05")),
         ]
     );
+}
+
+/// The rule on the committed example datasets: what an operator of the
+/// shop's bot and of the help desk sees. The rule's code knows nothing of
+/// either; everything below comes from the calls and the messages.
+mod example_datasets {
+    use super::*;
+    use serde_json::Value as Json;
+
+    /// The interactions of `examples/<name>` as the host hands them to
+    /// rules: messages, and each tool call joined with the `tool` message
+    /// that answers it.
+    pub(super) fn load(name: &str) -> Vec<Interaction> {
+        let path = format!(
+            "{}/../../examples/{name}/interactions.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Json>(line).ok())
+            .map(|record| {
+                let logged = record["messages"].as_array().cloned().unwrap_or_default();
+                let mut messages = Vec::new();
+                let mut made = Vec::new();
+                for (i, m) in logged.iter().enumerate() {
+                    let role = match m["role"].as_str() {
+                        Some("system") => Role::System,
+                        Some("user") => Role::User,
+                        Some("tool") => Role::Tool,
+                        _ => Role::Assistant,
+                    };
+                    messages.push(Message {
+                        role,
+                        content: m["content"].as_str().unwrap_or_default().into(),
+                        tool_call_id: m["tool_call_id"].as_str().map(str::to_string),
+                    });
+                    for call in m["tool_calls"].as_array().into_iter().flatten() {
+                        let id = call["id"].as_str().unwrap_or_default();
+                        let answer = logged
+                            .iter()
+                            .find(|r| r["tool_call_id"].as_str() == Some(id));
+                        let error = answer
+                            .filter(|r| r["is_error"].as_bool() == Some(true))
+                            .and_then(|r| r["content"].as_str())
+                            .map(str::to_string);
+                        made.push(ToolCall {
+                            id: id.to_string(),
+                            name: call["function"]["name"].as_str().unwrap_or_default().into(),
+                            arguments: call["function"]["arguments"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .into(),
+                            error,
+                            message_index: i as u32,
+                        });
+                    }
+                }
+                Interaction {
+                    id: record["id"].as_str().unwrap_or_default().into(),
+                    session_id: record["session_id"].as_str().map(str::to_string),
+                    user_id: record["user_id"].as_str().map(str::to_string),
+                    timestamp_ms: 0,
+                    config_version: None,
+                    messages,
+                    tool_calls: made,
+                    metadata: "{}".into(),
+                }
+            })
+            .collect()
+    }
+
+    fn findings(name: &str, settings: &[(&str, &str)]) -> (Findings, Vec<LogLine>) {
+        let window = load(name);
+        assert!(
+            window.len() >= 2000,
+            "example dataset missing: {}",
+            window.len()
+        );
+        let mut r = rule(settings);
+        for chunk in window.chunks(256) {
+            let _ = run(&mut r, chunk.to_vec());
+        }
+        r.findings_and_log()
+    }
+
+    #[test]
+    fn the_shops_bot_sends_only_ids_it_was_given() {
+        let (findings, log) = findings("support-bot", &[]);
+        assert!(findings.patterns.is_empty(), "{:?}", findings.patterns);
+        let read = log_line(&log, "read");
+        assert!(
+            field(read, "id_arguments").is_some_and(|n| n != "0"),
+            "{read:?}"
+        );
+        assert_eq!(field(read, "invented"), Some("0"));
+        assert_eq!(field(read, "rebuilt"), Some("0"));
+    }
+
+    #[test]
+    fn the_help_desk_adds_prefixes_to_ids_and_sometimes_produces_one_from_nowhere() {
+        let (findings, log) = findings("help-desk", &[]);
+        assert!(findings.patterns.is_empty(), "{:?}", findings.patterns);
+        // Ticket numbers typed as digits and sent with their prefix: accepted, not reported.
+        let tickets = log
+            .iter()
+            .find(|l| field(l, "key") == Some("made-up-ids/get_ticket_status/ticket_id"));
+        assert!(
+            tickets.is_some_and(|l| field(l, "invented") == Some("0")
+                && field(l, "reason").is_some_and(|r| r.contains("a form the tool expects"))),
+            "{tickets:?}"
+        );
+        // After a lookup by e-mail fails, the agent sends an employee id no one gave:
+        // found, but in too few of the tool's calls to report at the default share.
+        let employees = log
+            .iter()
+            .find(|l| field(l, "key") == Some("made-up-ids/lookup_employee/employee_id"));
+        assert!(
+            employees.is_some_and(|l| field(l, "invented").is_some_and(|n| n != "0")
+                && field(l, "reason").is_some_and(|r| r.starts_with("below min_share"))),
+            "{employees:?}"
+        );
+    }
 }

@@ -12,9 +12,11 @@
 //! the description and the run log: the agent then repeated the failing
 //! call even after the user had spoken.
 //!
-//! The fix is the same for every tool, named: do not repeat a call that
-//! failed; change what the error points at, or tell the user. It holds no
-//! count, value or quote; those are in the rationale.
+//! The fix names the tool: do not repeat a call that failed; change what
+//! the error points at, or tell the user. When the same call, retried after
+//! a failure, worked at least as often as it looped ([`RETRY_WORKS_SHARE`]),
+//! the tool's failures pass, and the fix allows one more attempt instead.
+//! It holds no count, value or quote; those are in the rationale.
 //!
 //! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools, each
 //! with at most [`MAX_SHAPES`] error shapes, and [`MAX_EVIDENCE_TOTAL`]
@@ -31,7 +33,7 @@ use reverie_rule_sdk::{
     SettingSpec, Severity, Stage, Suggestion, log, setting_or, text,
 };
 
-pub use loops::{Loop, error_shape, loops};
+pub use loops::{Loop, Scan, error_shape, loops, scan};
 
 /// One line of the run log: a message and its figures.
 pub use reverie_rule_sdk::log::Line as LogLine;
@@ -55,6 +57,11 @@ const LOG_TOOLS: usize = 8;
 const HIGH_SHARE: f64 = 0.05;
 /// Share at or above which it is medium severity.
 const MEDIUM_SHARE: f64 = 0.01;
+
+/// Share of a tool's retried failures (loops and retries that worked)
+/// where the retry worked, at or above which the fix allows one more
+/// attempt instead of none.
+pub const RETRY_WORKS_SHARE: f64 = 0.5;
 
 const DEFAULT_MIN_OCCURRENCES: u64 = 3;
 const DEFAULT_MIN_REPEATS: u32 = 1;
@@ -98,6 +105,8 @@ struct ToolLoops {
     repeats: u64,
     /// The most attempts in one loop.
     longest: u32,
+    /// Retries with the same arguments that worked after a failure.
+    recovered: u64,
     /// Error shape → loops.
     shapes: BTreeMap<String, u64>,
     /// Indices into [`RetryLoops::ids`], in window order.
@@ -114,6 +123,8 @@ pub struct RetryLoops {
     loops_seen: u64,
     /// Loops with fewer than `min_repeats` repeats.
     loops_too_short: u64,
+    /// Retries that worked after a failure.
+    recovered: u64,
     interactions_with_loop: u64,
     tools: BTreeMap<String, ToolLoops>,
     /// Ids of interactions that are evidence of some tool, each once.
@@ -134,8 +145,18 @@ impl RetryLoops {
             .iter()
             .filter(|c| c.error.is_some())
             .count() as u64;
-        let found = loops(interaction);
+        let Scan {
+            loops: found,
+            recovered,
+        } = scan(interaction);
         self.loops_seen += found.len() as u64;
+        for (tool, n) in recovered {
+            self.recovered += u64::from(n);
+            let name = text::truncate(&tool, MAX_NAME_CHARS);
+            if self.tools.contains_key(&name) || self.tools.len() < MAX_TOOLS {
+                self.tools.entry(name).or_default().recovered += u64::from(n);
+            }
+        }
         // Per tool of this interaction: (any counted loop, any over several turns).
         let mut here: BTreeMap<String, (bool, bool)> = BTreeMap::new();
         for l in found {
@@ -215,6 +236,7 @@ impl RetryLoops {
                 ("failed_calls", self.failed_calls.to_string()),
                 ("loops", self.loops_seen.to_string()),
                 ("loops_below_min_repeats", self.loops_too_short.to_string()),
+                ("retries_that_worked", self.recovered.to_string()),
                 (
                     "interactions_with_loop",
                     self.interactions_with_loop.to_string(),
@@ -227,7 +249,7 @@ impl RetryLoops {
         let mut patterns = Vec::new();
         let mut suggestions = Vec::new();
         let mut dropped = 0usize;
-        for (name, tool) in tools {
+        for (name, tool) in tools.into_iter().filter(|(_, t)| t.loops > 0) {
             let fields = [
                 ("key", key(name)),
                 ("interactions", tool.interactions.to_string()),
@@ -237,6 +259,7 @@ impl RetryLoops {
                     tool.loops_across_turns.to_string(),
                 ),
                 ("repeated_calls", tool.repeats.to_string()),
+                ("retries_that_worked", tool.recovered.to_string()),
             ];
             if tool.interactions < self.settings.min_occurrences {
                 if dropped < LOG_TOOLS {
@@ -344,20 +367,52 @@ impl RetryLoops {
                 .filter_map(|i| self.ids.get(*i as usize).cloned())
                 .collect(),
         };
+        // Retries that worked say the failures pass: one more attempt is
+        // worth it, an endless one is not.
+        let worked = ratio(stats.recovered, stats.recovered + stats.loops);
+        let (edit, retries) = if worked >= RETRY_WORKS_SHARE {
+            (
+                format!(
+                    "When `{tool}` fails, you may call it once more with the same arguments; if \
+                     it fails again, change what the error points at, or tell the user it failed \
+                     and what you can do instead."
+                ),
+                format!(
+                    "{} retries of `{tool}` with the same arguments did work after a failure, \
+                     so one more attempt is worth it.",
+                    stats.recovered
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "When `{tool}` fails, do not call it again with the same arguments: change \
+                     what the error points at, or tell the user it failed and what you can do \
+                     instead."
+                ),
+                match stats.recovered {
+                    0 => format!(
+                        "No retry of `{tool}` with the same arguments worked in this window."
+                    ),
+                    r => format!(
+                        "Only {r} retries of `{tool}` with the same arguments worked after a \
+                         failure, against {} loops.",
+                        stats.loops
+                    ),
+                },
+            )
+        };
         let fix = Suggestion {
-            edit: Edit::AppendInstruction(format!(
-                "When `{tool}` fails, do not call it again with the same arguments: change what \
-                 the error points at, or tell the user it failed and what you can do instead."
-            )),
+            edit: Edit::AppendInstruction(edit),
             rationale: format!(
                 "In {n} interactions ({} of the window) the agent repeated a failing `{tool}` \
-                 call unchanged and got the same error: {} repeated calls that could not \
-                 succeed, {} loops over several turns. Most common error: \"{sample}\".",
+                 call unchanged and got the same error: {} repeated calls, {} loops over several \
+                 turns. {retries} Most common error: \"{sample}\".",
                 percent(share),
                 stats.repeats,
                 stats.loops_across_turns,
             ),
-            confidence: confidence(n, 0.8),
+            confidence: confidence(n, 0.8 - 0.3 * worked),
             addresses: vec![key],
         };
         (pattern, fix)
@@ -440,6 +495,7 @@ impl Rule for RetryLoops {
             failed_calls: 0,
             loops_seen: 0,
             loops_too_short: 0,
+            recovered: 0,
             interactions_with_loop: 0,
             tools: BTreeMap::new(),
             ids: Vec::new(),

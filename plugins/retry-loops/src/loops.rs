@@ -6,7 +6,8 @@
 //! ([`error_shape`]). Calls to other tools, or to the same tool with other
 //! arguments, may come between the attempts; a call with the same arguments
 //! that succeeds, or fails in another way, ends the run: the agent then got
-//! something new to act on. A run of one call is no loop.
+//! something new to act on. A run of one call is no loop; a run ended by
+//! a success is a retry that worked, counted in [`Scan::recovered`].
 //!
 //! This module reads tool calls only and keeps nothing between interactions.
 //! It owns what counts as "the same"; what is reported is the rule's.
@@ -108,11 +109,28 @@ impl Run {
 
 /// Every loop of the interaction, in the order of their first attempts.
 pub fn loops(interaction: &Interaction) -> Vec<Loop> {
+    scan(interaction).loops
+}
+
+/// What one interaction shows of repeated calls.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scan {
+    /// Every loop, in the order of their first attempts.
+    pub loops: Vec<Loop>,
+    /// Retries that worked: a failed call followed by the same call, which
+    /// succeeded, as (tool, count). A tool whose retries often work fails
+    /// for passing reasons, and one more attempt is worth it.
+    pub recovered: Vec<(String, u32)>,
+}
+
+/// The loops of the interaction and the retries that worked.
+pub fn scan(interaction: &Interaction) -> Scan {
     let calls = &interaction.tool_calls[..interaction.tool_calls.len().min(MAX_CALLS)];
     // Most interactions have no failure, and those cost one pass and nothing more.
     if calls.iter().all(|c| c.error.is_none()) {
-        return Vec::new();
+        return Scan::default();
     }
+    let mut recovered: Vec<(String, u32)> = Vec::new();
     let mut open: BTreeMap<(&str, Cow<'_, str>), Run> = BTreeMap::new();
     let mut out = Vec::new();
     for (i, call) in calls.iter().enumerate() {
@@ -134,6 +152,12 @@ pub fn loops(interaction: &Interaction) -> Vec<Loop> {
             (_, shape) => {
                 // Something new: the run, if any, ends here.
                 if let Some(run) = open.remove(&key) {
+                    if shape.is_none() {
+                        match recovered.iter_mut().find(|(t, _)| t == key.0) {
+                            Some((_, n)) => *n += 1,
+                            None => recovered.push((key.0.to_string(), 1)),
+                        }
+                    }
                     out.extend(run.into_loop(key.0));
                 }
                 if let Some(shape) = shape {
@@ -155,7 +179,10 @@ pub fn loops(interaction: &Interaction) -> Vec<Loop> {
             .filter_map(|((tool, _), run)| run.into_loop(tool)),
     );
     out.sort_by_key(|l| l.first_call);
-    out
+    Scan {
+        loops: out,
+        recovered,
+    }
 }
 
 /// Whether messages `from`..`to` (exclusive) hold a message that is neither

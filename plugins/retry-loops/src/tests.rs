@@ -339,6 +339,48 @@ fn loops_over_several_turns_are_counted_apart_in_the_description_and_the_log() {
 }
 
 #[test]
+fn a_tool_whose_retries_usually_work_is_allowed_one_more_attempt() {
+    let recovers = |id: &str| {
+        convo(id)
+            .call("search_flights", SEARCH, TIMEOUT)
+            .call("search_flights", SEARCH, None)
+            .done()
+    };
+    let mut window: Vec<Interaction> = (0..4).map(|i| recovers(&format!("r{i}"))).collect();
+    window.extend((0..3).map(|i| stuck_search(&format!("s{i}"))));
+    let (findings, log) = run(&mut rule(&[]), window);
+    assert_eq!(findings.patterns.len(), 1);
+    let s = &findings.suggestions[0];
+    let Edit::AppendInstruction(edit) = &s.edit else {
+        panic!("expected an instruction, got {:?}", s.edit);
+    };
+    assert!(edit.contains("you may call it once more"), "{edit}");
+    assert!(s.rationale.contains("4 retries"), "{}", s.rationale);
+    assert_eq!(
+        field(log_line(&log, "read"), "retries_that_worked"),
+        Some("4")
+    );
+
+    // Where no retry ever worked, the fix forbids the repeat, more confidently.
+    let (strict, _) = run(
+        &mut rule(&[]),
+        (0..3).map(|i| stuck_search(&format!("s{i}"))).collect(),
+    );
+    let t = &strict.suggestions[0];
+    assert!(
+        t.confidence > s.confidence,
+        "{} vs {}",
+        t.confidence,
+        s.confidence
+    );
+    assert!(
+        t.rationale.contains("No retry of `search_flights`"),
+        "{}",
+        t.rationale
+    );
+}
+
+#[test]
 fn min_repeats_drops_loops_of_two_calls_and_the_log_says_so() {
     let mut rule = rule(&[("min_repeats", "2")]);
     let (findings, log) = run(
@@ -442,4 +484,108 @@ fn the_rule_describes_itself_and_reads_only_tool_calls() {
         settings,
         [("min_occurrences", Some("3")), ("min_repeats", Some("1"))]
     );
+}
+
+/// The rule on the committed example datasets: what an operator of the
+/// shop's bot and of the help desk sees. The rule's code knows nothing of
+/// either; everything below comes from the calls and the messages.
+mod example_datasets {
+    use super::*;
+    use serde_json::Value as Json;
+
+    /// The interactions of `examples/<name>` as the host hands them to
+    /// rules: messages, and each tool call joined with the `tool` message
+    /// that answers it.
+    pub(super) fn load(name: &str) -> Vec<Interaction> {
+        let path = format!(
+            "{}/../../examples/{name}/interactions.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Json>(line).ok())
+            .map(|record| {
+                let logged = record["messages"].as_array().cloned().unwrap_or_default();
+                let mut messages = Vec::new();
+                let mut made = Vec::new();
+                for (i, m) in logged.iter().enumerate() {
+                    let role = match m["role"].as_str() {
+                        Some("system") => Role::System,
+                        Some("user") => Role::User,
+                        Some("tool") => Role::Tool,
+                        _ => Role::Assistant,
+                    };
+                    messages.push(Message {
+                        role,
+                        content: m["content"].as_str().unwrap_or_default().into(),
+                        tool_call_id: m["tool_call_id"].as_str().map(str::to_string),
+                    });
+                    for call in m["tool_calls"].as_array().into_iter().flatten() {
+                        let id = call["id"].as_str().unwrap_or_default();
+                        let answer = logged
+                            .iter()
+                            .find(|r| r["tool_call_id"].as_str() == Some(id));
+                        let error = answer
+                            .filter(|r| r["is_error"].as_bool() == Some(true))
+                            .and_then(|r| r["content"].as_str())
+                            .map(str::to_string);
+                        made.push(ToolCall {
+                            id: id.to_string(),
+                            name: call["function"]["name"].as_str().unwrap_or_default().into(),
+                            arguments: call["function"]["arguments"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .into(),
+                            error,
+                            message_index: i as u32,
+                        });
+                    }
+                }
+                Interaction {
+                    id: record["id"].as_str().unwrap_or_default().into(),
+                    session_id: record["session_id"].as_str().map(str::to_string),
+                    user_id: record["user_id"].as_str().map(str::to_string),
+                    timestamp_ms: 0,
+                    config_version: None,
+                    messages,
+                    tool_calls: made,
+                    metadata: "{}".into(),
+                }
+            })
+            .collect()
+    }
+
+    fn findings(name: &str, settings: &[(&str, &str)]) -> (Findings, Vec<LogLine>) {
+        let window = load(name);
+        assert!(
+            window.len() >= 2000,
+            "example dataset missing: {}",
+            window.len()
+        );
+        let mut r = rule(settings);
+        for chunk in window.chunks(256) {
+            let _ = run(&mut r, chunk.to_vec());
+        }
+        r.findings_and_log()
+    }
+
+    #[test]
+    fn the_shops_bot_asks_the_carrier_again_after_a_timeout() {
+        let (findings, log) = findings("support-bot", &[]);
+        let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["retry-loops/track_shipment"]);
+        let p = &findings.patterns[0];
+        assert_eq!(p.evidence.len(), p.occurrences as usize);
+        assert!(p.occurrences >= 10, "{}", p.occurrences);
+        assert_eq!(
+            field(log_line(&log, "pattern"), "loops_over_several_turns"),
+            Some("0")
+        );
+    }
+
+    #[test]
+    fn the_help_desk_does_not_loop() {
+        let (findings, _) = findings("help-desk", &[]);
+        assert!(findings.patterns.is_empty(), "{:?}", findings.patterns);
+    }
 }
