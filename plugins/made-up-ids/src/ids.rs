@@ -17,7 +17,7 @@ pub enum FieldName {
 
 /// The default `id_fields`.
 pub const DEFAULT_ID_FIELDS: &str =
-    "id,*_id,*Id,*ID,*_ref,*Ref,*_number,*Number,*_code,*Code,*_key,*Key";
+    "id,*_id,*Id,*ID,*_ref,*Ref,*_number,*Number,*_code,*Code,*_key,*Key,*_tag,*Tag";
 
 /// Parse `id_fields`: names and `*suffix`es separated by commas.
 pub fn parse_id_fields(raw: &str) -> Result<Vec<FieldName>, String> {
@@ -175,6 +175,7 @@ mod tests {
             "booking_ref",
             "card_number",
             "promo_code",
+            "asset_tag",
         ] {
             assert!(is_id_field(name, &fields), "{name}");
         }

@@ -183,8 +183,9 @@ pub fn id_arguments(interaction: &Interaction, settings: &Settings) -> Vec<IdArg
                 continue;
             }
             let sources = sources.get_or_insert_with(|| Sources::of(interaction));
+            // The interaction first: most ids come from it, and the prompt is long.
             let knows = |part: &str| {
-                settings.system_prompt.contains(part) || sources.knows(part, call.message_index)
+                sources.knows(part, call.message_index) || settings.system_prompt.contains(part)
             };
             let origin = if knows(&folded) {
                 Origin::Known
@@ -611,7 +612,7 @@ impl MadeUpIds {
             String::new()
         };
         let description = format!(
-            "`{tool}` was called with a `{field}` that appeared in no earlier user message, \
+            "`{tool}` was called with a value of `{field}` that appeared in no earlier user message, \
              successful tool result or system prompt in {n} of {} interactions ({}): {made_up} \
              of its {calls} calls ({}); {failed_calls} of those calls failed.{rebuilt} Most \
              common shape of the made-up values: {shape}.",
@@ -628,7 +629,7 @@ impl MadeUpIds {
         };
         let pattern = Pattern {
             key: key.clone(),
-            title: format!("`{tool}` is called with a `{field}` nobody gave"),
+            title: format!("`{tool}` gets `{field}` values nobody gave"),
             description,
             severity,
             occurrences: u32::try_from(n).unwrap_or(u32::MAX),
@@ -653,8 +654,8 @@ impl MadeUpIds {
                  returned; when you do not have one, look it up or ask the user."
             )),
             rationale: format!(
-                "In {n} interactions ({} of the window) the agent sent `{tool}` a `{field}` that \
-                 appeared nowhere before the call: {made_up} calls, {failed_calls} of them \
+                "In {n} interactions ({} of the window) the agent sent `{tool}` a value of \
+                 `{field}` that appeared nowhere before the call: {made_up} calls, {failed_calls} of them \
                  failed ({}). {evidence}{rebuilt} Most common shape: {shape}.",
                 percent(share),
                 percent(failed),

@@ -616,27 +616,28 @@ mod example_datasets {
     }
 
     #[test]
-    fn the_help_desk_adds_prefixes_to_ids_and_sometimes_produces_one_from_nowhere() {
+    fn the_help_desks_prefixed_ticket_numbers_and_rare_unsourced_employee_ids_are_not_reported() {
         let (findings, log) = findings("help-desk", &[]);
-        assert!(findings.patterns.is_empty(), "{:?}", findings.patterns);
+        let reported = |key: &str| findings.patterns.iter().any(|p| p.key == key);
+        let dropped = |key: &str| log.iter().find(|l| field(l, "key") == Some(key));
         // Ticket numbers typed as digits and sent with their prefix: accepted, not reported.
-        let tickets = log
-            .iter()
-            .find(|l| field(l, "key") == Some("made-up-ids/get_ticket_status/ticket_id"));
+        let tickets = "made-up-ids/get_ticket_status/ticket_id";
+        assert!(!reported(tickets));
         assert!(
-            tickets.is_some_and(|l| field(l, "invented") == Some("0")
+            dropped(tickets).is_some_and(|l| field(l, "invented") == Some("0")
                 && field(l, "reason").is_some_and(|r| r.contains("a form the tool expects"))),
-            "{tickets:?}"
+            "{:?}",
+            dropped(tickets)
         );
-        // After a lookup by e-mail fails, the agent sends an employee id no one gave:
-        // found, but in too few of the tool's calls to report at the default share.
-        let employees = log
-            .iter()
-            .find(|l| field(l, "key") == Some("made-up-ids/lookup_employee/employee_id"));
+        // After a lookup by e-mail fails, the agent sometimes sends an employee id no
+        // one gave: counted, but in too few of the tool's calls to report by default.
+        let employees = "made-up-ids/lookup_employee/employee_id";
+        assert!(!reported(employees));
         assert!(
-            employees.is_some_and(|l| field(l, "invented").is_some_and(|n| n != "0")
+            dropped(employees).is_some_and(|l| field(l, "invented").is_some_and(|n| n != "0")
                 && field(l, "reason").is_some_and(|r| r.starts_with("below min_share"))),
-            "{employees:?}"
+            "{:?}",
+            dropped(employees)
         );
     }
 }
