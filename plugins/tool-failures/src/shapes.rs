@@ -258,6 +258,8 @@ impl ToolArgs {
                 strength(b)
                     .cmp(&strength(a))
                     .then(rank(a.feature).cmp(&rank(b.feature)))
+                    // What failing calls have says more than what they lack.
+                    .then((b.contrast() > 0.0).cmp(&(a.contrast() > 0.0)))
                     .then(a.feature.cmp(&b.feature))
             });
             let score = markers.first().map_or(0.0, |m| m.contrast().abs());
