@@ -10,26 +10,55 @@
 //! its evidence every such interaction, in window order, up to
 //! [`MAX_EVIDENCE`].
 //!
+//! Errors that fit no class (`other`) are split further by the shape of
+//! their message ([`messages`]: ids, numbers and quoted values masked away):
+//! one tool's declined payments and its cancelled reservations are two
+//! problems, not one `other`. Each shape that passes the same thresholds on
+//! its own is a pattern keyed `tool-failures/<tool>/other/<sub-key>`, the
+//! sub-key a hash of the shape (the same in every window, never a word of a
+//! message); its title quotes the shape. The rarer shapes fold back into
+//! `tool-failures/<tool>/other`. Only `other` is split: every other class
+//! already names the cause, its fix is one whatever its messages say, and
+//! one mistake written two ways must stay one problem.
+//!
 //! The fix follows from structure, never from words of a domain. The rule
 //! compares the arguments of a tool's failing calls with those of its
-//! successful calls, field by field ([`shapes`]): when one field's shape
-//! tells them apart (failing `booking_ref`s contain `#`, successful ones are
-//! digits only), the fix names the tool, the field and the shape. When none
-//! does, an `invalid_argument` fix quotes what the tool's own (masked) error
-//! says it expects, with lower confidence. A timeout, rate limit or outage is
-//! not the agent's to fix: the fix says what the agent does when the tool
-//! fails (no result stated that no tool returned), and a tool that fails on
-//! a large share of its calls is also flagged for its operators. Records not
-//! found, refused permissions and unclassified errors are flagged for a
-//! person unless the arguments explain them. At most two suggestions per
-//! pattern, and an edit never holds a count, a user's value or a quote of a
-//! user.
+//! successful calls, field by field ([`shapes`]), for every class and for
+//! each `other` shape: when one field's shape tells them apart (failing
+//! `booking_ref`s contain `#`, successful ones are digits only; every
+//! three-leg search times out, no one-leg search does), the description
+//! says so with the figures. What the fix then aims at:
+//!
+//! - A wrong argument (`invalid_argument`, `not_found`, `other`): the fix
+//!   tells the caller the field and the shape the tool accepts.
+//! - An operational failure (timeout, rate limit, outage) that follows the
+//!   arguments is the tool's limit, not an outage. When calls of another
+//!   shape ask the same and succeed (the same value written otherwise, a
+//!   value asked for, a long list split into the shorter lists that do
+//!   succeed), the fix tells the caller to use that shape *and* flags the
+//!   tool for its owner (it cannot handle the shape). When the only shape
+//!   that succeeds would drop part of the request (a field successful calls
+//!   never send, a list they always send longer), only the owner is
+//!   flagged.
+//! - An operational failure the arguments do not explain is not the
+//!   agent's to fix: the fix says what the agent does when the tool fails
+//!   (no result stated that no tool returned), and a tool that fails on a
+//!   large share of its calls is also flagged for its operators.
+//!
+//! When no field explains a rejection, an `invalid_argument` fix quotes
+//! what the tool's own (masked) error says it expects, with lower
+//! confidence. Records not found, refused permissions and unclassified
+//! errors are flagged for a person unless the arguments explain them. At
+//! most two suggestions per pattern, and an edit never holds a count, a
+//! user's value or a quote of a user.
 //!
 //! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools (the
 //! first [`shapes::MAX_FIELDS`] fields of the first [`MAX_PROFILED_TOOLS`]
-//! profiled, from a systematic sample past [`shapes::SAMPLE_ALL`] calls), [`MAX_GROUPS`] groups, [`MAX_MESSAGES`] masked messages per
-//! group, and [`MAX_EVIDENCE_TOTAL`] evidence entries across groups, each an
-//! index into one list of interaction ids kept once.
+//! profiled, from a systematic sample past [`shapes::SAMPLE_ALL`] calls, and
+//! [`shapes::MAX_SHAPE_PROFILES`] message shapes of each), [`MAX_GROUPS`]
+//! groups, [`MAX_MESSAGES`] masked messages and [`MAX_SHAPES`] message
+//! shapes per group, and [`MAX_EVIDENCE_TOTAL`] evidence entries across
+//! groups, each an index into one list of interaction ids kept once.
 
 pub mod args;
 pub mod classify;
@@ -1117,9 +1146,10 @@ impl Rule for ToolFailures {
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Groups failed tool calls by tool and error class (timeout, \
                           rate_limited, not_found, invalid_argument, permission_denied, \
-                          unavailable, other), compares failing calls' arguments with successful \
-                          ones to find the field the agent gets wrong, and proposes that fix, \
-                          graceful handling of a failing tool, or a review."
+                          unavailable, other; `other` split by message shape), compares failing \
+                          calls' arguments with successful ones to find the field or shape that \
+                          fails, and proposes that fix to the caller, graceful handling of a \
+                          failing tool, or a review by the tool's owner."
                 .into(),
             stages: vec![Stage::Analyse],
             inputs: Inputs::TOOL_CALLS,

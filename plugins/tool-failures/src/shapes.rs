@@ -16,9 +16,15 @@
 //! name or address a user gave ever reaches an instruction. This module
 //! knows nothing of any domain.
 //!
+//! Profiles are kept for every outcome, operational failures included (a
+//! tool that times out only on long lists is not down), and for the first
+//! [`MAX_SHAPE_PROFILES`] message shapes of unclassified errors, whose
+//! causes differ. [`Explanation::caller_clause`] says whether the caller
+//! can avoid the failure by asking the same in another shape.
+//!
 //! Memory per tool is bounded: at most [`MAX_FIELDS`] fields, each with a
 //! fixed array of counters and at most [`MAX_SIGNATURES`] signatures per
-//! outcome.
+//! outcome or message shape.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
