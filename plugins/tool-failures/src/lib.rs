@@ -357,8 +357,8 @@ impl ToolFailures {
     /// A tool's `other` group as patterns: each message shape that passes
     /// the thresholds on its own is one, and every other shape (with those
     /// past [`MAX_SHAPES`]) folds back into the group's key. With no shape
-    /// frequent enough, the group is one unit as before. Also a run-log line
-    /// saying what came of the split.
+    /// frequent enough, the group is one unit as before. Also the split's
+    /// figures, for the run log.
     fn split_other(&self, tool: &str, group: &Group) -> (Vec<Unit>, SplitStats) {
         let unit = |sub, rest, group| Unit {
             tool: tool.to_string(),
