@@ -10,29 +10,59 @@
 //! its evidence every such interaction, in window order, up to
 //! [`MAX_EVIDENCE`].
 //!
+//! Errors that fit no class (`other`) are split further by the shape of
+//! their message ([`messages`]: ids, numbers and quoted values masked away):
+//! one tool's declined payments and its cancelled reservations are two
+//! problems, not one `other`. Each shape that passes the same thresholds on
+//! its own is a pattern keyed `tool-failures/<tool>/other/<sub-key>`, the
+//! sub-key a hash of the shape (the same in every window, never a word of a
+//! message); its title quotes the shape. The rarer shapes fold back into
+//! `tool-failures/<tool>/other`. Only `other` is split: every other class
+//! already names the cause, its fix is one whatever its messages say, and
+//! one mistake written two ways must stay one problem.
+//!
 //! The fix follows from structure, never from words of a domain. The rule
 //! compares the arguments of a tool's failing calls with those of its
-//! successful calls, field by field ([`shapes`]): when one field's shape
-//! tells them apart (failing `booking_ref`s contain `#`, successful ones are
-//! digits only), the fix names the tool, the field and the shape. When none
-//! does, an `invalid_argument` fix quotes what the tool's own (masked) error
-//! says it expects, with lower confidence. A timeout, rate limit or outage is
-//! not the agent's to fix: the fix says what the agent does when the tool
-//! fails (no result stated that no tool returned), and a tool that fails on
-//! a large share of its calls is also flagged for its operators. Records not
-//! found, refused permissions and unclassified errors are flagged for a
-//! person unless the arguments explain them. At most two suggestions per
-//! pattern, and an edit never holds a count, a user's value or a quote of a
-//! user.
+//! successful calls, field by field ([`shapes`]), for every class and for
+//! each `other` shape: when one field's shape tells them apart (failing
+//! `booking_ref`s contain `#`, successful ones are digits only; every
+//! three-leg search times out, no one-leg search does), the description
+//! says so with the figures. What the fix then aims at:
+//!
+//! - A wrong argument (`invalid_argument`, `not_found`, `other`): the fix
+//!   tells the caller the field and the shape the tool accepts.
+//! - An operational failure (timeout, rate limit, outage) that follows the
+//!   arguments is the tool's limit, not an outage. When calls of another
+//!   shape ask the same and succeed (the same value written otherwise, a
+//!   value asked for, a long list split into the shorter lists that do
+//!   succeed), the fix tells the caller to use that shape *and* flags the
+//!   tool for its owner (it cannot handle the shape). When the only shape
+//!   that succeeds would drop part of the request (a field successful calls
+//!   never send, a list they always send longer), only the owner is
+//!   flagged.
+//! - An operational failure the arguments do not explain is not the
+//!   agent's to fix: the fix says what the agent does when the tool fails
+//!   (no result stated that no tool returned), and a tool that fails on a
+//!   large share of its calls is also flagged for its operators.
+//!
+//! When no field explains a rejection, an `invalid_argument` fix quotes
+//! what the tool's own (masked) error says it expects, with lower
+//! confidence. Records not found, refused permissions and unclassified
+//! errors are flagged for a person unless the arguments explain them. At
+//! most two suggestions per pattern, and an edit never holds a count, a
+//! user's value or a quote of a user.
 //!
 //! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools (the
 //! first [`shapes::MAX_FIELDS`] fields of the first [`MAX_PROFILED_TOOLS`]
-//! profiled, from a systematic sample past [`shapes::SAMPLE_ALL`] calls), [`MAX_GROUPS`] groups, [`MAX_MESSAGES`] masked messages per
-//! group, and [`MAX_EVIDENCE_TOTAL`] evidence entries across groups, each an
-//! index into one list of interaction ids kept once.
+//! profiled, from a systematic sample past [`shapes::SAMPLE_ALL`] calls, and
+//! [`shapes::MAX_SHAPE_PROFILES`] message shapes of each), [`MAX_GROUPS`]
+//! groups, [`MAX_MESSAGES`] masked messages and [`MAX_SHAPES`] message
+//! shapes per group, and [`MAX_EVIDENCE_TOTAL`] evidence entries across
+//! groups, each an index into one list of interaction ids kept once.
 
 pub mod args;
 pub mod classify;
+pub mod messages;
 pub mod shapes;
 
 use std::borrow::Cow;
@@ -61,10 +91,15 @@ pub const MAX_PROFILED_TOOLS: usize = 64;
 pub const MAX_GROUPS: usize = 1000;
 /// Distinct masked error messages remembered per group; the rarest are dropped when full.
 pub const MAX_MESSAGES: usize = 100;
+/// Message shapes tracked per tool's `other` group; failures of further
+/// shapes are counted together, as the group's unsplit rest.
+pub const MAX_SHAPES: usize = 32;
 /// Longest tool name kept (longer names are cut, so a hostile name cannot grow memory).
 const MAX_NAME_CHARS: usize = 100;
 /// Tools listed by name in the run log (most called first).
 const LOG_TOOLS: usize = 8;
+/// Tools whose split of `other` errors is listed in the run log.
+const LOG_SPLITS: usize = 4;
 /// Patterns and dropped groups listed by name in the run log.
 const LOG_GROUPS: usize = 8;
 
@@ -81,11 +116,45 @@ struct Group {
     messages: BTreeMap<String, (u64, String)>,
     /// The last interaction (numbered from 1) that counted towards it.
     last_seen: u64,
+    /// For the `other` class only: its failures by message shape
+    /// ([`messages`]), keyed by sub-key, at most [`MAX_SHAPES`].
+    shapes: BTreeMap<String, ShapeGroup>,
+    /// For the `other` class only: failures of shapes past [`MAX_SHAPES`].
+    rest: ShapeGroup,
+}
+
+/// The failures of one message shape within a tool's `other` group.
+#[derive(Clone, Default)]
+struct ShapeGroup {
+    /// The shape ([`messages::shape`]), quoted in a title.
+    shape: String,
+    /// The first raw message of that shape.
+    raw: String,
+    failures: u64,
+    interactions: u64,
+    evidence: Vec<u32>,
+    last_seen: u64,
+}
+
+impl ShapeGroup {
+    /// Counts one failure; true when it is the first of this interaction.
+    fn count(&mut self, now: u64) -> bool {
+        self.failures += 1;
+        if self.last_seen == now {
+            return false;
+        }
+        self.last_seen = now;
+        self.interactions += 1;
+        true
+    }
 }
 
 impl Group {
     fn record_message(&mut self, raw: &str) {
-        let shape = mask(raw);
+        self.record_masked(mask(raw), raw);
+    }
+
+    fn record_masked(&mut self, shape: String, raw: &str) {
         if let Some((count, _)) = self.messages.get_mut(&shape) {
             *count += 1;
             return;
@@ -200,16 +269,178 @@ pub struct ToolFailures {
     /// Tools with argument profiles (at most [`MAX_PROFILED_TOOLS`]).
     profiled_tools: usize,
     groups: BTreeMap<(String, ErrorClass), Group>,
-    /// Ids of interactions that are evidence of some group, each once.
-    ids: Vec<String>,
-    evidence_total: usize,
+    evidence: EvidenceStore,
     /// Whether the tool or group cap was hit (logged once).
     overflowed: bool,
+}
+
+/// Interaction ids kept as evidence, each once, and the budget of entries
+/// that point at them.
+#[derive(Default)]
+struct EvidenceStore {
+    /// Ids of interactions that are evidence of some group, each once.
+    ids: Vec<String>,
+    total: usize,
     /// Whether [`MAX_EVIDENCE_TOTAL`] was hit (logged once).
-    evidence_full: bool,
+    full: bool,
+}
+
+impl EvidenceStore {
+    /// Lists the current interaction in `list` (up to [`MAX_EVIDENCE`]);
+    /// `here` is its index in `ids`, pushed when it first becomes evidence.
+    fn add(&mut self, list: &mut Vec<u32>, here: &mut Option<u32>, id: &str) {
+        if list.len() >= MAX_EVIDENCE {
+            return;
+        }
+        if self.total < MAX_EVIDENCE_TOTAL {
+            let index = *here.get_or_insert_with(|| {
+                self.ids.push(id.to_string());
+                u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
+            });
+            list.push(index);
+            self.total += 1;
+        } else if !self.full {
+            self.full = true;
+            log::warn(
+                "evidence budget reached; later failing interactions count but are not listed",
+                &[("max_evidence_total", &MAX_EVIDENCE_TOTAL.to_string())],
+            );
+        }
+    }
+}
+
+/// What came of splitting one tool's `other` group by message shape.
+struct SplitStats {
+    tool: String,
+    interactions: u64,
+    shapes: usize,
+    /// Shapes reported as patterns of their own.
+    own: usize,
+    /// Failed calls of shapes past [`MAX_SHAPES`].
+    past_cap: u64,
+}
+
+/// What one pattern is made of: a (tool, class) group, one message shape
+/// of a tool's `other` group, or what is left of that group once its
+/// frequent shapes have patterns of their own.
+struct Unit {
+    tool: String,
+    class: ErrorClass,
+    /// For one message shape: its (sub-key, shape).
+    sub: Option<(String, String)>,
+    /// Whether this is the rest of an `other` group after a split.
+    rest: bool,
+    group: Group,
+}
+
+impl Unit {
+    /// `tool-failures/<tool>/<class>`, and `/<sub-key>` for a message shape.
+    fn key(&self) -> String {
+        let key = group_key(&self.tool, self.class);
+        match &self.sub {
+            Some((subkey, _)) => format!("{key}/{subkey}"),
+            None => key,
+        }
+    }
+
+    /// The order of ties: tool, class, then the rest before its shapes.
+    fn order(&self) -> (&str, ErrorClass, Option<&str>) {
+        (
+            &self.tool,
+            self.class,
+            self.sub.as_ref().map(|(k, _)| k.as_str()),
+        )
+    }
 }
 
 impl ToolFailures {
+    /// A tool's `other` group as patterns: each message shape that passes
+    /// the thresholds on its own is one, and every other shape (with those
+    /// past [`MAX_SHAPES`]) folds back into the group's key. With no shape
+    /// frequent enough, the group is one unit as before. Also the split's
+    /// figures, for the run log.
+    fn split_other(&self, tool: &str, group: &Group) -> (Vec<Unit>, SplitStats) {
+        let unit = |sub, rest, group| Unit {
+            tool: tool.to_string(),
+            class: ErrorClass::Other,
+            sub,
+            rest,
+            group,
+        };
+        let mut units = Vec::new();
+        for (subkey, part) in &group.shapes {
+            let as_group = Group {
+                failures: part.failures,
+                interactions: part.interactions,
+                evidence: part.evidence.clone(),
+                messages: BTreeMap::from([(part.shape.clone(), (part.failures, part.raw.clone()))]),
+                last_seen: part.last_seen,
+                ..Group::default()
+            };
+            if self.dropped_because(&as_group).is_none() {
+                units.push(unit(
+                    Some((subkey.clone(), part.shape.clone())),
+                    false,
+                    as_group,
+                ));
+            }
+        }
+        let stats = SplitStats {
+            tool: tool.to_string(),
+            interactions: group.interactions,
+            shapes: group.shapes.len(),
+            own: units.len(),
+            past_cap: group.rest.failures,
+        };
+        if units.is_empty() {
+            return (vec![unit(None, false, group.clone())], stats);
+        }
+        let split: Vec<&str> = units
+            .iter()
+            .filter_map(|u| u.sub.as_ref().map(|(k, _)| k.as_str()))
+            .collect();
+        let mut rest = Group::default();
+        // Whether every part lists all its interactions: then the rest's
+        // interactions are exactly its distinct evidence.
+        let mut complete = true;
+        let mut sum = 0;
+        let parts = group
+            .shapes
+            .iter()
+            .filter(|(k, _)| !split.contains(&k.as_str()))
+            .map(|(_, p)| p)
+            .chain([&group.rest]);
+        for part in parts {
+            rest.failures += part.failures;
+            rest.last_seen = rest.last_seen.max(part.last_seen);
+            sum += part.interactions;
+            complete &= part.evidence.len() as u64 == part.interactions;
+            rest.evidence.extend_from_slice(&part.evidence);
+        }
+        // Indices grow in window order: sorting restores it.
+        rest.evidence.sort_unstable();
+        rest.evidence.dedup();
+        rest.interactions = if complete {
+            rest.evidence.len() as u64
+        } else {
+            sum.min(group.interactions)
+        };
+        rest.evidence.truncate(MAX_EVIDENCE);
+        rest.messages = group
+            .messages
+            .iter()
+            .filter(|(masked, _)| {
+                let subkey = messages::subkey(&messages::shape(masked));
+                !split.contains(&subkey.as_str())
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if rest.failures > 0 {
+            units.push(unit(None, true, rest));
+        }
+        (units, stats)
+    }
+
     fn record(&mut self, interaction: &Interaction) {
         self.interactions += 1;
         // Interactions are numbered from 1: a tool or group whose `last_seen`
@@ -249,8 +480,19 @@ impl ToolFailures {
                 tool.last_seen = now;
                 tool.interactions += 1;
             }
+            // An unclassified error's masked message, shape and sub-key.
+            let other = match (&call.error, class) {
+                (Some(error), Some(ErrorClass::Other)) => {
+                    let masked = mask(error);
+                    let shape = messages::shape(&masked);
+                    let subkey = messages::subkey(&shape);
+                    Some((masked, shape, subkey))
+                }
+                _ => None,
+            };
             if let Some(args) = &mut tool.args {
-                args.record(class, &call.arguments);
+                let subkey = other.as_ref().map(|(_, _, k)| k.as_str());
+                args.record_shaped(class, subkey, &call.arguments);
             }
             let (Some(error), Some(class)) = (&call.error, class) else {
                 continue;
@@ -263,29 +505,36 @@ impl ToolFailures {
             }
             let group = self.groups.entry(key).or_default();
             group.failures += 1;
-            group.record_message(error);
+            if let Some((masked, shape, subkey)) = other {
+                group.record_masked(masked, error);
+                let part = if group.shapes.contains_key(&subkey) {
+                    group.shapes.get_mut(&subkey)
+                } else if group.shapes.len() < MAX_SHAPES {
+                    let raw = text::truncate(error.trim(), classify::MAX_SAMPLE_CHARS);
+                    let part = ShapeGroup {
+                        shape,
+                        raw,
+                        ..ShapeGroup::default()
+                    };
+                    Some(group.shapes.entry(subkey).or_insert(part))
+                } else {
+                    None
+                };
+                let part = part.unwrap_or(&mut group.rest);
+                if part.count(now) {
+                    self.evidence
+                        .add(&mut part.evidence, &mut id_index, &interaction.id);
+                }
+            } else {
+                group.record_message(error);
+            }
             if group.last_seen == now {
                 continue;
             }
             group.last_seen = now;
             group.interactions += 1;
-            if group.evidence.len() >= MAX_EVIDENCE {
-                continue;
-            }
-            if self.evidence_total < MAX_EVIDENCE_TOTAL {
-                let index = *id_index.get_or_insert_with(|| {
-                    self.ids.push(interaction.id.clone());
-                    u32::try_from(self.ids.len() - 1).unwrap_or(u32::MAX)
-                });
-                group.evidence.push(index);
-                self.evidence_total += 1;
-            } else if !self.evidence_full {
-                self.evidence_full = true;
-                log::warn(
-                    "evidence budget reached; later failing interactions count but are not listed",
-                    &[("max_evidence_total", &MAX_EVIDENCE_TOTAL.to_string())],
-                );
-            }
+            self.evidence
+                .add(&mut group.evidence, &mut id_index, &interaction.id);
         }
         if failed_here {
             self.interactions_with_failure += 1;
@@ -447,35 +696,108 @@ impl ToolFailures {
         }
         log.push(line("failed calls by class", &per_class));
 
-        let mut reported = Vec::new();
-        let mut dropped = Vec::new();
-        let groups = self.folded_groups();
-        for (key, group) in &groups {
-            match self.dropped_because(group) {
-                None => reported.push((key, group)),
-                Some(reason) => dropped.push((key, group, reason)),
+        let mut reported: Vec<Unit> = Vec::new();
+        let mut dropped: Vec<(Unit, String)> = Vec::new();
+        let mut splits = Vec::new();
+        for ((tool, class), group) in self.folded_groups() {
+            let units = if class == ErrorClass::Other {
+                let (units, split) = self.split_other(&tool, &group);
+                splits.push(split);
+                units
+            } else {
+                vec![Unit {
+                    tool,
+                    class,
+                    sub: None,
+                    rest: false,
+                    group,
+                }]
+            };
+            for unit in units {
+                match self.dropped_because(&unit.group) {
+                    None => reported.push(unit),
+                    Some(reason) => dropped.push((unit, reason)),
+                }
             }
         }
-        // Most interactions first; ties by tool then class, so the order is stable.
+        if !splits.is_empty() {
+            let sum = |f: fn(&SplitStats) -> u64| splits.iter().map(f).sum::<u64>().to_string();
+            log.push(line(
+                "other errors split by message shape",
+                &[
+                    ("tools", splits.len().to_string()),
+                    ("shapes", sum(|s| s.shapes as u64)),
+                    ("own_patterns", sum(|s| s.own as u64)),
+                    ("folded_back_shapes", sum(|s| (s.shapes - s.own) as u64)),
+                    ("calls_past_shape_cap", sum(|s| s.past_cap)),
+                ],
+            ));
+            // Tools with several shapes, most affected first.
+            splits.retain(|s| s.shapes > 1);
+            splits.sort_by(|a, b| {
+                b.interactions
+                    .cmp(&a.interactions)
+                    .then(a.tool.cmp(&b.tool))
+            });
+            for s in splits.iter().take(LOG_SPLITS) {
+                log.push(line(
+                    "message shapes",
+                    &[
+                        ("tool", s.tool.clone()),
+                        ("shapes", s.shapes.to_string()),
+                        ("own_patterns", s.own.to_string()),
+                        ("folded_back", (s.shapes - s.own).to_string()),
+                        ("calls_past_shape_cap", s.past_cap.to_string()),
+                    ],
+                ));
+            }
+        }
+        // Most interactions first; ties by tool, class then sub-key, so the order is stable.
         reported.sort_by(|a, b| {
-            b.1.interactions
-                .cmp(&a.1.interactions)
-                .then_with(|| a.0.cmp(b.0))
+            b.group
+                .interactions
+                .cmp(&a.group.interactions)
+                .then_with(|| a.order().cmp(&b.order()))
         });
         dropped.sort_by(|a, b| {
-            b.1.interactions
-                .cmp(&a.1.interactions)
-                .then_with(|| a.0.cmp(b.0))
+            b.0.group
+                .interactions
+                .cmp(&a.0.group.interactions)
+                .then_with(|| a.0.order().cmp(&b.0.order()))
         });
 
         let mut patterns = Vec::new();
         let mut suggestions = Vec::new();
-        for (i, ((tool, class), group)) in reported.iter().enumerate() {
-            let stats = self.tools.get(tool);
-            let explanation = stats
-                .and_then(|t| t.args.as_ref())
-                .and_then(|a| a.explain(*class));
-            let (pattern, fixes) = self.pattern(tool, *class, group, explanation.as_ref());
+        // Patterns whose arguments were compared: (explained, not explained);
+        // and those with too few readable calls to compare.
+        let (mut explained, mut unexplained, mut uncompared) = (0u64, 0u64, 0u64);
+        for (i, unit) in reported.iter().enumerate() {
+            let Unit {
+                tool,
+                class,
+                sub,
+                group,
+                ..
+            } = unit;
+            let args = self.tools.get(tool).and_then(|t| t.args.as_ref());
+            let (explanation, (successes, failures)) = match (args, sub) {
+                (None, _) => (None, (0, 0)),
+                (Some(a), Some((subkey, _))) => (
+                    a.explain_shape(subkey),
+                    (a.compared_calls(*class).0, a.shape_calls(subkey)),
+                ),
+                // The unsplit rest of an `other` group mixes shapes whose
+                // causes differ: its arguments are not compared.
+                (Some(_), None) if unit.rest => (None, (0, 0)),
+                (Some(a), None) => (a.explain(*class), a.compared_calls(*class)),
+            };
+            let compared = successes >= shapes::MIN_CALLS && failures >= shapes::MIN_CALLS;
+            match (&explanation, compared) {
+                (Some(_), _) => explained += 1,
+                (None, true) => unexplained += 1,
+                (None, false) => uncompared += 1,
+            }
+            let (pattern, fixes) = self.pattern(unit, explanation.as_ref(), compared);
             if i < LOG_GROUPS {
                 let mut fields = vec![
                     ("key", pattern.key.clone()),
@@ -485,10 +807,13 @@ impl ToolFailures {
                 ];
                 if let Some(e) = &explanation {
                     fields.push(("explained_by", e.summary()));
-                } else if *class == ErrorClass::InvalidArgument {
-                    let (successes, failures) = stats
-                        .and_then(|t| t.args.as_ref())
-                        .map_or((0, 0), |a| a.compared_calls(*class));
+                    let aim = match e.caller_clause() {
+                        Some(_) if class.is_operational() => "caller and owner",
+                        Some(_) => "caller",
+                        None => "owner",
+                    };
+                    fields.push(("fix_aimed_at", aim.to_string()));
+                } else if compared {
                     fields.push((
                         "explained_by",
                         format!(
@@ -507,13 +832,21 @@ impl ToolFailures {
                 &[("patterns", (reported.len() - LOG_GROUPS).to_string())],
             ));
         }
-        for ((tool, class), group, reason) in dropped.iter().take(LOG_GROUPS) {
+        log.push(line(
+            "arguments compared",
+            &[
+                ("patterns_explained", explained.to_string()),
+                ("patterns_not_explained", unexplained.to_string()),
+                ("patterns_too_few_calls", uncompared.to_string()),
+            ],
+        ));
+        for (unit, reason) in dropped.iter().take(LOG_GROUPS) {
             log.push(line(
                 "dropped",
                 &[
-                    ("key", group_key(tool, *class)),
-                    ("interactions", group.interactions.to_string()),
-                    ("calls", group.failures.to_string()),
+                    ("key", unit.key()),
+                    ("interactions", unit.group.interactions.to_string()),
+                    ("calls", unit.group.failures.to_string()),
                     ("reason", reason.clone()),
                 ],
             ));
@@ -553,26 +886,25 @@ impl ToolFailures {
     }
 
     /// One group's pattern and its fixes (at most two).
+    /// `compared`: whether enough calls of each side had readable
+    /// arguments for the comparison to mean something.
     fn pattern(
         &self,
-        tool: &str,
-        class: ErrorClass,
-        group: &Group,
+        unit: &Unit,
         explanation: Option<&Explanation>,
+        compared: bool,
     ) -> (Pattern, Vec<Suggestion>) {
+        let (tool, class, group) = (unit.tool.as_str(), unit.class, &unit.group);
         let calls = self.tools.get(tool).map_or(0, |t| t.calls);
         let rate = ratio(group.failures, calls);
         let share = ratio(group.interactions, self.interactions);
         let (masked, raw) = group.sample();
-        let class_name = class.as_str();
-        let key = group_key(tool, class);
+        let class_name = match &unit.sub {
+            Some((_, shape)) => format!("\"{shape}\" ({})", class.as_str()),
+            None => class.as_str().to_string(),
+        };
+        let key = unit.key();
         let n = group.interactions;
-        let compared = self
-            .tools
-            .get(tool)
-            .and_then(|t| t.args.as_ref())
-            .map(|a| a.compared_calls(class))
-            .is_some_and(|(s, f)| s >= shapes::MIN_CALLS && f >= shapes::MIN_CALLS);
         let mut description = format!(
             "`{tool}` failed with {class_name} in {n} of {} interactions ({}): {} of its {calls} \
              calls ({}). Most common error: \"{raw}\".",
@@ -587,6 +919,9 @@ impl ToolFailures {
                 e.finding()
             )),
             (Some(e), false) => description.push_str(&format!(" {}", e.finding())),
+            (None, _) if unit.rest => description.push_str(
+                " Its other message shapes are reported apart; these are the rarer ones.",
+            ),
             (None, true) if compared => description.push_str(
                 " Failing calls have the same argument shapes as successful ones: the tool \
                  itself fails.",
@@ -599,13 +934,14 @@ impl ToolFailures {
         let pattern = Pattern {
             key: key.clone(),
             title: format!("`{tool}` fails with {class_name}"),
+
             description,
             severity: self.severity(share),
             occurrences: saturating_u32(n),
             evidence: group
                 .evidence
                 .iter()
-                .filter_map(|i| self.ids.get(*i as usize).cloned())
+                .filter_map(|i| self.evidence.ids.get(*i as usize).cloned())
                 .collect(),
         };
 
@@ -628,6 +964,45 @@ impl ToolFailures {
                 ErrorClass::RateLimited => "is rate limited",
                 _ => "is unavailable",
             };
+            // Failures that follow the arguments are the tool's limit, not
+            // an outage: the caller avoids the shape when another one asks
+            // the same, and the owner is told what the tool cannot handle.
+            if let Some(e) = explanation {
+                let caller = e.caller_clause();
+                if let Some(clause) = &caller {
+                    fixes.push(suggest(
+                        Edit::AppendInstruction(format!("When you call `{tool}`, {clause}.")),
+                        (f64::from(confidence(n, 0.85)) * e.strength().min(1.0)) as f32,
+                        format!(
+                            "{rationale} {} Calls of the other shape succeed, so the agent can \
+                             ask the same in a form the tool handles.",
+                            e.finding()
+                        ),
+                    ));
+                }
+                let note = match caller {
+                    Some(_) => format!(
+                        "`{tool}` {how} only when {}, while calls of other shapes succeed: the \
+                         tool cannot handle that shape of arguments. Make it handle them, or \
+                         refuse them at once with an error that says so. The failing interactions \
+                         are in this pattern's evidence.",
+                        e.summary()
+                    ),
+                    None => format!(
+                        "`{tool}` {how} only when {}, and no other shape of arguments asks the \
+                         same: the tool cannot handle what these requests need. Check how it \
+                         handles such arguments. The failing interactions are in this pattern's \
+                         evidence.",
+                        e.summary()
+                    ),
+                };
+                fixes.push(suggest(
+                    Edit::FlagForReview(note),
+                    confidence(n, 0.8),
+                    format!("{rationale} {}", e.finding()),
+                ));
+                return (pattern, fixes);
+            }
             fixes.push(suggest(
                 Edit::AppendInstruction(format!(
                     "When `{tool}` fails or {how}, tell the user it did not go through and offer \
@@ -640,21 +1015,12 @@ impl ToolFailures {
                 ),
             ));
             if rate >= self.settings.review_failure_rate {
-                let note = match explanation {
-                    Some(e) => format!(
-                        "`{tool}` {how} on a large share of its calls, and only when {}: check \
-                         how the tool handles such arguments. The failing interactions are in \
-                         this pattern's evidence.",
-                        e.summary()
-                    ),
-                    None => format!(
+                fixes.push(suggest(
+                    Edit::FlagForReview(format!(
                         "`{tool}` {how} on a large share of its calls, which no prompt can fix: \
                          check the tool's health, capacity, timeouts and rate limits. The failing \
                          interactions are in this pattern's evidence."
-                    ),
-                };
-                fixes.push(suggest(
-                    Edit::FlagForReview(note),
+                    )),
                     confidence(n, 0.8),
                     format!(
                         "{rationale} At or above review_failure_rate ({}).",
@@ -703,6 +1069,11 @@ impl ToolFailures {
                              interactions are in this pattern's evidence."
                         ),
                     }),
+                    _ if unit.sub.is_some() => Edit::FlagForReview(format!(
+                        "`{tool}` keeps failing with one error that fits no known class (its \
+                         form is in this pattern's title). A person should read the failing \
+                         interactions in this pattern's evidence and decide whose problem it is."
+                    )),
                     _ => Edit::FlagForReview(format!(
                         "`{tool}` fails with errors that fit no known class. A person should read \
                          the failing interactions in this pattern's evidence and decide whose \
@@ -775,9 +1146,10 @@ impl Rule for ToolFailures {
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Groups failed tool calls by tool and error class (timeout, \
                           rate_limited, not_found, invalid_argument, permission_denied, \
-                          unavailable, other), compares failing calls' arguments with successful \
-                          ones to find the field the agent gets wrong, and proposes that fix, \
-                          graceful handling of a failing tool, or a review."
+                          unavailable, other; `other` split by message shape), compares failing \
+                          calls' arguments with successful ones to find the field or shape that \
+                          fails, and proposes that fix to the caller, graceful handling of a \
+                          failing tool, or a review by the tool's owner."
                 .into(),
             stages: vec![Stage::Analyse],
             inputs: Inputs::TOOL_CALLS,
@@ -821,10 +1193,8 @@ impl Rule for ToolFailures {
             tools: BTreeMap::new(),
             profiled_tools: 0,
             groups: BTreeMap::new(),
-            ids: Vec::new(),
-            evidence_total: 0,
+            evidence: EvidenceStore::default(),
             overflowed: false,
-            evidence_full: false,
         })
     }
 

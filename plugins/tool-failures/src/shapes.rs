@@ -16,10 +16,17 @@
 //! name or address a user gave ever reaches an instruction. This module
 //! knows nothing of any domain.
 //!
+//! Profiles are kept for every outcome, operational failures included (a
+//! tool that times out only on long lists is not down), and for the first
+//! [`MAX_SHAPE_PROFILES`] message shapes of unclassified errors, whose
+//! causes differ. [`Explanation::caller_clause`] says whether the caller
+//! can avoid the failure by asking the same in another shape.
+//!
 //! Memory per tool is bounded: at most [`MAX_FIELDS`] fields, each with a
 //! fixed array of counters and at most [`MAX_SIGNATURES`] signatures per
-//! outcome.
+//! outcome or message shape.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::args::{self, PUNCTUATION, Shape, Signature, feature};
@@ -29,6 +36,8 @@ use crate::classify::ErrorClass;
 pub const MAX_FIELDS: usize = 16;
 /// Run signatures remembered per field and outcome.
 pub const MAX_SIGNATURES: usize = 8;
+/// Message shapes of unclassified errors profiled per tool (the first seen).
+pub const MAX_SHAPE_PROFILES: usize = 8;
 /// Calls each side needs before arguments are compared: with fewer, any
 /// difference is as likely chance.
 pub const MIN_CALLS: u64 = 3;
@@ -104,6 +113,43 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Counts a call of this outcome; whether its arguments are read (see
+    /// [`SAMPLE_ALL`]).
+    fn take(&mut self) -> bool {
+        self.seen += 1;
+        self.seen <= SAMPLE_ALL || self.seen.is_multiple_of(SAMPLE_STRIDE)
+    }
+
+    /// Adds one readable call's fields; `known` is the tool's list of
+    /// tracked fields, grown up to [`MAX_FIELDS`].
+    fn add_fields(
+        &mut self,
+        known: &mut BTreeSet<String>,
+        fields: &[(Cow<'_, str>, args::Value<'_>)],
+    ) {
+        self.calls += 1;
+        for (i, (name, value)) in fields.iter().enumerate() {
+            // A field given twice counts once (its first value), so that no
+            // field has more values than there are calls.
+            if fields[..i].iter().any(|(earlier, _)| earlier == name) {
+                continue;
+            }
+            let name: &str = name;
+            let shape = Shape::of(value);
+            if let Some(stats) = self.fields.get_mut(name) {
+                stats.add(&shape);
+                continue;
+            }
+            if !known.contains(name) {
+                if known.len() >= MAX_FIELDS {
+                    continue;
+                }
+                known.insert(name.to_string());
+            }
+            self.fields.entry(name.to_string()).or_default().add(&shape);
+        }
+    }
+
     /// Calls whose `field` had `feature` ([`feature::ABSENT`]: had no `field`).
     fn count(&self, field: &str, feature: usize) -> u64 {
         let stats = self.fields.get(field);
@@ -123,45 +169,50 @@ pub struct ToolArgs {
     /// The fields tracked: the first [`MAX_FIELDS`] names seen.
     known: BTreeSet<String>,
     profiles: BTreeMap<Outcome, Profile>,
+    /// Failures of one message shape, by sub-key (at most [`MAX_SHAPE_PROFILES`]).
+    shape_profiles: BTreeMap<String, Profile>,
     /// Calls whose arguments were not a JSON object (or too long).
     pub unreadable: u64,
 }
 
 impl ToolArgs {
     pub fn record(&mut self, outcome: Outcome, arguments: &str) {
-        let profile = self.profiles.entry(outcome).or_default();
-        profile.seen += 1;
-        if profile.seen > SAMPLE_ALL && !profile.seen.is_multiple_of(SAMPLE_STRIDE) {
+        self.record_shaped(outcome, None, arguments);
+    }
+
+    /// Records a call, and for a failure of one message shape (a sub-key of
+    /// [`crate::messages`]) also in that shape's own profile, for the first
+    /// [`MAX_SHAPE_PROFILES`] shapes: one tool's different errors can have
+    /// different causes in its arguments.
+    pub fn record_shaped(&mut self, outcome: Outcome, shape: Option<&str>, arguments: &str) {
+        let in_main = self.profiles.entry(outcome).or_default().take();
+        let in_shape = match shape {
+            Some(key) if self.shape_profiles.contains_key(key) => {
+                self.shape_profiles.get_mut(key).is_some_and(Profile::take)
+            }
+            Some(key) if self.shape_profiles.len() < MAX_SHAPE_PROFILES => {
+                let mut profile = Profile::default();
+                let take = profile.take();
+                self.shape_profiles.insert(key.to_string(), profile);
+                take
+            }
+            _ => false,
+        };
+        if !in_main && !in_shape {
             return;
         }
         let Some(fields) = args::fields(arguments) else {
             self.unreadable += 1;
             return;
         };
-        profile.calls += 1;
-        for (i, (name, value)) in fields.iter().enumerate() {
-            // A field given twice counts once (its first value), so that no
-            // field has more values than there are calls.
-            if fields[..i].iter().any(|(earlier, _)| earlier == name) {
-                continue;
-            }
-            let name: &str = name;
-            let shape = Shape::of(value);
-            if let Some(stats) = profile.fields.get_mut(name) {
-                stats.add(&shape);
-                continue;
-            }
-            if !self.known.contains(name) {
-                if self.known.len() >= MAX_FIELDS {
-                    continue;
-                }
-                self.known.insert(name.to_string());
-            }
-            profile
-                .fields
-                .entry(name.to_string())
-                .or_default()
-                .add(&shape);
+        if in_main && let Some(profile) = self.profiles.get_mut(&outcome) {
+            profile.add_fields(&mut self.known, &fields);
+        }
+        if in_shape
+            && let Some(key) = shape
+            && let Some(profile) = self.shape_profiles.get_mut(key)
+        {
+            profile.add_fields(&mut self.known, &fields);
         }
     }
 
@@ -174,8 +225,22 @@ impl ToolArgs {
     /// The field whose shape tells calls failing with `class` from
     /// successful ones, if one does beyond chance.
     pub fn explain(&self, class: ErrorClass) -> Option<Explanation> {
+        self.explain_failures(self.profiles.get(&Some(class))?)
+    }
+
+    /// The same for the failures of one message shape (a sub-key), if that
+    /// shape was profiled.
+    pub fn explain_shape(&self, subkey: &str) -> Option<Explanation> {
+        self.explain_failures(self.shape_profiles.get(subkey)?)
+    }
+
+    /// Calls with readable arguments of one message shape.
+    pub fn shape_calls(&self, subkey: &str) -> u64 {
+        self.shape_profiles.get(subkey).map_or(0, |p| p.calls)
+    }
+
+    fn explain_failures(&self, failure: &Profile) -> Option<Explanation> {
         let success = self.profiles.get(&None)?;
-        let failure = self.profiles.get(&Some(class))?;
         if success.calls < MIN_CALLS || failure.calls < MIN_CALLS {
             return None;
         }
@@ -199,6 +264,8 @@ impl ToolArgs {
                 strength(b)
                     .cmp(&strength(a))
                     .then(rank(a.feature).cmp(&rank(b.feature)))
+                    // What failing calls have says more than what they lack.
+                    .then((b.contrast() > 0.0).cmp(&(a.contrast() > 0.0)))
                     .then(a.feature.cmp(&b.feature))
             });
             let score = markers.first().map_or(0.0, |m| m.contrast().abs());
@@ -353,6 +420,22 @@ pub fn human_list(words: &[String], conjunction: &str) -> String {
     }
 }
 
+/// "one item", "one or two items", "nine or more items".
+fn lens_words(lens: &[usize]) -> String {
+    let words: Vec<String> = lens
+        .iter()
+        .map(|n| {
+            if *n == feature::LIST_LENS - 1 {
+                format!("{} or more", number(*n))
+            } else {
+                number(*n)
+            }
+        })
+        .collect();
+    let noun = if lens == [1] { "item" } else { "items" };
+    format!("{} {noun}", human_list(&words, "or"))
+}
+
 /// The list lengths (buckets) seen among a field's values.
 fn list_lens(stats: &FieldStats) -> Vec<usize> {
     (0..feature::LIST_LENS)
@@ -470,8 +553,41 @@ impl Explanation {
         );
         if let Some(shape) = &self.success_shape {
             out.push_str(&format!(" Successful calls pass it as {shape}."));
+        } else if self.is_list_marker() && !self.success_lens.is_empty() {
+            out.push_str(&format!(
+                " Successful calls pass it with {}.",
+                lens_words(&self.success_lens)
+            ));
         }
         out
+    }
+
+    /// Whether the strongest marker is a list's length.
+    fn is_list_marker(&self) -> bool {
+        self.markers
+            .first()
+            .is_some_and(|m| (feature::LIST_LEN..feature::COUNT).contains(&m.feature))
+    }
+
+    /// What the caller should do instead, when the data show a way to ask
+    /// the same thing that the tool handles: the same value in the form
+    /// successful calls use, a missing value asked for, a long list split
+    /// into the shorter lists successful calls send. `None` when the only
+    /// shape that succeeds would drop part of what was asked (a field that
+    /// successful calls never send, a list they always send longer, list
+    /// lengths that overlap): then only the tool's owner can fix it.
+    pub fn caller_clause(&self) -> Option<String> {
+        use feature::*;
+        if self.lacking().any(|f| f == ABSENT) {
+            return None;
+        }
+        if self.is_list_marker() {
+            let (&max_s, &min_f) = (self.success_lens.last()?, self.failing_lens.first()?);
+            return (max_s < min_f && max_s > 0)
+                .then(|| self.list_clause())
+                .flatten();
+        }
+        Some(self.clause())
     }
 
     /// What the agent should do, after "When you call `tool`, ": a clause

@@ -813,3 +813,385 @@ fn an_outage_that_answers_503_and_times_out_is_one_pattern() {
         findings.suggestions
     );
 }
+
+/// An airline's booking tool that fails in five ways its errors name but no
+/// class covers, each written with the ids and amounts of its booking, in
+/// the languages its backends answer in. Failure `k` of shape `s` is in
+/// interaction `prefix-s-k`; every third interaction books fine.
+fn airline_bookings(prefix: &str, per_shape: usize, offset: usize) -> Vec<Interaction> {
+    let errors: [fn(usize) -> String; 5] = [
+        |n| format!("Payment method credit_card_{n} was declined by the issuer"),
+        |n| format!("Zahlungsmittel gift_card_{n} hat kein Guthaben mehr"),
+        |n| format!("la reserva ZX{n}Q ya fue cancelada"),
+        |n| format!("vol AF{n} complet pour la cabine demandée"),
+        |n| format!("passenger count {n} exceeds the fare's limit of {}", n % 9),
+    ];
+    let mut window = Vec::new();
+    for k in 0..per_shape {
+        for (s, error) in errors.iter().enumerate() {
+            let n = offset + 1000 * s + 7 * k;
+            let args = format!(r#"{{"reservation": "R{n}", "cabin": "economy"}}"#);
+            let error = error(n);
+            window.push(calls(
+                &format!("{prefix}-{s}-{k}"),
+                &[("book_reservation", &args, Some(&error))],
+            ));
+            if (k + s) % 3 == 0 {
+                window.push(calls(
+                    &format!("{prefix}-ok-{s}-{k}"),
+                    &[("book_reservation", &args, None)],
+                ));
+            }
+        }
+    }
+    window
+}
+
+fn keys(findings: &Findings) -> Vec<&str> {
+    findings.patterns.iter().map(|p| p.key.as_str()).collect()
+}
+
+#[test]
+fn five_different_errors_of_one_tool_are_five_problems_not_one_other() {
+    let (findings, log) = run(&mut rule(&[]), airline_bookings("a", 6, 0));
+    let keys = keys(&findings);
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    let mut distinct = keys.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5, "{keys:?}");
+    for key in &keys {
+        let subkey = key
+            .strip_prefix("tool-failures/book_reservation/other/")
+            .unwrap_or_default();
+        assert_eq!(subkey.len(), 8, "{key}");
+        assert!(subkey.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+    }
+    // The same message with other numbers is one pattern: six interactions each.
+    assert!(findings.patterns.iter().all(|p| p.occurrences == 6));
+    let titles: Vec<&str> = findings.patterns.iter().map(|p| p.title.as_str()).collect();
+    assert!(
+        titles.contains(
+            &"`book_reservation` fails with \"payment method <…> was declined by the issuer\" (other)"
+        ),
+        "{titles:?}"
+    );
+    assert!(
+        titles
+            .contains(&"`book_reservation` fails with \"la reserva <…> ya fue cancelada\" (other)"),
+        "{titles:?}"
+    );
+    // No id, card or amount reaches a title, a key or an edit.
+    for p in &findings.patterns {
+        assert!(!p.title.chars().any(|c| c.is_ascii_digit()), "{}", p.title);
+    }
+    for s in &findings.suggestions {
+        assert!(!edit_text(s).chars().any(|c| c.is_ascii_digit()), "{s:?}");
+    }
+    let split = log_line(&log, "message shapes", "tool", "book_reservation");
+    let Some(split) = split else {
+        panic!("the run log does not say how `other` was split: {log:?}");
+    };
+    assert_eq!(field(split, "shapes"), "5");
+    assert_eq!(field(split, "own_patterns"), "5");
+}
+
+#[test]
+fn rare_message_shapes_fold_back_into_the_tools_other_pattern() {
+    let mut window = airline_bookings("a", 6, 0);
+    // Four errors seen once or twice each: too few for a pattern apiece, a
+    // problem together.
+    for (i, error) in [
+        "seat map service returned garbage",
+        "seat map service returned garbage",
+        "loyalty tier unknown for member ABC77",
+        "fare rules could not be parsed",
+    ]
+    .iter()
+    .enumerate()
+    {
+        window.push(calls(
+            &format!("rare-{i}"),
+            &[("book_reservation", "{}", Some(error))],
+        ));
+    }
+    let (findings, log) = run(&mut rule(&[]), window);
+    let rest = findings
+        .patterns
+        .iter()
+        .find(|p| p.key == "tool-failures/book_reservation/other");
+    let Some(rest) = rest else {
+        panic!("no folded-back pattern: {:?}", keys(&findings));
+    };
+    assert_eq!(rest.occurrences, 4);
+    assert_eq!(rest.evidence, ["rare-0", "rare-1", "rare-2", "rare-3"]);
+    assert!(
+        rest.description.contains("reported apart"),
+        "{}",
+        rest.description
+    );
+    assert_eq!(findings.patterns.len(), 6);
+    let split = log_line(&log, "message shapes", "tool", "book_reservation");
+    assert_eq!(split.map(|l| field(l, "folded_back")), Some("3"));
+}
+
+#[test]
+fn the_same_error_shape_has_the_same_key_in_another_window() {
+    let (first, _) = run(&mut rule(&[]), airline_bookings("mon", 6, 0));
+    // Another week: other ids and numbers, more traffic, another order.
+    let mut window = airline_bookings("tue", 9, 55_555);
+    window.reverse();
+    let (second, _) = run(&mut rule(&[]), window);
+    let mut a = keys(&first);
+    let mut b = keys(&second);
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_flood_of_distinct_errors_stays_within_the_shape_cap() {
+    // Every failure a message of its own, in words only (no digit masks them).
+    let word = |mut i: usize| {
+        let mut w = String::new();
+        loop {
+            w.push(char::from(b'a' + (i % 26) as u8));
+            i /= 26;
+            if i == 0 {
+                break w;
+            }
+        }
+    };
+    let window: Vec<Interaction> = (0..2_000)
+        .map(|i| {
+            let error = format!("backend says {} went wrong", word(i));
+            calls(&format!("f{i}"), &[("sync_profile", "{}", Some(&error))])
+        })
+        .collect();
+    let mut r = rule(&[]);
+    let (findings, log) = run(&mut r, window);
+    let group = r
+        .groups
+        .get(&("sync_profile".to_string(), ErrorClass::Other));
+    let Some(group) = group else {
+        panic!("no group");
+    };
+    assert_eq!(group.shapes.len(), MAX_SHAPES);
+    assert_eq!(group.rest.failures, (2_000 - MAX_SHAPES) as u64);
+    assert!(group.messages.len() <= MAX_MESSAGES);
+    // No shape is frequent: one pattern under the tool's `other` key.
+    assert_eq!(keys(&findings), ["tool-failures/sync_profile/other"]);
+    assert_eq!(findings.patterns[0].occurrences, 2_000);
+    let line = log_line(&log, "message shapes", "tool", "sync_profile");
+    assert_eq!(
+        line.map(|l| field(l, "calls_past_shape_cap")),
+        Some((2_000 - MAX_SHAPES).to_string().as_str())
+    );
+}
+
+/// An airline's flight search: one-leg searches always answer; every
+/// three-leg search times out.
+fn multi_leg_searches() -> Vec<Interaction> {
+    let mut window = Vec::new();
+    for i in 0..533 {
+        let args = format!(r#"{{"legs": [{{"from": "C{i}", "to": "D{i}"}}], "cabin": "economy"}}"#);
+        window.push(calls(
+            &format!("one-{i}"),
+            &[("search_flights", &args, None)],
+        ));
+    }
+    for i in 0..226 {
+        let args = format!(
+            r#"{{"legs": [{{"from": "A{i}"}}, {{"from": "B{i}"}}, {{"from": "C{i}"}}], "cabin": "economy"}}"#
+        );
+        window.push(calls(
+            &format!("three-{i}"),
+            &[(
+                "search_flights",
+                &args,
+                Some("upstream request timed out after 30000 ms"),
+            )],
+        ));
+    }
+    window
+}
+
+#[test]
+fn a_timeout_that_follows_the_number_of_legs_tells_the_caller_to_split_and_the_owner_why() {
+    let (findings, log) = run(&mut rule(&[]), multi_leg_searches());
+    let p = &findings.patterns[0];
+    assert_eq!(p.key, "tool-failures/search_flights/timeout");
+    assert!(
+        p.description.contains(
+            "`legs` has three items in 226 of 226 failing calls and in 0 of 533 successful ones"
+        ),
+        "{}",
+        p.description
+    );
+    assert!(
+        p.description
+            .contains("Successful calls pass it with one item."),
+        "{}",
+        p.description
+    );
+    assert!(
+        p.description.contains("not simply down"),
+        "{}",
+        p.description
+    );
+    assert_eq!(findings.suggestions.len(), 2);
+    assert_eq!(
+        instruction(&findings.suggestions[0]),
+        Some(
+            "When you call `search_flights`, pass at most one item in `legs`; split a longer \
+             request into several calls."
+        )
+    );
+    let note = flag(&findings.suggestions[1]).unwrap_or_default();
+    assert!(
+        note.contains("only when `legs` has three items") && note.contains("cannot handle"),
+        "{note}"
+    );
+    // Not an outage: neither the outage advice nor the operators' checklist.
+    for s in &findings.suggestions {
+        let text = edit_text(s);
+        assert!(!text.contains("did not go through"), "{text}");
+        assert!(!text.contains("no prompt can fix"), "{text}");
+    }
+    assert!(findings.suggestions[0].rationale.contains("226 of 226"));
+    let line = log_line(&log, "pattern", "explained_by", "`legs` has three items");
+    assert_eq!(
+        line.map(|l| field(l, "fix_aimed_at")),
+        Some("caller and owner")
+    );
+    assert!(log_line(&log, "arguments compared", "patterns_explained", "1").is_some());
+}
+
+#[test]
+fn a_timeout_only_on_what_no_successful_call_asks_is_flagged_for_the_owner_only() {
+    // Reports time out whenever a history is asked for; successful calls
+    // never ask. Leaving it out would drop what the user wanted.
+    let window: Vec<Interaction> = (0..90)
+        .map(|i| {
+            if i % 3 == 0 {
+                calls(
+                    &format!("h{i}"),
+                    &[(
+                        "account_report",
+                        r#"{"account": "A1", "history": "full"}"#,
+                        Some("deadline exceeded"),
+                    )],
+                )
+            } else {
+                calls(
+                    &format!("h{i}"),
+                    &[("account_report", r#"{"account": "A1"}"#, None)],
+                )
+            }
+        })
+        .collect();
+    let (findings, log) = run(&mut rule(&[]), window);
+    assert_eq!(findings.suggestions.len(), 1, "{:?}", findings.suggestions);
+    let note = flag(&findings.suggestions[0]).unwrap_or_default();
+    assert!(note.contains("no other shape of arguments"), "{note}");
+    let line = log_line(
+        &log,
+        "pattern",
+        "key",
+        "tool-failures/account_report/timeout",
+    );
+    assert_eq!(line.map(|l| field(l, "fix_aimed_at")), Some("owner"));
+}
+
+#[test]
+fn a_timeout_whatever_the_arguments_keeps_the_operational_fix() {
+    // Same argument shapes on both sides: the tool itself is slow.
+    let window: Vec<Interaction> = (0..60)
+        .map(|i| {
+            let args = format!(r#"{{"legs": [{{"from": "A{i}"}}], "cabin": "economy"}}"#);
+            let error = (i % 4 == 0).then_some("Zeitüberschreitung: timeout after 30 s");
+            calls(&format!("s{i}"), &[("search_flights", &args, error)])
+        })
+        .collect();
+    let (findings, log) = run(&mut rule(&[]), window);
+    let p = &findings.patterns[0];
+    assert!(
+        p.description.contains("the tool itself fails"),
+        "{}",
+        p.description
+    );
+    assert_eq!(
+        instruction(&findings.suggestions[0]),
+        Some(
+            "When `search_flights` fails or times out, tell the user it did not go through and \
+             offer to try again; never state a result that no tool returned."
+        )
+    );
+    assert!(
+        flag(&findings.suggestions[1]).is_some_and(|t| t.contains("no prompt can fix")),
+        "{:?}",
+        findings.suggestions
+    );
+    let line = log_line(
+        &log,
+        "pattern",
+        "key",
+        "tool-failures/search_flights/timeout",
+    );
+    assert_eq!(
+        line.map(|l| field(l, "explained_by")),
+        Some("no field (compared 15 failing and 45 successful calls)")
+    );
+}
+
+#[test]
+fn one_error_shape_explained_by_its_arguments_gets_its_own_fix() {
+    // Of two unclassified errors, only one follows an argument: a `#` in
+    // the reservation. The other happens whatever is sent.
+    let mut window = Vec::new();
+    for i in 0..60 {
+        let (args, error) = match i % 4 {
+            0 => (
+                format!(r##"{{"reservation": "#{}"}}"##, 4000 + i),
+                Some(format!("reservation lookup crashed at step {i}")),
+            ),
+            1 => (
+                format!(r#"{{"reservation": "{}"}}"#, 4000 + i),
+                Some("ledger sync incomplete".to_string()),
+            ),
+            _ => (format!(r#"{{"reservation": "{}"}}"#, 4000 + i), None),
+        };
+        window.push(calls(
+            &format!("r{i}"),
+            &[("change_reservation", &args, error.as_deref())],
+        ));
+    }
+    let (findings, _) = run(&mut rule(&[]), window);
+    assert_eq!(findings.patterns.len(), 2, "{:?}", keys(&findings));
+    let crashed = findings
+        .patterns
+        .iter()
+        .position(|p| p.title.contains("crashed"));
+    let Some(crashed) = crashed else {
+        panic!("no pattern for the crash: {:?}", keys(&findings));
+    };
+    let key = &findings.patterns[crashed].key;
+    let fix = findings
+        .suggestions
+        .iter()
+        .find(|s| s.addresses.contains(key))
+        .and_then(instruction);
+    assert_eq!(
+        fix,
+        Some(
+            "When you call `change_reservation`, pass `reservation` as digits only: remove \
+             characters such as `#` before the call."
+        )
+    );
+    let other = findings
+        .suggestions
+        .iter()
+        .find(|s| !s.addresses.contains(key))
+        .and_then(flag);
+    assert!(other.is_some_and(|t| t.contains("one error that fits no known class")));
+}
