@@ -135,7 +135,12 @@ impl Escalation {
         match self {
             Escalation::Named(names) => names.iter().any(|n| n == tool),
             Escalation::ByWords => {
-                let words = name_words(tool);
+                // A name is read as far as it is kept (a hostile one costs no more).
+                let end = tool
+                    .char_indices()
+                    .nth(MAX_NAME_CHARS)
+                    .map_or(tool.len(), |(i, _)| i);
+                let words = name_words(&tool[..end]);
                 words.iter().any(|w| ESCALATION_WORDS.contains(&w.as_str()))
                     || words.windows(2).any(|pair| {
                         ESCALATION_PAIRS

@@ -115,7 +115,7 @@ fn figures(t: &Tested, phrase: &str, window: &Window<'_>) -> String {
         "Of {} rated interactions where {phrase}, {} ({}) were negative, against {} of {} ({}) \
          of the others: {times}, a risk difference of {:+.1} points. One-sided Fisher's exact \
          test p = {}, significant under Benjamini-Hochberg control of the false discovery rate \
-         at {} over {} behaviours tested (adjusted p = {}).",
+         at {} over {} tested (adjusted p = {}).",
         table.with(),
         table.with_negative,
         percent(table.rate_with()),
@@ -125,7 +125,11 @@ fn figures(t: &Tested, phrase: &str, window: &Window<'_>) -> String {
         table.risk_difference() * 100.0,
         p_value(t.p),
         percent(window.fdr),
-        window.tested,
+        if window.tested == 1 {
+            "the 1 behaviour".to_string()
+        } else {
+            format!("{} behaviours", window.tested)
+        },
         p_value(t.adjusted),
     )
 }
