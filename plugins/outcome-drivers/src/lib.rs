@@ -30,12 +30,20 @@
 //! and evidence, so the quartile is read, and the table built, at the end in
 //! one pass.
 //!
-//! **Nested behaviours.** Calling a tool and that tool failing by timeout
-//! are often one finding seen twice. Among reported behaviours, one whose
-//! negative evidence lies at least [`NESTED_CONTAINMENT`] inside that of a
-//! narrower reported behaviour (shown by fewer interactions; on a tie, of a
-//! more specific family, see [`Behaviour::specificity`]) is dropped, and the
-//! run log says which explains it.
+//! **Explained behaviours.** Calling a tool and that tool failing by timeout
+//! are often one finding seen twice, and a tool called before most account
+//! changes goes with every mistake made in them. A reported behaviour more
+//! than [`NESTED_CONTAINMENT`] of whose negative interactions show narrower
+//! reported behaviours (shown by fewer interactions; on a tie, of a more
+//! specific family, see [`Behaviour::specificity`]) is dropped, and the run
+//! log says which explain it. A user's correction explains the broad
+//! families (a tool called, a long conversation) whatever its size.
+//!
+//! **Corrections.** On the explicit basis, the `corrected` behaviour is
+//! tested like the others, but reported only as the metric `corrected_lift`
+//! and a run log line: it is the union of the corrections rule's own
+//! problems, so as a pattern it would belong to none of them and gather
+//! their neighbours into a problem of its own. It explains other behaviours.
 //!
 //! Memory is bounded whatever the window: at most [`MAX_BEHAVIOURS`]
 //! behaviours (the first seen), each with four counters per basis and its
@@ -81,9 +89,12 @@ pub const MAX_EVIDENCE_TOTAL: usize = 500_000;
 /// Distinct behaviours tracked (the first seen); further ones are counted in
 /// the run log only.
 pub const MAX_BEHAVIOURS: usize = 256;
-/// A reported behaviour whose negative evidence lies at least this much
-/// inside a narrower reported behaviour's is dropped as its duplicate.
-pub const NESTED_CONTAINMENT: f64 = 0.8;
+/// A reported behaviour more than this share of whose negative interactions
+/// show narrower reported behaviours (or a correction) is dropped: most of
+/// its bad ratings are already explained. The host's own threshold for
+/// merging a pattern into a problem, so that a dropped behaviour is one that
+/// those findings, taken together, would have absorbed.
+pub const NESTED_CONTAINMENT: f64 = 0.5;
 /// Names of hand-over tools remembered to name them in the finding.
 const MAX_ESCALATION_NAMES: usize = 5;
 /// Names of inferring rules remembered for the run log and the description.
@@ -568,6 +579,35 @@ impl OutcomeDrivers {
             }
         }
         let nested = drop_nested(&mut passed);
+        // Corrections explain, but are not reported: see the crate docs.
+        let corrected = passed
+            .iter()
+            .position(|t| t.behaviour == Behaviour::Corrected)
+            .map(|at| passed.remove(at));
+        if let Some(t) = tested.iter().find(|t| t.behaviour == Behaviour::Corrected) {
+            let lift = t.table.lift();
+            metrics.push(Metric {
+                name: "corrected_lift".into(),
+                value: if lift.is_finite() { lift } else { f64::MAX },
+                description: "How many times as often interactions the user corrected are \
+                              rated negative as the others: how well the corrections rule's \
+                              inferred feedback agrees with the ratings."
+                    .into(),
+            });
+            log.push(line(
+                "corrections agree with the ratings",
+                &behaviour_fields(
+                    t,
+                    Some(if corrected.is_some() {
+                        "significant; not reported: the corrections rule reports these \
+                         interactions, and they explain other behaviours"
+                            .into()
+                    } else {
+                        "not significant".into()
+                    }),
+                ),
+            ));
+        }
         log.push(line(
             "tested",
             &[
@@ -576,7 +616,7 @@ impl OutcomeDrivers {
                 ("below_min_support", unsupported.len().to_string()),
                 ("significant", significant.to_string()),
                 ("reported", passed.len().to_string()),
-                ("nested_dropped", nested.len().to_string()),
+                ("explained_dropped", nested.len().to_string()),
             ],
         ));
         // Most negatives first; ties by key, so the order is stable.
@@ -614,7 +654,7 @@ impl OutcomeDrivers {
         for (dropped, by) in nested.iter().take(LOG_BEHAVIOURS) {
             log.push(line(
                 "dropped",
-                &behaviour_fields(dropped, Some(format!("nested in {by}"))),
+                &behaviour_fields(dropped, Some(format!("explained by {by}"))),
             ));
         }
         for (t, reason) in rejected.iter().take(LOG_BEHAVIOURS) {
@@ -679,14 +719,25 @@ fn behaviour_fields(t: &Tested, reason: Option<String>) -> Vec<(&'static str, St
     fields
 }
 
-/// Drop each reported behaviour whose negative evidence lies at least
-/// [`NESTED_CONTAINMENT`] inside a narrower reported behaviour's; return the
-/// dropped ones with the key that explains each. Compared against every
-/// reported behaviour, dropped or not, so the result does not depend on order.
+/// Drop each reported behaviour whose negative interactions show, more than
+/// [`NESTED_CONTAINMENT`] of them, one or more narrower reported behaviours;
+/// return the dropped ones with the keys that explain each (those sharing
+/// most first). Compared against every reported behaviour, dropped or not,
+/// so the result does not depend on order.
 fn drop_nested(passed: &mut Vec<Tested>) -> Vec<(Tested, String)> {
     // `b` is narrower than `a`: fewer interactions show it; on a tie, a more
     // specific family; then the key, so two identical behaviours keep one.
     let narrower = |b: &Tested, a: &Tested| {
+        // Corrections explain broad behaviours (a tool called, a length)
+        // whatever their size: the corrections rule reports those
+        // interactions. They explain no narrower family, and are never
+        // explained themselves (they are not reported anyway).
+        if a.behaviour == Behaviour::Corrected {
+            return false;
+        }
+        if b.behaviour == Behaviour::Corrected {
+            return a.behaviour.specificity() < b.behaviour.specificity();
+        }
         b.table
             .with()
             .cmp(&a.table.with())
@@ -696,11 +747,23 @@ fn drop_nested(passed: &mut Vec<Tested>) -> Vec<(Tested, String)> {
     };
     let mut explained_by: Vec<Option<String>> = vec![None; passed.len()];
     for (i, a) in passed.iter().enumerate() {
-        explained_by[i] = passed
-            .iter()
-            .filter(|b| narrower(b, a))
-            .find(|b| containment(&a.evidence, &b.evidence) >= NESTED_CONTAINMENT)
-            .map(Tested::key);
+        if a.evidence.is_empty() {
+            continue;
+        }
+        let mut covered = vec![false; a.evidence.len()];
+        let mut by: Vec<(usize, String)> = Vec::new();
+        for b in passed.iter().filter(|b| narrower(b, a)) {
+            let shared = mark_shared(&a.evidence, &b.evidence, &mut covered);
+            if shared > 0 {
+                by.push((shared, b.key()));
+            }
+        }
+        let share = covered.iter().filter(|c| **c).count() as f64 / covered.len() as f64;
+        if share > NESTED_CONTAINMENT {
+            by.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+            let keys: Vec<String> = by.into_iter().take(3).map(|(_, k)| k).collect();
+            explained_by[i] = Some(keys.join(", "));
+        }
     }
     let mut dropped = Vec::new();
     let mut kept = Vec::new();
@@ -714,24 +777,23 @@ fn drop_nested(passed: &mut Vec<Tested>) -> Vec<(Tested, String)> {
     dropped
 }
 
-/// Share of `inner` (sorted) that is also in `outer` (sorted).
-fn containment(inner: &[u32], outer: &[u32]) -> f64 {
-    if inner.is_empty() {
-        return 0.0;
-    }
+/// Mark in `covered` the entries of `inner` (sorted) that are also in
+/// `outer` (sorted); return how many `inner` shares with `outer`.
+fn mark_shared(inner: &[u32], outer: &[u32], covered: &mut [bool]) -> usize {
     let (mut i, mut j, mut shared) = (0, 0, 0usize);
     while i < inner.len() && j < outer.len() {
         match inner[i].cmp(&outer[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
+                covered[i] = true;
                 shared += 1;
                 i += 1;
                 j += 1;
             }
         }
     }
-    shared as f64 / inner.len() as f64
+    shared
 }
 
 fn ratio(part: u64, whole: u64) -> f64 {

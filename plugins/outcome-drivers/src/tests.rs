@@ -423,7 +423,7 @@ fn a_failure_class_that_explains_a_tools_bad_ratings_replaces_the_tool() {
     );
     assert!(log.iter().any(|l| l.message == "dropped"
         && field(l, "key") == "outcome-drivers/tool/lookup_employee"
-        && field(l, "reason").starts_with("nested in outcome-drivers/")));
+        && field(l, "reason").starts_with("explained by outcome-drivers/")));
 }
 
 #[test]
@@ -505,7 +505,7 @@ fn needless_hand_overs_that_users_dislike_are_one_escalation_pattern() {
     );
     assert!(log.iter().any(
         |l| field(l, "key") == "outcome-drivers/tool/transfer_to_human"
-            && field(l, "reason") == "nested in outcome-drivers/escalation"
+            && field(l, "reason") == "explained by outcome-drivers/escalation"
     ));
 }
 
@@ -564,9 +564,9 @@ fn a_fixed_long_turns_setting_overrides_the_quartile() {
 }
 
 #[test]
-fn corrections_go_with_bad_ratings_unless_they_are_the_outcome_itself() {
+fn corrections_explain_the_tools_they_follow_and_are_measured_not_reported() {
     let (interactions, explicit_feedback) = airline();
-    // The corrections rule flags the interactions that cancel (and a few others).
+    // The corrections rule flags the negative cancellations (and a few others).
     let corrections: Vec<Feedback> = interactions
         .iter()
         .enumerate()
@@ -575,11 +575,23 @@ fn corrections_go_with_bad_ratings_unless_they_are_the_outcome_itself() {
         .collect();
     let mut feedback = explicit_feedback;
     feedback.extend(corrections.iter().cloned());
-    let (findings, _) = run(&mut rule(&[]), one_chunk(interactions.clone(), feedback));
+    let (findings, log) = run(&mut rule(&[]), one_chunk(interactions.clone(), feedback));
+    // The cancellations' bad ratings are the corrected ones: nothing of their own.
+    assert!(findings.patterns.is_empty(), "{:?}", keys(&findings));
+    assert!(log.iter().any(
+        |l| field(l, "key") == "outcome-drivers/tool/cancel_reservation"
+            && field(l, "reason") == "explained by outcome-drivers/corrected"
+    ));
+    // 20 of 24 corrected are negative, 20 of the other 176.
+    let lift = metric(&findings, "corrected_lift");
     assert!(
-        keys(&findings).contains(&"outcome-drivers/corrected"),
-        "{:?}",
-        keys(&findings)
+        (lift - (20.0 / 24.0) / (20.0 / 176.0)).abs() < 1e-9,
+        "{lift}"
+    );
+    let agree = logged(&log, "corrections agree with the ratings").expect("a line");
+    assert!(
+        field(agree, "reason").starts_with("significant; not reported"),
+        "{agree:?}"
     );
 
     // Without explicit ratings, the corrections are the outcome: not a behaviour.
@@ -592,13 +604,17 @@ fn corrections_go_with_bad_ratings_unless_they_are_the_outcome_itself() {
     positives.extend(corrections);
     let (findings, log) = run(&mut rule(&[]), one_chunk(interactions, positives));
     assert!(
-        !keys(&findings).contains(&"outcome-drivers/corrected"),
-        "{:?}",
-        keys(&findings)
+        metric(&findings, "corrected_lift").is_nan(),
+        "no such metric"
     );
     assert!(
         log.iter()
             .any(|l| l.message == "not tested" && field(l, "key") == "corrected")
+    );
+    // The cancellations now stand on their own.
+    assert_eq!(
+        keys(&findings),
+        vec!["outcome-drivers/tool/cancel_reservation"]
     );
 }
 
@@ -752,5 +768,48 @@ fn bad_settings_are_refused_by_name() {
     assert_eq!(
         ok.settings.escalation,
         Escalation::Named(vec!["page_on_call".into(), "open_case".into()])
+    );
+}
+
+#[test]
+fn a_broad_behaviour_whose_bad_ratings_several_narrower_ones_explain_is_dropped() {
+    let tested = |behaviour: Behaviour, with: u64, evidence: std::ops::Range<u32>| Tested {
+        behaviour,
+        table: stats::Table {
+            with_negative: evidence.len() as u64,
+            with_other: with - evidence.len() as u64,
+            without_negative: 50,
+            without_other: 500,
+        },
+        evidence: evidence.collect(),
+        p: 0.001,
+        adjusted: 0.001,
+    };
+    let mut passed = vec![
+        tested(Behaviour::Tool("open_case".into()), 100, 0..10),
+        tested(
+            Behaviour::Error("open_case".into(), classify::ErrorClass::Timeout),
+            20,
+            0..4,
+        ),
+        tested(Behaviour::Retry("open_case".into()), 15, 4..7),
+        tested(Behaviour::Tool("close_case".into()), 100, 20..30),
+    ];
+    let dropped = drop_nested(&mut passed);
+    let kept: Vec<String> = passed.iter().map(Tested::key).collect();
+    assert_eq!(
+        kept,
+        vec![
+            "outcome-drivers/error/open_case/timeout",
+            "outcome-drivers/retry/open_case",
+            "outcome-drivers/tool/close_case"
+        ]
+    );
+    // Seven of its ten bad ratings are the narrower ones': more than half.
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0].0.key(), "outcome-drivers/tool/open_case");
+    assert_eq!(
+        dropped[0].1,
+        "outcome-drivers/error/open_case/timeout, outcome-drivers/retry/open_case"
     );
 }
