@@ -13,8 +13,15 @@ use std::process::Command;
 /// plugins/ without listing it here leaves it unshipped, so keep the list exact.
 /// In the order a config without `[[rules]]` runs them. The order names problems
 /// (`merge`): rules whose keys say what went wrong structurally (tool and error
-/// class, correction kind) come before themes of comments.
-const BUILTIN_RULES: &[&str] = &["tool-failures", "corrections", "feedback-themes"];
+/// class, the agent's way of calling tools, correction kind) come first, then
+/// the association of behaviours with ratings, then themes of comments.
+const BUILTIN_RULES: &[&str] = &[
+    "tool-failures",
+    "retry-loops",
+    "made-up-ids",
+    "corrections",
+    "feedback-themes",
+];
 
 fn main() {
     let manifest_dir =

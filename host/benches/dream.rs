@@ -5,7 +5,7 @@
 //! Both are the real binary run as a child process: the baseline is the hidden
 //! `reverie parse` (reads and parses the interactions and feedback, counts
 //! them, nothing else); the cycle is `reverie dream` with the default config
-//! (the three built-in rules), a JSON report written to /dev/null and a cache
+//! (every built-in rule), a JSON report written to /dev/null and a cache
 //! of compiled rules warmed before timing. For each run the wall time and the
 //! child's peak resident set (`ru_maxrss` from `wait4`) and CPU time are
 //! recorded. The machine's cores matter: dream runs a reader thread beside one
@@ -15,6 +15,11 @@
 //!
 //! Data sets are generated once into `target/bench-data/{100k,1m}` (~2.8 KB per
 //! interaction: 280 MB and 2.8 GB) and reused. Expect a few minutes in all.
+//!
+//! With `REVERIE_BENCH_BASELINE=/path/to/an/older/reverie`, every `dream` run
+//! is also run with that binary, alternately and on the same data, and a last
+//! table gives the ratios of this build to it: a change's cost measured in one
+//! run, not against figures from another day.
 //!
 //! `cargo bench -p reverie --bench dream`; see docs/BENCHMARKS.md.
 
@@ -26,6 +31,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const REVERIE: &str = env!("CARGO_BIN_EXE_reverie");
+
+/// Names another build of `reverie` to compare `dream` with, in the same run.
+const BASELINE_VAR: &str = "REVERIE_BENCH_BASELINE";
 
 /// (label, interactions, timed runs of each command).
 const SIZES: &[(&str, u64, usize)] = &[("100k", 100_000, 3), ("1m", 1_000_000, 1)];
@@ -50,28 +58,48 @@ struct Measured {
     /// One run of each without `--feedback`.
     parse_alone: Usage,
     dream_alone: Usage,
+    /// `dream` with the baseline build, when one is named.
+    baseline: Option<Usage>,
 }
 
 fn main() {
     let cache = tempfile::tempdir().expect("a temporary cache directory");
+    let baseline = std::env::var_os(BASELINE_VAR).map(std::path::PathBuf::from);
+    if let Some(path) = &baseline {
+        assert!(
+            path.is_file(),
+            "{BASELINE_VAR}={} names no file: give the path of another build's reverie binary",
+            path.display()
+        );
+    }
     let mut results = Vec::new();
     for &(label, interactions, runs) in SIZES {
         let dir = common::dataset(interactions, label);
         let file = dir.join("interactions.jsonl");
         let feedback = dir.join("feedback.jsonl");
         if results.is_empty() {
-            warm_cache(&file, cache.path());
+            warm_cache(Path::new(REVERIE), &file, cache.path());
+            if let Some(binary) = &baseline {
+                warm_cache(binary, &file, cache.path());
+            }
         }
-        let parse = |feedback| reverie("parse", &file, feedback, None);
-        let dream = |feedback| reverie("dream", &file, feedback, Some(cache.path()));
+        let parse = |feedback| reverie(Path::new(REVERIE), "parse", &file, feedback, None);
+        let dream = |binary: &Path, feedback| {
+            reverie(binary, "dream", &file, feedback, Some(cache.path()))
+        };
 
         let mut parses = Vec::new();
         let mut dreams = Vec::new();
+        let mut baselines = Vec::new();
         for run in 1..=runs {
             eprintln!("{label}: run {run}/{runs}: parse");
             parses.push(measure(parse(Some(&feedback))));
             eprintln!("{label}: run {run}/{runs}: dream");
-            dreams.push(measure(dream(Some(&feedback))));
+            dreams.push(measure(dream(Path::new(REVERIE), Some(&feedback))));
+            if let Some(binary) = &baseline {
+                eprintln!("{label}: run {run}/{runs}: dream with the baseline build");
+                baselines.push(measure(dream(binary, Some(&feedback))));
+            }
         }
         eprintln!("{label}: parse and dream without feedback");
         results.push(Measured {
@@ -81,20 +109,25 @@ fn main() {
             parse: median_usage(&parses),
             dream: median_usage(&dreams),
             parse_alone: measure(parse(None)),
-            dream_alone: measure(dream(None)),
+            dream_alone: measure(dream(Path::new(REVERIE), None)),
+            baseline: (!baselines.is_empty()).then(|| median_usage(&baselines)),
         });
     }
     print(&results);
+    if let Some(binary) = &baseline {
+        print_baseline(binary, &results);
+    }
 }
 
-/// `reverie <subcommand>` over `interactions` (and `feedback`); `cache` is for dream.
+/// `binary <subcommand>` over `interactions` (and `feedback`); `cache` is for dream.
 fn reverie(
+    binary: &Path,
     subcommand: &str,
     interactions: &Path,
     feedback: Option<&Path>,
     cache: Option<&Path>,
 ) -> Command {
-    let mut command = Command::new(REVERIE);
+    let mut command = Command::new(binary);
     command
         .arg(subcommand)
         .arg("--interactions")
@@ -114,7 +147,7 @@ fn reverie(
 
 /// Compile the built-in rules into the cache once, on a small file, so no timed
 /// run pays for compilation (~0.1 s per rule).
-fn warm_cache(interactions: &Path, cache: &Path) {
+fn warm_cache(binary: &Path, interactions: &Path, cache: &Path) {
     let small = cache.join("warm.jsonl");
     let reader = BufReader::new(std::fs::File::open(interactions).expect("open the data set"));
     let mut out = BufWriter::new(std::fs::File::create(&small).expect("create a small input"));
@@ -122,7 +155,7 @@ fn warm_cache(interactions: &Path, cache: &Path) {
         writeln!(out, "{}", line.expect("read the data set")).expect("write a small input");
     }
     drop(out);
-    measure(reverie("dream", &small, None, Some(cache)));
+    measure(reverie(binary, "dream", &small, None, Some(cache)));
 }
 
 /// Run `command` to completion and read its rusage with `wait4`.
@@ -244,6 +277,43 @@ fn print(results: &[Measured]) {
             growth(|r| r.parse),
             growth(|r| r.dream_alone),
             growth(|r| r.parse_alone),
+        );
+    }
+}
+
+/// This build's `dream` against the baseline build's, timed in the same run.
+fn print_baseline(binary: &Path, results: &[Measured]) {
+    println!(
+        "\ndream: this build against {} (median wall time; the same runs, alternately)\n",
+        binary.display()
+    );
+    println!(
+        "{:<6} {:>10} {:>8} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "size",
+        "baseline s",
+        "cpu s",
+        "MiB",
+        "this s",
+        "cpu s",
+        "MiB",
+        "wall",
+        "cpu",
+        "memory"
+    );
+    for r in results {
+        let Some(base) = r.baseline else { continue };
+        println!(
+            "{:<6} {:>10.2} {:>8.2} {:>8.1} {:>10.2} {:>8.2} {:>8.1} {:>7.2}x {:>7.2}x {:>7.2}x",
+            r.label,
+            base.wall.as_secs_f64(),
+            base.cpu.as_secs_f64(),
+            mib(base.peak_rss_bytes),
+            r.dream.wall.as_secs_f64(),
+            r.dream.cpu.as_secs_f64(),
+            mib(r.dream.peak_rss_bytes),
+            r.dream.wall.as_secs_f64() / base.wall.as_secs_f64(),
+            r.dream.cpu.as_secs_f64() / base.cpu.as_secs_f64(),
+            r.dream.peak_rss_bytes as f64 / base.peak_rss_bytes as f64,
         );
     }
 }

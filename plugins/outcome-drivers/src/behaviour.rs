@@ -19,9 +19,6 @@ use crate::outcome::Ratings;
 
 /// Longest tool name kept (longer names are cut, so a hostile name cannot grow memory).
 pub const MAX_NAME_CHARS: usize = 100;
-/// Failed calls of one interaction remembered to recognise a retry; later
-/// failures of a very long interaction are not compared.
-const MAX_FAILED_REMEMBERED: usize = 32;
 
 /// Words of a tool's name that mark a hand-over to a person or another
 /// team, when the operator names no `escalation_tools`. Tool names are
@@ -211,17 +208,13 @@ pub fn errors(interaction: &Interaction, out: &mut Vec<Behaviour>) {
     }
 }
 
-/// `retry:<tool>`: the same tool called again with the same arguments
-/// (whitespace at the ends ignored) after such a call failed.
+/// `retry:<tool>`: the same failing call made again, as the `retry-loops`
+/// rule counts it ([`reverie_rule_sdk::retries`]).
 pub fn retries(interaction: &Interaction, out: &mut Vec<Behaviour>) {
-    let mut failed: Vec<(&str, &str)> = Vec::new();
-    for call in &interaction.tool_calls {
-        let this = (call.name.as_str(), call.arguments.trim());
-        if failed.contains(&this) {
-            out.push(Behaviour::Retry(tool_name(&call.name)));
-        }
-        if call.error.is_some() && failed.len() < MAX_FAILED_REMEMBERED && !failed.contains(&this) {
-            failed.push(this);
+    for found in reverie_rule_sdk::retries::loops(interaction) {
+        let behaviour = Behaviour::Retry(tool_name(&found.tool));
+        if !out.contains(&behaviour) {
+            out.push(behaviour);
         }
     }
 }

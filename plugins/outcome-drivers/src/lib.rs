@@ -52,13 +52,9 @@
 //! into one list of interaction ids kept once.
 
 pub mod behaviour;
-// The error classes of failed calls, compiled from the `tool-failures` rule's
-// own source so that `error/<tool>/<class>` names exactly its classes. That
-// crate exports a rule component, so linking it as a library into another
-// component would export two rules.
-#[allow(dead_code)]
-#[path = "../../tool-failures/src/classify.rs"]
-pub mod classify;
+/// The error classes of failed calls: the SDK's, which `tool-failures` uses too,
+/// so `error/<tool>/<class>` names exactly its classes.
+pub use reverie_rule_sdk::tool_errors as classify;
 pub mod finding;
 pub mod outcome;
 pub mod settings;

@@ -427,22 +427,33 @@ fn a_failure_class_that_explains_a_tools_bad_ratings_replaces_the_tool() {
 }
 
 #[test]
-fn a_retry_is_the_same_call_again_after_a_failure() {
+fn a_retry_is_the_same_failing_call_made_again() {
     let mut out = Vec::new();
-    let retried = interaction(
+    let looped = interaction(
         "r1",
         1,
         &[
-            ("lookup", r#"{"a":1}"#, Some("timeout")),
+            ("lookup", r#"{"a":1}"#, Some("timeout after 30012 ms")),
             ("lookup", r#"{"a":2}"#, None),
-            ("lookup", r#" {"a":1}"#, None),
+            ("lookup", r#" {"a": 1}"#, Some("timeout after 30000 ms")),
         ],
     );
-    behaviour::retries(&retried, &mut out);
+    behaviour::retries(&looped, &mut out);
     assert_eq!(out, vec![Behaviour::Retry("lookup".into())]);
     out.clear();
+    // A retry that worked gave the agent something new: no loop.
+    let recovered = interaction(
+        "r2",
+        1,
+        &[
+            ("lookup", r#"{"a":1}"#, Some("timeout")),
+            ("lookup", r#"{"a":1}"#, None),
+        ],
+    );
+    behaviour::retries(&recovered, &mut out);
+    assert!(out.is_empty(), "{out:?}");
     // The same call twice without a failure is no retry.
-    let repeated = interaction("r2", 1, &[("lookup", "{}", None), ("lookup", "{}", None)]);
+    let repeated = interaction("r3", 1, &[("lookup", "{}", None), ("lookup", "{}", None)]);
     behaviour::retries(&repeated, &mut out);
     assert!(out.is_empty());
 }

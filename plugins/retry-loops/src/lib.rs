@@ -23,7 +23,8 @@
 //! evidence entries across tools, each an index into one list of
 //! interaction ids kept once.
 
-pub mod loops;
+/// What counts as the same failing call made again, shared through the SDK.
+pub use reverie_rule_sdk::retries as loops;
 
 use std::collections::BTreeMap;
 

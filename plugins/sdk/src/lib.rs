@@ -11,7 +11,9 @@
 //! stderr natively) is wasm-specific.
 
 pub mod json;
+pub mod retries;
 pub mod text;
+pub mod tool_errors;
 
 #[doc(hidden)]
 pub mod bindings {

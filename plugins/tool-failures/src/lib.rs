@@ -61,7 +61,8 @@
 //! groups, each an index into one list of interaction ids kept once.
 
 pub mod args;
-pub mod classify;
+/// Error classes and message shapes, shared with other rules through the SDK.
+pub use reverie_rule_sdk::tool_errors as classify;
 pub mod messages;
 pub mod shapes;
 

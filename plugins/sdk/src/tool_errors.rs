@@ -3,9 +3,12 @@
 //! failures that differ only in the value they name are one message.
 //!
 //! This module reads error text only; it knows nothing of tools, arguments or
-//! settings.
+//! settings. It lives in the SDK because several rules sort failures the same
+//! way (`tool-failures` groups by class, `outcome-drivers` relates classes to
+//! ratings), and a rule crate cannot link another rule crate into its
+//! component: both would export the contract.
 
-use reverie_rule_sdk::text;
+use crate::text;
 
 /// Longest masked error message kept.
 pub const MAX_SAMPLE_CHARS: usize = 200;

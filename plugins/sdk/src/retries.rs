@@ -1,7 +1,7 @@
 //! The loops of one interaction: the same failing call made again.
 //!
 //! A *loop* is a run of calls to one tool with the same arguments (compared
-//! in [`reverie_rule_sdk::json::canonical`] form, so key order and
+//! in [`crate::json::canonical`] form, so key order and
 //! whitespace do not matter) that all failed with the same error *shape*
 //! ([`error_shape`]). Calls to other tools, or to the same tool with other
 //! arguments, may come between the attempts; a call with the same arguments
@@ -10,12 +10,15 @@
 //! a success is a retry that worked, counted in [`Scan::recovered`].
 //!
 //! This module reads tool calls only and keeps nothing between interactions.
-//! It owns what counts as "the same"; what is reported is the rule's.
+//! It owns what counts as "the same"; what is reported is each rule's: the
+//! `retry-loops` rule groups loops by tool, `outcome-drivers` relates them to
+//! ratings. It is in the SDK because a rule crate cannot link another rule
+//! crate into its component (both would export the contract).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use reverie_rule_sdk::{Interaction, ToolCall, json, text};
+use crate::{Interaction, ToolCall, json, text};
 
 /// Calls of one interaction that are read; later calls are ignored, so a
 /// runaway interaction costs no more than this many.
