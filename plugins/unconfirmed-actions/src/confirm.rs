@@ -220,6 +220,143 @@ const TAKE_BACK: &[(&str, &str)] = &[
     ("nl", "wacht"),
 ];
 
+/// Interrogative words: a question that opens with one ("What's your
+/// employee ID?", "Welche Buchung?", "¿Cuál prefieres?") asks for a value,
+/// and a "sure, E-25793" that answers it agrees to nothing. The conjunctions
+/// *que* and *che* are left out: "¿Quieres que lo cancele?" and "Vuoi che lo
+/// annulli?" ask for a yes.
+const OPEN_QUESTION: &[(&str, &str)] = &[
+    ("en", "what"),
+    ("en", "what's"),
+    ("en", "which"),
+    ("en", "who"),
+    ("en", "whom"),
+    ("en", "whose"),
+    ("en", "where"),
+    ("en", "when"),
+    ("en", "why"),
+    ("en", "how"),
+    ("de", "was"),
+    ("de", "welche"),
+    ("de", "welcher"),
+    ("de", "welches"),
+    ("de", "welchen"),
+    ("de", "wer"),
+    ("de", "wen"),
+    ("de", "wem"),
+    ("de", "wo"),
+    ("de", "wann"),
+    ("de", "warum"),
+    ("de", "wieso"),
+    ("de", "wie"),
+    ("es", "cual"),
+    ("es", "cuales"),
+    ("es", "quien"),
+    ("es", "donde"),
+    ("es", "cuando"),
+    ("es", "cuanto"),
+    ("es", "cuantos"),
+    ("fr", "quel"),
+    ("fr", "quelle"),
+    ("fr", "quels"),
+    ("fr", "quelles"),
+    ("fr", "qui"),
+    ("fr", "ou"),
+    ("fr", "quand"),
+    ("fr", "pourquoi"),
+    ("fr", "comment"),
+    ("fr", "quoi"),
+    ("fr", "qu'est"),
+    ("it", "quale"),
+    ("it", "quali"),
+    ("it", "chi"),
+    ("it", "dove"),
+    ("it", "quando"),
+    ("it", "perche"),
+    ("it", "come"),
+    ("it", "cosa"),
+    ("pt", "qual"),
+    ("pt", "quais"),
+    ("pt", "quem"),
+    ("pt", "onde"),
+    ("pt", "como"),
+    ("pt", "o que"),
+    ("pt", "por que"),
+    ("nl", "wat"),
+    ("nl", "welke"),
+    ("nl", "welk"),
+    ("nl", "waar"),
+    ("nl", "wanneer"),
+    ("nl", "waarom"),
+    ("nl", "hoe"),
+];
+
+/// Openings that look like an open question but propose an action ("How
+/// about I reset it now?", "Wie wäre es, wenn...", "¿Qué tal si...?").
+const PROPOSALS: &[(&str, &str)] = &[
+    ("en", "how about"),
+    ("en", "what about"),
+    ("en", "what if"),
+    ("de", "wie ware"),
+    ("de", "was halten sie"),
+    ("es", "que tal"),
+    ("fr", "que diriez"),
+    ("it", "che ne dici"),
+    ("pt", "que tal"),
+    ("nl", "wat dacht je"),
+    ("nl", "wat vind je"),
+];
+
+/// Words an agent may open a sentence with before its question ("Great,
+/// which one?", "Ok, and what's your ID?"): the question's first word is
+/// read after them.
+const LEAD_INS: &[&str] = &[
+    "and", "so", "great", "right", "now", "good", "und", "also", "y", "et", "e", "en",
+];
+
+/// Does the agent's `text` ask a question a yes can answer? Its last
+/// question (a sentence ending in `?` or `？`) must not open with an
+/// interrogative word, after any yes or lead-in words ("Sure. What's your
+/// employee ID?" asks for a value; "I'll unlock it now if you confirm. OK?"
+/// and "Shall I go ahead?" ask for a yes).
+pub fn asks_for_yes(text: &str) -> bool {
+    let Some(question) = text::sentences(text)
+        .into_iter()
+        .rev()
+        .find(|s| s.ends_with(['?', '？']))
+    else {
+        return false;
+    };
+    let normalised = text::fold_diacritics(&text::normalise(question));
+    let words: Vec<&str> = text::tokens(&normalised).collect();
+    let mut at = 0;
+    while at < words.len() {
+        if let Some(n) = phrase_at(YES, &words[at..]).or_else(|| phrase_at(POLITE, &words[at..])) {
+            at += n;
+        } else if LEAD_INS.contains(&words[at]) {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    let rest = &words[at..];
+    phrase_at(PROPOSALS, rest).is_some() || phrase_at(OPEN_QUESTION, rest).is_none()
+}
+
+/// Word beginnings that, in a system prompt, ask for confirmation: "confirm",
+/// "confirmation" (en, fr), "bestätigen" (de), "confirmar", "confirmação"
+/// (es, pt), "confermare" (it), "bevestigen" (nl), compared without accents.
+const CONFIRM_STEMS: &[&str] = &["confirm", "bestatig", "conferm", "bevestig"];
+
+/// Does the live prompt ask the agent to get the user's confirmation (a word
+/// of the confirm family in any of the seven languages)? When it does, every
+/// unconfirmed state-changing call goes against the prompt, whatever the
+/// agent's habit with that tool.
+pub fn prompt_asks_confirmation(prompt: &str) -> bool {
+    let normalised = text::fold_diacritics(&text::normalise(prompt));
+    text::tokens(&normalised).any(|w| CONFIRM_STEMS.iter().any(|s| w.starts_with(s)))
+}
+
 /// Bytes of a reply read: a yes is at its start, and a long message is
 /// not read to its end.
 const MAX_READ_BYTES: usize = 300;
@@ -364,6 +501,58 @@ mod tests {
             "",
         ] {
             assert!(!is_confirmation(reply), "{reply:?} should not confirm");
+        }
+    }
+
+    #[test]
+    fn a_prompt_that_asks_for_confirmation_says_so_in_any_of_seven_languages() {
+        for prompt in [
+            "Before any change, ask the user to confirm.",
+            "Hole vor jeder Änderung eine Bestätigung ein.",
+            "Pide confirmación antes de cancelar.",
+            "Demandez une confirmation explicite.",
+            "Chiedi sempre di confermare.",
+            "Peça confirmação ao cliente.",
+            "Vraag de gebruiker om te bevestigen.",
+        ] {
+            assert!(prompt_asks_confirmation(prompt), "{prompt:?}");
+        }
+        assert!(!prompt_asks_confirmation(
+            "Help customers with returns; start a return with create_return."
+        ));
+    }
+
+    #[test]
+    fn a_question_asks_for_a_yes_unless_it_opens_with_an_interrogative_word() {
+        for yes_no in [
+            "I can see your account is locked. I'll unlock it now if you confirm. OK?",
+            "Shall I go ahead?",
+            "Cancel ZFA04Y, is that right?",
+            "How about I reset it now?",
+            "Soll ich das Konto entsperren?",
+            "¿Quieres que lo cancele?",
+            "Voulez-vous que je l'annule ?",
+            "Vuoi che lo annulli?",
+            "Posso cancelar a reserva?",
+            "Zal ik het annuleren?",
+            "Which booking? Or shall I cancel both?",
+        ] {
+            assert!(asks_for_yes(yes_no), "{yes_no:?}");
+        }
+        for open in [
+            "Sure. What's your employee ID, so I can look at your account?",
+            "Let me check your account first. What's your employee ID?",
+            "Great, and which one?",
+            "Welche Buchung meinen Sie?",
+            "¿Cuál es tu número de reserva?",
+            "Quel est votre numéro ?",
+            "Qual è il codice?",
+            "Qual é o número do pedido?",
+            "Wat is je personeelsnummer?",
+            "I have cancelled it.",
+            "See https://example.com/help?topic=reset for details.",
+        ] {
+            assert!(!asks_for_yes(open), "{open:?}");
         }
     }
 

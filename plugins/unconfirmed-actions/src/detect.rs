@@ -10,7 +10,9 @@
 //! assistant message that made the call, by `tool_call.message_index`) is not
 //! a confirmation ([`crate::confirm::is_confirmation`]), or, with
 //! `require_agent_question`, the agent's turn just before that reply asked no
-//! question, so the "yes" answered nothing the agent proposed.
+//! question a yes can answer ([`crate::confirm::asks_for_yes`]): a "yes"
+//! that answers nothing, or "sure, E-25793" given to "What's your employee
+//! ID?", agrees to nothing the agent proposed.
 //!
 //! *Repeated*: the same tool with the same target values ([`crate::targets`])
 //! as an earlier call of the interaction that succeeded, unless the user
@@ -23,7 +25,7 @@
 
 use reverie_rule_sdk::{CycleContext, Interaction, Message, Role, setting, setting_or};
 
-use crate::confirm::is_confirmation;
+use crate::confirm::{asks_for_yes, is_confirmation};
 use crate::targets::{DEFAULT_TARGET_WORDS, Target, compact, targets};
 use crate::tools::{ToolTest, list_setting, words};
 
@@ -241,7 +243,8 @@ impl Detector {
     fn confirms(&self, messages: &[Message], user: usize) -> bool {
         is_confirmation(&messages[user].content)
             && (!self.require_agent_question
-                || agent_turn_before(messages, user).is_some_and(|a| asks(&messages[a].content)))
+                || agent_turn_before(messages, user)
+                    .is_some_and(|a| asks_for_yes(&messages[a].content)))
     }
 }
 
@@ -276,25 +279,6 @@ fn agent_turn_before(messages: &[Message], user: usize) -> Option<usize> {
         }
     }
     None
-}
-
-/// Does the text ask a question: a `?` that ends a sentence, or a `？`?
-/// (A `?` inside a link's query string does not.)
-fn asks(text: &str) -> bool {
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '？' => return true,
-            '?' if chars.peek().is_none_or(|n| {
-                n.is_whitespace() || matches!(n, '"' | '\'' | ')' | '»' | '”' | '*' | '_')
-            }) =>
-            {
-                return true;
-            }
-            _ => {}
-        }
-    }
-    false
 }
 
 /// Every user message compacted ([`compact`]), separated by a space, so a

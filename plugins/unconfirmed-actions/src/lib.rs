@@ -9,8 +9,11 @@
 //! (after one confirmed action it acted on a target nobody named). A group is
 //! a pattern when it affects at least `min_occurrences` interactions; an
 //! unconfirmed group also needs at least `min_share` of the tool's
-//! state-changing calls to be unconfirmed, so an agent that asks first and
-//! slips now and then, or a yes this rule fails to read, makes no pattern.
+//! state-changing calls to be unconfirmed, so a yes this rule fails to read
+//! now and then makes no pattern, and confirmation must be expected of the
+//! tool: the live prompt asks for it, or the agent itself asks first for at
+//! least [`HABIT_SHARE`] of the tool's calls (`expect_confirmation = auto`),
+//! so an agent designed to act at once on a request is not reported.
 //! Occurrences are interactions; evidence is every such interaction, in
 //! window order, up to [`MAX_EVIDENCE`].
 //!
@@ -63,11 +66,27 @@ const MAX_NAME_CHARS: usize = 100;
 const LOG_LINES: usize = 8;
 
 const DEFAULT_MIN_OCCURRENCES: u64 = 3;
-/// A fifth of a tool's calls: an agent that asks first still has calls this
-/// rule reads as unconfirmed (a yes in words no table holds, a yes given
-/// before a lookup); those stay well under a fifth. An agent that acts
-/// without asking does so on most calls of the tool.
-const DEFAULT_MIN_SHARE: f64 = 0.2;
+/// A twentieth of a tool's calls: an agent that asks first still has a few
+/// calls this rule reads as unconfirmed (a yes in words no table holds);
+/// those stay under it. A habit of acting first shows in more: the help-desk
+/// example's agent skips the question on about a sixth of its resets.
+const DEFAULT_MIN_SHARE: f64 = 0.05;
+/// Under `expect_confirmation = auto`, a prompt that does not ask for
+/// confirmation leaves a tool's unconfirmed calls unreported unless the
+/// agent itself asked first for at least this share of the tool's calls: an
+/// agent that never asks before creating a return on the user's request
+/// follows its design, one that usually asks and sometimes does not slips.
+pub const HABIT_SHARE: f64 = 0.5;
+
+/// When unconfirmed calls of a tool go against what the agent should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expectation {
+    /// When the live prompt asks for confirmation, or the agent asks first
+    /// for at least [`HABIT_SHARE`] of the tool's calls.
+    Auto,
+    /// Always: every state-changing tool needs a confirmation.
+    Always,
+}
 /// Severity by share of the window's interactions affected.
 const HIGH_SHARE: f64 = 0.05;
 const MEDIUM_SHARE: f64 = 0.01;
@@ -76,6 +95,9 @@ const MEDIUM_SHARE: f64 = 0.01;
 struct Settings {
     min_occurrences: u64,
     min_share: f64,
+    expect: Expectation,
+    /// The live prompt asks for confirmation ([`confirm::prompt_asks_confirmation`]).
+    prompt_asks: bool,
 }
 
 impl Settings {
@@ -90,9 +112,21 @@ impl Settings {
                 "setting `min_share`: must be a share between 0 and 1, got {min_share}"
             ));
         }
+        let expect = match reverie_rule_sdk::setting(context, "expect_confirmation").map(str::trim)
+        {
+            None | Some("auto") => Expectation::Auto,
+            Some("always") => Expectation::Always,
+            Some(other) => {
+                return Err(format!(
+                    "setting `expect_confirmation`: must be `auto` or `always`, got {other:?}"
+                ));
+            }
+        };
         Ok(Settings {
             min_occurrences,
             min_share,
+            expect,
+            prompt_asks: confirm::prompt_asks_confirmation(&context.system_prompt),
         })
     }
 }
@@ -249,11 +283,24 @@ impl UnconfirmedActions {
                 s.min_occurrences
             ));
         }
+        if kind != ActionKind::Unconfirmed {
+            return None;
+        }
         let calls = self.tools.get(tool).map_or(0, |t| t.calls);
-        if kind == ActionKind::Unconfirmed && ratio(group.calls, calls) < s.min_share {
+        let share = ratio(group.calls, calls);
+        if share < s.min_share {
             return Some(format!(
                 "below min_share ({} of the tool's calls unconfirmed)",
                 percent(s.min_share)
+            ));
+        }
+        if s.expect == Expectation::Auto && !s.prompt_asks && 1.0 - share < HABIT_SHARE {
+            return Some(format!(
+                "confirmation not expected: the prompt does not ask for it and the agent asked \
+                 first for {} of the tool's calls (under {}); set expect_confirmation = always \
+                 to report it",
+                percent(1.0 - share),
+                percent(HABIT_SHARE)
             ));
         }
         None
@@ -268,6 +315,15 @@ impl UnconfirmedActions {
                 &[
                     ("min_occurrences", s.min_occurrences.to_string()),
                     ("min_share", s.min_share.to_string()),
+                    (
+                        "expect_confirmation",
+                        match s.expect {
+                            Expectation::Auto => "auto",
+                            Expectation::Always => "always",
+                        }
+                        .to_string(),
+                    ),
+                    ("prompt_asks_confirmation", s.prompt_asks.to_string()),
                 ],
             ),
             line(
@@ -636,6 +692,14 @@ impl Rule for UnconfirmedActions {
                     "Share of a tool's state-changing calls that must be unconfirmed before its \
                      unconfirmed pattern is reported (0 to 1).",
                     Some(DEFAULT_MIN_SHARE.to_string()),
+                ),
+                spec(
+                    "expect_confirmation",
+                    "auto: a tool's unconfirmed calls are reported when the live prompt asks for \
+                     confirmation, or when the agent asks first for at least half of the tool's \
+                     calls (acting at once on a request is otherwise taken as the agent's \
+                     design). always: they are reported for every state-changing tool.",
+                    Some("auto".into()),
                 ),
                 spec(
                     detect::SETTING_TOOLS,

@@ -6,7 +6,11 @@ use super::*;
 use reverie_rule_sdk::{Message, Role, ToolCall};
 
 fn context(settings: &[(&str, &str)]) -> CycleContext {
-    reverie_rule_sdk::test_context("You help travellers with their reservations.", settings)
+    reverie_rule_sdk::test_context(
+        "You help travellers with their reservations. Get the user's explicit confirmation \
+         before any change.",
+        settings,
+    )
 }
 
 fn rule(settings: &[(&str, &str)]) -> UnconfirmedActions {
@@ -466,10 +470,10 @@ fn fewer_interactions_than_min_occurrences_make_no_pattern_and_the_log_says_why(
 #[test]
 fn an_agent_that_asks_first_and_slips_rarely_stays_under_min_share() {
     let mut rule = rule(&[]);
-    let mut window: Vec<Interaction> = (0..20)
+    let mut window: Vec<Interaction> = (0..60)
         .map(|i| asked_first(&format!("ok_{i}"), "yes"))
         .collect();
-    // Three replies no table reads as a yes: 3 of 23 calls, under a fifth.
+    // Three replies no table reads as a yes: 3 of 63 calls, under a twentieth.
     window.extend((0..3).map(|i| asked_first(&format!("odd_{i}"), "affirmative, captain")));
     let (findings, log) = run(&mut rule, window);
     assert!(findings.patterns.is_empty(), "{:?}", keys(&findings));
@@ -479,6 +483,57 @@ fn an_agent_that_asks_first_and_slips_rarely_stays_under_min_share() {
                 .iter()
                 .any(|(k, v)| k == "reason" && v.contains("min_share"))
     }));
+}
+
+/// An agent whose prompt says nothing of confirmation, creating returns at
+/// once when asked, and one that usually asks before a cancellation.
+#[test]
+fn acting_at_once_on_a_request_is_reported_only_against_the_prompt_or_the_agents_habit() {
+    let prompt = "You help customers with their orders and returns.";
+    let settings = |extra: &[(&'static str, &'static str)]| match UnconfirmedActions::new(
+        reverie_rule_sdk::test_context(prompt, extra),
+    ) {
+        Ok(rule) => rule,
+        Err(e) => panic!("{e}"),
+    };
+    let by_design = || -> Vec<Interaction> {
+        (0..5)
+            .map(|i| {
+                conversation(
+                    &format!("ret_{i}"),
+                    &[
+                        User("I'd like to return the boots from order 72266"),
+                        Call("create_return", r#"{"order_id":"72266"}"#),
+                    ],
+                )
+            })
+            .collect()
+    };
+    let (findings, log) = run(&mut settings(&[]), by_design());
+    assert!(findings.patterns.is_empty());
+    assert!(log.iter().any(|l| {
+        l.message == "dropped"
+            && l.fields
+                .iter()
+                .any(|(k, v)| k == "reason" && v.contains("confirmation not expected"))
+    }));
+    let (strict, _) = run(
+        &mut settings(&[("expect_confirmation", "always")]),
+        by_design(),
+    );
+    assert_eq!(keys(&strict), ["unconfirmed-actions/create_return"]);
+    // The same prompt, an agent that asks first for most cancellations: the
+    // ones it did not ask for break its own habit.
+    let mut habit: Vec<Interaction> = (0..12)
+        .map(|i| asked_first(&format!("ok_{i}"), "yes"))
+        .collect();
+    habit.extend((0..4).map(|i| asked_first(&format!("slip_{i}"), "what happens to my miles?")));
+    let (found, _) = run(&mut settings(&[]), habit);
+    assert_eq!(keys(&found), ["unconfirmed-actions/cancel_reservation"]);
+    assert_eq!(
+        found.patterns[0].evidence,
+        ["slip_0", "slip_1", "slip_2", "slip_3"]
+    );
 }
 
 #[test]
@@ -530,6 +585,10 @@ fn bad_settings_are_refused_by_name() {
         (vec![("min_occurrences", "many")], "`min_occurrences`"),
         (vec![("min_share", "1.5")], "`min_share`"),
         (
+            vec![("expect_confirmation", "sometimes")],
+            "`expect_confirmation`",
+        ),
+        (
             vec![("state_changing_tools", " , ")],
             "`state_changing_tools`",
         ),
@@ -567,6 +626,7 @@ fn info_declares_what_the_rule_reads_and_every_setting_it_accepts() {
         [
             "min_occurrences",
             "min_share",
+            "expect_confirmation",
             "state_changing_tools",
             "state_changing_verbs",
             "target_fields",
@@ -583,5 +643,172 @@ fn info_declares_what_the_rule_reads_and_every_setting_it_accepts() {
                 spec.name
             );
         }
+    }
+}
+
+/// The rule on the committed example datasets: an IT help desk whose agent
+/// sometimes resets or unlocks at once when the user only asked how it
+/// works, and a shop's bot. The rule's code knows neither; everything below
+/// comes from who said what before which call.
+mod example_datasets {
+    use super::*;
+    use serde_json::Value as Json;
+
+    fn path(dataset: &str, file: &str) -> String {
+        format!(
+            "{}/../../examples/{dataset}/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// The interactions as the host hands them to this rule: messages and
+    /// tool calls (each call pointing at the assistant message that made it).
+    fn load(dataset: &str) -> Vec<Interaction> {
+        let text = std::fs::read_to_string(path(dataset, "interactions.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Json>(line).ok())
+            .map(|record| {
+                let raw = record["messages"].as_array().cloned().unwrap_or_default();
+                let mut messages = Vec::new();
+                let mut tool_calls = Vec::new();
+                for (i, m) in raw.iter().enumerate() {
+                    let role = match m["role"].as_str() {
+                        Some("user") => Role::User,
+                        Some("assistant") => Role::Assistant,
+                        Some("tool") => Role::Tool,
+                        _ => Role::System,
+                    };
+                    messages.push(Message {
+                        role,
+                        content: if role == Role::System {
+                            String::new()
+                        } else {
+                            m["content"].as_str().unwrap_or_default().into()
+                        },
+                        tool_call_id: m["tool_call_id"].as_str().map(str::to_string),
+                    });
+                    for call in m["tool_calls"].as_array().into_iter().flatten() {
+                        let id = call["id"].as_str().unwrap_or_default();
+                        let error = raw
+                            .iter()
+                            .find(|r| r["tool_call_id"].as_str() == Some(id))
+                            .filter(|r| r["is_error"].as_bool() == Some(true))
+                            .and_then(|r| r["content"].as_str())
+                            .map(str::to_string);
+                        tool_calls.push(ToolCall {
+                            id: id.to_string(),
+                            name: call["function"]["name"].as_str().unwrap_or_default().into(),
+                            arguments: call["function"]["arguments"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .into(),
+                            error,
+                            message_index: i as u32,
+                        });
+                    }
+                }
+                Interaction {
+                    id: record["id"].as_str().unwrap_or_default().into(),
+                    session_id: None,
+                    user_id: None,
+                    timestamp_ms: 0,
+                    config_version: None,
+                    messages,
+                    tool_calls,
+                    metadata: "{}".into(),
+                }
+            })
+            .collect()
+    }
+
+    /// The interactions the dataset's truth lists for one planted problem.
+    fn truth(dataset: &str, problem: &str) -> Vec<String> {
+        let text = std::fs::read_to_string(path(dataset, "truth.json")).unwrap_or_default();
+        let truth: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
+        truth["problems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["id"].as_str() == Some(problem))
+            .flat_map(|p| p["interactions"].as_array().cloned().unwrap_or_default())
+            .filter_map(|id| id.as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn findings(dataset: &str) -> (Findings, Vec<LogLine>) {
+        let window = load(dataset);
+        assert!(window.len() >= 2000, "{dataset} missing: {}", window.len());
+        // The dataset's own live prompt: the first system message.
+        let text = std::fs::read_to_string(path(dataset, "interactions.jsonl")).unwrap_or_default();
+        let first: Json = text
+            .lines()
+            .next()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or(Json::Null);
+        let prompt = first["messages"][0]["content"].as_str().unwrap_or_default();
+        let mut r = match UnconfirmedActions::new(reverie_rule_sdk::test_context(prompt, &[])) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        for chunk in window.chunks(256) {
+            assert!(
+                r.analyse(Chunk {
+                    interactions: chunk.to_vec(),
+                    feedback: Vec::new()
+                })
+                .is_ok()
+            );
+        }
+        r.findings_and_log()
+    }
+
+    #[test]
+    fn the_help_desk_agent_is_told_to_ask_before_resetting_or_unlocking() {
+        let (found, _) = findings("help-desk");
+        let planted = truth("help-desk", "action-without-confirmation");
+        assert!(planted.len() > 100);
+        let evidence: Vec<&String> = found
+            .patterns
+            .iter()
+            .flat_map(|p| p.evidence.iter())
+            .collect();
+        let hits = evidence.iter().filter(|id| planted.contains(id)).count();
+        let precision = hits as f64 / evidence.len() as f64;
+        let recall =
+            planted.iter().filter(|id| evidence.contains(id)).count() as f64 / planted.len() as f64;
+        let missed: Vec<&String> = planted.iter().filter(|id| !evidence.contains(id)).collect();
+        let wrong: Vec<&&String> = evidence.iter().filter(|id| !planted.contains(id)).collect();
+        eprintln!("missed {missed:?} wrong {wrong:?}");
+        eprintln!(
+            "patterns {:?}; evidence {}, precision {precision:.3}, recall {recall:.3}",
+            keys(&found),
+            evidence.len()
+        );
+        assert_eq!(
+            keys(&found),
+            [
+                "unconfirmed-actions/reset_password",
+                "unconfirmed-actions/unlock_account"
+            ]
+        );
+        assert!(precision >= 0.95 && recall >= 0.95, "{precision} {recall}");
+        assert_eq!(found.suggestions.len(), 1);
+        assert!(
+            instruction(&found.suggestions[0])
+                .starts_with("Before you call `reset_password` or `unlock_account`,")
+        );
+    }
+
+    #[test]
+    fn the_shops_bot_that_asks_before_creating_a_return_has_no_finding() {
+        let (found, log) = findings("support-bot");
+        assert!(found.patterns.is_empty(), "{:?}", keys(&found));
+        // It does act at once on every request: the run log says why that
+        // is not reported.
+        assert!(log.iter().any(|l| {
+            l.message == "dropped"
+                && l.fields
+                    .contains(&("key".into(), "unconfirmed-actions/create_return".into()))
+        }));
     }
 }
