@@ -16,7 +16,9 @@
 //! language column is for the reader who extends a language; matching does
 //! not use it.
 
-use reverie_rule_sdk::text;
+use std::sync::OnceLock;
+
+use reverie_rule_sdk::text::{self, WordMap};
 
 /// Phrases that confirm when a reply opens with them.
 const YES: &[(&str, &str)] = &[
@@ -331,7 +333,9 @@ pub fn asks_for_yes(text: &str) -> bool {
     let words: Vec<&str> = text::tokens(&normalised).collect();
     let mut at = 0;
     while at < words.len() {
-        if let Some(n) = phrase_at(YES, &words[at..]).or_else(|| phrase_at(POLITE, &words[at..])) {
+        if let Some(n) =
+            phrase_at(Table::Yes, &words[at..]).or_else(|| phrase_at(Table::Polite, &words[at..]))
+        {
             at += n;
         } else if LEAD_INS.contains(&words[at]) {
             at += 1;
@@ -340,7 +344,7 @@ pub fn asks_for_yes(text: &str) -> bool {
         }
     }
     let rest = &words[at..];
-    phrase_at(PROPOSALS, rest).is_some() || phrase_at(OPEN_QUESTION, rest).is_none()
+    phrase_at(Table::Proposals, rest).is_some() || phrase_at(Table::OpenQuestion, rest).is_none()
 }
 
 /// Word beginnings that, in a system prompt, ask for confirmation: "confirm",
@@ -378,13 +382,13 @@ pub fn is_confirmation(text: &str) -> bool {
     let mut at = 0;
     let (mut yes, mut yes_alone) = (false, false);
     while at < words.len() {
-        if let Some(n) = phrase_at(YES, &words[at..]) {
+        if let Some(n) = phrase_at(Table::Yes, &words[at..]) {
             yes = true;
             at += n;
-        } else if let Some(n) = phrase_at(YES_ALONE, &words[at..]) {
+        } else if let Some(n) = phrase_at(Table::YesAlone, &words[at..]) {
             yes_alone = true;
             at += n;
-        } else if let Some(n) = phrase_at(POLITE, &words[at..]) {
+        } else if let Some(n) = phrase_at(Table::Polite, &words[at..]) {
             at += n;
         } else {
             break;
@@ -395,7 +399,7 @@ pub fn is_confirmation(text: &str) -> bool {
     }
     // A longer reply: it must open with a yes (a politeness word may come
     // first: "thanks, yes go ahead"), and the next word must not take it back.
-    yes && phrase_at(TAKE_BACK, &words[at..]).is_none()
+    yes && phrase_at(Table::TakeBack, &words[at..]).is_none()
 }
 
 /// The first [`MAX_READ_BYTES`] of `text`, cut on a character boundary.
@@ -418,26 +422,68 @@ fn first_sentence_is_question(text: &str) -> bool {
         .is_some_and(|c| matches!(c, '?' | '？'))
 }
 
-/// The number of words of the table's longest phrase that `words` starts
-/// with, if any.
-fn phrase_at(table: &[(&str, &str)], words: &[&str]) -> Option<usize> {
-    let mut best: Option<usize> = None;
-    for (_, phrase) in table {
-        let mut n = 0;
-        let mut all = true;
-        for part in phrase.split(' ') {
-            if words.get(n) == Some(&part) {
-                n += 1;
-            } else {
-                all = false;
-                break;
+/// The word tables, each a bit of the index's masks.
+#[derive(Clone, Copy)]
+enum Table {
+    Yes,
+    YesAlone,
+    Polite,
+    TakeBack,
+    OpenQuestion,
+    Proposals,
+}
+
+impl Table {
+    const ALL: [(Table, &'static [(&'static str, &'static str)]); 6] = [
+        (Table::Yes, YES),
+        (Table::YesAlone, YES_ALONE),
+        (Table::Polite, POLITE),
+        (Table::TakeBack, TAKE_BACK),
+        (Table::OpenQuestion, OPEN_QUESTION),
+        (Table::Proposals, PROPOSALS),
+    ];
+}
+
+/// The phrases starting with one word: each with its table and its words.
+type Phrases = Vec<(usize, Vec<&'static str>)>;
+
+/// Every table's phrases by their first word, built once: a reply's words
+/// are each looked up once per table, not compared with every phrase.
+fn index() -> &'static WordMap<Phrases> {
+    static INDEX: OnceLock<WordMap<Phrases>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut heads: Vec<(&'static str, Phrases)> = Vec::new();
+        for (table, phrases) in Table::ALL {
+            for (_, phrase) in phrases {
+                let words: Vec<&'static str> = phrase.split(' ').collect();
+                let Some(first) = words.first().copied() else {
+                    continue;
+                };
+                let entry = (table as usize, words);
+                match heads.iter_mut().find(|(w, _)| *w == first) {
+                    Some((_, list)) => list.push(entry),
+                    None => heads.push((first, vec![entry])),
+                }
             }
         }
-        if all && best.is_none_or(|b| n > b) {
-            best = Some(n);
-        }
-    }
-    best
+        WordMap::new(heads)
+    })
+}
+
+/// The number of words of the table's longest phrase that `words` starts
+/// with, if any.
+fn phrase_at(table: Table, words: &[&str]) -> Option<usize> {
+    let first = words.first()?;
+    let phrases = index().get(first)?;
+    phrases
+        .iter()
+        .filter(|(t, phrase)| {
+            *t == table as usize
+                && words.len() >= phrase.len()
+                && phrase.iter().zip(words).all(|(p, w)| p == w)
+        })
+        .map(|(_, phrase)| phrase.len())
+        .max()
 }
 
 #[cfg(test)]

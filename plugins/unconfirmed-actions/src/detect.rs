@@ -77,7 +77,7 @@ pub struct Action<'a> {
 }
 
 /// Finds unconfirmed, repeated and unrequested state-changing calls.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Detector {
     tools: ToolTest,
     target_words: Vec<String>,
@@ -125,7 +125,10 @@ impl Detector {
                 }
                 ToolTest::Named(names)
             }
-            (None, Some(raw)) => ToolTest::Verbs(single_words(SETTING_VERBS, raw)?),
+            (None, Some(raw)) => {
+                let verbs = single_words(SETTING_VERBS, raw)?;
+                ToolTest::verbs(verbs.iter().map(String::as_str))
+            }
             (None, None) => ToolTest::default(),
         };
         let target_words = match setting(context, SETTING_TARGETS) {

@@ -17,6 +17,11 @@
 //! Occurrences are interactions; evidence is every such interaction, in
 //! window order, up to [`MAX_EVIDENCE`].
 //!
+//! When two or more tools are unconfirmed, one more pattern,
+//! [`HABIT_KEY`], holds all their interactions: acting before asking is one
+//! habit, and the host, which merges patterns by shared evidence, then
+//! reports one problem with a facet per tool.
+//!
 //! The fix follows from structure: confirm before calling the tool (one
 //! instruction naming the two most frequent unconfirmed tools, as the
 //! problem is usually one habit across tools that act alike), call a tool
@@ -389,7 +394,8 @@ impl UnconfirmedActions {
             .filter(|(k, _, _)| **k == ActionKind::Unconfirmed)
             .map(|(_, t, g)| (*t, *g))
             .collect();
-        suggestions.extend(self.confirm_fixes(&unconfirmed));
+        let habit = (unconfirmed.len() >= 2).then(|| self.habit_pattern(&unconfirmed));
+        suggestions.extend(self.confirm_fixes(&unconfirmed, habit.is_some()));
         for (kind, tool, group) in &reported {
             if **kind != ActionKind::Unconfirmed {
                 suggestions.push(self.target_fix(**kind, tool, group));
@@ -404,6 +410,17 @@ impl UnconfirmedActions {
                     ("calls", reported[i].2.calls.to_string()),
                 ],
             ));
+        }
+        if let Some(habit) = habit {
+            log.push(line(
+                "pattern",
+                &[
+                    ("key", habit.key.clone()),
+                    ("interactions", habit.occurrences.to_string()),
+                    ("tools", unconfirmed.len().to_string()),
+                ],
+            ));
+            patterns.push(habit);
         }
         if patterns.len() > LOG_LINES {
             log.push(line(
@@ -524,11 +541,57 @@ impl UnconfirmedActions {
         }
     }
 
+    /// The habit behind two or more unconfirmed tools: one pattern whose
+    /// evidence is every interaction of theirs, so that the host, which
+    /// merges patterns by shared evidence, reports them as one problem (one
+    /// root cause, acting before asking) with a facet per tool, rather than
+    /// one problem per tool that acts alike.
+    fn habit_pattern(&self, groups: &[(&String, &Group)]) -> Pattern {
+        let mut evidence: Vec<u32> = groups
+            .iter()
+            .flat_map(|(_, g)| g.evidence.iter().copied())
+            .collect();
+        // Indices grow in window order: sorting restores it.
+        evidence.sort_unstable();
+        evidence.dedup();
+        // Interactions past a group's kept evidence are counted as if none
+        // were shared: an upper bound, only reached past MAX_EVIDENCE.
+        let unlisted: u64 = groups
+            .iter()
+            .map(|(_, g)| g.interactions - g.evidence.len() as u64)
+            .sum();
+        evidence.truncate(MAX_EVIDENCE);
+        let n = evidence.len() as u64 + unlisted;
+        let names: Vec<String> = groups.iter().map(|(t, _)| format!("`{t}`")).collect();
+        let tools = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.join(""),
+        };
+        let calls: u64 = groups.iter().map(|(_, g)| g.calls).sum();
+        Pattern {
+            key: HABIT_KEY.into(),
+            title: format!("{tools} change state without the user's confirmation"),
+            description: format!(
+                "The agent called {tools} without an explicit yes in the user's previous turn in \
+                 {n} of {} interactions ({}), {calls} calls in all: one habit, acting before \
+                 asking, across tools that change state.",
+                self.interactions,
+                percent(ratio(n, self.interactions)),
+            ),
+            severity: severity(ratio(n, self.interactions)),
+            occurrences: saturating_u32(n),
+            evidence: evidence
+                .iter()
+                .filter_map(|i| self.ids.get(*i as usize).cloned())
+                .collect(),
+        }
+    }
+
     /// Confirm-first instructions for the reported unconfirmed groups (most
     /// interactions first): the two leading tools in one instruction, which
-    /// addresses both patterns (they are one habit: acting before asking),
-    /// and each further tool in its own.
-    fn confirm_fixes(&self, groups: &[(&String, &Group)]) -> Vec<Suggestion> {
+    /// addresses both patterns and the habit they share, and each further
+    /// tool in its own.
+    fn confirm_fixes(&self, groups: &[(&String, &Group)], habit: bool) -> Vec<Suggestion> {
         let mut out = Vec::new();
         let mut rest = groups;
         while !rest.is_empty() {
@@ -558,9 +621,13 @@ impl UnconfirmedActions {
                     figures.join("; ")
                 ),
                 confidence: confidence(n, 0.85),
-                addresses: now
-                    .iter()
-                    .map(|(t, _)| group_key(ActionKind::Unconfirmed, t))
+                addresses: (habit && out.is_empty())
+                    .then(|| HABIT_KEY.to_string())
+                    .into_iter()
+                    .chain(
+                        now.iter()
+                            .map(|(t, _)| group_key(ActionKind::Unconfirmed, t)),
+                    )
                     .collect(),
             });
         }
@@ -601,6 +668,11 @@ impl UnconfirmedActions {
         }
     }
 }
+
+/// The key of the habit behind several unconfirmed tools. Three parts, so it
+/// cannot be a tool's `unconfirmed-actions/<tool>`, and `unconfirmed` is no
+/// kind of the `unconfirmed-actions/<kind>/<tool>` keys.
+pub const HABIT_KEY: &str = "unconfirmed-actions/unconfirmed/any-tool";
 
 /// `unconfirmed-actions/<tool>`, `.../repeated/<tool>`, `.../unrequested/<tool>`.
 fn group_key(kind: ActionKind, tool: &str) -> String {

@@ -437,15 +437,34 @@ fn two_tools_acting_without_asking_get_one_instruction_naming_both() {
         keys(&findings),
         [
             "unconfirmed-actions/reset_password",
-            "unconfirmed-actions/unlockaccount"
+            "unconfirmed-actions/unlockaccount",
+            "unconfirmed-actions/unconfirmed/any-tool",
         ]
+    );
+    // The habit holds both tools' interactions, so the host reports one problem.
+    let habit = &findings.patterns[2];
+    assert_eq!(habit.occurrences, 8);
+    assert_eq!(
+        habit.evidence,
+        ["r_0", "r_1", "r_2", "r_3", "r_4", "u_0", "u_1", "u_2"]
+    );
+    assert_eq!(
+        habit.title,
+        "`reset_password` and `unlockAccount` change state without the user's confirmation"
     );
     assert_eq!(findings.suggestions.len(), 1);
     assert!(
         instruction(&findings.suggestions[0])
             .starts_with("Before you call `reset_password` or `unlockAccount`,")
     );
-    assert_eq!(findings.suggestions[0].addresses.len(), 2);
+    assert_eq!(
+        findings.suggestions[0].addresses,
+        [
+            "unconfirmed-actions/unconfirmed/any-tool",
+            "unconfirmed-actions/reset_password",
+            "unconfirmed-actions/unlockaccount"
+        ]
+    );
 }
 
 #[test]
@@ -575,7 +594,7 @@ fn the_same_window_gives_the_same_findings() {
     let (b, log_b) = run(&mut rule(&[]), window());
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
     assert_eq!(log_a, log_b);
-    assert_eq!(a.patterns.len(), 2);
+    assert_eq!(a.patterns.len(), 3, "two tools and their habit");
 }
 
 #[test]
@@ -767,11 +786,7 @@ mod example_datasets {
         let (found, _) = findings("help-desk");
         let planted = truth("help-desk", "action-without-confirmation");
         assert!(planted.len() > 100);
-        let evidence: Vec<&String> = found
-            .patterns
-            .iter()
-            .flat_map(|p| p.evidence.iter())
-            .collect();
+        let evidence: Vec<&String> = found.patterns[2].evidence.iter().collect();
         let hits = evidence.iter().filter(|id| planted.contains(id)).count();
         let precision = hits as f64 / evidence.len() as f64;
         let recall =
@@ -788,7 +803,8 @@ mod example_datasets {
             keys(&found),
             [
                 "unconfirmed-actions/reset_password",
-                "unconfirmed-actions/unlock_account"
+                "unconfirmed-actions/unlock_account",
+                "unconfirmed-actions/unconfirmed/any-tool",
             ]
         );
         assert!(precision >= 0.95 && recall >= 0.95, "{precision} {recall}");

@@ -10,6 +10,11 @@
 //! `state_changing_verbs` or names the tools outright with
 //! `state_changing_tools`.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use reverie_rule_sdk::text::WordMap;
+
 /// Verbs that, as a word of a tool's name, say the tool changes something.
 pub const DEFAULT_VERBS: &[&str] = &[
     "accept",
@@ -163,21 +168,34 @@ fn is_separator(byte: u8) -> bool {
 }
 
 /// How a tool is recognised as state-changing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ToolTest {
     /// Exactly these tool names (`state_changing_tools`).
     Named(Vec<String>),
-    /// A word of the name is one of these verbs (lowercase) and none is read-only.
-    Verbs(Vec<String>),
+    /// A word of the name is one of these verbs (lowercase) and none is
+    /// read-only. A table rather than a list: every call of every
+    /// interaction is tested, most against a hundred verbs.
+    Verbs(WordMap<()>),
 }
 
 impl Default for ToolTest {
     fn default() -> Self {
-        ToolTest::Verbs(DEFAULT_VERBS.iter().map(|v| v.to_string()).collect())
+        ToolTest::verbs(DEFAULT_VERBS.iter().copied())
     }
 }
 
+/// [`READ_ONLY_VERBS`] as a table, built once.
+fn read_only() -> &'static WordMap<()> {
+    static READ_ONLY: OnceLock<WordMap<()>> = OnceLock::new();
+    READ_ONLY.get_or_init(|| WordMap::new(READ_ONLY_VERBS.iter().map(|v| (*v, ()))))
+}
+
 impl ToolTest {
+    /// The verb test with these verbs (lowercase).
+    pub fn verbs<'a>(verbs: impl IntoIterator<Item = &'a str>) -> Self {
+        ToolTest::Verbs(WordMap::new(verbs.into_iter().map(|v| (v, ()))))
+    }
+
     /// Does a call to `name` change state?
     pub fn changes_state(&self, name: &str) -> bool {
         match self {
@@ -185,10 +203,16 @@ impl ToolTest {
             ToolTest::Verbs(verbs) => {
                 let mut acts = false;
                 for word in words(name) {
-                    if READ_ONLY_VERBS.iter().any(|r| r.eq_ignore_ascii_case(word)) {
+                    // Most names are lowercase already: no copy for them.
+                    let word: Cow<'_, str> = if word.bytes().any(|b| b.is_ascii_uppercase()) {
+                        Cow::Owned(word.to_ascii_lowercase())
+                    } else {
+                        Cow::Borrowed(word)
+                    };
+                    if read_only().contains(&word) {
                         return false;
                     }
-                    acts = acts || verbs.iter().any(|v| v.eq_ignore_ascii_case(word));
+                    acts = acts || verbs.contains(&word);
                 }
                 acts
             }
