@@ -466,6 +466,52 @@ mod tests {
         }
     }
 
+    /// The committed help desk carries each of its newer mistakes (e to i)
+    /// in 3 to 5% of interactions, as documented, and traces them as
+    /// `examples/README.md` says: e, f, g and h always (a failed call
+    /// repeated, an argument nothing gave, a failed call, an extra change),
+    /// i through its ratings, for most but not all of them.
+    #[test]
+    fn the_help_desk_plants_its_newer_mistakes_in_three_to_five_percent() {
+        let dir = scratch("help-desk-shares");
+        let result = run(&args(Domain::HelpDesk, dir.clone(), Some(2000), 1));
+        let totals = result.unwrap_or_default();
+        let counts: HashMap<&str, (usize, usize)> = totals
+            .truth
+            .iter()
+            .map(|(id, planted, traced)| (*id, (*planted, *traced)))
+            .collect();
+        for id in [
+            "repeated-failing-call",
+            "made-up-asset-tag",
+            "kb-search-fails-for-many-filters",
+            "unrequested-ticket-close",
+            "needless-transfer-to-human",
+        ] {
+            let (planted, traced) = counts.get(id).copied().unwrap_or_default();
+            assert!((60..=100).contains(&planted), "{id}: {planted} planted");
+            if id == "needless-transfer-to-human" {
+                assert!(
+                    traced * 2 > planted && traced < planted,
+                    "{id}: {traced} of {planted} traced"
+                );
+            } else {
+                assert_eq!(traced, planted, "{id}");
+            }
+        }
+        // The older four keep roughly their documented sizes.
+        for (id, low, high) in [
+            ("employee-id-as-typed", 130, 200),
+            ("wrong-laptop-shipping-time", 80, 130),
+            ("action-without-confirmation", 85, 140),
+            ("ticket-backend-outage", 20, 50),
+        ] {
+            let (planted, _) = counts.get(id).copied().unwrap_or_default();
+            assert!((low..=high).contains(&planted), "{id}: {planted} planted");
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
     /// An employee is the same person every time: one user id always looks
     /// up one employee id, and two users never share one.
     #[test]

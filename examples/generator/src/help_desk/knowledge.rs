@@ -43,6 +43,7 @@ pub const TOPICS: &[Topic] = &[
         questions: &[
             "Outlook keeps asking for my password, how do I stop it?",
             "outlook password prompt every 10 min, any fix?",
+            "Outlook pops up a sign-in box every few minutes. Why?",
         ],
         query: "outlook keeps asking for password",
         filters: &["app:outlook", "os:windows", "topic:sign-in"],
@@ -64,6 +65,7 @@ pub const TOPICS: &[Topic] = &[
     Topic {
         questions: &[
             "How do I map the project drive on my Mac?",
+            "how do I get the projects share on a mac",
             "can't see the P: drive on my macbook",
         ],
         query: "map project drive mac",
@@ -76,6 +78,7 @@ pub const TOPICS: &[Topic] = &[
         questions: &[
             "How do I set up my work email on my iPhone?",
             "email on my android phone, how?",
+            "What's the right way to get Outlook on my phone?",
         ],
         query: "work email on phone",
         filters: &["app:outlook-mobile", "os:ios", "os:android"],
@@ -98,6 +101,7 @@ pub const TOPICS: &[Topic] = &[
         questions: &[
             "How do I book a loan laptop for a site visit?",
             "can I borrow a laptop for next week's site visit?",
+            "Do you lend laptops for a few days? Mine stays in the office.",
         ],
         query: "book loan laptop",
         filters: &["topic:hardware", "type:how-to"],
@@ -109,6 +113,7 @@ pub const TOPICS: &[Topic] = &[
         questions: &[
             "My laptop says the disk is nearly full, what can I delete?",
             "C: drive full, help",
+            "Windows says low disk space, how do I clean up?",
         ],
         query: "disk full laptop",
         filters: &["os:windows", "topic:storage"],
@@ -117,7 +122,10 @@ pub const TOPICS: &[Topic] = &[
         answer: "1. Open Settings > System > Storage and run Cleanup recommendations. 2. In OneDrive, right-click big folders and choose Free up space: they stay in the cloud. 3. Empty the Downloads folder.",
     },
     Topic {
-        questions: &["How do I add a signature in Outlook?"],
+        questions: &[
+            "How do I add a signature in Outlook?",
+            "where do I get the company email signature?",
+        ],
         query: "outlook email signature",
         filters: &["app:outlook", "type:how-to"],
         article: "KB0019",

@@ -45,7 +45,7 @@ pub const PROBLEMS: &[Problem] = &[
     },
     Problem {
         id: scenarios::REPEATED_FAILING_CALL,
-        description: "get_ticket_status (an old portal reference: invalid ticket_id; a colleague's ticket: 403 forbidden) or search_kb (an unknown filter field: invalid filter) fails, and the agent calls it again with exactly the same arguments, two or three times in all, before giving up.",
+        description: "get_ticket_status (an old portal reference: invalid ticket_id; a colleague's ticket: 403 forbidden) or order_hardware (an item IT does not sell: invalid item) fails, and the agent calls it again with exactly the same arguments, two or three times in all, before giving up.",
     },
     Problem {
         id: scenarios::MADE_UP_ASSET_TAG,

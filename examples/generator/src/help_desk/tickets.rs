@@ -3,8 +3,9 @@
 //! request, and closing one nobody asked about (mistake h).
 //!
 //! Mistake e is the same call with the same arguments after the same error,
-//! two or three times; its well-handled counterpart fails once, with the same
-//! errors, and the agent asks for what the tool needs. Mistake h is an extra
+//! two or three times (`get_ticket_status`, and `order_hardware` for an item
+//! IT does not sell); its well-handled counterpart fails once, with the same
+//! ticket errors, and the agent asks for what the tool needs. Mistake h is an extra
 //! `close_ticket` after a requested `create_ticket`; requested closes, which
 //! follow the employee's words and a yes, are its counterpart.
 
@@ -18,20 +19,20 @@ use crate::dates;
 use crate::domain::Verdict;
 use crate::text::{fill, pick};
 
-/// Why `get_ticket_status` (or `search_kb`) refuses a call, and what the
-/// employee typed that led to it.
+/// Why `get_ticket_status` (or `order_hardware`) refuses a call, and what
+/// the employee typed that led to it.
 enum Refusal {
     /// A reference from the old request portal: `REQ-48213`.
     OldReference(String),
     /// A ticket raised by a colleague: the tool will not show it.
     SomeoneElses(String),
-    /// A `search_kb` filter on a field the knowledge base does not have.
-    UnknownFilter,
+    /// An item `order_hardware` does not sell (furniture, a tablet).
+    NotInCatalogue,
 }
 
 impl Scene<'_> {
-    fn refusal(&mut self, with_kb: bool) -> Refusal {
-        match self.rng.random_range(0..if with_kb { 10 } else { 7 }) {
+    fn refusal(&mut self, with_orders: bool) -> Refusal {
+        match self.rng.random_range(0..if with_orders { 10 } else { 7 }) {
             0..=3 => {
                 let prefix = pick(self.rng, &["REQ-", "REQ", "SR-", "req-"]);
                 Refusal::OldReference(format!(
@@ -40,7 +41,7 @@ impl Scene<'_> {
                 ))
             }
             4..=6 => Refusal::SomeoneElses(self.ticket_number()),
-            _ => Refusal::UnknownFilter,
+            _ => Refusal::NotInCatalogue,
         }
     }
 
@@ -76,25 +77,26 @@ impl Scene<'_> {
                     "colleague",
                 )
             }
-            Refusal::UnknownFilter => {
-                let (question, query, good) = pick_kb_topic(self);
-                self.user(question, &[]);
-                let field = pick(self.rng, &["version", "department", "site", "category"]);
-                let value = match field {
-                    "version" => "2024",
-                    "department" => "engineering",
-                    "site" => self.e.office.name(),
-                    _ => "how-to",
-                };
-                let bad_filter = format!("{field}:{}", value.to_lowercase());
-                let error = format!(
-                    "invalid filter \"{bad_filter}\": unknown field \"{field}\" (fields: os, app, type, topic, audience, office, lang)"
+            Refusal::NotInCatalogue => {
+                let (ask, item) =
+                    &NOT_IN_CATALOGUE[self.rng.random_range(0..NOT_IN_CATALOGUE.len())];
+                let ask = ask.pick(self.rng, lang);
+                let typed = self.typed();
+                let id = self.id_text(&typed);
+                self.user(ask, &[("id", &id)]);
+                self.identify(None, false);
+                let office = self.e.office.name();
+                let text = fill(
+                    CONFIRM_ORDER.pick(self.rng, lang),
+                    &[("item", *item), ("office", office)],
                 );
+                self.confirm_in(text);
+                let error = format!("invalid item \"{item}\": not in the IT hardware catalogue");
                 (
-                    "search_kb",
-                    json!({ "query": query, "filters": [good, bad_filter] }),
+                    "order_hardware",
+                    json!({ "employee_id": self.e.id, "item": item, "reason": "requested by employee" }),
                     error,
-                    "kb",
+                    "order",
                 )
             }
         }
@@ -332,15 +334,6 @@ impl Scene<'_> {
     }
 }
 
-/// A `search_kb` topic for the unknown-filter refusal: (question, query, a
-/// valid filter).
-fn pick_kb_topic(s: &mut Scene<'_>) -> (&'static str, &'static str, &'static str) {
-    let topics = super::knowledge::TOPICS;
-    let t = &topics[s.rng.random_range(0..topics.len())];
-    let filter = pick(s.rng, t.filters);
-    (pick(s.rng, t.questions), t.query, filter)
-}
-
 const ASSIGNEES: &[&str] = &[
     "Marek Nowak",
     "Lieke Verhoeven",
@@ -348,6 +341,64 @@ const ASSIGNEES: &[&str] = &[
     "Dana Whitfield",
     "Arash Karimi",
 ];
+
+/// Things employees ask IT to order that its catalogue does not have.
+const NOT_IN_CATALOGUE: &[(Bank, &str)] = &[
+    (
+        Bank {
+            en: &[
+                "Can you order me a standing desk? My back is killing me. {id}",
+                "I'd like a standing desk please, {id}",
+            ],
+            nl: &["Kun je een sta-bureau voor me bestellen? {id}"],
+            de: &["Kannst du mir einen Stehschreibtisch bestellen? {id}"],
+            fr: &["Tu peux me commander un bureau debout ? {id}"],
+            es: &["¿Me puedes pedir un escritorio elevable? {id}"],
+        },
+        "standing desk",
+    ),
+    (
+        Bank {
+            en: &[
+                "Could I get an iPad for site visits? {id}",
+                "need an ipad for drawings on site, {id}",
+            ],
+            nl: &["Kan ik een iPad krijgen voor bouwplaatsbezoeken? {id}"],
+            de: &["Kann ich ein iPad für Baustellenbesuche bekommen? {id}"],
+            fr: &["Je pourrais avoir un iPad pour les visites de chantier ? {id}"],
+            es: &["¿Puedo tener un iPad para las visitas de obra? {id}"],
+        },
+        "iPad",
+    ),
+    (
+        Bank {
+            en: &["Can you order an ergonomic chair for me? {id}"],
+            nl: &["Kun je een ergonomische stoel voor me bestellen? {id}"],
+            de: &["Kannst du mir einen ergonomischen Stuhl bestellen? {id}"],
+            fr: &["Tu peux me commander une chaise ergonomique ? {id}"],
+            es: &["¿Me pides una silla ergonómica? {id}"],
+        },
+        "ergonomic chair",
+    ),
+    (
+        Bank {
+            en: &["Please order a ring light for my video calls. {id}"],
+            nl: &["Wil je een ringlamp bestellen voor mijn videogesprekken? {id}"],
+            de: &["Bitte bestell mir ein Ringlicht für Videocalls. {id}"],
+            fr: &["Tu peux commander une lampe annulaire pour mes visios ? {id}"],
+            es: &["Pide un aro de luz para mis videollamadas, por favor. {id}"],
+        },
+        "ring light",
+    ),
+];
+
+const CONFIRM_ORDER: Bank = Bank {
+    en: &["I'll order a {item} for you, delivered to the {office} IT desk. Shall I go ahead?"],
+    nl: &["Ik bestel een {item} voor je, te leveren bij de IT-balie in {office}. Zal ik dat doen?"],
+    de: &["Ich bestelle dir ein {item} an den IT-Schalter in {office}. Soll ich?"],
+    fr: &["Je commande un {item} pour toi, livré au comptoir IT de {office}. J'y vais ?"],
+    es: &["Pido un {item} para ti, con entrega en el mostrador de IT de {office}. ¿Adelante?"],
+};
 
 const COLLEAGUES: &[&str] = &[
     "Tom",
@@ -563,6 +614,7 @@ const RETRY_COMMENTS: &[&str] = &[
     "kept trying the same thing over and over",
     "it just retried and gave up",
     "couldn't find my ticket and wasted my time",
+    "couldn't order what I asked for, just kept failing",
     "tried 3 times, same error, no help",
     "bleef hetzelfde proberen",
     "useless for ticket updates",
