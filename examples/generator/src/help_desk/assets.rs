@@ -313,10 +313,10 @@ const SORRY_WRONG: Bank = Bank {
 };
 
 const ASSET_COMMENTS: &[&str] = &[
-    "it looked up the wrong laptop",
+    "looked up somebody else's laptop",
     "couldn't find my laptop from the serial number",
-    "asked for a sticker I don't have",
-    "made up some asset number",
-    "had the wrong device",
+    "wanted a sticker I don't have",
+    "invented an asset number",
+    "pulled up a laptop that isn't mine",
     "kon mijn laptop niet vinden",
 ];
