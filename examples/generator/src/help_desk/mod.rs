@@ -5,7 +5,7 @@
 //!
 //! An interaction is drawn in a fixed order: the employee, the scenario, the
 //! conversation, the channel. The employee fixes the user id, the locale
-//! (from their office) and the employee id they type.
+//! (from their office and language) and the employee id they type.
 
 mod assets;
 mod directory;

@@ -1,11 +1,14 @@
 //! Help-desk conversations: what an employee needs, what the agent does with
 //! its tools, and how it went.
 //!
-//! [`play`] plays one [`Scenario`] drawn from a fixed mixture. Three scenarios
-//! carry a planted mistake; the fourth mistake, the ticketing outage, is not a
+//! [`play`] plays one [`Scenario`] drawn from a fixed mixture. Eight scenarios
+//! carry a planted mistake; the ninth mistake, the ticketing outage, is not a
 //! scenario but a condition of the backend on some days, which strikes
-//! well-handled ticket requests. Every choice comes from the caller's seeded
-//! RNG, so a seed fixes the dataset.
+//! well-handled ticket requests. This file holds the mixture, the scene every
+//! conversation is built in and the older conversations; the newer ones live
+//! in `tickets`, `assets`, `knowledge` and `handoff`, each beside its
+//! well-handled counterpart. Every choice comes from the caller's seeded RNG,
+//! so a seed fixes the dataset.
 
 use rand::Rng;
 use rand::rngs::StdRng;
