@@ -512,6 +512,109 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
     }
 
+    /// What a rule reading the structure of the calls alone would see in
+    /// the committed help desk: a failed call made again unchanged (a
+    /// transient outage error aside: one retry of a 503 or a timeout is
+    /// fair), a `search_kb` call with 3 or more filters, a `close_ticket` in
+    /// the same turn as another change (after the one yes that was for the
+    /// other), a `lookup_asset` tag that nothing before the call contains. Each shows in exactly the interactions where
+    /// its mistake was planted, and a needless transfer always has its call.
+    #[test]
+    fn each_newer_mistake_shows_in_the_calls_of_exactly_its_planted_interactions() {
+        let dir = scratch("help-desk-structure");
+        assert!(run(&args(Domain::HelpDesk, dir.clone(), Some(2000), 1)).is_ok());
+        let truth: serde_json::Value =
+            serde_json::from_str(&read(&dir, "truth.json")).unwrap_or_default();
+        let planted = |id: &str| -> HashSet<String> {
+            let problems = truth["problems"].as_array().cloned().unwrap_or_default();
+            let problem = problems.iter().find(|p| p["id"] == id);
+            problem
+                .map(|p| strings(&p["interactions"]).into_iter().collect())
+                .unwrap_or_default()
+        };
+        let mut seen: HashMap<&str, HashSet<String>> = HashMap::new();
+        for line in json_lines(&read(&dir, "interactions.jsonl")) {
+            let id = line["id"].as_str().unwrap_or_default().to_string();
+            let messages = line["messages"].as_array().cloned().unwrap_or_default();
+            // (message index, tool, arguments, error)
+            let mut calls: Vec<(usize, String, serde_json::Value, Option<String>)> = Vec::new();
+            for (k, m) in messages.iter().enumerate() {
+                for call in m["tool_calls"].as_array().into_iter().flatten() {
+                    let result = messages.iter().find(|r| r["tool_call_id"] == call["id"]);
+                    let error = result
+                        .filter(|r| r["is_error"] == true)
+                        .and_then(|r| r["content"].as_str())
+                        .map(str::to_string);
+                    let args = call["function"]["arguments"].as_str().unwrap_or_default();
+                    let name = call["function"]["name"].as_str().unwrap_or_default();
+                    let args = serde_json::from_str(args).unwrap_or_default();
+                    calls.push((k, name.to_string(), args, error));
+                }
+            }
+            let said_before = |k: usize, text: &str, roles: &[&str]| {
+                messages[..k].iter().any(|m| {
+                    roles.contains(&m["role"].as_str().unwrap_or_default())
+                        && m["content"].as_str().is_some_and(|c| c.contains(text))
+                })
+            };
+            let transient = |e: &str| {
+                ["503", "timeout", "upstream"]
+                    .iter()
+                    .any(|t| e.starts_with(t))
+            };
+            let mut mark = |mistake: &'static str| {
+                seen.entry(mistake).or_default().insert(id.clone());
+            };
+            if calls.windows(2).any(|w| {
+                w[0].3.as_deref().is_some_and(|e| !transient(e))
+                    && (&w[0].1, &w[0].2, &w[0].3) == (&w[1].1, &w[1].2, &w[1].3)
+            }) {
+                mark("repeated-failing-call");
+            }
+            for (k, name, args, _) in &calls {
+                let filters = args["filters"].as_array().map_or(0, Vec::len);
+                if name == "search_kb" && filters >= 3 {
+                    mark("kb-search-fails-for-many-filters");
+                }
+                let turn = messages[..*k]
+                    .iter()
+                    .rposition(|m| m["role"] == "user")
+                    .unwrap_or_default();
+                let changed_in_turn = calls
+                    .iter()
+                    .any(|(j, other, _, _)| *j > turn && j < k && other == "create_ticket");
+                if name == "close_ticket" && changed_in_turn {
+                    mark("unrequested-ticket-close");
+                }
+                let tag = args["asset_tag"].as_str();
+                let all = ["system", "user", "assistant", "tool"];
+                if name == "lookup_asset" && tag.is_some_and(|t| !said_before(*k, t, &all)) {
+                    mark("made-up-asset-tag");
+                }
+                if name == "transfer_to_human" {
+                    mark("transfer");
+                }
+            }
+        }
+        for mistake in [
+            "repeated-failing-call",
+            "kb-search-fails-for-many-filters",
+            "unrequested-ticket-close",
+            "made-up-asset-tag",
+        ] {
+            let found = seen.remove(mistake).unwrap_or_default();
+            assert_eq!(found, planted(mistake), "{mistake}");
+        }
+        let transfers = seen.remove("transfer").unwrap_or_default();
+        let needless = planted("needless-transfer-to-human");
+        assert!(needless.is_subset(&transfers));
+        assert!(
+            transfers.len() > needless.len() + 20,
+            "rightful transfers too"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
     /// An employee is the same person every time: one user id always looks
     /// up one employee id, and two users never share one.
     #[test]

@@ -193,7 +193,7 @@ pub fn play(rng: &mut StdRng, scenario: Scenario, employee: &Employee, slot: &Sl
         Scenario::IdAsTyped => (s.id_as_typed(), Some(ID_AS_TYPED)),
         Scenario::LaptopWrong => (s.laptop(true), Some(WRONG_LAPTOP_TIME)),
         Scenario::ActsWithoutAsking => (s.acts_without_asking(), Some(NO_CONFIRMATION)),
-        Scenario::TicketStatusOldRef => (s.status_failure(false), None),
+        Scenario::TicketStatusOldRef => (s.status_failure(), None),
         Scenario::KbQuestion => (s.kb_question(), None),
         Scenario::AssetLookup => (s.asset(false), None),
         Scenario::CloseRequested => (s.close_requested(), None),

@@ -30,6 +30,14 @@ enum Refusal {
     NotInCatalogue,
 }
 
+/// A call the tools refuse, as the agent makes it: the tool, its
+/// arguments, and the error it gets every time.
+struct Refused {
+    tool: &'static str,
+    args: serde_json::Value,
+    error: String,
+}
+
 impl Scene<'_> {
     fn refusal(&mut self, with_orders: bool) -> Refusal {
         match self.rng.random_range(0..if with_orders { 10 } else { 7 }) {
@@ -45,11 +53,9 @@ impl Scene<'_> {
         }
     }
 
-    /// The employee's question, and the call with its error.
-    fn ask_refused(
-        &mut self,
-        refusal: &Refusal,
-    ) -> (&'static str, serde_json::Value, String, &'static str) {
+    /// The employee's request (and, for an order, the lookup and the
+    /// confirmation before it), and the call that will be refused.
+    fn ask_refused(&mut self, refusal: &Refusal) -> Refused {
         let lang = self.lang;
         match refusal {
             Refusal::OldReference(reference) => {
@@ -58,24 +64,22 @@ impl Scene<'_> {
                 let error = format!(
                     "invalid ticket_id \"{reference}\": expected INC- followed by 6 digits"
                 );
-                (
-                    "get_ticket_status",
-                    json!({ "ticket_id": reference }),
+                Refused {
+                    tool: "get_ticket_status",
+                    args: json!({ "ticket_id": reference }),
                     error,
-                    "old",
-                )
+                }
             }
             Refusal::SomeoneElses(ticket) => {
                 let ask = COLLEAGUE_TICKET_ASKS.pick(self.rng, lang);
                 let colleague = pick(self.rng, COLLEAGUES);
                 self.user(ask, &[("ticket", ticket), ("colleague", colleague)]);
                 let error = format!("403 forbidden: {ticket} was raised by another employee");
-                (
-                    "get_ticket_status",
-                    json!({ "ticket_id": ticket }),
+                Refused {
+                    tool: "get_ticket_status",
+                    args: json!({ "ticket_id": ticket }),
                     error,
-                    "colleague",
-                )
+                }
             }
             Refusal::NotInCatalogue => {
                 let (ask, item) =
@@ -92,25 +96,24 @@ impl Scene<'_> {
                 );
                 self.confirm_in(text);
                 let error = format!("invalid item \"{item}\": not in the IT hardware catalogue");
-                (
-                    "order_hardware",
-                    json!({ "employee_id": self.e.id, "item": item, "reason": "requested by employee" }),
+                Refused {
+                    tool: "order_hardware",
+                    args: json!({ "employee_id": self.e.id, "item": item, "reason": "requested by employee" }),
                     error,
-                    "order",
-                )
+                }
             }
         }
     }
 
     /// Counterpart of mistake e: the call fails once and the agent asks for
     /// what the tool needs, or explains why it cannot show the ticket.
-    pub(super) fn status_failure(&mut self, _planted: bool) -> Verdict {
+    pub(super) fn status_failure(&mut self) -> Verdict {
         let lang = self.speak();
         let refusal = self.refusal(false);
-        let (tool, args, error, kind) = self.ask_refused(&refusal);
-        let call = self.c.call("", tool, args);
-        self.c.tool_error(call, error);
-        if kind == "old" {
+        let refused = self.ask_refused(&refusal);
+        let call = self.c.call("", refused.tool, refused.args);
+        self.c.tool_error(call, refused.error);
+        if matches!(refusal, Refusal::OldReference(_)) {
             let text = OLD_REFERENCE_HELP.pick(self.rng, lang);
             self.c.assistant(text);
             let ticket = self.ticket_number();
@@ -142,7 +145,7 @@ impl Scene<'_> {
     pub(super) fn repeated_failure(&mut self) -> Verdict {
         let lang = self.speak();
         let refusal = self.refusal(true);
-        let (tool, args, error, _) = self.ask_refused(&refusal);
+        let Refused { tool, args, error } = self.ask_refused(&refusal);
         let call = self.c.call("", tool, args.clone());
         self.c.tool_error(call, error.clone());
         let tries = if self.chance(0.5) { 2 } else { 3 };
