@@ -41,6 +41,10 @@ pub enum Verdict {
     Meh(&'static [&'static str]),
     /// A mistake: much negative feedback with these comments.
     Bad(&'static [&'static str]),
+    /// A mistake nobody says anything about in the conversation, which
+    /// people rate down afterwards: much negative feedback, mostly without a
+    /// comment (these when there is one).
+    Disliked(&'static [&'static str]),
 }
 
 /// A planted mistake in one interaction.
@@ -52,6 +56,11 @@ pub struct Planted {
     /// user corrects or objects, or a tool call fails. (Explicit feedback
     /// about the mistake is the other kind of trace; `main` adds it.)
     pub visible: bool,
+    /// Whether any negative explicit rating of the interaction, with or
+    /// without a comment, is this mistake's trace: for a mistake that shows
+    /// in no error and no reply, only ratings compared with what the agent
+    /// did can find it.
+    pub rated: bool,
 }
 
 /// Where in the window an interaction falls, and who can be talking.

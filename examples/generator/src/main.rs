@@ -74,13 +74,20 @@ fn feedback(
         Verdict::Good => (0.11, 0.05, 0.09, words.unrelated_negative),
         Verdict::Meh(bank) => (0.2, 0.45, 0.35, bank),
         Verdict::Bad(bank) => (0.4, 0.88, 0.08, bank),
+        Verdict::Disliked(bank) => (0.7, 0.85, 0.07, bank),
+    };
+    // A disliked interaction is mostly rated with a thumb, not a comment.
+    let negative_comment = if matches!(verdict, Verdict::Disliked(_)) {
+        0.35
+    } else {
+        0.85
     };
     if !rng.random_bool(rate) {
         return None;
     }
     let x: f64 = rng.random();
     let (rating, bank, with_comment) = if x < negative {
-        ("negative", bank, 0.85)
+        ("negative", bank, negative_comment)
     } else if x < negative + neutral {
         ("neutral", words.neutral, 0.4)
     } else {
@@ -208,8 +215,14 @@ fn run_with_truth_limit(args: &Args, truth_limit: u64) -> Result<Totals, String>
             // mistake's bank: it is about the mistake. A `Good` verdict's
             // negative comments are the unrelated noise, and a rating without
             // a comment says nothing a rule could tie to the mistake.
-            let noticed = matches!(generated.verdict, Verdict::Bad(_) | Verdict::Meh(_));
-            let about_it = noticed && matches!(given, Some(("negative", Some(_))));
+            // A mistake traced by ratings (`Planted::rated`) counts any
+            // negative rating, comment or not.
+            let noticed = !matches!(generated.verdict, Verdict::Good);
+            let about_it = noticed
+                && match given {
+                    Some(("negative", comment)) => comment.is_some() || planted.rated,
+                    _ => false,
+                };
             truth.record(i, planted, about_it)?;
         }
 
@@ -357,21 +370,35 @@ mod tests {
             seen.extend(strings(&problem["interactions"]));
         }
         // Every failed call belongs to a planted problem, except the rare
-        // `not found` both datasets carry as noise.
+        // `not found` both datasets carry as noise and the help desk's
+        // ticket references that `get_ticket_status` refuses once (the
+        // agent then asks for the right number: never the same call again).
+        let noise = ["not found", "invalid ticket_id", "403 forbidden"];
         for (k, line) in lines.iter().enumerate() {
             let id = line["id"].as_str().unwrap_or_default();
             if failed(k) && !seen.contains(id) {
-                let errors = line["messages"].as_array().into_iter().flatten();
-                let errors: Vec<&str> = errors
+                let messages = line["messages"].as_array().cloned().unwrap_or_default();
+                let errors: Vec<&str> = messages
+                    .iter()
                     .filter(|m| m["is_error"] == true)
                     .filter_map(|m| m["content"].as_str())
                     .collect();
                 assert!(
-                    errors.iter().all(|e| e.starts_with("not found")),
+                    errors
+                        .iter()
+                        .all(|e| noise.iter().any(|n| e.starts_with(n))),
                     "{id}: {errors:?} is in no problem"
                 );
+                assert_eq!(errors.len(), 1, "{id}: noise fails once");
             }
         }
+        let rated_negative: HashSet<String> = json_lines(&read(dir, "feedback.jsonl"))
+            .iter()
+            .filter(|f| f["rating"] == "negative")
+            .filter_map(|f| f["interaction_id"].as_str().map(str::to_string))
+            .collect();
+        // Mistakes traced by ratings: any negative rating is their trace.
+        let by_rating = ["needless-transfer-to-human"];
         let mut seen = HashSet::new();
         for problem in &problems {
             let planted = strings(&problem["interactions"]);
@@ -395,12 +422,20 @@ mod tests {
                     let reacted = lines[k]["messages"]
                         .as_array()
                         .is_some_and(|m| m.iter().filter(|m| m["role"] == "user").count() > 1);
+                    let rated = by_rating.contains(&problem["id"].as_str().unwrap_or_default())
+                        && rated_negative.contains(id);
                     assert!(
-                        failed(k) || commented.contains(id) || reacted,
+                        failed(k) || commented.contains(id) || reacted || rated,
                         "{id} is traced but shows nothing"
                     );
                 } else {
                     assert!(!failed(k), "{id} has a failed call but is not traced");
+                    if by_rating.contains(&problem["id"].as_str().unwrap_or_default()) {
+                        assert!(
+                            !rated_negative.contains(id),
+                            "{id} is rated down but not traced"
+                        );
+                    }
                     assert!(
                         !commented.contains(id),
                         "{id} has a negative comment but is not traced"
@@ -429,6 +464,155 @@ mod tests {
             check_truth(domain, &dir, interactions as usize);
             let _ = fs::remove_dir_all(&dir);
         }
+    }
+
+    /// The committed help desk carries each of its newer mistakes (e to i)
+    /// in 3 to 5% of interactions, as documented, and traces them as
+    /// `examples/README.md` says: e, f, g and h always (a failed call
+    /// repeated, an argument nothing gave, a failed call, an extra change),
+    /// i through its ratings, for most but not all of them.
+    #[test]
+    fn the_help_desk_plants_its_newer_mistakes_in_three_to_five_percent() {
+        let dir = scratch("help-desk-shares");
+        let result = run(&args(Domain::HelpDesk, dir.clone(), Some(2000), 1));
+        let totals = result.unwrap_or_default();
+        let counts: HashMap<&str, (usize, usize)> = totals
+            .truth
+            .iter()
+            .map(|(id, planted, traced)| (*id, (*planted, *traced)))
+            .collect();
+        for id in [
+            "repeated-failing-call",
+            "made-up-asset-tag",
+            "kb-search-fails-for-many-filters",
+            "unrequested-ticket-close",
+            "needless-transfer-to-human",
+        ] {
+            let (planted, traced) = counts.get(id).copied().unwrap_or_default();
+            assert!((60..=100).contains(&planted), "{id}: {planted} planted");
+            if id == "needless-transfer-to-human" {
+                assert!(
+                    traced * 2 > planted && traced < planted,
+                    "{id}: {traced} of {planted} traced"
+                );
+            } else {
+                assert_eq!(traced, planted, "{id}");
+            }
+        }
+        // The older four keep roughly their documented sizes.
+        for (id, low, high) in [
+            ("employee-id-as-typed", 130, 200),
+            ("wrong-laptop-shipping-time", 80, 130),
+            ("action-without-confirmation", 85, 140),
+            ("ticket-backend-outage", 20, 50),
+        ] {
+            let (planted, _) = counts.get(id).copied().unwrap_or_default();
+            assert!((low..=high).contains(&planted), "{id}: {planted} planted");
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// What a rule reading the structure of the calls alone would see in
+    /// the committed help desk: a failed call made again unchanged (a
+    /// transient outage error aside: one retry of a 503 or a timeout is
+    /// fair), a `search_kb` call with 3 or more filters, a `close_ticket` in
+    /// the same turn as another change (after the one yes that was for the
+    /// other), a `lookup_asset` tag that nothing before the call contains. Each shows in exactly the interactions where
+    /// its mistake was planted, and a needless transfer always has its call.
+    #[test]
+    fn each_newer_mistake_shows_in_the_calls_of_exactly_its_planted_interactions() {
+        let dir = scratch("help-desk-structure");
+        assert!(run(&args(Domain::HelpDesk, dir.clone(), Some(2000), 1)).is_ok());
+        let truth: serde_json::Value =
+            serde_json::from_str(&read(&dir, "truth.json")).unwrap_or_default();
+        let planted = |id: &str| -> HashSet<String> {
+            let problems = truth["problems"].as_array().cloned().unwrap_or_default();
+            let problem = problems.iter().find(|p| p["id"] == id);
+            problem
+                .map(|p| strings(&p["interactions"]).into_iter().collect())
+                .unwrap_or_default()
+        };
+        let mut seen: HashMap<&str, HashSet<String>> = HashMap::new();
+        for line in json_lines(&read(&dir, "interactions.jsonl")) {
+            let id = line["id"].as_str().unwrap_or_default().to_string();
+            let messages = line["messages"].as_array().cloned().unwrap_or_default();
+            // (message index, tool, arguments, error)
+            let mut calls: Vec<(usize, String, serde_json::Value, Option<String>)> = Vec::new();
+            for (k, m) in messages.iter().enumerate() {
+                for call in m["tool_calls"].as_array().into_iter().flatten() {
+                    let result = messages.iter().find(|r| r["tool_call_id"] == call["id"]);
+                    let error = result
+                        .filter(|r| r["is_error"] == true)
+                        .and_then(|r| r["content"].as_str())
+                        .map(str::to_string);
+                    let args = call["function"]["arguments"].as_str().unwrap_or_default();
+                    let name = call["function"]["name"].as_str().unwrap_or_default();
+                    let args = serde_json::from_str(args).unwrap_or_default();
+                    calls.push((k, name.to_string(), args, error));
+                }
+            }
+            let said_before = |k: usize, text: &str, roles: &[&str]| {
+                messages[..k].iter().any(|m| {
+                    roles.contains(&m["role"].as_str().unwrap_or_default())
+                        && m["content"].as_str().is_some_and(|c| c.contains(text))
+                })
+            };
+            let transient = |e: &str| {
+                ["503", "timeout", "upstream"]
+                    .iter()
+                    .any(|t| e.starts_with(t))
+            };
+            let mut mark = |mistake: &'static str| {
+                seen.entry(mistake).or_default().insert(id.clone());
+            };
+            if calls.windows(2).any(|w| {
+                w[0].3.as_deref().is_some_and(|e| !transient(e))
+                    && (&w[0].1, &w[0].2, &w[0].3) == (&w[1].1, &w[1].2, &w[1].3)
+            }) {
+                mark("repeated-failing-call");
+            }
+            for (k, name, args, _) in &calls {
+                let filters = args["filters"].as_array().map_or(0, Vec::len);
+                if name == "search_kb" && filters >= 3 {
+                    mark("kb-search-fails-for-many-filters");
+                }
+                let turn = messages[..*k]
+                    .iter()
+                    .rposition(|m| m["role"] == "user")
+                    .unwrap_or_default();
+                let changed_in_turn = calls
+                    .iter()
+                    .any(|(j, other, _, _)| *j > turn && j < k && other == "create_ticket");
+                if name == "close_ticket" && changed_in_turn {
+                    mark("unrequested-ticket-close");
+                }
+                let tag = args["asset_tag"].as_str();
+                let all = ["system", "user", "assistant", "tool"];
+                if name == "lookup_asset" && tag.is_some_and(|t| !said_before(*k, t, &all)) {
+                    mark("made-up-asset-tag");
+                }
+                if name == "transfer_to_human" {
+                    mark("transfer");
+                }
+            }
+        }
+        for mistake in [
+            "repeated-failing-call",
+            "kb-search-fails-for-many-filters",
+            "unrequested-ticket-close",
+            "made-up-asset-tag",
+        ] {
+            let found = seen.remove(mistake).unwrap_or_default();
+            assert_eq!(found, planted(mistake), "{mistake}");
+        }
+        let transfers = seen.remove("transfer").unwrap_or_default();
+        let needless = planted("needless-transfer-to-human");
+        assert!(needless.is_subset(&transfers));
+        assert!(
+            transfers.len() > needless.len() + 20,
+            "rightful transfers too"
+        );
+        let _ = fs::remove_dir_all(&dir);
     }
 
     /// An employee is the same person every time: one user id always looks

@@ -153,7 +153,11 @@ mod tests {
     #[test]
     fn a_trace_in_the_conversation_or_in_feedback_makes_an_interaction_traced() {
         let mut truth = Truth::new(PROBLEMS);
-        let plant = |problem, visible| Planted { problem, visible };
+        let plant = |problem, visible| Planted {
+            problem,
+            visible,
+            rated: false,
+        };
         assert!(truth.record(3, plant("a", true), false).is_ok());
         assert!(truth.record(5, plant("a", false), false).is_ok());
         assert!(truth.record(8, plant("a", false), true).is_ok());

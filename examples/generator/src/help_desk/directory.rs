@@ -8,6 +8,8 @@
 use rand::Rng;
 use rand::rngs::StdRng;
 
+use super::lang::Lang;
+
 /// How many distinct employee ids exist (`E10000` to `E99999`).
 pub const MAX_EMPLOYEES: u64 = 90_000;
 
@@ -24,15 +26,6 @@ impl Office {
             Office::Leeds => "Leeds",
             Office::Rotterdam => "Rotterdam",
             Office::Toronto => "Toronto",
-        }
-    }
-
-    /// The locale an employee of this office writes from.
-    pub fn locale(self) -> &'static str {
-        match self {
-            Office::Leeds => "en-GB",
-            Office::Rotterdam => "nl-NL",
-            Office::Toronto => "en-CA",
         }
     }
 
@@ -56,6 +49,8 @@ pub struct Employee {
     pub manager: &'static str,
     /// Last two digits of the registered mobile number.
     pub phone_tail: u32,
+    /// The language they write in when not in English.
+    pub lang: Lang,
 }
 
 const FIRST: &[&str] = &[
@@ -208,10 +203,39 @@ pub fn employee(k: u64) -> Employee {
         department: at(DEPARTMENTS, k * 5 + 3),
         manager: at(MANAGERS, k * 3 + k / 10),
         phone_tail: ((k * 37 + 11) % 100) as u32,
+        lang: language(office, k),
+    }
+}
+
+/// An employee's own language: most of Rotterdam Dutch and some German, a
+/// quarter of Toronto French, a few Spaniards in Leeds.
+fn language(office: Office, k: u64) -> Lang {
+    // Mixed apart from the office's own `k * 13`, so each office gets each share.
+    let x = (k * 7_919 / 13) % 20;
+    match (office, x) {
+        (Office::Rotterdam, 0..=2) => Lang::De,
+        (Office::Rotterdam, 3) => Lang::En,
+        (Office::Rotterdam, _) => Lang::Nl,
+        (Office::Toronto, 0..=4) => Lang::Fr,
+        (Office::Leeds, 0) => Lang::Es,
+        _ => Lang::En,
     }
 }
 
 impl Employee {
+    /// The locale their messages come from: their language where they live.
+    pub fn locale(&self) -> &'static str {
+        match (self.lang, self.office) {
+            (Lang::Nl, _) => "nl-NL",
+            (Lang::De, _) => "de-DE",
+            (Lang::Fr, _) => "fr-CA",
+            (Lang::Es, _) => "es-ES",
+            (Lang::En, Office::Leeds) => "en-GB",
+            (Lang::En, Office::Rotterdam) => "en-NL",
+            (Lang::En, Office::Toronto) => "en-CA",
+        }
+    }
+
     pub fn name(&self) -> String {
         format!("{} {}", self.first, self.last)
     }

@@ -1,16 +1,21 @@
 //! The Halden & Rowe IT help desk: an engineering consultancy's help-desk
 //! agent, Ivy, with tools that change things (resets, unlocks, tickets,
-//! hardware orders) and a confirmation policy, with four planted mistakes of
+//! hardware orders) and a confirmation policy, with nine planted mistakes of
 //! different kinds (see `examples/README.md`).
 //!
 //! An interaction is drawn in a fixed order: the employee, the scenario, the
 //! conversation, the channel. The employee fixes the user id, the locale
-//! (from their office) and the employee id they type.
+//! (from their office and language) and the employee id they type.
 
+mod assets;
 mod directory;
+mod handoff;
+mod knowledge;
+mod lang;
 mod phrases;
 mod prompt;
 mod scenarios;
+mod tickets;
 
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -37,6 +42,26 @@ pub const PROBLEMS: &[Problem] = &[
     Problem {
         id: scenarios::TICKET_OUTAGE,
         description: "create_ticket fails (503 Service Unavailable or a timeout) while the ticketing backend is down, and the agent tells the user the ticket was created, with a made-up number.",
+    },
+    Problem {
+        id: scenarios::REPEATED_FAILING_CALL,
+        description: "get_ticket_status (an old portal reference: invalid ticket_id; a colleague's ticket: 403 forbidden) or order_hardware (an item IT does not sell: invalid item) fails, and the agent calls it again with exactly the same arguments, two or three times in all, before giving up.",
+    },
+    Problem {
+        id: scenarios::MADE_UP_ASSET_TAG,
+        description: "The employee gives a serial number and the agent calls lookup_asset with an asset_tag it built from the serial's last digits (LAP-4471, HR-04471), a value no message, tool result or the prompt contains. Most such tags are not found; an HR- one sometimes names someone else's device, and the call succeeds on the wrong item.",
+    },
+    Problem {
+        id: scenarios::KB_MANY_FILTERS,
+        description: "search_kb times out whenever it is called with 3 or more filters; with 1 or 2 filters (hundreds of calls) it always answers. The agent piles on filters in some searches.",
+    },
+    Problem {
+        id: scenarios::UNREQUESTED_CLOSE,
+        description: "The employee asks for a new ticket; the agent creates it (confirmed) and also calls close_ticket on the employee's other open ticket, which nobody asked to close. A few employees object.",
+    },
+    Problem {
+        id: scenarios::NEEDLESS_TRANSFER,
+        description: "The employee asks a question the prompt's policies answer (lockout length, temporary password validity, ticket response times...) and the agent calls transfer_to_human to the service-desk queue instead of answering. No error and mostly no reply; the explicit ratings are mostly negative, mostly without a comment.",
     },
 ];
 
@@ -89,7 +114,7 @@ pub fn generate(rng: &mut StdRng, slot: &Slot) -> Generated {
         messages: played.conversation.messages,
         user_id: format!("emp_{k:05}"),
         channel: pick(rng, CHANNELS),
-        locale: employee.office.locale(),
+        locale: employee.locale(),
         verdict: played.verdict,
         planted: played.planted,
         feedback_delay,

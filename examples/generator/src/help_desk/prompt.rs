@@ -15,7 +15,9 @@ const HEAD: &str = "You are Ivy, the IT help-desk assistant for Halden & Rowe, a
 - Accounts lock after 5 failed sign-ins and unlock by themselves after 30 minutes.
 - Replacement laptops ship within 5 business days of the manager's approval. Each office's IT desk lends a laptop the same day in the meantime.
 - Accessories (monitors, keyboards, mice, headsets, docks) need no approval and reach the office IT desk within 3 business days.
-- Tickets: P1 (many people cannot work) is answered within 1 hour, P2 (one person cannot work) within 4 business hours, P3 (everything else) within 3 business days.";
+- Tickets: P1 (many people cannot work) is answered within 1 hour, P2 (one person cannot work) within 4 business hours, P3 (everything else) within 3 business days.
+- Close a ticket only when the employee asks you to.
+- Answer questions about these policies yourself. Transfer to a person only for security incidents (a lost or stolen device, a suspicious email that was clicked, a lost MFA phone), requests about someone else's account, or when the employee asks for a person.";
 
 const VPN_V2: &str = "
 - The VPN client is GlobalProtect. If it will not connect, ask the employee to sign out of it and back in before you open a ticket.";
@@ -29,6 +31,11 @@ const TAIL: &str = "
 - create_ticket(employee_id, category, summary, priority): opens a ticket for the IT team and returns its number.
 - get_ticket_status(ticket_id): status, assignee and latest note of a ticket.
 - order_hardware(employee_id, item, reason): orders hardware; laptops and phones go to the manager for approval.
+- list_open_tickets(employee_id): the employee's open tickets.
+- close_ticket(ticket_id, reason): closes a ticket.
+- lookup_asset(asset_tag or serial_number): a device's model, owner, office and warranty. The asset tag is the HR- number on the device's sticker; the serial number is the manufacturer's.
+- search_kb(query, filters): searches the IT knowledge base; filters narrow it by field, such as os:windows or app:outlook.
+- transfer_to_human(queue, reason): hands the conversation to a person in the service-desk or security queue.
 
 ## Style
 - Be calm, brief and concrete. Use plain words, not IT jargon.
@@ -63,6 +70,8 @@ mod tests {
             assert!(prompt.contains("Before any action that changes something (reset, unlock, create, order), say what you will do and ask the user to confirm."));
             assert!(prompt.contains("Replacement laptops ship within 5 business days"));
             assert!(prompt.contains("## Safety"));
+            assert!(prompt.contains("Close a ticket only when the employee asks you to."));
+            assert!(prompt.contains("Answer questions about these policies yourself."));
             // The wrong figure the agent sometimes states is nowhere in the prompt.
             assert!(!prompt.contains("2 business days"));
         }

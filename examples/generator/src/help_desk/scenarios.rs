@@ -1,17 +1,21 @@
 //! Help-desk conversations: what an employee needs, what the agent does with
 //! its tools, and how it went.
 //!
-//! [`play`] plays one [`Scenario`] drawn from a fixed mixture. Three scenarios
-//! carry a planted mistake; the fourth mistake, the ticketing outage, is not a
+//! [`play`] plays one [`Scenario`] drawn from a fixed mixture. Eight scenarios
+//! carry a planted mistake; the ninth mistake, the ticketing outage, is not a
 //! scenario but a condition of the backend on some days, which strikes
-//! well-handled ticket requests. Every choice comes from the caller's seeded
-//! RNG, so a seed fixes the dataset.
+//! well-handled ticket requests. This file holds the mixture, the scene every
+//! conversation is built in and the older conversations; the newer ones live
+//! in `tickets`, `assets`, `knowledge` and `handoff`, each beside its
+//! well-handled counterpart. Every choice comes from the caller's seeded RNG,
+//! so a seed fixes the dataset.
 
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::json;
 
 use super::directory::{self, Employee};
+use super::lang::{self, Lang};
 use super::phrases as ph;
 use super::prompt;
 use crate::dates;
@@ -43,25 +47,56 @@ pub enum Scenario {
     LaptopWrong,
     /// Mistake c: a how-to question, and the agent resets or unlocks at once.
     ActsWithoutAsking,
+    /// Noise: a ticket reference from the old portal; `get_ticket_status`
+    /// rejects it once and the agent asks for the `INC-` number.
+    TicketStatusOldRef,
+    /// An IT question answered from a `search_kb` search with 1 or 2 filters.
+    KbQuestion,
+    /// A device looked up by the asset tag or serial number the employee gave.
+    AssetLookup,
+    /// The employee asks for a ticket to be closed; the agent confirms first.
+    CloseRequested,
+    /// A security incident or someone else's account: rightly handed to a person.
+    TransferRight,
+    /// Mistake e: a failed call repeated with the same arguments.
+    RepeatedFailingCall,
+    /// Mistake f: an asset tag made up from the digits of a serial number.
+    MadeUpAssetTag,
+    /// Mistake g: `search_kb` with 3 or more filters, which always times out.
+    KbManyFilters,
+    /// Mistake h: a new ticket, and the employee's open one closed unasked.
+    UnrequestedClose,
+    /// Mistake i: a question the prompt answers, handed to a person.
+    NeedlessTransfer,
 }
 
 /// Scenario weights per ten thousand interactions, for `v1`. `v2` moves a tenth
 /// of each mistake's weight to its well-handled counterpart.
 const MIXTURE: &[(Scenario, u32)] = &[
-    (Scenario::PasswordReset, 1200),
-    (Scenario::Unlock, 800),
-    (Scenario::HowTo, 700),
-    (Scenario::LaptopRight, 450),
-    (Scenario::Accessory, 650),
-    (Scenario::Ticket, 1800),
-    (Scenario::TicketStatus, 1000),
-    (Scenario::Faq, 944),
-    (Scenario::OffTopic, 300),
-    (Scenario::Greeting, 250),
+    (Scenario::PasswordReset, 440),
+    (Scenario::Unlock, 380),
+    (Scenario::HowTo, 420),
+    (Scenario::LaptopRight, 320),
+    (Scenario::Accessory, 290),
+    (Scenario::Ticket, 1700),
+    (Scenario::TicketStatus, 430),
+    (Scenario::Faq, 590),
+    (Scenario::OffTopic, 150),
+    (Scenario::Greeting, 100),
     (Scenario::EmployeeNotFound, 6),
-    (Scenario::IdAsTyped, 800),
-    (Scenario::LaptopWrong, 500),
+    (Scenario::TicketStatusOldRef, 130),
+    (Scenario::KbQuestion, 350),
+    (Scenario::AssetLookup, 280),
+    (Scenario::CloseRequested, 200),
+    (Scenario::TransferRight, 154),
+    (Scenario::IdAsTyped, 900),
+    (Scenario::LaptopWrong, 440),
     (Scenario::ActsWithoutAsking, 600),
+    (Scenario::RepeatedFailingCall, 440),
+    (Scenario::MadeUpAssetTag, 440),
+    (Scenario::KbManyFilters, 420),
+    (Scenario::UnrequestedClose, 420),
+    (Scenario::NeedlessTransfer, 400),
 ];
 
 /// Share of `create_ticket` calls that fail on an outage day, and on any
@@ -83,6 +118,11 @@ impl Scenario {
             Scenario::IdAsTyped => Scenario::PasswordReset,
             Scenario::LaptopWrong => Scenario::LaptopRight,
             Scenario::ActsWithoutAsking => Scenario::HowTo,
+            Scenario::RepeatedFailingCall => Scenario::TicketStatusOldRef,
+            Scenario::MadeUpAssetTag => Scenario::AssetLookup,
+            Scenario::KbManyFilters => Scenario::KbQuestion,
+            Scenario::UnrequestedClose => Scenario::Ticket,
+            Scenario::NeedlessTransfer => Scenario::Faq,
             other => other,
         }
     }
@@ -98,6 +138,11 @@ pub const ID_AS_TYPED: &str = "employee-id-as-typed";
 pub const WRONG_LAPTOP_TIME: &str = "wrong-laptop-shipping-time";
 pub const NO_CONFIRMATION: &str = "action-without-confirmation";
 pub const TICKET_OUTAGE: &str = "ticket-backend-outage";
+pub const REPEATED_FAILING_CALL: &str = "repeated-failing-call";
+pub const MADE_UP_ASSET_TAG: &str = "made-up-asset-tag";
+pub const KB_MANY_FILTERS: &str = "kb-search-fails-for-many-filters";
+pub const UNREQUESTED_CLOSE: &str = "unrequested-ticket-close";
+pub const NEEDLESS_TRANSFER: &str = "needless-transfer-to-human";
 
 /// One played-out scenario.
 pub struct Played {
@@ -120,6 +165,8 @@ pub fn play(rng: &mut StdRng, scenario: Scenario, employee: &Employee, slot: &Sl
         e: employee,
         day: slot.day,
         objected: false,
+        shows: false,
+        lang: Lang::En,
     };
     let (verdict, problem) = match scenario {
         Scenario::PasswordReset => (s.reset(), None),
@@ -146,12 +193,25 @@ pub fn play(rng: &mut StdRng, scenario: Scenario, employee: &Employee, slot: &Sl
         Scenario::IdAsTyped => (s.id_as_typed(), Some(ID_AS_TYPED)),
         Scenario::LaptopWrong => (s.laptop(true), Some(WRONG_LAPTOP_TIME)),
         Scenario::ActsWithoutAsking => (s.acts_without_asking(), Some(NO_CONFIRMATION)),
+        Scenario::TicketStatusOldRef => (s.status_failure(), None),
+        Scenario::KbQuestion => (s.kb_question(), None),
+        Scenario::AssetLookup => (s.asset(false), None),
+        Scenario::CloseRequested => (s.close_requested(), None),
+        Scenario::TransferRight => (s.transfer_right(), None),
+        Scenario::RepeatedFailingCall => (s.repeated_failure(), Some(REPEATED_FAILING_CALL)),
+        Scenario::MadeUpAssetTag => (s.asset(true), Some(MADE_UP_ASSET_TAG)),
+        Scenario::KbManyFilters => (s.kb_many_filters(), Some(KB_MANY_FILTERS)),
+        Scenario::UnrequestedClose => (s.unrequested_close(), Some(UNREQUESTED_CLOSE)),
+        Scenario::NeedlessTransfer => (s.needless_transfer(), Some(NEEDLESS_TRANSFER)),
     };
     // Every failed call in a planted scenario is the mistake's own; the one
-    // `not found` of `EmployeeNotFound` plants nothing.
+    // `not found` of `EmployeeNotFound` and the rejected old reference of
+    // `TicketStatusOldRef` plant nothing. A needless transfer shows in no
+    // call and no error: its trace is the ratings people give it.
     let planted = problem.map(|problem| Planted {
         problem,
-        visible: s.objected || s.c.has_failed_call(),
+        visible: s.objected || s.shows || s.c.has_failed_call(),
+        rated: problem == NEEDLESS_TRANSFER,
     });
     Played {
         conversation: s.c,
@@ -162,31 +222,47 @@ pub fn play(rng: &mut StdRng, scenario: Scenario, employee: &Employee, slot: &Sl
 
 /// How an employee types their id in a good conversation: mostly as on the
 /// badge, often not, and the agent copes.
-enum Typed {
+pub(super) enum Typed {
     Canonical,
     Sloppy,
     /// Mistake a: a form the agent will pass on as it is.
     AsTypedBug,
 }
 
-struct Scene<'r> {
-    rng: &'r mut StdRng,
-    c: Conversation,
-    e: &'r Employee,
+pub(super) struct Scene<'r> {
+    pub(super) rng: &'r mut StdRng,
+    pub(super) c: Conversation,
+    pub(super) e: &'r Employee,
     /// The interaction's day number, for plausible dates.
-    day: i64,
+    pub(super) day: i64,
     /// The employee corrected the agent or objected to what it did.
-    objected: bool,
+    pub(super) objected: bool,
+    /// A call shows the mistake by itself, failed or not: an argument that
+    /// nothing in the conversation gave, a change nobody asked for.
+    pub(super) shows: bool,
+    /// The language of the conversation (see [`Scene::speak`]).
+    pub(super) lang: Lang,
 }
 
 impl Scene<'_> {
-    fn chance(&mut self, p: f64) -> bool {
+    pub(super) fn chance(&mut self, p: f64) -> bool {
         self.rng.random_bool(p)
+    }
+
+    /// Choose the conversation's language: the employee's own, most of the
+    /// time when it is not English, else English.
+    pub(super) fn speak(&mut self) -> Lang {
+        self.lang = if self.e.lang != Lang::En && self.chance(0.7) {
+            self.e.lang
+        } else {
+            Lang::En
+        };
+        self.lang
     }
 
     /// A user message, sometimes typed all in lower case: the template is
     /// lowered before it is filled, so ids keep the form they were given in.
-    fn user(&mut self, template: &str, values: &[(&str, &str)]) {
+    pub(super) fn user(&mut self, template: &str, values: &[(&str, &str)]) {
         let template = if self.chance(0.25) {
             template.to_lowercase()
         } else {
@@ -195,7 +271,7 @@ impl Scene<'_> {
         self.c.user(fill(&template, values));
     }
 
-    fn values(&self) -> [(&'static str, String); 7] {
+    pub(super) fn values(&self) -> [(&'static str, String); 7] {
         let e = self.e;
         [
             ("first", e.first.to_string()),
@@ -209,19 +285,19 @@ impl Scene<'_> {
     }
 
     /// One phrase of `bank`, filled with the employee's details.
-    fn pick_about(&mut self, bank: &[&'static str]) -> String {
+    pub(super) fn pick_about(&mut self, bank: &[&'static str]) -> String {
         let template = pick(self.rng, bank);
         self.about(template)
     }
 
     /// Fill an agent template with the employee's details.
-    fn about(&self, template: &str) -> String {
+    pub(super) fn about(&self, template: &str) -> String {
         let values = self.values();
         let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
         fill(template, &pairs)
     }
 
-    fn id_text(&mut self, typed: &Typed) -> String {
+    pub(super) fn id_text(&mut self, typed: &Typed) -> String {
         match typed {
             Typed::Canonical => self.e.id.clone(),
             Typed::Sloppy => self.e.sloppy_id(self.rng),
@@ -229,7 +305,7 @@ impl Scene<'_> {
         }
     }
 
-    fn typed(&mut self) -> Typed {
+    pub(super) fn typed(&mut self) -> Typed {
         if self.chance(0.6) {
             Typed::Canonical
         } else {
@@ -239,7 +315,7 @@ impl Scene<'_> {
 
     /// The employee opens with `with_id` (their id in it) or, sometimes, with
     /// `without_id` and gives the id when asked. Returns the id as typed.
-    fn open(
+    pub(super) fn open(
         &mut self,
         with_id: &[&'static str],
         without_id: &[&'static str],
@@ -264,7 +340,7 @@ impl Scene<'_> {
     /// passes the id as the employee typed it and fails; then the agent
     /// either asks for the id again (the employee points out they gave it)
     /// or retries with the right form. Returns whether it asked again.
-    fn identify(&mut self, as_typed: Option<&str>, locked: bool) -> bool {
+    pub(super) fn identify(&mut self, as_typed: Option<&str>, locked: bool) -> bool {
         let mut asked_again = false;
         let bug = as_typed.is_some();
         if let Some(typed) = as_typed {
@@ -300,14 +376,35 @@ impl Scene<'_> {
     }
 
     /// The agent says what it will do and the employee agrees.
-    fn confirm(&mut self, text: String) {
+    pub(super) fn confirm(&mut self, text: String) {
         self.c.assistant(text);
         let yes = pick(self.rng, ph::CONFIRM_YES);
         self.user(yes, &[]);
     }
 
     /// The agent wraps up: "anything else?", maybe a closing and sign-off.
-    fn close(&mut self, answer: String) {
+    /// The agent says what it will do and the employee agrees, in the
+    /// conversation's language.
+    pub(super) fn confirm_in(&mut self, text: String) {
+        self.c.assistant(text);
+        let yes = lang::YES.pick(self.rng, self.lang);
+        self.user(yes, &[]);
+    }
+
+    /// [`Scene::close`] in the conversation's language.
+    pub(super) fn close_in(&mut self, answer: String) {
+        if self.lang == Lang::En {
+            return self.close(answer);
+        }
+        let anything = lang::ANYTHING_ELSE.pick(self.rng, self.lang);
+        self.c.assistant(format!("{answer} {anything}"));
+        if self.chance(0.65) {
+            let closing = lang::CLOSINGS.pick(self.rng, self.lang);
+            self.user(closing, &[]);
+        }
+    }
+
+    pub(super) fn close(&mut self, answer: String) {
         let anything = pick(self.rng, ph::ANYTHING_ELSE);
         self.c.assistant(format!("{answer} {anything}"));
         if self.chance(0.65) {
@@ -420,19 +517,20 @@ impl Scene<'_> {
         Verdict::Good
     }
 
-    fn ticket_number(&mut self) -> String {
+    pub(super) fn ticket_number(&mut self) -> String {
         format!("INC-{}", self.rng.random_range(200_000..260_000u32))
     }
 
     /// A ticket, asked for and confirmed. With `fails`, the ticketing
     /// backend is down: `create_ticket` fails (once, or twice when the agent
     /// retries) and the agent announces a ticket number it made up.
-    fn ticket_task(&mut self, typed: Typed, fails: bool) -> bool {
+    pub(super) fn ticket_task(&mut self, typed: Typed, fails: bool) -> bool {
         let bug = matches!(typed, Typed::AsTypedBug);
         let (ask, category, summary, priority) =
             ph::ISSUES[self.rng.random_range(0..ph::ISSUES.len())];
         let id = self.open(&[ask], &[], &typed);
         let asked_again = self.identify(bug.then_some(id.as_str()), false);
+        self.maybe_list_open(summary);
         let text = fill(
             pick(self.rng, ph::CONFIRM_TICKET),
             &[("summary", summary), ("priority", priority)],
@@ -480,7 +578,7 @@ impl Scene<'_> {
         }
     }
 
-    fn ticket(&mut self, fails: bool) -> Verdict {
+    pub(super) fn ticket(&mut self, fails: bool) -> Verdict {
         let typed = self.typed();
         self.ticket_task(typed, fails);
         if fails {
@@ -532,6 +630,23 @@ impl Scene<'_> {
             ph::HOWTO_UNLOCK_ANSWERS
         };
         let answer = pick(self.rng, bank);
+        if self.chance(0.5) {
+            let (query, article, title) = if about_reset {
+                (
+                    "reset your own password",
+                    "KB0003",
+                    "Reset or change your password",
+                )
+            } else {
+                ("account locked out", "KB0004", "Locked accounts")
+            };
+            let filters: &[&str] = if self.chance(0.5) {
+                &["topic:passwords"]
+            } else {
+                &["topic:passwords", "type:how-to"]
+            };
+            self.search_ok(query, filters, article, title);
+        }
         if self.chance(0.5) {
             self.c.assistant(answer);
             let thanks = pick(self.rng, ph::HOWTO_THANKS);
@@ -715,9 +830,19 @@ impl Scene<'_> {
         Verdict::Good
     }
 
+    /// A question from the FAQ, looked up in the knowledge base first.
     fn faq(&mut self) -> Verdict {
-        let (question, answer) = ph::FAQ[self.rng.random_range(0..ph::FAQ.len())];
+        let k = self.rng.random_range(0..ph::FAQ.len());
+        let (question, answer) = ph::FAQ[k];
         self.user(question, &[]);
+        let query = question.trim_end_matches('?').to_lowercase();
+        let filters: &[&str] = if self.chance(0.5) {
+            &["type:faq"]
+        } else {
+            &["type:faq", "audience:staff"]
+        };
+        let article = format!("KB{:04}", 10 + k * 7);
+        self.search_ok(&query, filters, &article, question);
         self.close(answer.to_string());
         Verdict::Good
     }
@@ -796,17 +921,20 @@ fn assigned_group(category: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{HashMap, HashSet};
+
     use crate::record::Message;
     use rand::SeedableRng;
 
-    const STATE_CHANGING: [&str; 4] = [
+    const STATE_CHANGING: [&str; 5] = [
         "reset_password",
         "unlock_account",
         "create_ticket",
         "order_hardware",
+        "close_ticket",
     ];
 
-    const GOOD: [Scenario; 11] = [
+    const GOOD: [Scenario; 16] = [
         Scenario::PasswordReset,
         Scenario::Unlock,
         Scenario::HowTo,
@@ -818,6 +946,11 @@ mod tests {
         Scenario::OffTopic,
         Scenario::Greeting,
         Scenario::EmployeeNotFound,
+        Scenario::TicketStatusOldRef,
+        Scenario::KbQuestion,
+        Scenario::AssetLookup,
+        Scenario::CloseRequested,
+        Scenario::TransferRight,
     ];
 
     fn slot(window_day: u64) -> Slot {
@@ -929,10 +1062,18 @@ mod tests {
     #[test]
     fn changes_follow_a_yes_except_in_the_planted_mistake() {
         let yes = |m: &Message| {
+            let banks = [
+                lang::YES.en,
+                lang::YES.nl,
+                lang::YES.de,
+                lang::YES.fr,
+                lang::YES.es,
+            ];
             m.role == "user"
-                && ph::CONFIRM_YES
+                && banks
                     .iter()
-                    .any(|y| m.content.eq_ignore_ascii_case(y))
+                    .flat_map(|b| b.iter())
+                    .any(|y| m.content.to_lowercase() == y.to_lowercase())
         };
         for scenario in GOOD {
             for g in played(6, scenario, 150) {
@@ -1057,5 +1198,264 @@ mod tests {
                 assert!(g.planted.is_none() || scenario == Scenario::Ticket);
             }
         }
+    }
+
+    /// Every call of a conversation: (message index, tool, arguments text,
+    /// error text if it failed).
+    fn outcomes(messages: &[Message]) -> Vec<(usize, &str, String, Option<String>)> {
+        messages
+            .iter()
+            .enumerate()
+            .flat_map(|(k, m)| {
+                m.tool_calls.iter().flatten().map(move |call| {
+                    let result = messages
+                        .iter()
+                        .find(|r| r.tool_call_id.as_deref() == Some(call.id.as_str()));
+                    let error = result
+                        .filter(|r| r.is_error == Some(true))
+                        .map(|r| r.content.to_string());
+                    (
+                        k,
+                        call.function.name,
+                        call.function.arguments.clone(),
+                        error,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a failed call is followed by the same call with the same
+    /// arguments failing with the same error.
+    fn repeats_a_failed_call(messages: &[Message]) -> bool {
+        let calls = outcomes(messages);
+        calls
+            .windows(2)
+            .any(|w| w[0].3.is_some() && w[0].1 == w[1].1 && w[0].2 == w[1].2 && w[0].3 == w[1].3)
+    }
+
+    #[test]
+    fn the_repeated_failing_call_is_the_same_call_after_the_same_error_and_good_agents_never_repeat()
+     {
+        let mut tools: HashSet<&str> = HashSet::new();
+        for g in played(11, Scenario::RepeatedFailingCall, 200) {
+            let m = &g.conversation.messages;
+            let (calls, lookups): (Vec<_>, Vec<_>) =
+                outcomes(m).into_iter().partition(|c| c.3.is_some());
+            assert!((2..=3).contains(&calls.len()), "{} calls", calls.len());
+            assert!(calls.iter().all(|c| c.2 == calls[0].2 && c.3 == calls[0].3));
+            assert!(lookups.iter().all(|c| c.1 == "lookup_employee"));
+            assert!(repeats_a_failed_call(m));
+            tools.insert(if calls[0].1 == "order_hardware" {
+                "order_hardware"
+            } else {
+                "get_ticket_status"
+            });
+            assert_eq!(
+                g.planted.map(|p| (p.problem, p.visible)),
+                Some((REPEATED_FAILING_CALL, true))
+            );
+        }
+        assert_eq!(tools.len(), 2, "{tools:?}");
+        let mut handled = 0;
+        for scenario in GOOD.into_iter().chain([
+            Scenario::IdAsTyped,
+            Scenario::KbManyFilters,
+            Scenario::MadeUpAssetTag,
+        ]) {
+            for g in played(12, scenario, 150) {
+                let m = &g.conversation.messages;
+                assert!(!repeats_a_failed_call(m), "{scenario:?} repeats a call");
+                if scenario == Scenario::TicketStatusOldRef {
+                    handled += usize::from(g.conversation.has_failed_call());
+                }
+            }
+        }
+        assert_eq!(handled, 150, "the counterpart fails once, then copes");
+    }
+
+    #[test]
+    fn a_made_up_asset_tag_appears_nowhere_before_the_call_while_good_lookups_pass_what_was_given()
+    {
+        let (mut missing, mut wrong_item) = (0, 0);
+        for g in played(13, Scenario::MadeUpAssetTag, 200) {
+            let m = &g.conversation.messages;
+            let (k, name, args, error) = outcomes(m).remove(0);
+            assert_eq!(name, "lookup_asset");
+            let args: serde_json::Value = serde_json::from_str(&args).unwrap_or_default();
+            let tag = args["asset_tag"].as_str().unwrap_or_default().to_string();
+            assert!(tag.len() >= 6, "{tag}");
+            assert!(
+                m[..k].iter().all(|m| !m.content.contains(&tag)),
+                "{tag} was given"
+            );
+            match error {
+                Some(e) => {
+                    assert!(e.starts_with("not found"), "{e}");
+                    missing += 1;
+                }
+                None => wrong_item += 1,
+            }
+            assert_eq!(
+                g.planted.map(|p| (p.problem, p.visible)),
+                Some((MADE_UP_ASSET_TAG, true))
+            );
+        }
+        assert!(missing > 100 && wrong_item > 20, "{missing} {wrong_item}");
+        for g in played(14, Scenario::AssetLookup, 200) {
+            let m = &g.conversation.messages;
+            let (k, _, args, error) = outcomes(m).remove(0);
+            assert!(error.is_none());
+            let args: serde_json::Value = serde_json::from_str(&args).unwrap_or_default();
+            let value = args
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                m[..k]
+                    .iter()
+                    .any(|m| m.role == "user" && m.content.contains(&value))
+            );
+        }
+    }
+
+    #[test]
+    fn search_kb_times_out_exactly_when_it_has_three_filters_or_more() {
+        let filters = |args: &str| {
+            let v: serde_json::Value = serde_json::from_str(args).unwrap_or_default();
+            v["filters"].as_array().map_or(0, Vec::len)
+        };
+        let mut succeeded = 0;
+        for scenario in GOOD.into_iter().chain([Scenario::KbManyFilters]) {
+            for g in played(15, scenario, 150) {
+                for (_, name, args, error) in outcomes(&g.conversation.messages) {
+                    if name != "search_kb" {
+                        continue;
+                    }
+                    let n = filters(&args);
+                    assert!(n >= 1);
+                    assert_eq!(n >= 3, error.is_some(), "{scenario:?} {args} {error:?}");
+                    if let Some(e) = error {
+                        assert!(e.starts_with("timeout"), "{e}");
+                        assert_eq!(scenario, Scenario::KbManyFilters);
+                    } else {
+                        succeeded += 1;
+                    }
+                }
+            }
+        }
+        assert!(succeeded > 400, "{succeeded}");
+        for g in played(16, Scenario::KbManyFilters, 100) {
+            let first = outcomes(&g.conversation.messages).remove(0);
+            assert_eq!(first.1, "search_kb");
+            assert!(first.3.is_some());
+        }
+    }
+
+    #[test]
+    fn an_unrequested_close_follows_a_new_ticket_while_requested_closes_name_the_ticket_and_follow_a_yes()
+     {
+        for g in played(17, Scenario::UnrequestedClose, 200) {
+            let m = &g.conversation.messages;
+            let names: Vec<&str> = outcomes(m).iter().map(|c| c.1).collect();
+            let created = names.iter().position(|n| *n == "create_ticket");
+            let closed = names.iter().position(|n| *n == "close_ticket");
+            assert!(
+                matches!((created, closed), (Some(a), Some(b)) if b == a + 1),
+                "{names:?}"
+            );
+            assert!(!g.conversation.has_failed_call());
+            let k = outcomes(m)[closed.unwrap_or_default()].0;
+            assert!(
+                m[..k]
+                    .iter()
+                    .all(|m| m.role != "user" || !m.content.to_lowercase().contains("close")),
+                "nobody asked for a close"
+            );
+            assert_eq!(
+                g.planted.map(|p| (p.problem, p.visible)),
+                Some((UNREQUESTED_CLOSE, true))
+            );
+        }
+        for scenario in GOOD {
+            for g in played(18, scenario, 150) {
+                let m = &g.conversation.messages;
+                for (k, name, args, _) in outcomes(m) {
+                    if name != "close_ticket" {
+                        continue;
+                    }
+                    assert_eq!(scenario, Scenario::CloseRequested);
+                    let v: serde_json::Value = serde_json::from_str(&args).unwrap_or_default();
+                    let ticket = v["ticket_id"].as_str().unwrap_or_default();
+                    assert!(
+                        m[..k]
+                            .iter()
+                            .any(|m| m.role == "user" && m.content.contains(ticket)),
+                        "{ticket} was not named by the employee"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_needless_transfer_leaves_no_error_and_is_traced_by_ratings_only() {
+        for g in played(19, Scenario::NeedlessTransfer, 200) {
+            let calls = outcomes(&g.conversation.messages);
+            assert_eq!(calls.len(), 1);
+            assert_eq!(calls[0].1, "transfer_to_human");
+            assert!(calls[0].2.contains("service-desk") && calls[0].3.is_none());
+            assert!(matches!(g.verdict, Verdict::Disliked(_)));
+            let planted = g.planted.unwrap_or(Planted {
+                problem: "",
+                visible: true,
+                rated: false,
+            });
+            assert_eq!(planted.problem, NEEDLESS_TRANSFER);
+            assert!(planted.rated);
+        }
+        let objected = played(20, Scenario::NeedlessTransfer, 300)
+            .iter()
+            .filter(|g| g.planted.is_some_and(|p| p.visible))
+            .count();
+        assert!((20..80).contains(&objected), "{objected} objected");
+        for g in played(21, Scenario::TransferRight, 100) {
+            let calls = outcomes(&g.conversation.messages);
+            assert_eq!(calls.len(), 1);
+            assert_eq!(calls[0].1, "transfer_to_human");
+            assert!(matches!(g.verdict, Verdict::Good));
+        }
+    }
+
+    #[test]
+    fn non_english_employees_write_in_their_language_in_a_share_of_the_new_conversations() {
+        let mut rng = StdRng::seed_from_u64(22);
+        let mut by_lang: HashMap<&str, usize> = HashMap::new();
+        for k in 0..400 {
+            let employee = directory::employee(k);
+            let g = play(&mut rng, Scenario::NeedlessTransfer, &employee, &slot(1));
+            let first = g.conversation.messages[1..]
+                .iter()
+                .find(|m| {
+                    m.role == "user"
+                        && !ph::GREETINGS
+                            .iter()
+                            .any(|h| m.content.eq_ignore_ascii_case(h))
+                })
+                .map(|m| m.content.to_string())
+                .unwrap_or_default();
+            let english = super::super::handoff::SIMPLE_QUESTIONS
+                .iter()
+                .flat_map(|(_, bank)| bank.en)
+                .any(|q| first.eq_ignore_ascii_case(q));
+            let key = if english { "en" } else { employee.locale() };
+            *by_lang.entry(key).or_default() += 1;
+        }
+        for locale in ["nl-NL", "de-DE", "fr-CA", "es-ES"] {
+            assert!(by_lang.get(locale).is_some_and(|&n| n > 0), "{by_lang:?}");
+        }
+        assert!(by_lang["en"] > 200, "{by_lang:?}");
     }
 }

@@ -128,6 +128,7 @@ pub fn generate(rng: &mut StdRng, scenario: Scenario, day: i64, v2: bool) -> Pla
     let planted = scenario.problem().map(|problem| Planted {
         problem,
         visible: s.objected || s.c.has_failed_call(),
+        rated: false,
     });
     Played {
         conversation: s.c,
