@@ -19,7 +19,9 @@ const BUILTIN_RULES: &[&str] = &[
     "tool-failures",
     "retry-loops",
     "made-up-ids",
+    "unconfirmed-actions",
     "corrections",
+    "outcome-drivers",
     "feedback-themes",
 ];
 

@@ -84,9 +84,8 @@ fn main() {
             }
         }
         let parse = |feedback| reverie(Path::new(REVERIE), "parse", &file, feedback, None);
-        let dream = |binary: &Path, feedback| {
-            reverie(binary, "dream", &file, feedback, Some(cache.path()))
-        };
+        let dream =
+            |binary: &Path, feedback| reverie(binary, "dream", &file, feedback, Some(cache.path()));
 
         let mut parses = Vec::new();
         let mut dreams = Vec::new();
@@ -289,16 +288,7 @@ fn print_baseline(binary: &Path, results: &[Measured]) {
     );
     println!(
         "{:<6} {:>10} {:>8} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "size",
-        "baseline s",
-        "cpu s",
-        "MiB",
-        "this s",
-        "cpu s",
-        "MiB",
-        "wall",
-        "cpu",
-        "memory"
+        "size", "baseline s", "cpu s", "MiB", "this s", "cpu s", "MiB", "wall", "cpu", "memory"
     );
     for r in results {
         let Some(base) = r.baseline else { continue };

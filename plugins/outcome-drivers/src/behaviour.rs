@@ -15,6 +15,8 @@
 use reverie_rule_sdk::{Interaction, Role, text};
 
 use crate::classify::{ErrorClass, classify};
+use reverie_rule_sdk::actions::{ActionKind, Detector};
+
 use crate::outcome::Ratings;
 
 /// Longest tool name kept (longer names are cut, so a hostile name cannot grow memory).
@@ -51,7 +53,6 @@ pub enum Behaviour {
     /// The `corrections` rule inferred that the user corrected the agent.
     Corrected,
     /// The agent made this state-changing call without the user's yes.
-    /// Filled by [`unconfirmed_actions`] once a detector is wired in.
     Unconfirmed(String),
     /// The user took at least this many turns. Decided at the end of the
     /// window (see the crate docs), never by [`observe`].
@@ -181,6 +182,7 @@ pub fn observe(
     interaction: &Interaction,
     ratings: &Ratings,
     escalation: &Escalation,
+    actions: &Detector,
     out: &mut Vec<Behaviour>,
 ) {
     tools(interaction, out);
@@ -188,7 +190,7 @@ pub fn observe(
     retries(interaction, out);
     escalations(interaction, escalation, out);
     corrected(ratings, out);
-    unconfirmed_actions(interaction, out);
+    unconfirmed_actions(interaction, actions, out);
 }
 
 /// `tool:<name>`: each tool the agent called.
@@ -237,14 +239,23 @@ pub fn corrected(ratings: &Ratings, out: &mut Vec<Behaviour>) {
     }
 }
 
-/// `unconfirmed/<tool>`: a state-changing call whose previous user turn is
-/// not a yes.
-///
-/// NOT DETECTED YET: the `unconfirmed-actions` rule will expose this
-/// detector; wire it in here (one line: push `Behaviour::Unconfirmed(tool)`
-/// for each call it returns). Until then this family adds nothing.
-pub fn unconfirmed_actions(interaction: &Interaction, out: &mut Vec<Behaviour>) {
-    let _ = (interaction, out);
+/// `unconfirmed/<tool>`: a state-changing call made without the user's yes
+/// in the turn before, as the `unconfirmed-actions` rule sees it with its
+/// default settings ([`reverie_rule_sdk::actions::Detector`]).
+pub fn unconfirmed_actions(
+    interaction: &Interaction,
+    actions: &Detector,
+    out: &mut Vec<Behaviour>,
+) {
+    for action in actions.actions(interaction) {
+        if action.kind != ActionKind::Unconfirmed {
+            continue;
+        }
+        let behaviour = Behaviour::Unconfirmed(tool_name(action.tool));
+        if !out.contains(&behaviour) {
+            out.push(behaviour);
+        }
+    }
 }
 
 /// User turns of the interaction: its `user` messages.

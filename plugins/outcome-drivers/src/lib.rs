@@ -62,6 +62,7 @@ pub mod stats;
 
 use std::collections::BTreeMap;
 
+use reverie_rule_sdk::actions::Detector;
 use reverie_rule_sdk::log::line;
 use reverie_rule_sdk::{
     Chunk, CycleContext, Findings, Inputs, Interaction, Metric, Rule, RuleInfo, Stage, log,
@@ -193,6 +194,8 @@ struct TurnBucket {
 /// The rule's state for one cycle.
 pub struct OutcomeDrivers {
     settings: Settings,
+    /// What counts as an unconfirmed action: the `unconfirmed-actions` rule's defaults.
+    actions: Detector,
     interactions: u64,
     calls: u64,
     /// Rated interactions per basis.
@@ -231,7 +234,13 @@ impl OutcomeDrivers {
         let mut index: Option<u32> = None;
         let mut found = std::mem::take(&mut self.scratch);
         found.clear();
-        behaviour::observe(interaction, &ratings, &self.settings.escalation, &mut found);
+        behaviour::observe(
+            interaction,
+            &ratings,
+            &self.settings.escalation,
+            &self.actions,
+            &mut found,
+        );
         found.sort_unstable();
         found.dedup();
         for b in found.drain(..) {
@@ -821,6 +830,7 @@ impl Rule for OutcomeDrivers {
     fn new(context: CycleContext) -> Result<Self, String> {
         Ok(OutcomeDrivers {
             settings: Settings::from_context(&context)?,
+            actions: Detector::default(),
             interactions: 0,
             calls: 0,
             rated: [Counts::default(); 2],

@@ -150,7 +150,7 @@ fn airline() -> (Vec<Interaction>, Vec<Feedback>) {
         let negative = if cancels { i % 10 == 0 } else { i % 10 == 1 };
         let mut calls = vec![("search_flights", r#"{"from":"AMS"}"#, None)];
         if cancels {
-            calls.push(("cancel_reservation", r#"{"ref":"X1"}"#, None));
+            calls.push(("fare_rules", r#"{"ref":"X1"}"#, None));
         }
         interactions.push(interaction(&id, 2, &calls));
         feedback.push(explicit(&id, negative));
@@ -162,15 +162,12 @@ fn airline() -> (Vec<Interaction>, Vec<Feedback>) {
 fn a_tool_whose_calls_go_with_negative_ratings_is_reported_with_its_lift_and_p_value() {
     let (interactions, feedback) = airline();
     let (findings, log) = run(&mut rule(&[]), one_chunk(interactions, feedback));
-    assert_eq!(
-        keys(&findings),
-        vec!["outcome-drivers/tool/cancel_reservation"]
-    );
+    assert_eq!(keys(&findings), vec!["outcome-drivers/tool/fare_rules"]);
     let p = &findings.patterns[0];
     // 20 of 40 negative with it, 20 of the other 160.
     assert!(
         p.title
-            .contains("`cancel_reservation` is called negative 4.0× as often"),
+            .contains("`fare_rules` is called negative 4.0× as often"),
         "{}",
         p.title
     );
@@ -226,14 +223,14 @@ fn the_only_suggestion_is_a_low_confidence_review_flag_without_figures() {
     let Edit::FlagForReview(text) = &s.edit else {
         panic!("not a flag: {:?}", s.edit);
     };
-    assert!(text.contains("`cancel_reservation`"), "{text}");
+    assert!(text.contains("`fare_rules`"), "{text}");
     assert!(!text.chars().any(|c| c.is_ascii_digit()), "{text}");
     assert!(
         s.confidence <= 0.4 && s.confidence > 0.0,
         "{}",
         s.confidence
     );
-    assert_eq!(s.addresses, vec!["outcome-drivers/tool/cancel_reservation"]);
+    assert_eq!(s.addresses, vec!["outcome-drivers/tool/fare_rules"]);
     assert!(s.rationale.contains("4.0×"), "{}", s.rationale);
 }
 
@@ -311,10 +308,7 @@ fn without_explicit_ratings_inferred_feedback_decides_and_the_report_says_so() {
         .map(|f| inferred(&f.interaction_id, "sentiment", f.rating == Rating::Negative))
         .collect();
     let (findings, log) = run(&mut rule(&[]), one_chunk(interactions, feedback));
-    assert_eq!(
-        keys(&findings),
-        vec!["outcome-drivers/tool/cancel_reservation"]
-    );
+    assert_eq!(keys(&findings), vec!["outcome-drivers/tool/fare_rules"]);
     let p = &findings.patterns[0];
     assert!(
         p.description
@@ -346,10 +340,7 @@ fn explicit_ratings_win_when_there_are_enough_of_them() {
         .collect();
     feedback.extend(contrary);
     let (findings, log) = run(&mut rule(&[]), one_chunk(interactions, feedback));
-    assert_eq!(
-        keys(&findings),
-        vec!["outcome-drivers/tool/cancel_reservation"]
-    );
+    assert_eq!(keys(&findings), vec!["outcome-drivers/tool/fare_rules"]);
     assert_eq!(
         field(logged(&log, "basis").expect("basis line"), "basis"),
         "explicit"
@@ -589,10 +580,11 @@ fn corrections_explain_the_tools_they_follow_and_are_measured_not_reported() {
     let (findings, log) = run(&mut rule(&[]), one_chunk(interactions.clone(), feedback));
     // The cancellations' bad ratings are the corrected ones: nothing of their own.
     assert!(findings.patterns.is_empty(), "{:?}", keys(&findings));
-    assert!(log.iter().any(
-        |l| field(l, "key") == "outcome-drivers/tool/cancel_reservation"
-            && field(l, "reason") == "explained by outcome-drivers/corrected"
-    ));
+    assert!(
+        log.iter()
+            .any(|l| field(l, "key") == "outcome-drivers/tool/fare_rules"
+                && field(l, "reason") == "explained by outcome-drivers/corrected")
+    );
     // 20 of 24 corrected are negative, 20 of the other 176.
     let lift = metric(&findings, "corrected_lift");
     assert!(
@@ -623,10 +615,7 @@ fn corrections_explain_the_tools_they_follow_and_are_measured_not_reported() {
             .any(|l| l.message == "not tested" && field(l, "key") == "corrected")
     );
     // The cancellations now stand on their own.
-    assert_eq!(
-        keys(&findings),
-        vec!["outcome-drivers/tool/cancel_reservation"]
-    );
+    assert_eq!(keys(&findings), vec!["outcome-drivers/tool/fare_rules"]);
 }
 
 #[test]
@@ -637,10 +626,7 @@ fn unrated_interactions_take_no_part_in_the_comparison() {
         interactions.push(interaction(
             &format!("u_{i:03}"),
             2,
-            &[
-                ("search_flights", "{}", None),
-                ("cancel_reservation", "{}", None),
-            ],
+            &[("search_flights", "{}", None), ("fare_rules", "{}", None)],
         ));
     }
     let (findings, _) = run(&mut rule(&[]), one_chunk(interactions, feedback));
@@ -822,5 +808,69 @@ fn a_broad_behaviour_whose_bad_ratings_several_narrower_ones_explain_is_dropped(
     assert_eq!(
         dropped[0].1,
         "outcome-drivers/error/open_case/timeout, outcome-drivers/retry/open_case"
+    );
+}
+
+/// An agent that cancels after asking ("Shall I cancel it?" / "yes") or at
+/// once, in the user's language.
+fn cancellation(id: &str, asks_first: bool, language: usize) -> Interaction {
+    const REQUESTS: &[(&str, &str)] = &[
+        ("Can my booking still be changed?", "yes please"),
+        ("Kann ich meine Buchung noch ändern?", "ja, bitte"),
+        ("¿Puedo cambiar mi reserva todavía?", "sí, adelante"),
+        ("Is mijn boeking nog te wijzigen?", "ja hoor, graag"),
+    ];
+    let (request, yes) = REQUESTS[language % REQUESTS.len()];
+    let say = |role: Role, content: &str| Message {
+        role,
+        content: content.into(),
+        tool_call_id: None,
+    };
+    let mut messages = vec![say(Role::System, ""), say(Role::User, request)];
+    if asks_first {
+        messages.push(say(
+            Role::Assistant,
+            "I can cancel booking 4471 for you. Shall I?",
+        ));
+        messages.push(say(Role::User, yes));
+    }
+    messages.push(say(Role::Assistant, ""));
+    let message_index = (messages.len() - 1) as u32;
+    messages.push(say(Role::Assistant, "Done."));
+    let mut it = interaction(id, 1, &[]);
+    it.messages = messages;
+    it.tool_calls = vec![ToolCall {
+        id: "call-0".into(),
+        name: "cancel_booking".into(),
+        arguments: r#"{"booking_id":"4471"}"#.into(),
+        error: None,
+        message_index,
+    }];
+    it
+}
+
+#[test]
+fn cancelling_without_the_users_yes_goes_with_unhappy_users_in_any_language() {
+    let mut interactions = Vec::new();
+    let mut feedback = Vec::new();
+    for i in 0..240 {
+        let id = format!("cx_{i:03}");
+        let at_once = i % 4 == 0;
+        interactions.push(cancellation(&id, !at_once, i));
+        feedback.push(explicit(
+            &id,
+            if at_once { i % 8 == 0 } else { i % 12 == 1 },
+        ));
+    }
+    let (findings, _) = run(&mut rule(&[]), one_chunk(interactions, feedback));
+    // Calling the tool is the same for both; acting without a yes is what differs.
+    assert_eq!(
+        keys(&findings),
+        vec!["outcome-drivers/unconfirmed/cancel_booking"]
+    );
+    assert!(
+        findings.patterns[0].title.contains("`cancel_booking`"),
+        "{}",
+        findings.patterns[0].title
     );
 }

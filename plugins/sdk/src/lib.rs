@@ -10,6 +10,7 @@
 //! `cargo test`; only the export (and the host's `log` import, which prints to
 //! stderr natively) is wasm-specific.
 
+pub mod actions;
 pub mod json;
 pub mod retries;
 pub mod text;

@@ -33,10 +33,8 @@
 //! [`MAX_EVIDENCE_TOTAL`] evidence entries, each an index into one list of
 //! interaction ids kept once.
 
-pub mod confirm;
-pub mod detect;
-pub mod targets;
-pub mod tools;
+/// The detector and its word tables, shared with other rules through the SDK.
+pub use reverie_rule_sdk::actions::{self as detect, confirm, targets, tools};
 
 use std::collections::BTreeMap;
 
@@ -516,10 +514,10 @@ impl UnconfirmedActions {
                 ),
             ),
             ActionKind::Unrequested => (
-                format!("`{tool}` acts on a target the user never named"),
+                format!("`{tool}` acts on something the user did not say yes to"),
                 format!(
-                    "After the action the user answered for, `{tool}` was called on another \
-                     {field} that no user message and no question the user answered named, in \
+                    "After the action the user said yes to, `{tool}` was called on another \
+                     {field}, one the question the user answered did not name, in \
                      {n} of {} interactions ({}): {} calls.",
                     self.interactions,
                     percent(share),

@@ -781,38 +781,64 @@ mod example_datasets {
         r.findings_and_log()
     }
 
-    #[test]
-    fn the_help_desk_agent_is_told_to_ask_before_resetting_or_unlocking() {
-        let (found, _) = findings("help-desk");
-        let planted = truth("help-desk", "action-without-confirmation");
-        assert!(planted.len() > 100);
-        let evidence: Vec<&String> = found.patterns[2].evidence.iter().collect();
+    /// Precision and recall of one pattern's evidence against a planted problem.
+    fn against_truth(found: &Findings, key: &str, problem: &str) -> (f64, f64) {
+        let planted = truth("help-desk", problem);
+        assert!(planted.len() > 80, "{problem}: {}", planted.len());
+        let Some(pattern) = found.patterns.iter().find(|p| p.key == key) else {
+            panic!("no {key} in {:?}", keys(found));
+        };
+        let evidence = &pattern.evidence;
         let hits = evidence.iter().filter(|id| planted.contains(id)).count();
         let precision = hits as f64 / evidence.len() as f64;
         let recall =
             planted.iter().filter(|id| evidence.contains(id)).count() as f64 / planted.len() as f64;
-        let missed: Vec<&String> = planted.iter().filter(|id| !evidence.contains(id)).collect();
-        let wrong: Vec<&&String> = evidence.iter().filter(|id| !planted.contains(id)).collect();
-        eprintln!("missed {missed:?} wrong {wrong:?}");
         eprintln!(
-            "patterns {:?}; evidence {}, precision {precision:.3}, recall {recall:.3}",
-            keys(&found),
+            "{key}: evidence {}, precision {precision:.3}, recall {recall:.3}",
             evidence.len()
         );
+        (precision, recall)
+    }
+
+    #[test]
+    fn the_help_desk_agent_is_told_to_ask_before_resetting_or_unlocking() {
+        let (found, _) = findings("help-desk");
+        let mut found_keys = keys(&found);
+        found_keys.sort();
         assert_eq!(
-            keys(&found),
+            found_keys,
             [
                 "unconfirmed-actions/reset_password",
-                "unconfirmed-actions/unlock_account",
                 "unconfirmed-actions/unconfirmed/any-tool",
+                "unconfirmed-actions/unlock_account",
+                "unconfirmed-actions/unrequested/close_ticket",
             ]
         );
-        assert!(precision >= 0.95 && recall >= 0.95, "{precision} {recall}");
-        assert_eq!(found.suggestions.len(), 1);
-        assert!(
-            instruction(&found.suggestions[0])
-                .starts_with("Before you call `reset_password` or `unlock_account`,")
+        let (precision, recall) = against_truth(
+            &found,
+            "unconfirmed-actions/unconfirmed/any-tool",
+            "action-without-confirmation",
         );
+        assert!(precision >= 0.95 && recall >= 0.95, "{precision} {recall}");
+        let confirm_first = found
+            .suggestions
+            .iter()
+            .filter(|s| {
+                instruction(s).starts_with("Before you call `reset_password` or `unlock_account`,")
+            })
+            .count();
+        assert_eq!(confirm_first, 1);
+    }
+
+    #[test]
+    fn the_help_desk_agent_that_closes_a_ticket_nobody_asked_about_is_found() {
+        let (found, _) = findings("help-desk");
+        let (precision, recall) = against_truth(
+            &found,
+            "unconfirmed-actions/unrequested/close_ticket",
+            "unrequested-ticket-close",
+        );
+        assert!(precision >= 0.9 && recall >= 0.8, "{precision} {recall}");
     }
 
     #[test]

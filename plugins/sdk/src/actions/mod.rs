@@ -2,32 +2,41 @@
 //! calls were made without the user's confirmation, which repeated an action
 //! already done, and which acted on something nobody named.
 //!
-//! [`Detector`] is pure (no counters, no log) so that another rule can count
-//! the same behaviours its own way; the rule in [`crate`] only tallies what
-//! [`Detector::actions`] returns.
+//! [`Detector`] is pure (no counters, no log) so that rules count the same
+//! behaviours their own way: the `unconfirmed-actions` rule tallies what
+//! [`Detector::actions`] returns by tool, `outcome-drivers` relates it to
+//! ratings. It is in the SDK, with its word tables ([`confirm`], [`tools`])
+//! and argument reader ([`targets`]), because a rule crate cannot link
+//! another rule crate into its component (both would export the contract).
 //!
 //! *Unconfirmed*: the user's previous turn (the last user message before the
 //! assistant message that made the call, by `tool_call.message_index`) is not
-//! a confirmation ([`crate::confirm::is_confirmation`]), or, with
+//! a confirmation ([`self::confirm::is_confirmation`]), or, with
 //! `require_agent_question`, the agent's turn just before that reply asked no
-//! question a yes can answer ([`crate::confirm::asks_for_yes`]): a "yes"
+//! question a yes can answer ([`self::confirm::asks_for_yes`]): a "yes"
 //! that answers nothing, or "sure, E-25793" given to "What's your employee
 //! ID?", agrees to nothing the agent proposed.
 //!
-//! *Repeated*: the same tool with the same target values ([`crate::targets`])
+//! *Repeated*: the same tool with the same target values ([`self::targets`])
 //! as an earlier call of the interaction that succeeded, unless the user
 //! confirmed again in a later turn. A retry after a failure is not a repeat.
 //!
 //! *Unrequested*: a state-changing call that is not the first after the
-//! user's turn, whose targets differ from that first call's and appear
-//! neither in any user message of the interaction nor in the agent's turn the
-//! user answered: one yes, then a second action on something else.
+//! user's turn, whose targets differ from that first call's and do not appear
+//! in the agent's turn the user answered: one yes, then a second action on
+//! something else. A target the user had mentioned does not cover it ("a
+//! different thing from X, which is still open" asks nothing of X); the
+//! proposal the user said yes to does.
 
-use reverie_rule_sdk::{CycleContext, Interaction, Message, Role, setting, setting_or};
+pub mod confirm;
+pub mod targets;
+pub mod tools;
 
-use crate::confirm::{asks_for_yes, is_confirmation};
-use crate::targets::{DEFAULT_TARGET_WORDS, Target, compact, targets};
-use crate::tools::{ToolTest, list_setting, words};
+use crate::{CycleContext, Interaction, Message, Role, setting, setting_or};
+
+use self::confirm::{asks_for_yes, is_confirmation};
+use self::targets::{DEFAULT_TARGET_WORDS, Target, compact, targets};
+use self::tools::{ToolTest, list_setting, words};
 
 /// Earlier state-changing calls of one interaction compared with each new
 /// one: past this many, later calls are still checked for confirmation but
@@ -164,8 +173,6 @@ impl Detector {
         // The turn last judged, and whether it confirmed: calls after one
         // reply share it.
         let mut judged: Option<(Option<usize>, bool)> = None;
-        // Every user message compacted, built when first needed.
-        let mut user_text: Option<String> = None;
         for (call_index, call) in interaction.tool_calls.iter().enumerate() {
             let tool = call.name.as_str();
             if !self.changes_state(tool) {
@@ -212,14 +219,14 @@ impl Detector {
                     .iter()
                     .any(|t| first.targets.iter().any(|f| f.value == t.value))
             {
-                let users = user_text.get_or_insert_with(|| user_messages(messages));
+                // Only what the user said yes to covers a second action: a
+                // target the user mentioned in passing ("a different thing
+                // from X, which is still open") was not handed over to act on.
                 let answered = turn
                     .and_then(|u| agent_turn_before(messages, u))
                     .map(|a| compact(&messages[a].content))
                     .unwrap_or_default();
-                let named = found
-                    .iter()
-                    .any(|t| users.contains(&t.value) || answered.contains(&t.value));
+                let named = found.iter().any(|t| answered.contains(&t.value));
                 if !named {
                     out.push(Action {
                         call_index,
@@ -282,17 +289,6 @@ fn agent_turn_before(messages: &[Message], user: usize) -> Option<usize> {
         }
     }
     None
-}
-
-/// Every user message compacted ([`compact`]), separated by a space, so a
-/// target value found in it was typed within one message.
-fn user_messages(messages: &[Message]) -> String {
-    let mut out = String::new();
-    for m in messages.iter().filter(|m| m.role == Role::User) {
-        out.push_str(&compact(&m.content));
-        out.push(' ');
-    }
-    out
 }
 
 /// A comma-separated list of single words, lowercase; an error names the setting.

@@ -18,7 +18,7 @@
 
 use std::sync::OnceLock;
 
-use reverie_rule_sdk::text::{self, WordMap};
+use crate::text::{self, WordMap};
 
 /// Phrases that confirm when a reply opens with them.
 const YES: &[(&str, &str)] = &[

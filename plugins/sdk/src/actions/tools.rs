@@ -5,7 +5,11 @@
 //! camelCase humps (`cancelReservation`, `ticket.create`, `HTTPReset` ->
 //! `http`, `reset`). It changes state when one of its words is a
 //! state-changing verb and none is a read-only verb: `get_order` and
-//! `lookup_booking` read even though "order" and "book" are verbs too. Names
+//! `lookup_booking` read even though "order" and "book" are verbs too. A
+//! hand-over to a person (`transfer_to_human`, `escalateToAgent`: a word of
+//! [`HAND_OVER_WORDS`]) changes who answers, not the user's data, and is not
+//! an action to confirm: whether it was needed is for ratings to tell
+//! (`outcome-drivers`). Names
 //! are English in practice, so the verbs are; an operator replaces them with
 //! `state_changing_verbs` or names the tools outright with
 //! `state_changing_tools`.
@@ -13,7 +17,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use reverie_rule_sdk::text::WordMap;
+use crate::text::WordMap;
 
 /// Verbs that, as a word of a tool's name, say the tool changes something.
 pub const DEFAULT_VERBS: &[&str] = &[
@@ -132,6 +136,21 @@ pub const READ_ONLY_VERBS: &[&str] = &[
     "view",
 ];
 
+/// Words of a tool's name that make it a hand-over to a person, which no
+/// verb makes state-changing.
+pub const HAND_OVER_WORDS: &[&str] = &[
+    "human",
+    "humans",
+    "agent",
+    "agents",
+    "operator",
+    "person",
+    "representative",
+    "staff",
+    "handoff",
+    "handover",
+];
+
 /// The words of a name, as slices of it, in order (not lowercased: compare
 /// with [`str::eq_ignore_ascii_case`]).
 pub fn words(name: &str) -> impl Iterator<Item = &str> {
@@ -209,7 +228,7 @@ impl ToolTest {
                     } else {
                         Cow::Borrowed(word)
                     };
-                    if read_only().contains(&word) {
+                    if read_only().contains(&word) || HAND_OVER_WORDS.contains(&word.as_ref()) {
                         return false;
                     }
                     acts = acts || verbs.contains(&word);
@@ -270,6 +289,8 @@ mod tests {
             "preset_colours",
             "bookmarks",
             "track_shipment",
+            "transfer_to_human",
+            "escalateToAgent",
         ] {
             assert!(!test.changes_state(reading), "{reading}");
         }

@@ -6,12 +6,12 @@
 //! a JSON library: only string and number values of top-level fields are
 //! kept, nested objects and lists are skipped, and text that is not an object
 //! has no target. A field is a target when its name's last word (split as
-//! tool names are, see [`crate::tools::words`]) or its whole name is one of
+//! tool names are, see [`super::tools::words`]) or its whole name is one of
 //! the target words, compared without case. Values are compared *compacted*:
 //! letters and digits only, lowercase, so `E-44522` typed by a user names the
 //! `E44522` the agent sent.
 
-use crate::tools::words;
+use super::tools::words;
 
 /// The default target words: a field named `id` or ending in one of them.
 pub const DEFAULT_TARGET_WORDS: &[&str] = &["id", "ref", "reference", "number", "code", "uuid"];
