@@ -29,7 +29,7 @@ use reverie_rule_sdk::{Interaction, Role};
 
 use crate::figure::{self, Stated};
 use crate::markers::Words;
-use crate::{Kind, anchor};
+use crate::{Kind, anchor, term};
 
 /// A user message is compared with at most this many earlier user messages of
 /// the same interaction when looking for a repeated question, so a very long
@@ -254,6 +254,11 @@ pub enum Signal {
     /// After a successful tool call, the user stops the agent, challenges it
     /// or says they did not want it ("wait", "why did you", "I didn't ask").
     RejectedAction,
+    /// The user negates a term of the answer ("not USD", "nicht in USD").
+    NegatedTerm,
+    /// The user names another term in place of one the answer gave ("EUR
+    /// please", "Dollars again?", "ich sagte Euro").
+    ReplacedTerm,
     /// After a successful tool call and a statement, the user says no.
     NegatedAction,
     /// The same question again after an answer.
@@ -261,10 +266,12 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub const ALL: [Signal; 6] = [
+    pub const ALL: [Signal; 8] = [
         Signal::Phrase,
         Signal::RestatedRequest,
         Signal::RestatedFigure,
+        Signal::NegatedTerm,
+        Signal::ReplacedTerm,
         Signal::RejectedAction,
         Signal::NegatedAction,
         Signal::Repeat,
@@ -276,6 +283,8 @@ impl Signal {
             Signal::Phrase => "signal_phrase",
             Signal::RestatedRequest => "signal_restated_request",
             Signal::RestatedFigure => "signal_restated_figure",
+            Signal::NegatedTerm => "signal_negated_term",
+            Signal::ReplacedTerm => "signal_replaced_term",
             Signal::RejectedAction => "signal_rejected_action",
             Signal::NegatedAction => "signal_negated_action",
             Signal::Repeat => "signal_repeat",
@@ -626,6 +635,9 @@ impl Recogniser {
                 ),
             });
         }
+        if let Some(found) = self.replaced_term(turn, &words) {
+            return Some(found);
+        }
         if let Some(tool) = acted
             && words.negates()
         {
@@ -636,5 +648,41 @@ impl Recogniser {
             });
         }
         None
+    }
+
+    /// A term of the answer negated or replaced (see [`term`]): contradicted,
+    /// or a misunderstood request when the user had asked for the new term
+    /// before. Read only for a short reply with a marker word, or a fragment.
+    fn replaced_term(&self, turn: &Turn, words: &Words) -> Option<Correction> {
+        if words.len() > term::MAX_REPLY_WORDS
+            || !(words.may_replace() || words.len() <= term::FRAGMENT_MAX_WORDS)
+        {
+            return None;
+        }
+        let reply = turn.reply();
+        let earlier = turn.interaction.messages[..turn.message]
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.role == Role::User)
+            .map(|(index, _)| turn.normalised(index));
+        let found = term::replaced(reply, turn.answer_text()?, earlier)?;
+        let kind = if found.restates {
+            Kind::Misunderstood
+        } else {
+            Kind::Contradicted
+        };
+        let (signal, what) = match found.shape {
+            term::Shape::Negated => (Signal::NegatedTerm, "negated"),
+            _ => (Signal::ReplacedTerm, "replaced"),
+        };
+        Some(Correction {
+            kind,
+            signal,
+            reason: format!(
+                "user {what} a term of the answer ({}): \"{}\"",
+                found.term,
+                quoted(reply)
+            ),
+        })
     }
 }

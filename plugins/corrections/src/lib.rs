@@ -48,6 +48,7 @@ pub mod figure;
 pub mod fix;
 pub mod markers;
 pub mod prompt_check;
+pub mod term;
 pub mod thanks;
 
 use reverie_rule_sdk::{

@@ -28,10 +28,17 @@ enum Table {
     Relatives,
     BackReferences,
     Closings,
+    TermNegations,
+    Sayings,
+    Agains,
+    Preferences,
+    Confirmations,
+    Additions,
+    QuestionWords,
 }
 
 impl Table {
-    const ALL: [(Table, &'static [(&'static str, &'static str)]); 8] = [
+    const ALL: [(Table, &'static [(&'static str, &'static str)]); 15] = [
         (Table::Negations, NEGATIONS),
         (Table::Holds, HOLDS),
         (Table::Challenges, CHALLENGES),
@@ -40,6 +47,13 @@ impl Table {
         (Table::Relatives, RELATIVES),
         (Table::BackReferences, BACK_REFERENCES),
         (Table::Closings, CLOSINGS),
+        (Table::TermNegations, TERM_NEGATIONS),
+        (Table::Sayings, SAYINGS),
+        (Table::Agains, AGAINS),
+        (Table::Preferences, PREFERENCES),
+        (Table::Confirmations, CONFIRMATIONS),
+        (Table::Additions, ADDITIONS),
+        (Table::QuestionWords, QUESTION_WORDS),
     ];
 
     fn bit(self) -> u16 {
@@ -342,6 +356,279 @@ const CLOSINGS: &[(&str, &str)] = &[
     ("nl", "dat is alles"),
     ("nl", "dat was het"),
     ("nl", "niets meer"),
+    // Goodbyes: a user who signs off corrects nothing.
+    ("en", "bye"),
+    ("en", "goodbye"),
+    ("en", "see you"),
+    ("en", "have a nice day"),
+    ("de", "tschuss"),
+    ("de", "auf wiedersehen"),
+    ("de", "bis dann"),
+    ("de", "schonen tag"),
+    ("es", "adios"),
+    ("es", "hasta luego"),
+    ("es", "chao"),
+    ("fr", "au revoir"),
+    ("fr", "a bientot"),
+    ("fr", "bonne journee"),
+    ("it", "arrivederci"),
+    ("it", "ciao"),
+    ("it", "a presto"),
+    ("pt", "tchau"),
+    ("pt", "ate logo"),
+    ("pt", "ate mais"),
+    ("nl", "doei"),
+    ("nl", "tot ziens"),
+    ("nl", "fijne dag"),
+];
+
+/// Negations that can stand before a noun, a code or a figure ("not USD",
+/// "nicht in USD", "no en dólares", "pas en dollars"): the ones that negate a
+/// term of the agent's answer rather than a verb ("didn't" is not here). "no",
+/// "non" and "não" also open a sentence as an interjection ("No, ..."): see
+/// [`Words::negated_terms`].
+const TERM_NEGATIONS: &[(&str, &str)] = &[
+    ("en", "not"),
+    ("en", "no"),
+    ("de", "nicht"),
+    ("de", "kein"),
+    ("de", "keine"),
+    ("de", "keinen"),
+    ("es", "no"),
+    ("fr", "pas"),
+    ("fr", "non"),
+    ("it", "non"),
+    ("pt", "nao"),
+    ("nl", "niet"),
+    ("nl", "geen"),
+];
+
+/// Term negations that also open a sentence as a plain "no".
+const INTERJECTIONS: &[&str] = &["no", "non", "nao"];
+
+/// The user says what they said: "I said", "ich sagte". What follows names
+/// what they want instead of what the answer gave.
+const SAYINGS: &[(&str, &str)] = &[
+    ("en", "i said"),
+    ("en", "i told you"),
+    ("de", "ich sagte"),
+    ("de", "ich hab gesagt"),
+    ("de", "ich habe gesagt"),
+    ("de", "ich habe doch gesagt"),
+    ("es", "dije"),
+    ("es", "te dije"),
+    ("es", "he dicho"),
+    ("fr", "jai dit"),
+    ("fr", "je vous ai dit"),
+    ("fr", "je tai dit"),
+    ("it", "ho detto"),
+    ("it", "ti ho detto"),
+    ("pt", "eu disse"),
+    ("pt", "falei"),
+    ("pt", "eu falei"),
+    ("nl", "ik zei"),
+    ("nl", "ik heb gezegd"),
+];
+
+/// "Again": in a verbless sentence with a term of the answer ("Dollars
+/// again?", "Schon wieder Dollar?"), the user says the agent repeated a mistake.
+const AGAINS: &[(&str, &str)] = &[
+    ("en", "again"),
+    ("en", "once more"),
+    ("de", "schon wieder"),
+    ("de", "wieder"),
+    ("de", "nochmal"),
+    ("de", "erneut"),
+    ("es", "otra vez"),
+    ("es", "de nuevo"),
+    ("es", "nuevamente"),
+    ("fr", "encore"),
+    ("fr", "de nouveau"),
+    ("fr", "a nouveau"),
+    ("it", "di nuovo"),
+    ("it", "ancora"),
+    ("it", "un altra volta"),
+    ("pt", "de novo"),
+    ("pt", "outra vez"),
+    ("pt", "novamente"),
+    ("nl", "alweer"),
+    ("nl", "weer"),
+    ("nl", "opnieuw"),
+];
+
+/// Politeness and preference words that turn a bare term into a request for
+/// it: "EUR please", "Bitte in Euro", "en euros, por favor", "X instead".
+const PREFERENCES: &[(&str, &str)] = &[
+    ("en", "please"),
+    ("en", "pls"),
+    ("en", "plz"),
+    ("en", "instead"),
+    ("en", "rather"),
+    ("de", "bitte"),
+    ("de", "stattdessen"),
+    ("de", "lieber"),
+    ("es", "por favor"),
+    ("es", "porfa"),
+    ("es", "mejor"),
+    ("es", "en cambio"),
+    ("es", "en su lugar"),
+    ("fr", "sil vous plait"),
+    ("fr", "sil te plait"),
+    ("fr", "svp"),
+    ("fr", "stp"),
+    ("fr", "plutot"),
+    ("fr", "a la place"),
+    ("it", "per favore"),
+    ("it", "per piacere"),
+    ("it", "invece"),
+    ("it", "piuttosto"),
+    ("pt", "por favor"),
+    ("pt", "em vez disso"),
+    ("pt", "de preferencia"),
+    ("nl", "alsjeblieft"),
+    ("nl", "alstublieft"),
+    ("nl", "graag"),
+    ("nl", "liever"),
+    ("nl", "in plaats daarvan"),
+];
+
+/// Yes and go-ahead words: a reply opening with one confirms what the agent
+/// proposed ("yes, please proceed", "sí, adelante"); it replaces nothing.
+const CONFIRMATIONS: &[(&str, &str)] = &[
+    ("en", "yes"),
+    ("en", "yeah"),
+    ("en", "yep"),
+    ("en", "sure"),
+    ("en", "ok"),
+    ("en", "okay"),
+    ("en", "go ahead"),
+    ("en", "sounds good"),
+    ("en", "proceed"),
+    ("de", "ja"),
+    ("de", "klar"),
+    ("de", "gerne"),
+    ("de", "einverstanden"),
+    ("de", "genau"),
+    ("de", "mach das"),
+    ("de", "machen sie das"),
+    ("es", "si"),
+    ("es", "vale"),
+    ("es", "claro"),
+    ("es", "dale"),
+    ("es", "adelante"),
+    ("es", "de acuerdo"),
+    ("fr", "oui"),
+    ("fr", "daccord"),
+    ("fr", "allez y"),
+    ("fr", "vas y"),
+    ("fr", "bien sur"),
+    ("it", "certo"),
+    ("it", "va bene"),
+    ("it", "procedi"),
+    ("it", "vai"),
+    ("pt", "sim"),
+    ("pt", "pode"),
+    ("pt", "beleza"),
+    ("pt", "combinado"),
+    ("nl", "ja"),
+    ("nl", "prima"),
+    ("nl", "goed"),
+    ("nl", "oke"),
+    ("nl", "doe maar"),
+];
+
+/// Words that add to a request rather than replace part of it: "and also in
+/// euros?" asks for more after a good answer; it corrects nothing.
+const ADDITIONS: &[(&str, &str)] = &[
+    ("en", "also"),
+    ("en", "and"),
+    ("en", "too"),
+    ("en", "as well"),
+    ("en", "another"),
+    ("de", "auch"),
+    ("de", "und"),
+    ("de", "noch ein"),
+    ("es", "tambien"),
+    ("es", "y"),
+    ("es", "ademas"),
+    ("fr", "aussi"),
+    ("fr", "et"),
+    ("fr", "egalement"),
+    ("it", "anche"),
+    ("it", "pure"),
+    ("pt", "tambem"),
+    ("nl", "ook"),
+];
+
+/// Words of an open question ("which", "welche", "cuál", "quel"): a term in
+/// the reply may answer it. "Or" is here too: "USD or EUR?" asks to choose.
+const QUESTION_WORDS: &[(&str, &str)] = &[
+    ("en", "which"),
+    ("en", "what"),
+    ("en", "when"),
+    ("en", "where"),
+    ("en", "who"),
+    ("en", "how"),
+    ("en", "or"),
+    ("de", "welche"),
+    ("de", "welcher"),
+    ("de", "welches"),
+    ("de", "welchen"),
+    ("de", "was"),
+    ("de", "wann"),
+    ("de", "wo"),
+    ("de", "wohin"),
+    ("de", "wer"),
+    ("de", "wie"),
+    ("de", "oder"),
+    ("es", "cual"),
+    ("es", "cuales"),
+    ("es", "que"),
+    ("es", "cuando"),
+    ("es", "donde"),
+    ("es", "quien"),
+    ("es", "como"),
+    ("es", "cuanto"),
+    ("es", "cuantos"),
+    ("es", "o"),
+    ("fr", "quel"),
+    ("fr", "quelle"),
+    ("fr", "quels"),
+    ("fr", "quelles"),
+    ("fr", "quand"),
+    ("fr", "ou"),
+    ("fr", "qui"),
+    ("fr", "comment"),
+    ("fr", "combien"),
+    ("fr", "quoi"),
+    ("it", "quale"),
+    ("it", "quali"),
+    ("it", "cosa"),
+    ("it", "quando"),
+    ("it", "dove"),
+    ("it", "chi"),
+    ("it", "come"),
+    ("it", "quanto"),
+    ("it", "quanti"),
+    ("it", "o"),
+    ("pt", "qual"),
+    ("pt", "quais"),
+    ("pt", "quando"),
+    ("pt", "onde"),
+    ("pt", "quem"),
+    ("pt", "como"),
+    ("pt", "quanto"),
+    ("pt", "quantos"),
+    ("pt", "ou"),
+    ("nl", "welke"),
+    ("nl", "welk"),
+    ("nl", "wat"),
+    ("nl", "wanneer"),
+    ("nl", "waar"),
+    ("nl", "wie"),
+    ("nl", "hoe"),
+    ("nl", "hoeveel"),
+    ("nl", "of"),
 ];
 
 /// Grammar words that say nothing about what a sentence is about: articles,
@@ -703,6 +990,94 @@ impl<'a> Words<'a> {
         })
     }
 
+    /// The word at `at`, as the tables read it.
+    pub fn word_at(&self, at: usize) -> &str {
+        self.word(at)
+    }
+
+    /// Whether `phrase` starts at `at`.
+    fn matches_at(&self, at: usize, phrase: &[&str]) -> bool {
+        at + phrase.len() <= self.len()
+            && phrase
+                .iter()
+                .enumerate()
+                .all(|(i, p)| self.word(at + i) == *p)
+    }
+
+    /// Per word, whether a phrase of any table covers it: such words are
+    /// grammar, never a term the user names.
+    pub fn marked(&self) -> Vec<bool> {
+        let mut marked = vec![false; self.len()];
+        for (at, head) in self.heads.iter().enumerate() {
+            let Some(head) = head else { continue };
+            for (_, phrase) in &head.phrases {
+                if self.matches_at(at, phrase) {
+                    marked[at..at + phrase.len()].fill(true);
+                }
+            }
+        }
+        marked
+    }
+
+    /// Whether the word at `at` can negate a term ("not", "nicht", "pas").
+    pub fn is_term_negation(&self, at: usize) -> bool {
+        self.is_alone(at, Table::TermNegations)
+    }
+
+    /// Whether the word at `at` is a negation that also opens a sentence as a
+    /// plain "no" ("No, ...", "Non, ...", "Não, ...").
+    pub fn is_interjection(&self, at: usize) -> bool {
+        INTERJECTIONS.contains(&self.word(at))
+    }
+
+    /// Has a word a term correction can rest on: a term negation, "again",
+    /// "please" or "instead", or "I said". A reply without one is read no
+    /// further for terms (unless it is a fragment of a few words).
+    pub fn may_replace(&self) -> bool {
+        self.heads.iter().flatten().any(|h| {
+            h.starts
+                & (Table::TermNegations.bit()
+                    | Table::Agains.bit()
+                    | Table::Preferences.bit()
+                    | Table::Sayings.bit())
+                != 0
+        })
+    }
+
+    /// Opens with a yes or a go-ahead ("yes, please proceed", "sí, adelante").
+    pub fn confirms(&self) -> bool {
+        self.heads.first().copied().flatten().is_some_and(|h| {
+            h.phrases
+                .iter()
+                .any(|(t, p)| *t == Table::Confirmations && self.matches_at(0, p))
+        })
+    }
+
+    /// Adds to a request ("also", "auch", "también").
+    pub fn adds(&self) -> bool {
+        self.has(Table::Additions)
+    }
+
+    /// Asks politely or states a preference ("please", "bitte", "instead").
+    pub fn prefers(&self) -> bool {
+        self.has(Table::Preferences)
+    }
+
+    /// Says "again" ("again", "schon wieder", "otra vez").
+    pub fn again(&self) -> bool {
+        self.has(Table::Agains)
+    }
+
+    /// Where the words after the first "I said" start, if it has one.
+    pub fn after_saying(&self) -> Option<usize> {
+        self.find(Table::Sayings).map(|(at, len)| at + len)
+    }
+
+    /// Has a word of an open question ("which", "welche", "cuál", "or").
+    pub fn asks_open(&self) -> bool {
+        self.has(Table::QuestionWords)
+    }
+
     /// The words after the first back-reference ("I asked for ..."), if any.
     pub fn after_back_reference(&self) -> Option<Vec<&str>> {
         let (at, len) = self.find(Table::BackReferences)?;
@@ -753,6 +1128,13 @@ mod tests {
             RELATIVES,
             BACK_REFERENCES,
             CLOSINGS,
+            TERM_NEGATIONS,
+            SAYINGS,
+            AGAINS,
+            PREFERENCES,
+            CONFIRMATIONS,
+            ADDITIONS,
+            QUESTION_WORDS,
             FUNCTION_WORDS,
         ] {
             for (language, phrase) in table {
