@@ -254,6 +254,8 @@ pub enum Signal {
     /// After a successful tool call, the user stops the agent, challenges it
     /// or says they did not want it ("wait", "why did you", "I didn't ask").
     RejectedAction,
+    /// The user gives again a value (an id, a reference) the agent asks for.
+    RestatedValue,
     /// The user negates a term of the answer ("not USD", "nicht in USD").
     NegatedTerm,
     /// The user names another term in place of one the answer gave ("EUR
@@ -266,10 +268,11 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub const ALL: [Signal; 8] = [
+    pub const ALL: [Signal; 9] = [
         Signal::Phrase,
         Signal::RestatedRequest,
         Signal::RestatedFigure,
+        Signal::RestatedValue,
         Signal::NegatedTerm,
         Signal::ReplacedTerm,
         Signal::RejectedAction,
@@ -283,6 +286,7 @@ impl Signal {
             Signal::Phrase => "signal_phrase",
             Signal::RestatedRequest => "signal_restated_request",
             Signal::RestatedFigure => "signal_restated_figure",
+            Signal::RestatedValue => "signal_restated_value",
             Signal::NegatedTerm => "signal_negated_term",
             Signal::ReplacedTerm => "signal_replaced_term",
             Signal::RejectedAction => "signal_rejected_action",
@@ -493,6 +497,10 @@ struct Turn<'a> {
 /// mostly function words in one of the seven languages ("para", "dass", "with").
 const MIN_RESTATED_CHARS: usize = 5;
 
+/// A value given again must be this long: "12" is a quantity, "E10442" or
+/// "77120" is an id.
+const MIN_VALUE_CHARS: usize = 4;
+
 impl Turn<'_> {
     fn reply(&self) -> &str {
         &self.interaction.messages[self.message].content
@@ -513,6 +521,30 @@ impl Turn<'_> {
     fn after_statement(&self) -> bool {
         self.answer_text()
             .is_some_and(|a| !a.trim_end().ends_with(['?', '？', '¿']))
+    }
+
+    /// A value of the reply (a word with a digit, like a reference or an
+    /// id) that the user had already written, that the agent's question does
+    /// not hold: the agent asked for what it had been given.
+    fn restated_value<'w>(&self, words: &'w Words) -> Option<&'w str> {
+        let value = words
+            .iter()
+            .find(|w| w.len() >= MIN_VALUE_CHARS && w.bytes().any(|b| b.is_ascii_digit()))?;
+        let given = self.interaction.messages[..self.message]
+            .iter()
+            .enumerate()
+            .any(|(index, m)| {
+                m.role == Role::User && self.normalised(index).split(' ').any(|w| w == value)
+            });
+        let asked = self.answer_text()?;
+        (given && !text::normalise(asked).split(' ').any(|w| w == value)).then_some(value)
+    }
+
+    /// The agent's last message asks something, wherever its question
+    /// stands ("Which device is it? Please give me the tag.").
+    fn asks(&self) -> bool {
+        self.answer_text()
+            .is_some_and(|a| a.contains(['?', '？', '¿']))
     }
 
     /// The tool call of the agent's turn, when it succeeded.
@@ -584,7 +616,13 @@ impl Recogniser {
             unfolded = normalised.replace('\'', "");
             bare_words(&unfolded)
         };
-        let phrase = self.match_phrase_in(reply, phrase_words);
+        let phrase = self.match_phrase_in(reply, phrase_words).or_else(|| {
+            words.correction_phrase().map(|(kind, display)| Correction {
+                kind,
+                signal: Signal::Phrase,
+                reason: format!("user said \"{display}\": \"{}\"", quoted(reply)),
+            })
+        });
         if let Some(found) = phrase.as_ref().filter(|c| c.kind == Kind::IgnoredContext) {
             return Some(found.clone());
         }
@@ -592,6 +630,18 @@ impl Recogniser {
             return phrase;
         }
         let statement = turn.after_statement();
+        if turn.asks()
+            && let Some(value) = turn.restated_value(&words)
+        {
+            return Some(Correction {
+                kind: Kind::IgnoredContext,
+                signal: Signal::RestatedValue,
+                reason: format!(
+                    "user gave again a value asked for ({value}): \"{}\"",
+                    quoted(reply)
+                ),
+            });
+        }
         let acted = turn.succeeded_call().filter(|_| statement);
         if let Some(tool) = acted
             && words.rejects_action()
@@ -624,6 +674,7 @@ impl Recogniser {
         if given.iter().any(Stated::has_unit_word)
             && let Some(answer) = turn.answer_text()
             && let Some(user) = restated_figure(&given, &figure::stated(answer))
+            && !term::asks_open(answer)
         {
             return Some(Correction {
                 kind: Kind::Contradicted,
@@ -638,8 +689,11 @@ impl Recogniser {
         if let Some(found) = self.replaced_term(turn, &words) {
             return Some(found);
         }
+        // A "no" in a reply that asks something ("I'm not at home tomorrow,
+        // can you deliver on Friday?") asks; it does not reject.
         if let Some(tool) = acted
             && words.negates()
+            && !reply.trim_end().ends_with(['?', '？'])
         {
             return Some(Correction {
                 kind: Kind::UnwantedAction,

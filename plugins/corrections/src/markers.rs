@@ -35,10 +35,13 @@ enum Table {
     Confirmations,
     Additions,
     QuestionWords,
+    Wrongs,
+    Misreads,
+    Alreadys,
 }
 
 impl Table {
-    const ALL: [(Table, &'static [(&'static str, &'static str)]); 15] = [
+    const ALL: [(Table, &'static [(&'static str, &'static str)]); 18] = [
         (Table::Negations, NEGATIONS),
         (Table::Holds, HOLDS),
         (Table::Challenges, CHALLENGES),
@@ -54,19 +57,22 @@ impl Table {
         (Table::Confirmations, CONFIRMATIONS),
         (Table::Additions, ADDITIONS),
         (Table::QuestionWords, QUESTION_WORDS),
+        (Table::Wrongs, WRONGS),
+        (Table::Misreads, MISREADS),
+        (Table::Alreadys, ALREADYS),
     ];
 
-    fn bit(self) -> u16 {
-        1 << self as u16
+    fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
 /// What the tables hold for one word: the phrases starting with it.
 struct Head {
     /// The tables with a phrase starting with the word.
-    starts: u16,
+    starts: u32,
     /// The tables with the word as a whole one-word phrase.
-    alone: u16,
+    alone: u32,
     /// The phrases starting with the word, each table's in table order.
     phrases: Vec<(Table, Vec<&'static str>)>,
 }
@@ -288,19 +294,29 @@ const BACK_REFERENCES: &[(&str, &str)] = &[
     ("de", "ich habe nach"),
     ("de", "ich suche"),
     ("de", "ich sagte"),
+    ("de", "ich brauche"),
     ("es", "pedi"),
+    ("es", "necesito"),
+    ("es", "pregunte por"),
+    ("es", "pregunte sobre"),
     ("es", "yo queria"),
     ("es", "dije"),
     ("fr", "jai demande"),
     ("fr", "je voulais"),
     ("fr", "jai dit"),
+    ("fr", "jai besoin"),
     ("it", "ho chiesto"),
+    ("it", "ho bisogno"),
+    ("it", "mi serve"),
     ("it", "volevo"),
     ("it", "ho detto"),
     ("pt", "eu pedi"),
     ("pt", "eu queria"),
     ("pt", "eu disse"),
+    ("pt", "eu preciso"),
+    ("pt", "perguntei sobre"),
     ("nl", "ik vroeg"),
+    ("nl", "ik zoek"),
     ("nl", "ik wilde"),
     ("nl", "ik zei"),
 ];
@@ -537,6 +553,135 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("nl", "doe maar"),
 ];
 
+/// The user says the answer is wrong: "das stimmt nicht", "no es cierto",
+/// "c'est faux". Whole statements about the answer, so a "wrong" that
+/// describes something else ("I typed the wrong code") is not one. English is
+/// the phrase list's of [`crate::correction`].
+const WRONGS: &[(&str, &str)] = &[
+    ("de", "das stimmt nicht"),
+    ("de", "stimmt nicht"),
+    ("de", "stimmt so nicht"),
+    ("de", "das ist falsch"),
+    ("de", "ist falsch"),
+    ("de", "nicht richtig"),
+    ("de", "nicht korrekt"),
+    ("de", "sie irren sich"),
+    ("de", "du irrst dich"),
+    ("es", "no es cierto"),
+    ("es", "no es correcto"),
+    ("es", "no es verdad"),
+    ("es", "es incorrecto"),
+    ("es", "eso esta mal"),
+    ("es", "esta mal"),
+    ("es", "se equivoca"),
+    ("es", "te equivocas"),
+    ("es", "es falso"),
+    ("fr", "cest faux"),
+    ("fr", "pas correct"),
+    ("fr", "pas vrai"),
+    ("fr", "cest inexact"),
+    ("fr", "vous vous trompez"),
+    ("fr", "tu te trompes"),
+    ("it", "non e vero"),
+    ("it", "e sbagliato"),
+    ("it", "non e corretto"),
+    ("it", "non e giusto"),
+    ("it", "ti sbagli"),
+    ("it", "si sbaglia"),
+    ("pt", "nao e verdade"),
+    ("pt", "esta errado"),
+    ("pt", "nao esta certo"),
+    ("pt", "nao e correto"),
+    ("pt", "esta enganado"),
+    ("pt", "se enganou"),
+    ("nl", "dat klopt niet"),
+    ("nl", "klopt niet"),
+    ("nl", "is fout"),
+    ("nl", "is onjuist"),
+    ("nl", "niet juist"),
+    ("nl", "niet correct"),
+    ("nl", "je vergist je"),
+    ("nl", "u vergist zich"),
+];
+
+/// The user says the agent misunderstood: "das meinte ich nicht", "no es lo
+/// que pregunté". English is the phrase list's of [`crate::correction`].
+const MISREADS: &[(&str, &str)] = &[
+    ("de", "nicht was ich"),
+    ("de", "nicht das was ich"),
+    ("de", "meinte ich nicht"),
+    ("de", "habe ich nicht gefragt"),
+    ("de", "falsch verstanden"),
+    ("de", "missverstanden"),
+    ("es", "no es lo que"),
+    ("es", "no me refiero"),
+    ("es", "no me referia"),
+    ("es", "no pregunte eso"),
+    ("es", "me entendiste mal"),
+    ("es", "me entendio mal"),
+    ("fr", "pas ce que jai"),
+    ("fr", "pas ce que je"),
+    ("fr", "mal compris"),
+    ("it", "non e quello che"),
+    ("it", "non intendevo"),
+    ("it", "capito male"),
+    ("it", "frainteso"),
+    ("pt", "nao e o que"),
+    ("pt", "nao foi isso que"),
+    ("pt", "entendeu mal"),
+    ("nl", "niet wat ik"),
+    ("nl", "bedoelde ik niet"),
+    ("nl", "verkeerd begrepen"),
+];
+
+/// The user says they already gave it: "wie gesagt", "ya te lo dije", "déjà
+/// dit". English is the phrase list's of [`crate::correction`].
+const ALREADYS: &[(&str, &str)] = &[
+    ("de", "schon gesagt"),
+    ("de", "bereits gesagt"),
+    ("de", "schon gegeben"),
+    ("de", "bereits gegeben"),
+    ("de", "schon geschrieben"),
+    ("de", "bereits geschrieben"),
+    ("de", "schon angegeben"),
+    ("de", "bereits angegeben"),
+    ("de", "wie gesagt"),
+    ("de", "steht doch oben"),
+    ("es", "ya te dije"),
+    ("es", "ya le dije"),
+    ("es", "ya lo dije"),
+    ("es", "ya te lo"),
+    ("es", "ya se lo"),
+    ("es", "ya te di"),
+    ("es", "ya le di"),
+    ("es", "ya lo puse"),
+    ("es", "como te dije"),
+    ("es", "como le dije"),
+    ("es", "como ya dije"),
+    ("fr", "deja dit"),
+    ("fr", "deja donne"),
+    ("fr", "deja indique"),
+    ("fr", "deja ecrit"),
+    ("fr", "comme je lai dit"),
+    ("it", "gia detto"),
+    ("it", "gia dato"),
+    ("it", "gia scritto"),
+    ("it", "come ho detto"),
+    ("it", "come ti ho detto"),
+    ("pt", "ja disse"),
+    ("pt", "ja falei"),
+    ("pt", "ja dei"),
+    ("pt", "ja informei"),
+    ("pt", "ja escrevi"),
+    ("pt", "como eu disse"),
+    ("nl", "al gezegd"),
+    ("nl", "al gegeven"),
+    ("nl", "al doorgegeven"),
+    ("nl", "al geschreven"),
+    ("nl", "zoals ik zei"),
+    ("nl", "zoals gezegd"),
+];
+
 /// Words that add to a request rather than replace part of it: "and also in
 /// euros?" asks for more after a good answer; it corrects nothing.
 const ADDITIONS: &[(&str, &str)] = &[
@@ -663,9 +808,36 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("en", "its"),
     ("en", "thats"),
     ("en", "theyll"),
+    // Adverbs of time that say when, not what: "not yet", "todavía no".
+    ("en", "yet"),
+    ("en", "still"),
+    ("de", "bereits"),
+    ("de", "doch"),
+    ("es", "todavia"),
+    ("es", "aun"),
+    ("es", "ya"),
+    ("fr", "deja"),
+    ("fr", "toujours"),
+    ("it", "gia"),
+    ("pt", "ainda"),
+    ("pt", "ja"),
+    ("nl", "nog"),
+    ("nl", "al"),
     // Particles of phrasal verbs: "send it back" and "go back" are not one topic.
     ("en", "back"),
     ("en", "away"),
+    ("de", "in"),
+    ("de", "im"),
+    ("de", "am"),
+    ("de", "an"),
+    ("de", "ans"),
+    ("de", "ins"),
+    ("de", "aufs"),
+    ("de", "zu"),
+    ("de", "um"),
+    ("de", "mein"),
+    ("de", "meine"),
+    ("de", "meinen"),
     ("de", "der"),
     ("de", "die"),
     ("de", "das"),
@@ -734,6 +906,15 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("de", "jeder"),
     ("de", "jedes"),
     ("de", "zuruck"),
+    ("es", "la"),
+    ("es", "lo"),
+    ("es", "al"),
+    ("es", "de"),
+    ("es", "en"),
+    ("es", "un"),
+    ("es", "mi"),
+    ("es", "tu"),
+    ("es", "su"),
     ("es", "el"),
     ("es", "los"),
     ("es", "las"),
@@ -753,6 +934,18 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("es", "hasta"),
     ("es", "como"),
     ("es", "mas"),
+    ("fr", "le"),
+    ("fr", "la"),
+    ("fr", "de"),
+    ("fr", "du"),
+    ("fr", "au"),
+    ("fr", "aux"),
+    ("fr", "un"),
+    ("fr", "et"),
+    ("fr", "sur"),
+    ("fr", "mon"),
+    ("fr", "ma"),
+    ("fr", "mes"),
     ("fr", "les"),
     ("fr", "une"),
     ("fr", "des"),
@@ -780,6 +973,17 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("fr", "apres"),
     ("fr", "avant"),
     ("fr", "jusqu"),
+    ("it", "la"),
+    ("it", "le"),
+    ("it", "lo"),
+    ("it", "di"),
+    ("it", "da"),
+    ("it", "al"),
+    ("it", "del"),
+    ("it", "nel"),
+    ("it", "un"),
+    ("it", "mio"),
+    ("it", "mia"),
     ("it", "il"),
     ("it", "gli"),
     ("it", "della"),
@@ -793,6 +997,11 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("it", "prima"),
     ("it", "suo"),
     ("it", "sua"),
+    ("pt", "ao"),
+    ("pt", "meu"),
+    ("pt", "minha"),
+    ("pt", "de"),
+    ("pt", "para"),
     ("pt", "os"),
     ("pt", "um"),
     ("pt", "uma"),
@@ -808,6 +1017,11 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("pt", "sua"),
     ("pt", "apos"),
     ("pt", "ate"),
+    ("nl", "de"),
+    ("nl", "te"),
+    ("nl", "mijn"),
+    ("nl", "om"),
+    ("nl", "naar"),
     ("nl", "het"),
     ("nl", "een"),
     ("nl", "en"),
@@ -1068,6 +1282,30 @@ impl<'a> Words<'a> {
         self.has(Table::Agains)
     }
 
+    /// The kind of correction a phrase of the seven-language tables says,
+    /// and the phrase: ignored context first ("wie gesagt" holds a "said"),
+    /// then a misreading, then a wrong answer.
+    pub fn correction_phrase(&self) -> Option<(crate::Kind, String)> {
+        [
+            (Table::Alreadys, crate::Kind::IgnoredContext),
+            (Table::Misreads, crate::Kind::Misunderstood),
+            (Table::Wrongs, crate::Kind::Contradicted),
+        ]
+        .into_iter()
+        .find_map(|(table, kind)| {
+            let (at, len) = self.find(table)?;
+            Some((
+                kind,
+                self.iter().skip(at).take(len).collect::<Vec<_>>().join(" "),
+            ))
+        })
+    }
+
+    /// Whether the word at `at` negates ("not", "kein", "nunca").
+    pub fn is_negation(&self, at: usize) -> bool {
+        self.is_alone(at, Table::Negations) || self.is_alone(at, Table::TermNegations)
+    }
+
     /// Where the words after the first "I said" start, if it has one.
     pub fn after_saying(&self) -> Option<usize> {
         self.find(Table::Sayings).map(|(at, len)| at + len)
@@ -1135,6 +1373,9 @@ mod tests {
             CONFIRMATIONS,
             ADDITIONS,
             QUESTION_WORDS,
+            WRONGS,
+            MISREADS,
+            ALREADYS,
             FUNCTION_WORDS,
         ] {
             for (language, phrase) in table {

@@ -83,6 +83,9 @@ pub struct Replaced {
 pub struct Answer {
     all: String,
     stated: String,
+    /// Terms the answer itself negates ("you don't need a visa"): a reply
+    /// negating them agrees with it.
+    negated: String,
     /// It asks an open question ("which", "welche", "or"): a term may answer it.
     open_question: bool,
 }
@@ -92,6 +95,7 @@ impl Answer {
         let mut answer = Answer {
             all: String::new(),
             stated: String::new(),
+            negated: String::new(),
             open_question: false,
         };
         for sentence in text::sentences(content) {
@@ -100,12 +104,20 @@ impl Answer {
             if question && words.asks_open() {
                 answer.open_question = true;
             }
-            for word in words.iter() {
+            let mut reach = 0;
+            for (at, word) in words.iter().enumerate() {
                 answer.all.push_str(word);
                 answer.all.push(' ');
                 if !question {
                     answer.stated.push_str(word);
                     answer.stated.push(' ');
+                }
+                if words.is_negation(at) {
+                    reach = NEGATION_SKIP + 2;
+                } else if reach > 0 {
+                    reach -= 1;
+                    answer.negated.push_str(word);
+                    answer.negated.push(' ');
                 }
             }
         }
@@ -120,9 +132,19 @@ impl Answer {
         holds(&self.all, term)
     }
 
+    /// States the term, and not as something it negates.
     fn states_term(&self, term: &str) -> bool {
-        holds(&self.stated, term)
+        holds(&self.stated, term) && !holds(&self.negated, term)
     }
+}
+
+/// Whether a message asks an open question ("How much would you like?"): a
+/// term or figure in the reply may be its answer.
+pub fn asks_open(content: &str) -> bool {
+    content.contains(['?', '？'])
+        && text::sentences(content)
+            .into_iter()
+            .any(|s| is_question(s) && Words::of(s).asks_open())
 }
 
 /// Whether a space-separated word list holds a word agreeing with `term`.
@@ -150,16 +172,27 @@ struct Sentence<'a> {
     words: Words<'a>,
     marked: Vec<bool>,
     question: bool,
+    /// Its first word is followed by a pause ("No, ...", "Non !").
+    paused: bool,
 }
 
 impl Sentence<'_> {
     fn of(text: &str) -> Sentence<'static> {
         let words = Words::of(text);
         let marked = words.marked();
+        let first_end = text
+            .char_indices()
+            .skip_while(|(_, c)| !c.is_alphanumeric())
+            .find(|(_, c)| !c.is_alphanumeric())
+            .map(|(at, _)| at);
+        let paused = first_end
+            .and_then(|at| text[at..].chars().next())
+            .is_some_and(|c| matches!(c, ',' | '.' | '!' | ';' | ':' | '—' | '–'));
         Sentence {
             words,
             marked,
             question: is_question(text),
+            paused,
         }
     }
 
@@ -191,9 +224,9 @@ impl Sentence<'_> {
                 slot.get_or_insert(next);
                 next += 1;
             }
-            // "No, tomorrow": a sentence-opening "no" before a term is a
-            // plain no, not the negation of the term.
-            if at == 0 && slot.is_none() && self.words.is_interjection(at) {
+            // "No, the refund never came": a sentence-opening "no" with a
+            // pause after it is a plain no, not the negation of a term.
+            if at == 0 && self.paused && self.words.is_interjection(at) {
                 return None;
             }
             if next >= len {
@@ -265,6 +298,7 @@ pub fn replaced<'e>(
         && let [only] = sentences.as_slice()
         && !only.question
         && only.words.len() <= FRAGMENT_MAX_WORDS
+        && !only.marked[0]
         && only.term(0).is_none()
         && markers::is_function_word(only.words.word_at(0))
         && only.terms().count() == 1
