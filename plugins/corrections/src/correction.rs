@@ -28,7 +28,7 @@ use reverie_rule_sdk::text::{self, WordMap};
 use reverie_rule_sdk::{Interaction, Role};
 
 use crate::figure::{self, Stated};
-use crate::markers::Words;
+use crate::markers::{self, Words};
 use crate::{Kind, anchor, term};
 
 /// A user message is compared with at most this many earlier user messages of
@@ -393,8 +393,12 @@ impl Recogniser {
         // an answer followed.
         let mut questions: Vec<(usize, Option<Vec<&str>>, bool)> = Vec::new();
         let content = |index: usize| {
+            // Grammar words and negations of the seven languages are left out
+            // too: "ou não" or "oder nicht" added to a question asks it again.
             let mut words: Vec<&str> =
-                text::content_words_of(normalised.get(index).map_or("", String::as_str)).collect();
+                text::content_words_of(normalised.get(index).map_or("", String::as_str))
+                    .filter(|w| !markers::is_grammar(w))
+                    .collect();
             words.sort_unstable();
             words.dedup();
             words

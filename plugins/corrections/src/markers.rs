@@ -671,6 +671,10 @@ const ALREADYS: &[(&str, &str)] = &[
     ("pt", "ja disse"),
     ("pt", "ja falei"),
     ("pt", "ja dei"),
+    ("pt", "ja lhe dei"),
+    ("pt", "ja te dei"),
+    ("pt", "ja lhe disse"),
+    ("pt", "ja te disse"),
     ("pt", "ja informei"),
     ("pt", "ja escrevi"),
     ("pt", "como eu disse"),
@@ -934,6 +938,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("es", "hasta"),
     ("es", "como"),
     ("es", "mas"),
+    ("fr", "ou"),
     ("fr", "le"),
     ("fr", "la"),
     ("fr", "de"),
@@ -998,6 +1003,7 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("it", "suo"),
     ("it", "sua"),
     ("pt", "ao"),
+    ("pt", "ou"),
     ("pt", "meu"),
     ("pt", "minha"),
     ("pt", "de"),
@@ -1050,6 +1056,24 @@ pub fn is_function_word(word: &str) -> bool {
     static WORDS: OnceLock<WordMap<()>> = OnceLock::new();
     let words = WORDS.get_or_init(|| WordMap::new(FUNCTION_WORDS.iter().map(|(_, w)| (*w, ()))));
     text::is_stopword(word) || words.contains(word)
+}
+
+/// Whether a word as [`text::normalise`] writes it (accents kept) is a
+/// grammar word ([`is_function_word`]) or a negation of one of the seven
+/// languages: a word that says nothing of what a question asks. Folds the
+/// accents of a non-ASCII word only.
+pub fn is_grammar(word: &str) -> bool {
+    let folded;
+    let word = if word.is_ascii() && !word.contains('\'') {
+        word
+    } else {
+        folded = text::fold_diacritics(&word.replace('\'', ""));
+        folded.as_str()
+    };
+    is_function_word(word)
+        || heads()
+            .get(word)
+            .is_some_and(|h| h.alone & (Table::Negations.bit() | Table::TermNegations.bit()) != 0)
 }
 
 /// A closing is short: past this many words a message says something more
