@@ -714,6 +714,10 @@ const ADDITIONS: &[(&str, &str)] = &[
 const QUESTION_WORDS: &[(&str, &str)] = &[
     ("en", "which"),
     ("en", "what"),
+    ("en", "whats"),
+    ("en", "wheres"),
+    ("en", "whos"),
+    ("en", "hows"),
     ("en", "when"),
     ("en", "where"),
     ("en", "who"),
@@ -750,6 +754,7 @@ const QUESTION_WORDS: &[(&str, &str)] = &[
     ("fr", "comment"),
     ("fr", "combien"),
     ("fr", "quoi"),
+    ("fr", "quest"),
     ("it", "quale"),
     ("it", "quali"),
     ("it", "cosa"),
