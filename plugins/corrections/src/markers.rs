@@ -422,6 +422,10 @@ const TERM_NEGATIONS: &[(&str, &str)] = &[
 /// Term negations that also open a sentence as a plain "no".
 const INTERJECTIONS: &[&str] = &["no", "non", "nao"];
 
+/// Words for a plain "no" that, right before "I said", answer the agent
+/// rather than negate the saying ("No, I said Friday").
+const INTERJECTIONS_BEFORE_SAYING: &[&str] = &["no", "nein", "non", "nao", "nee"];
+
 /// The user says what they said: "I said", "ich sagte". What follows names
 /// what they want instead of what the answer gave.
 const SAYINGS: &[(&str, &str)] = &[
@@ -1219,6 +1223,14 @@ impl<'a> Words<'a> {
     }
 
     fn negated_volition(&self) -> bool {
+        // "No, I said Friday", "Nein, ich sagte Euro": a plain no and then
+        // what the user said restate a request; they reject no action.
+        let restates = self.len() > 1
+            && INTERJECTIONS_BEFORE_SAYING.contains(&self.word(0))
+            && self.find(Table::Sayings).is_some_and(|(at, _)| at == 1);
+        if restates {
+            return false;
+        }
         (0..self.len()).any(|at| {
             if !self.is_alone(at, Table::Negations) {
                 return false;
