@@ -254,8 +254,6 @@ pub enum Signal {
     /// After a successful tool call, the user stops the agent, challenges it
     /// or says they did not want it ("wait", "why did you", "I didn't ask").
     RejectedAction,
-    /// The user gives again a value (an id, a reference) the agent asks for.
-    RestatedValue,
     /// The user negates a term of the answer ("not USD", "nicht in USD").
     NegatedTerm,
     /// The user names another term in place of one the answer gave ("EUR
@@ -268,11 +266,10 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub const ALL: [Signal; 9] = [
+    pub const ALL: [Signal; 8] = [
         Signal::Phrase,
         Signal::RestatedRequest,
         Signal::RestatedFigure,
-        Signal::RestatedValue,
         Signal::NegatedTerm,
         Signal::ReplacedTerm,
         Signal::RejectedAction,
@@ -286,7 +283,6 @@ impl Signal {
             Signal::Phrase => "signal_phrase",
             Signal::RestatedRequest => "signal_restated_request",
             Signal::RestatedFigure => "signal_restated_figure",
-            Signal::RestatedValue => "signal_restated_value",
             Signal::NegatedTerm => "signal_negated_term",
             Signal::ReplacedTerm => "signal_replaced_term",
             Signal::RejectedAction => "signal_rejected_action",
@@ -501,10 +497,6 @@ struct Turn<'a> {
 /// mostly function words in one of the seven languages ("para", "dass", "with").
 const MIN_RESTATED_CHARS: usize = 5;
 
-/// A value given again must be this long: "12" is a quantity, "E10442" or
-/// "77120" is an id.
-const MIN_VALUE_CHARS: usize = 4;
-
 impl Turn<'_> {
     fn reply(&self) -> &str {
         &self.interaction.messages[self.message].content
@@ -525,30 +517,6 @@ impl Turn<'_> {
     fn after_statement(&self) -> bool {
         self.answer_text()
             .is_some_and(|a| !a.trim_end().ends_with(['?', '？', '¿']))
-    }
-
-    /// A value of the reply (a word with a digit, like a reference or an
-    /// id) that the user had already written, that the agent's question does
-    /// not hold: the agent asked for what it had been given.
-    fn restated_value<'w>(&self, words: &'w Words) -> Option<&'w str> {
-        let value = words
-            .iter()
-            .find(|w| w.len() >= MIN_VALUE_CHARS && w.bytes().any(|b| b.is_ascii_digit()))?;
-        let given = self.interaction.messages[..self.message]
-            .iter()
-            .enumerate()
-            .any(|(index, m)| {
-                m.role == Role::User && self.normalised(index).split(' ').any(|w| w == value)
-            });
-        let asked = self.answer_text()?;
-        (given && !text::normalise(asked).split(' ').any(|w| w == value)).then_some(value)
-    }
-
-    /// The agent's last message asks something, wherever its question
-    /// stands ("Which device is it? Please give me the tag.").
-    fn asks(&self) -> bool {
-        self.answer_text()
-            .is_some_and(|a| a.contains(['?', '？', '¿']))
     }
 
     /// The tool call of the agent's turn, when it succeeded.
@@ -634,18 +602,6 @@ impl Recogniser {
             return phrase;
         }
         let statement = turn.after_statement();
-        if turn.asks()
-            && let Some(value) = turn.restated_value(&words)
-        {
-            return Some(Correction {
-                kind: Kind::IgnoredContext,
-                signal: Signal::RestatedValue,
-                reason: format!(
-                    "user gave again a value asked for ({value}): \"{}\"",
-                    quoted(reply)
-                ),
-            });
-        }
         let acted = turn.succeeded_call().filter(|_| statement);
         if let Some(tool) = acted
             && words.rejects_action()
@@ -693,11 +649,8 @@ impl Recogniser {
         if let Some(found) = self.replaced_term(turn, &words) {
             return Some(found);
         }
-        // A "no" in a reply that asks something ("I'm not at home tomorrow,
-        // can you deliver on Friday?") asks; it does not reject.
         if let Some(tool) = acted
             && words.negates()
-            && !reply.trim_end().ends_with(['?', '？'])
         {
             return Some(Correction {
                 kind: Kind::UnwantedAction,
@@ -712,8 +665,11 @@ impl Recogniser {
     /// or a misunderstood request when the user had asked for the new term
     /// before. Read only for a short reply with a marker word, or a fragment.
     fn replaced_term(&self, turn: &Turn, words: &Words) -> Option<Correction> {
+        // Most replies fail one of these word-table checks, and cost no
+        // reading of the answer.
         if words.len() > term::MAX_REPLY_WORDS
             || !(words.may_replace() || words.len() <= term::FRAGMENT_MAX_WORDS)
+            || !words.names_term()
         {
             return None;
         }

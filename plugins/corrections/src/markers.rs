@@ -1299,6 +1299,16 @@ impl<'a> Words<'a> {
         })
     }
 
+    /// Has a word that no table starts a phrase with and that is no
+    /// grammar word: a term a correction could name ("USD", "Friday").
+    /// Cheap: the table lookups were made when the words were read.
+    pub fn names_term(&self) -> bool {
+        self.heads
+            .iter()
+            .enumerate()
+            .any(|(at, head)| head.is_none() && !is_function_word(self.word(at)))
+    }
+
     /// Opens with a yes or a go-ahead ("yes, please proceed", "sí, adelante").
     pub fn confirms(&self) -> bool {
         self.heads.first().copied().flatten().is_some_and(|h| {

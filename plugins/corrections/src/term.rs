@@ -32,10 +32,12 @@ use reverie_rule_sdk::text;
 use crate::figure;
 use crate::markers::{self, Words};
 
-/// A reply longer than this is not read for terms: in a long message a "not"
-/// before a word of the answer is more often part of a new story than a
-/// correction of the answer.
-pub const MAX_REPLY_WORDS: usize = 20;
+/// A reply longer than this is not read for terms: a term correction is
+/// short ("I'm paying in euros, not USD"), and in a longer message a "not"
+/// before a word of the answer more often tells a story of its own ("that's
+/// not my laptop, mine is a ... ", which disputes what was looked up, not a
+/// term the agent chose).
+pub const MAX_REPLY_WORDS: usize = 10;
 
 /// A reply of at most this many words is read for terms even without a
 /// marker word: "in euros" is a fragment.

@@ -1583,40 +1583,6 @@ fn wrong_answers_misreadings_and_context_already_given_are_heard_in_seven_langua
 }
 
 #[test]
-fn a_value_the_user_gives_again_when_asked_for_it_is_ignored_context() {
-    let asked_again = |reply: &str, question: &str| {
-        let interaction = Convo::new("i")
-            .user("My employee ID is E10442 and I can't log in.")
-            .call(
-                "lookup_employee",
-                "{\"employee_id\":\"e10442\"}",
-                Some("invalid employee_id"),
-            )
-            .agent(question)
-            .user(reply)
-            .done();
-        rule()
-            .corrections_in(&interaction)
-            .first()
-            .map(|f| (f.correction.kind, f.correction.signal))
-    };
-    for reply in ["E10442", "E10442, steht oben.", "?? es E10442"] {
-        assert_eq!(
-            asked_again(reply, "Could you give me your employee ID?"),
-            Some((Kind::IgnoredContext, Signal::RestatedValue)),
-            "{reply}"
-        );
-    }
-    // The agent's question holds the value: the user confirms it.
-    assert_eq!(asked_again("E10442", "Is your ID E10442?"), None);
-    // A value the user had not given before is an answer.
-    assert_eq!(
-        asked_again("E20991", "Could you give me your manager's ID?"),
-        None
-    );
-}
-
-#[test]
 fn the_same_question_asked_again_is_a_repeat_in_seven_languages() {
     for (question, again) in [
         (
