@@ -679,7 +679,7 @@ impl Recogniser {
             .enumerate()
             .filter(|(_, m)| m.role == Role::User)
             .map(|(index, _)| turn.normalised(index));
-        let found = term::replaced(reply, turn.answer_text()?, earlier)?;
+        let found = term::replaced(reply, words, turn.answer_text()?, earlier)?;
         let kind = if found.restates {
             Kind::Misunderstood
         } else {

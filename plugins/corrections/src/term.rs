@@ -27,6 +27,8 @@
 //! Whether the user had asked for the new term before decides the kind (see
 //! [`Replaced::restates`]).
 
+use std::cell::OnceCell;
+
 use reverie_rule_sdk::text;
 
 use crate::figure;
@@ -90,6 +92,8 @@ pub struct Answer {
     negated: String,
     /// It asks an open question ("which", "welche", "or"): a term may answer it.
     open_question: bool,
+    /// It asks anything: "Could you give me your ID?" is answered by a bare term.
+    asks: bool,
 }
 
 impl Answer {
@@ -99,10 +103,12 @@ impl Answer {
             stated: String::new(),
             negated: String::new(),
             open_question: false,
+            asks: false,
         };
         for sentence in text::sentences(content) {
             let words = Words::of(sentence);
             let question = is_question(sentence);
+            answer.asks |= question;
             if question && words.asks_open() {
                 answer.open_question = true;
             }
@@ -149,6 +155,19 @@ pub fn asks_open(content: &str) -> bool {
             .any(|s| is_question(s) && Words::of(s).asks_open())
 }
 
+/// The answer, read only when a reply's words make a term correction
+/// possible: most replies are ruled out on their own words.
+struct Lazy<'a> {
+    text: &'a str,
+    answer: OnceCell<Answer>,
+}
+
+impl Lazy<'_> {
+    fn get(&self) -> &Answer {
+        self.answer.get_or_init(|| Answer::of(self.text))
+    }
+}
+
 /// Whether a space-separated word list holds a word agreeing with `term`.
 fn holds(words: &str, term: &str) -> bool {
     words.split(' ').any(|w| !w.is_empty() && agree(w, term))
@@ -170,17 +189,16 @@ fn is_term(word: &str) -> bool {
 }
 
 /// One sentence of the reply, read for terms.
-struct Sentence<'a> {
-    words: Words<'a>,
+struct Sentence<'w> {
+    words: &'w Words<'w>,
     marked: Vec<bool>,
     question: bool,
     /// Its first word is followed by a pause ("No, ...", "Non !").
     paused: bool,
 }
 
-impl Sentence<'_> {
-    fn of(text: &str) -> Sentence<'static> {
-        let words = Words::of(text);
+impl<'w> Sentence<'w> {
+    fn with(text: &str, words: &'w Words<'w>) -> Sentence<'w> {
         let marked = words.marked();
         let first_end = text
             .char_indices()
@@ -210,7 +228,7 @@ impl Sentence<'_> {
 
     /// The term a negation of this sentence negates, when the answer states
     /// it or the reply gives another term in the same slot.
-    fn negated(&self, answer: &Answer) -> Option<&str> {
+    fn negated(&self, answer: &Lazy) -> Option<&str> {
         let len = self.words.len();
         (0..len).find_map(|at| {
             if !self.words.is_term_negation(at) {
@@ -235,7 +253,7 @@ impl Sentence<'_> {
                 return None;
             }
             let term = self.term(next)?;
-            if answer.states_term(term) {
+            if answer.get().states_term(term) {
                 return Some(term);
             }
             let slot = self.words.word_at(slot?);
@@ -248,30 +266,50 @@ impl Sentence<'_> {
     }
 }
 
-/// The term correction in `reply` to `answer`, if any. `earlier` are the
-/// user's earlier messages, [`text::normalise`]d.
+/// The term correction in `reply` to `answer`, if any. `words` are the
+/// reply's, read from its [`text::normalise`]d text; `earlier` are the user's
+/// earlier messages, normalised.
 pub fn replaced<'e>(
     reply: &str,
+    words: &Words,
     answer: &str,
     earlier: impl Iterator<Item = &'e str> + Clone,
 ) -> Option<Replaced> {
-    let answer = Answer::of(answer);
-    let sentences: Vec<Sentence> = text::sentences(reply)
-        .into_iter()
-        .map(Sentence::of)
-        .collect();
+    let answer = Lazy {
+        text: answer,
+        answer: OnceCell::new(),
+    };
+    let split = text::sentences(reply);
+    // Most replies are one sentence: their words were read already.
+    let owned: Vec<Words> = if split.len() > 1 {
+        split.iter().map(|s| Words::of(s)).collect()
+    } else {
+        Vec::new()
+    };
+    let sentences: Vec<Sentence> = if owned.is_empty() {
+        vec![Sentence::with(reply, words)]
+    } else {
+        split
+            .iter()
+            .zip(&owned)
+            .map(|(text, words)| Sentence::with(text, words))
+            .collect()
+    };
     let confirms = sentences.first().is_some_and(|s| s.words.confirms());
     let adds = sentences.iter().any(|s| s.words.adds());
     // An answer that states something and asks nothing open: a new term in
     // the reply cannot be the answer to a question of the agent.
-    let replaceable = answer.states() && !answer.open_question && !confirms && !adds;
+    let replaceable = || {
+        let answer = answer.get();
+        answer.states() && !answer.open_question
+    };
     let mut found: Option<(Shape, String)> = None;
     for sentence in &sentences {
         let len = sentence.words.len();
         if let Some(from) = sentence.words.after_saying()
             && let Some(term) = (from..len)
                 .filter_map(|at| sentence.term(at))
-                .find(|t| !answer.mentions(t))
+                .find(|t| !answer.get().mentions(t))
         {
             found = Some((Shape::Said, term.to_string()));
         } else if !sentence.question
@@ -280,14 +318,17 @@ pub fn replaced<'e>(
             found = Some((Shape::Negated, term.to_string()));
         } else if len <= AGAIN_MAX_WORDS
             && sentence.words.again()
-            && let Some(term) = sentence.terms().find(|t| answer.mentions(t))
+            && let Some(term) = sentence.terms().find(|t| answer.get().mentions(t))
         {
             found = Some((Shape::Again, term.to_string()));
-        } else if replaceable
+        } else if !confirms
+            && !adds
             && !sentence.question
             && len <= PREFERRED_MAX_WORDS
             && sentence.words.prefers()
-            && let Some(term) = only_new_terms(sentence, &answer)
+            && sentence.terms().next().is_some()
+            && replaceable()
+            && let Some(term) = only_new_terms(sentence, answer.get())
         {
             found = Some((Shape::Preferred, term.to_string()));
         }
@@ -295,8 +336,11 @@ pub fn replaced<'e>(
             break;
         }
     }
+    // A fragment ("in euros") is read after a plain statement only: after
+    // any question ("Could you give me your ID?") a bare term answers it.
     if found.is_none()
-        && replaceable
+        && !confirms
+        && !adds
         && let [only] = sentences.as_slice()
         && !only.question
         && only.words.len() <= FRAGMENT_MAX_WORDS
@@ -304,11 +348,14 @@ pub fn replaced<'e>(
         && only.term(0).is_none()
         && markers::is_function_word(only.words.word_at(0))
         && only.terms().count() == 1
-        && let Some(term) = only_new_terms(only, &answer)
+        && replaceable()
+        && !answer.get().asks
+        && let Some(term) = only_new_terms(only, answer.get())
     {
         found = Some((Shape::Fragment, term.to_string()));
     }
     let (shape, term) = found?;
+    let answer = answer.get();
     let restates = sentences
         .iter()
         .flat_map(|s| s.terms())
