@@ -14,7 +14,13 @@
 //!   *unwanted action*, and so, past the other signals, is a plain "no"; a reply
 //!   that points back at the user's own request and restates a word of it is a
 //!   *misunderstood request*; a reply giving a figure in a unit the answer gave
-//!   a different figure in (and never the user's) is a *contradiction*.
+//!   a different figure in (and never the user's) is a *contradiction*; a
+//!   short reply that negates a term of the answer or names another in its
+//!   place (see [`crate::term`]) is a *misunderstood request* when the user
+//!   had asked for the new term before, else a *contradiction*.
+//!
+//! The phrases of the other six languages ("das stimmt nicht", "no es lo que
+//! pregunté", "je l'ai déjà dit") are marker tables, read like the English list.
 //!
 //! A reply that closes the conversation ("no thanks", "nein danke, das war's")
 //! is never a structural correction, and a "no" that answers the agent's

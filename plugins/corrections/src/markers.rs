@@ -4,7 +4,9 @@
 //!
 //! These tables are data, not settings, and deliberately short: they hold
 //! grammar words (negations, "wait", "why did you", "I only wanted", "I asked
-//! for") and closings, never a domain's words. What makes a message a
+//! for", "I said", "again", "please", yes-words, "also", question words),
+//! whole statements about the answer ("das stimmt nicht", "c'est faux", "wie
+//! gesagt") and closings, never a domain's words. What makes a message a
 //! correction is the structure around it (see [`crate::correction`]): who spoke
 //! before, whether the agent asked a question, which tool call it made and
 //! whether it succeeded. Every phrase is written lowercase, without apostrophes

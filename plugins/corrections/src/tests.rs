@@ -1646,6 +1646,17 @@ fn a_term_correction_anchors_on_the_tool_and_gets_the_misunderstood_fix() {
     let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["corrections/misunderstood-request"]);
     assert_eq!(findings.patterns[0].occurrences, 12);
+    assert_eq!(
+        findings.patterns[0].title,
+        "The agent misunderstands what users ask, after calling `quote_hotel`"
+    );
+    assert!(
+        findings.patterns[0]
+            .description
+            .contains("(first: user replaced a term of the answer (eur): \"EUR please\")"),
+        "{}",
+        findings.patterns[0].description
+    );
     let (fix, _) = fix_for(&findings, "corrections/misunderstood-request");
     assert_eq!(
         fix,
