@@ -1330,6 +1330,17 @@ impl<'a> Words<'a> {
         self.has(Table::Preferences)
     }
 
+    /// The length of the "please" or "instead" phrase the message opens
+    /// with, if it opens with one.
+    pub fn preference_at_start(&self) -> Option<usize> {
+        let head = self.heads.first().copied().flatten()?;
+        head.phrases
+            .iter()
+            .filter(|(t, _)| *t == Table::Preferences)
+            .find(|(_, p)| self.matches_at(0, p))
+            .map(|(_, p)| p.len())
+    }
+
     /// Says "again" ("again", "schon wieder", "otra vez").
     pub fn again(&self) -> bool {
         self.has(Table::Agains)

@@ -42,8 +42,8 @@ use crate::markers::{self, Words};
 pub const MAX_REPLY_WORDS: usize = 10;
 
 /// A reply of at most this many words is read for terms even without a
-/// marker word: "in euros" is a fragment.
-pub const FRAGMENT_MAX_WORDS: usize = 3;
+/// marker word: "in euros" is a fragment, "in a minute" is not.
+pub const FRAGMENT_MAX_WORDS: usize = 2;
 
 /// A negation reaches past at most this many grammar words to its term
 /// ("nicht in USD", "not the 14th").
@@ -226,6 +226,17 @@ impl<'w> Sentence<'w> {
         (0..self.words.len()).filter_map(|at| self.term(at))
     }
 
+    /// Opens with "please" and goes on with a term: an imperative ("please
+    /// cancel it", "Por favor, cancélalo") asks for something new, where a
+    /// replacement goes on with a preposition ("Bitte in Euro") or puts the
+    /// "please" last ("EUR please").
+    fn opens_request(&self) -> bool {
+        let Some(len) = self.words.preference_at_start() else {
+            return false;
+        };
+        len < self.words.len() && self.term(len).is_some()
+    }
+
     /// The term a negation of this sentence negates, when the answer states
     /// it or the reply gives another term in the same slot.
     fn negated(&self, answer: &Lazy) -> Option<&str> {
@@ -326,6 +337,7 @@ pub fn replaced<'e>(
             && !sentence.question
             && len <= PREFERRED_MAX_WORDS
             && sentence.words.prefers()
+            && !sentence.opens_request()
             && sentence.terms().next().is_some()
             && replaceable()
             && let Some(term) = only_new_terms(sentence, answer.get())

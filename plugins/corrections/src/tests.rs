@@ -1527,6 +1527,21 @@ fn confirmations_goodbyes_and_added_requests_are_not_corrections_in_any_language
     ] {
         assert_eq!(reply_to("Book it.", done, reply), None, "{reply}");
     }
+    // A polite request for something new replaces nothing; nor does a
+    // phrase of time.
+    for reply in [
+        "please cancel it",
+        "Please send me the invoice",
+        "Bitte schicken Sie mir die Rechnung",
+        "Por favor, cancélalo",
+        "in a minute",
+    ] {
+        assert_eq!(
+            reply_to("Hi", "Your order has shipped.", reply),
+            None,
+            "{reply}"
+        );
+    }
     // A user who asks for more after a good answer adds a request: the
     // agent did nothing wrong, so it is no correction.
     for reply in [
