@@ -14,7 +14,13 @@
 //!   *unwanted action*, and so, past the other signals, is a plain "no"; a reply
 //!   that points back at the user's own request and restates a word of it is a
 //!   *misunderstood request*; a reply giving a figure in a unit the answer gave
-//!   a different figure in (and never the user's) is a *contradiction*.
+//!   a different figure in (and never the user's) is a *contradiction*; a
+//!   short reply that negates a term of the answer or names another in its
+//!   place (see [`crate::term`]) is a *misunderstood request* when the user
+//!   had asked for the new term before, else a *contradiction*.
+//!
+//! The phrases of the other six languages ("das stimmt nicht", "no es lo que
+//! pregunté", "je l'ai déjà dit") are marker tables, read like the English list.
 //!
 //! A reply that closes the conversation ("no thanks", "nein danke, das war's")
 //! is never a structural correction, and a "no" that answers the agent's
@@ -28,8 +34,8 @@ use reverie_rule_sdk::text::{self, WordMap};
 use reverie_rule_sdk::{Interaction, Role};
 
 use crate::figure::{self, Stated};
-use crate::markers::Words;
-use crate::{Kind, anchor};
+use crate::markers::{self, Words};
+use crate::{Kind, anchor, term};
 
 /// A user message is compared with at most this many earlier user messages of
 /// the same interaction when looking for a repeated question, so a very long
@@ -254,6 +260,11 @@ pub enum Signal {
     /// After a successful tool call, the user stops the agent, challenges it
     /// or says they did not want it ("wait", "why did you", "I didn't ask").
     RejectedAction,
+    /// The user negates a term of the answer ("not USD", "nicht in USD").
+    NegatedTerm,
+    /// The user names another term in place of one the answer gave ("EUR
+    /// please", "Dollars again?", "ich sagte Euro").
+    ReplacedTerm,
     /// After a successful tool call and a statement, the user says no.
     NegatedAction,
     /// The same question again after an answer.
@@ -261,10 +272,12 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub const ALL: [Signal; 6] = [
+    pub const ALL: [Signal; 8] = [
         Signal::Phrase,
         Signal::RestatedRequest,
         Signal::RestatedFigure,
+        Signal::NegatedTerm,
+        Signal::ReplacedTerm,
         Signal::RejectedAction,
         Signal::NegatedAction,
         Signal::Repeat,
@@ -276,6 +289,8 @@ impl Signal {
             Signal::Phrase => "signal_phrase",
             Signal::RestatedRequest => "signal_restated_request",
             Signal::RestatedFigure => "signal_restated_figure",
+            Signal::NegatedTerm => "signal_negated_term",
+            Signal::ReplacedTerm => "signal_replaced_term",
             Signal::RejectedAction => "signal_rejected_action",
             Signal::NegatedAction => "signal_negated_action",
             Signal::Repeat => "signal_repeat",
@@ -380,8 +395,12 @@ impl Recogniser {
         // an answer followed.
         let mut questions: Vec<(usize, Option<Vec<&str>>, bool)> = Vec::new();
         let content = |index: usize| {
+            // Grammar words and negations of the seven languages are left out
+            // too: "ou não" or "oder nicht" added to a question asks it again.
             let mut words: Vec<&str> =
-                text::content_words_of(normalised.get(index).map_or("", String::as_str)).collect();
+                text::content_words_of(normalised.get(index).map_or("", String::as_str))
+                    .filter(|w| !markers::is_grammar(w))
+                    .collect();
             words.sort_unstable();
             words.dedup();
             words
@@ -575,7 +594,13 @@ impl Recogniser {
             unfolded = normalised.replace('\'', "");
             bare_words(&unfolded)
         };
-        let phrase = self.match_phrase_in(reply, phrase_words);
+        let phrase = self.match_phrase_in(reply, phrase_words).or_else(|| {
+            words.correction_phrase().map(|(kind, display)| Correction {
+                kind,
+                signal: Signal::Phrase,
+                reason: format!("user said \"{display}\": \"{}\"", quoted(reply)),
+            })
+        });
         if let Some(found) = phrase.as_ref().filter(|c| c.kind == Kind::IgnoredContext) {
             return Some(found.clone());
         }
@@ -615,6 +640,7 @@ impl Recogniser {
         if given.iter().any(Stated::has_unit_word)
             && let Some(answer) = turn.answer_text()
             && let Some(user) = restated_figure(&given, &figure::stated(answer))
+            && !term::asks_open(answer)
         {
             return Some(Correction {
                 kind: Kind::Contradicted,
@@ -626,6 +652,9 @@ impl Recogniser {
                 ),
             });
         }
+        if let Some(found) = self.replaced_term(turn, &words) {
+            return Some(found);
+        }
         if let Some(tool) = acted
             && words.negates()
         {
@@ -636,5 +665,44 @@ impl Recogniser {
             });
         }
         None
+    }
+
+    /// A term of the answer negated or replaced (see [`term`]): contradicted,
+    /// or a misunderstood request when the user had asked for the new term
+    /// before. Read only for a short reply with a marker word, or a fragment.
+    fn replaced_term(&self, turn: &Turn, words: &Words) -> Option<Correction> {
+        // Most replies fail one of these word-table checks, and cost no
+        // reading of the answer.
+        if words.len() > term::MAX_REPLY_WORDS
+            || !(words.may_replace() || words.len() <= term::FRAGMENT_MAX_WORDS)
+            || !words.names_term()
+        {
+            return None;
+        }
+        let reply = turn.reply();
+        let earlier = turn.interaction.messages[..turn.message]
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.role == Role::User)
+            .map(|(index, _)| turn.normalised(index));
+        let found = term::replaced(reply, words, turn.answer_text()?, earlier)?;
+        let kind = if found.restates {
+            Kind::Misunderstood
+        } else {
+            Kind::Contradicted
+        };
+        let (signal, what) = match found.shape {
+            term::Shape::Negated => (Signal::NegatedTerm, "negated"),
+            _ => (Signal::ReplacedTerm, "replaced"),
+        };
+        Some(Correction {
+            kind,
+            signal,
+            reason: format!(
+                "user {what} a term of the answer ({}): \"{}\"",
+                found.term,
+                quoted(reply)
+            ),
+        })
     }
 }

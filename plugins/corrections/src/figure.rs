@@ -170,7 +170,9 @@ pub fn same_unit(a: &Stated, b: &Stated) -> bool {
         .any(|x| b.units.iter().any(|y| units_agree(x, y)))
 }
 
-fn units_agree(a: &str, b: &str) -> bool {
+/// Two unit words agree: equal, or one the other with an ending, or sharing
+/// a stem of [`SHARED_STEM_CHARS`] letters.
+pub(crate) fn units_agree(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }

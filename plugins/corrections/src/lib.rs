@@ -11,14 +11,18 @@
 //!
 //! Detection rests on the structure of the conversation more than on words:
 //! who spoke before, whether the agent asked a question or stated something,
-//! which tool call its turn made and whether it succeeded, which figures the
-//! agent and the user gave ([`figure`]), and what the user had asked earlier.
-//! Words come in only through small tables of grammar words in seven languages
-//! ([`markers`]: negations, "wait", "why did you", "I only wanted", "I asked
-//! for", closings) and an English phrase list kept from before. The signals,
-//! each counted in the run log: a phrase; a restated request; a restated
-//! figure; a rejected action after a successful call; a plain "no" to one; a
-//! repeated question. A closing ("no thanks", "nein danke") is never one.
+//! which tool call its turn made and whether it succeeded, which figures and
+//! terms the agent and the user gave ([`figure`], [`term`]), and what the user
+//! had asked earlier. Words come in only through small tables of grammar words
+//! in seven languages ([`markers`]: negations, "wait", "why did you", "I only
+//! wanted", "I said", "again", "please", yes-words, closings and goodbyes,
+//! "that's wrong", "as I said") and an English phrase list kept from before.
+//! The signals, each counted in the run log: a phrase; a restated request; a
+//! restated figure; a term of the answer negated ("not USD") or replaced
+//! ("EUR please" after a stated price, "Dollars again?"); a rejected action
+//! after a successful call; a plain "no" to one; a repeated question. A
+//! closing ("no thanks", "nein danke", "adiós") is never one, nor is a term
+//! that answers the agent's open question ("Which currency?" → "EUR please").
 //!
 //! For each correction it also notes what the corrected answer stood on (see
 //! [`anchor`]): the tool call of that turn and whether it failed, the argument
@@ -48,6 +52,7 @@ pub mod figure;
 pub mod fix;
 pub mod markers;
 pub mod prompt_check;
+pub mod term;
 pub mod thanks;
 
 use reverie_rule_sdk::{

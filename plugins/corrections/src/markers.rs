@@ -4,7 +4,9 @@
 //!
 //! These tables are data, not settings, and deliberately short: they hold
 //! grammar words (negations, "wait", "why did you", "I only wanted", "I asked
-//! for") and closings, never a domain's words. What makes a message a
+//! for", "I said", "again", "please", yes-words, "also", question words),
+//! whole statements about the answer ("das stimmt nicht", "c'est faux", "wie
+//! gesagt") and closings, never a domain's words. What makes a message a
 //! correction is the structure around it (see [`crate::correction`]): who spoke
 //! before, whether the agent asked a question, which tool call it made and
 //! whether it succeeded. Every phrase is written lowercase, without apostrophes
@@ -28,10 +30,20 @@ enum Table {
     Relatives,
     BackReferences,
     Closings,
+    TermNegations,
+    Sayings,
+    Agains,
+    Preferences,
+    Confirmations,
+    Additions,
+    QuestionWords,
+    Wrongs,
+    Misreads,
+    Alreadys,
 }
 
 impl Table {
-    const ALL: [(Table, &'static [(&'static str, &'static str)]); 8] = [
+    const ALL: [(Table, &'static [(&'static str, &'static str)]); 18] = [
         (Table::Negations, NEGATIONS),
         (Table::Holds, HOLDS),
         (Table::Challenges, CHALLENGES),
@@ -40,19 +52,29 @@ impl Table {
         (Table::Relatives, RELATIVES),
         (Table::BackReferences, BACK_REFERENCES),
         (Table::Closings, CLOSINGS),
+        (Table::TermNegations, TERM_NEGATIONS),
+        (Table::Sayings, SAYINGS),
+        (Table::Agains, AGAINS),
+        (Table::Preferences, PREFERENCES),
+        (Table::Confirmations, CONFIRMATIONS),
+        (Table::Additions, ADDITIONS),
+        (Table::QuestionWords, QUESTION_WORDS),
+        (Table::Wrongs, WRONGS),
+        (Table::Misreads, MISREADS),
+        (Table::Alreadys, ALREADYS),
     ];
 
-    fn bit(self) -> u16 {
-        1 << self as u16
+    fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
 /// What the tables hold for one word: the phrases starting with it.
 struct Head {
     /// The tables with a phrase starting with the word.
-    starts: u16,
+    starts: u32,
     /// The tables with the word as a whole one-word phrase.
-    alone: u16,
+    alone: u32,
     /// The phrases starting with the word, each table's in table order.
     phrases: Vec<(Table, Vec<&'static str>)>,
 }
@@ -274,19 +296,29 @@ const BACK_REFERENCES: &[(&str, &str)] = &[
     ("de", "ich habe nach"),
     ("de", "ich suche"),
     ("de", "ich sagte"),
+    ("de", "ich brauche"),
     ("es", "pedi"),
+    ("es", "necesito"),
+    ("es", "pregunte por"),
+    ("es", "pregunte sobre"),
     ("es", "yo queria"),
     ("es", "dije"),
     ("fr", "jai demande"),
     ("fr", "je voulais"),
     ("fr", "jai dit"),
+    ("fr", "jai besoin"),
     ("it", "ho chiesto"),
+    ("it", "ho bisogno"),
+    ("it", "mi serve"),
     ("it", "volevo"),
     ("it", "ho detto"),
     ("pt", "eu pedi"),
     ("pt", "eu queria"),
     ("pt", "eu disse"),
+    ("pt", "eu preciso"),
+    ("pt", "perguntei sobre"),
     ("nl", "ik vroeg"),
+    ("nl", "ik zoek"),
     ("nl", "ik wilde"),
     ("nl", "ik zei"),
 ];
@@ -342,6 +374,421 @@ const CLOSINGS: &[(&str, &str)] = &[
     ("nl", "dat is alles"),
     ("nl", "dat was het"),
     ("nl", "niets meer"),
+    // Goodbyes: a user who signs off corrects nothing.
+    ("en", "bye"),
+    ("en", "goodbye"),
+    ("en", "see you"),
+    ("en", "have a nice day"),
+    ("de", "tschuss"),
+    ("de", "auf wiedersehen"),
+    ("de", "bis dann"),
+    ("de", "schonen tag"),
+    ("es", "adios"),
+    ("es", "hasta luego"),
+    ("es", "chao"),
+    ("fr", "au revoir"),
+    ("fr", "a bientot"),
+    ("fr", "bonne journee"),
+    ("it", "arrivederci"),
+    ("it", "ciao"),
+    ("it", "a presto"),
+    ("pt", "tchau"),
+    ("pt", "ate logo"),
+    ("pt", "ate mais"),
+    ("nl", "doei"),
+    ("nl", "tot ziens"),
+    ("nl", "fijne dag"),
+];
+
+/// Negations that can stand before a noun, a code or a figure ("not USD",
+/// "nicht in USD", "no en dólares", "pas en dollars"): the ones that negate a
+/// term of the agent's answer rather than a verb ("didn't" is not here). "no",
+/// "non" and "não" also open a sentence as an interjection ("No, ..."): see
+/// [`Words::negated_terms`].
+const TERM_NEGATIONS: &[(&str, &str)] = &[
+    ("en", "not"),
+    ("en", "no"),
+    ("de", "nicht"),
+    ("de", "kein"),
+    ("de", "keine"),
+    ("de", "keinen"),
+    ("es", "no"),
+    ("fr", "pas"),
+    ("fr", "non"),
+    ("it", "non"),
+    ("pt", "nao"),
+    ("nl", "niet"),
+    ("nl", "geen"),
+];
+
+/// Term negations that also open a sentence as a plain "no".
+const INTERJECTIONS: &[&str] = &["no", "non", "nao"];
+
+/// Words for a plain "no" that, right before "I said", answer the agent
+/// rather than negate the saying ("No, I said Friday").
+const INTERJECTIONS_BEFORE_SAYING: &[&str] = &["no", "nein", "non", "nao", "nee"];
+
+/// The user says what they said: "I said", "ich sagte". What follows names
+/// what they want instead of what the answer gave.
+const SAYINGS: &[(&str, &str)] = &[
+    ("en", "i said"),
+    ("en", "i told you"),
+    ("de", "ich sagte"),
+    ("de", "ich hab gesagt"),
+    ("de", "ich habe gesagt"),
+    ("de", "ich habe doch gesagt"),
+    ("es", "dije"),
+    ("es", "te dije"),
+    ("es", "he dicho"),
+    ("fr", "jai dit"),
+    ("fr", "je vous ai dit"),
+    ("fr", "je tai dit"),
+    ("it", "ho detto"),
+    ("it", "ti ho detto"),
+    ("pt", "eu disse"),
+    ("pt", "falei"),
+    ("pt", "eu falei"),
+    ("nl", "ik zei"),
+    ("nl", "ik heb gezegd"),
+];
+
+/// "Again": in a verbless sentence with a term of the answer ("Dollars
+/// again?", "Schon wieder Dollar?"), the user says the agent repeated a mistake.
+const AGAINS: &[(&str, &str)] = &[
+    ("en", "again"),
+    ("en", "once more"),
+    ("de", "schon wieder"),
+    ("de", "wieder"),
+    ("de", "nochmal"),
+    ("de", "erneut"),
+    ("es", "otra vez"),
+    ("es", "de nuevo"),
+    ("es", "nuevamente"),
+    ("fr", "encore"),
+    ("fr", "de nouveau"),
+    ("fr", "a nouveau"),
+    ("it", "di nuovo"),
+    ("it", "ancora"),
+    ("it", "un altra volta"),
+    ("pt", "de novo"),
+    ("pt", "outra vez"),
+    ("pt", "novamente"),
+    ("nl", "alweer"),
+    ("nl", "weer"),
+    ("nl", "opnieuw"),
+];
+
+/// Politeness and preference words that turn a bare term into a request for
+/// it: "EUR please", "Bitte in Euro", "en euros, por favor", "X instead".
+const PREFERENCES: &[(&str, &str)] = &[
+    ("en", "please"),
+    ("en", "pls"),
+    ("en", "plz"),
+    ("en", "instead"),
+    ("en", "rather"),
+    ("de", "bitte"),
+    ("de", "stattdessen"),
+    ("de", "lieber"),
+    ("es", "por favor"),
+    ("es", "porfa"),
+    ("es", "mejor"),
+    ("es", "en cambio"),
+    ("es", "en su lugar"),
+    ("fr", "sil vous plait"),
+    ("fr", "sil te plait"),
+    ("fr", "svp"),
+    ("fr", "stp"),
+    ("fr", "plutot"),
+    ("fr", "a la place"),
+    ("it", "per favore"),
+    ("it", "per piacere"),
+    ("it", "invece"),
+    ("it", "piuttosto"),
+    ("pt", "por favor"),
+    ("pt", "em vez disso"),
+    ("pt", "de preferencia"),
+    ("nl", "alsjeblieft"),
+    ("nl", "alstublieft"),
+    ("nl", "graag"),
+    ("nl", "liever"),
+    ("nl", "in plaats daarvan"),
+];
+
+/// Yes and go-ahead words: a reply opening with one confirms what the agent
+/// proposed ("yes, please proceed", "sí, adelante"); it replaces nothing.
+const CONFIRMATIONS: &[(&str, &str)] = &[
+    ("en", "yes"),
+    ("en", "yeah"),
+    ("en", "yep"),
+    ("en", "sure"),
+    ("en", "ok"),
+    ("en", "okay"),
+    ("en", "go ahead"),
+    ("en", "sounds good"),
+    ("en", "proceed"),
+    ("de", "ja"),
+    ("de", "klar"),
+    ("de", "gerne"),
+    ("de", "einverstanden"),
+    ("de", "genau"),
+    ("de", "mach das"),
+    ("de", "machen sie das"),
+    ("es", "si"),
+    ("es", "vale"),
+    ("es", "claro"),
+    ("es", "dale"),
+    ("es", "adelante"),
+    ("es", "de acuerdo"),
+    ("fr", "oui"),
+    ("fr", "daccord"),
+    ("fr", "allez y"),
+    ("fr", "vas y"),
+    ("fr", "bien sur"),
+    ("it", "certo"),
+    ("it", "va bene"),
+    ("it", "procedi"),
+    ("it", "vai"),
+    ("pt", "sim"),
+    ("pt", "pode"),
+    ("pt", "beleza"),
+    ("pt", "combinado"),
+    ("nl", "ja"),
+    ("nl", "prima"),
+    ("nl", "goed"),
+    ("nl", "oke"),
+    ("nl", "doe maar"),
+];
+
+/// The user says the answer is wrong: "das stimmt nicht", "no es cierto",
+/// "c'est faux". Whole statements about the answer, so a "wrong" that
+/// describes something else ("I typed the wrong code") is not one. English is
+/// the phrase list's of [`crate::correction`].
+const WRONGS: &[(&str, &str)] = &[
+    ("de", "das stimmt nicht"),
+    ("de", "stimmt nicht"),
+    ("de", "stimmt so nicht"),
+    ("de", "das ist falsch"),
+    ("de", "ist falsch"),
+    ("de", "nicht richtig"),
+    ("de", "nicht korrekt"),
+    ("de", "sie irren sich"),
+    ("de", "du irrst dich"),
+    ("es", "no es cierto"),
+    ("es", "no es correcto"),
+    ("es", "no es verdad"),
+    ("es", "es incorrecto"),
+    ("es", "eso esta mal"),
+    ("es", "esta mal"),
+    ("es", "se equivoca"),
+    ("es", "te equivocas"),
+    ("es", "es falso"),
+    ("fr", "cest faux"),
+    ("fr", "pas correct"),
+    ("fr", "pas vrai"),
+    ("fr", "cest inexact"),
+    ("fr", "vous vous trompez"),
+    ("fr", "tu te trompes"),
+    ("it", "non e vero"),
+    ("it", "e sbagliato"),
+    ("it", "non e corretto"),
+    ("it", "non e giusto"),
+    ("it", "ti sbagli"),
+    ("it", "si sbaglia"),
+    ("pt", "nao e verdade"),
+    ("pt", "esta errado"),
+    ("pt", "nao esta certo"),
+    ("pt", "nao e correto"),
+    ("pt", "esta enganado"),
+    ("pt", "se enganou"),
+    ("nl", "dat klopt niet"),
+    ("nl", "klopt niet"),
+    ("nl", "is fout"),
+    ("nl", "is onjuist"),
+    ("nl", "niet juist"),
+    ("nl", "niet correct"),
+    ("nl", "je vergist je"),
+    ("nl", "u vergist zich"),
+];
+
+/// The user says the agent misunderstood: "das meinte ich nicht", "no es lo
+/// que pregunté". English is the phrase list's of [`crate::correction`].
+const MISREADS: &[(&str, &str)] = &[
+    ("de", "nicht was ich"),
+    ("de", "nicht das was ich"),
+    ("de", "meinte ich nicht"),
+    ("de", "habe ich nicht gefragt"),
+    ("de", "falsch verstanden"),
+    ("de", "missverstanden"),
+    ("es", "no es lo que"),
+    ("es", "no me refiero"),
+    ("es", "no me referia"),
+    ("es", "no pregunte eso"),
+    ("es", "me entendiste mal"),
+    ("es", "me entendio mal"),
+    ("fr", "pas ce que jai"),
+    ("fr", "pas ce que je"),
+    ("fr", "mal compris"),
+    ("it", "non e quello che"),
+    ("it", "non intendevo"),
+    ("it", "capito male"),
+    ("it", "frainteso"),
+    ("pt", "nao e o que"),
+    ("pt", "nao foi isso que"),
+    ("pt", "entendeu mal"),
+    ("nl", "niet wat ik"),
+    ("nl", "bedoelde ik niet"),
+    ("nl", "verkeerd begrepen"),
+];
+
+/// The user says they already gave it: "wie gesagt", "ya te lo dije", "déjà
+/// dit". English is the phrase list's of [`crate::correction`].
+const ALREADYS: &[(&str, &str)] = &[
+    ("de", "schon gesagt"),
+    ("de", "bereits gesagt"),
+    ("de", "schon gegeben"),
+    ("de", "bereits gegeben"),
+    ("de", "schon geschrieben"),
+    ("de", "bereits geschrieben"),
+    ("de", "schon angegeben"),
+    ("de", "bereits angegeben"),
+    ("de", "wie gesagt"),
+    ("de", "steht doch oben"),
+    ("es", "ya te dije"),
+    ("es", "ya le dije"),
+    ("es", "ya lo dije"),
+    ("es", "ya te lo"),
+    ("es", "ya se lo"),
+    ("es", "ya te di"),
+    ("es", "ya le di"),
+    ("es", "ya lo puse"),
+    ("es", "como te dije"),
+    ("es", "como le dije"),
+    ("es", "como ya dije"),
+    ("fr", "deja dit"),
+    ("fr", "deja donne"),
+    ("fr", "deja indique"),
+    ("fr", "deja ecrit"),
+    ("fr", "comme je lai dit"),
+    ("it", "gia detto"),
+    ("it", "gia dato"),
+    ("it", "gia scritto"),
+    ("it", "come ho detto"),
+    ("it", "come ti ho detto"),
+    ("pt", "ja disse"),
+    ("pt", "ja falei"),
+    ("pt", "ja dei"),
+    ("pt", "ja lhe dei"),
+    ("pt", "ja te dei"),
+    ("pt", "ja lhe disse"),
+    ("pt", "ja te disse"),
+    ("pt", "ja informei"),
+    ("pt", "ja escrevi"),
+    ("pt", "como eu disse"),
+    ("nl", "al gezegd"),
+    ("nl", "al gegeven"),
+    ("nl", "al doorgegeven"),
+    ("nl", "al geschreven"),
+    ("nl", "zoals ik zei"),
+    ("nl", "zoals gezegd"),
+];
+
+/// Words that add to a request rather than replace part of it: "and also in
+/// euros?" asks for more after a good answer; it corrects nothing.
+const ADDITIONS: &[(&str, &str)] = &[
+    ("en", "also"),
+    ("en", "and"),
+    ("en", "too"),
+    ("en", "as well"),
+    ("en", "another"),
+    ("de", "auch"),
+    ("de", "und"),
+    ("de", "noch ein"),
+    ("es", "tambien"),
+    ("es", "y"),
+    ("es", "ademas"),
+    ("fr", "aussi"),
+    ("fr", "et"),
+    ("fr", "egalement"),
+    ("it", "anche"),
+    ("it", "pure"),
+    ("pt", "tambem"),
+    ("nl", "ook"),
+];
+
+/// Words of an open question ("which", "welche", "cuál", "quel"): a term in
+/// the reply may answer it. "Or" is here too: "USD or EUR?" asks to choose.
+const QUESTION_WORDS: &[(&str, &str)] = &[
+    ("en", "which"),
+    ("en", "what"),
+    ("en", "whats"),
+    ("en", "wheres"),
+    ("en", "whos"),
+    ("en", "hows"),
+    ("en", "when"),
+    ("en", "where"),
+    ("en", "who"),
+    ("en", "how"),
+    ("en", "or"),
+    ("de", "welche"),
+    ("de", "welcher"),
+    ("de", "welches"),
+    ("de", "welchen"),
+    ("de", "was"),
+    ("de", "wann"),
+    ("de", "wo"),
+    ("de", "wohin"),
+    ("de", "wer"),
+    ("de", "wie"),
+    ("de", "oder"),
+    ("es", "cual"),
+    ("es", "cuales"),
+    ("es", "que"),
+    ("es", "cuando"),
+    ("es", "donde"),
+    ("es", "quien"),
+    ("es", "como"),
+    ("es", "cuanto"),
+    ("es", "cuantos"),
+    ("es", "o"),
+    ("fr", "quel"),
+    ("fr", "quelle"),
+    ("fr", "quels"),
+    ("fr", "quelles"),
+    ("fr", "quand"),
+    ("fr", "ou"),
+    ("fr", "qui"),
+    ("fr", "comment"),
+    ("fr", "combien"),
+    ("fr", "quoi"),
+    ("fr", "quest"),
+    ("it", "quale"),
+    ("it", "quali"),
+    ("it", "cosa"),
+    ("it", "quando"),
+    ("it", "dove"),
+    ("it", "chi"),
+    ("it", "come"),
+    ("it", "quanto"),
+    ("it", "quanti"),
+    ("it", "o"),
+    ("pt", "qual"),
+    ("pt", "quais"),
+    ("pt", "quando"),
+    ("pt", "onde"),
+    ("pt", "quem"),
+    ("pt", "como"),
+    ("pt", "quanto"),
+    ("pt", "quantos"),
+    ("pt", "ou"),
+    ("nl", "welke"),
+    ("nl", "welk"),
+    ("nl", "wat"),
+    ("nl", "wanneer"),
+    ("nl", "waar"),
+    ("nl", "wie"),
+    ("nl", "hoe"),
+    ("nl", "hoeveel"),
+    ("nl", "of"),
 ];
 
 /// Grammar words that say nothing about what a sentence is about: articles,
@@ -376,9 +823,36 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("en", "its"),
     ("en", "thats"),
     ("en", "theyll"),
+    // Adverbs of time that say when, not what: "not yet", "todavía no".
+    ("en", "yet"),
+    ("en", "still"),
+    ("de", "bereits"),
+    ("de", "doch"),
+    ("es", "todavia"),
+    ("es", "aun"),
+    ("es", "ya"),
+    ("fr", "deja"),
+    ("fr", "toujours"),
+    ("it", "gia"),
+    ("pt", "ainda"),
+    ("pt", "ja"),
+    ("nl", "nog"),
+    ("nl", "al"),
     // Particles of phrasal verbs: "send it back" and "go back" are not one topic.
     ("en", "back"),
     ("en", "away"),
+    ("de", "in"),
+    ("de", "im"),
+    ("de", "am"),
+    ("de", "an"),
+    ("de", "ans"),
+    ("de", "ins"),
+    ("de", "aufs"),
+    ("de", "zu"),
+    ("de", "um"),
+    ("de", "mein"),
+    ("de", "meine"),
+    ("de", "meinen"),
     ("de", "der"),
     ("de", "die"),
     ("de", "das"),
@@ -447,6 +921,15 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("de", "jeder"),
     ("de", "jedes"),
     ("de", "zuruck"),
+    ("es", "la"),
+    ("es", "lo"),
+    ("es", "al"),
+    ("es", "de"),
+    ("es", "en"),
+    ("es", "un"),
+    ("es", "mi"),
+    ("es", "tu"),
+    ("es", "su"),
     ("es", "el"),
     ("es", "los"),
     ("es", "las"),
@@ -466,6 +949,19 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("es", "hasta"),
     ("es", "como"),
     ("es", "mas"),
+    ("fr", "ou"),
+    ("fr", "le"),
+    ("fr", "la"),
+    ("fr", "de"),
+    ("fr", "du"),
+    ("fr", "au"),
+    ("fr", "aux"),
+    ("fr", "un"),
+    ("fr", "et"),
+    ("fr", "sur"),
+    ("fr", "mon"),
+    ("fr", "ma"),
+    ("fr", "mes"),
     ("fr", "les"),
     ("fr", "une"),
     ("fr", "des"),
@@ -493,6 +989,17 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("fr", "apres"),
     ("fr", "avant"),
     ("fr", "jusqu"),
+    ("it", "la"),
+    ("it", "le"),
+    ("it", "lo"),
+    ("it", "di"),
+    ("it", "da"),
+    ("it", "al"),
+    ("it", "del"),
+    ("it", "nel"),
+    ("it", "un"),
+    ("it", "mio"),
+    ("it", "mia"),
     ("it", "il"),
     ("it", "gli"),
     ("it", "della"),
@@ -506,6 +1013,12 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("it", "prima"),
     ("it", "suo"),
     ("it", "sua"),
+    ("pt", "ao"),
+    ("pt", "ou"),
+    ("pt", "meu"),
+    ("pt", "minha"),
+    ("pt", "de"),
+    ("pt", "para"),
     ("pt", "os"),
     ("pt", "um"),
     ("pt", "uma"),
@@ -521,6 +1034,11 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
     ("pt", "sua"),
     ("pt", "apos"),
     ("pt", "ate"),
+    ("nl", "de"),
+    ("nl", "te"),
+    ("nl", "mijn"),
+    ("nl", "om"),
+    ("nl", "naar"),
     ("nl", "het"),
     ("nl", "een"),
     ("nl", "en"),
@@ -549,6 +1067,24 @@ pub fn is_function_word(word: &str) -> bool {
     static WORDS: OnceLock<WordMap<()>> = OnceLock::new();
     let words = WORDS.get_or_init(|| WordMap::new(FUNCTION_WORDS.iter().map(|(_, w)| (*w, ()))));
     text::is_stopword(word) || words.contains(word)
+}
+
+/// Whether a word as [`text::normalise`] writes it (accents kept) is a
+/// grammar word ([`is_function_word`]) or a negation of one of the seven
+/// languages: a word that says nothing of what a question asks. Folds the
+/// accents of a non-ASCII word only.
+pub fn is_grammar(word: &str) -> bool {
+    let folded;
+    let word = if word.is_ascii() && !word.contains('\'') {
+        word
+    } else {
+        folded = text::fold_diacritics(&word.replace('\'', ""));
+        folded.as_str()
+    };
+    is_function_word(word)
+        || heads()
+            .get(word)
+            .is_some_and(|h| h.alone & (Table::Negations.bit() | Table::TermNegations.bit()) != 0)
 }
 
 /// A closing is short: past this many words a message says something more
@@ -689,6 +1225,14 @@ impl<'a> Words<'a> {
     }
 
     fn negated_volition(&self) -> bool {
+        // "No, I said Friday", "Nein, ich sagte Euro": a plain no and then
+        // what the user said restate a request; they reject no action.
+        let restates = self.len() > 1
+            && INTERJECTIONS_BEFORE_SAYING.contains(&self.word(0))
+            && self.find(Table::Sayings).is_some_and(|(at, _)| at == 1);
+        if restates {
+            return false;
+        }
         (0..self.len()).any(|at| {
             if !self.is_alone(at, Table::Negations) {
                 return false;
@@ -701,6 +1245,139 @@ impl<'a> Words<'a> {
                     !(reach.start..verb).any(|w| self.is_alone(w, Table::Relatives))
                 })
         })
+    }
+
+    /// The word at `at`, as the tables read it.
+    pub fn word_at(&self, at: usize) -> &str {
+        self.word(at)
+    }
+
+    /// Whether `phrase` starts at `at`.
+    fn matches_at(&self, at: usize, phrase: &[&str]) -> bool {
+        at + phrase.len() <= self.len()
+            && phrase
+                .iter()
+                .enumerate()
+                .all(|(i, p)| self.word(at + i) == *p)
+    }
+
+    /// Per word, whether a phrase of any table covers it: such words are
+    /// grammar, never a term the user names.
+    pub fn marked(&self) -> Vec<bool> {
+        let mut marked = vec![false; self.len()];
+        for (at, head) in self.heads.iter().enumerate() {
+            let Some(head) = head else { continue };
+            for (_, phrase) in &head.phrases {
+                if self.matches_at(at, phrase) {
+                    marked[at..at + phrase.len()].fill(true);
+                }
+            }
+        }
+        marked
+    }
+
+    /// Whether the word at `at` can negate a term ("not", "nicht", "pas").
+    pub fn is_term_negation(&self, at: usize) -> bool {
+        self.is_alone(at, Table::TermNegations)
+    }
+
+    /// Whether the word at `at` is a negation that also opens a sentence as a
+    /// plain "no" ("No, ...", "Non, ...", "Não, ...").
+    pub fn is_interjection(&self, at: usize) -> bool {
+        INTERJECTIONS.contains(&self.word(at))
+    }
+
+    /// Has a word a term correction can rest on: a term negation, "again",
+    /// "please" or "instead", or "I said". A reply without one is read no
+    /// further for terms (unless it is a fragment of a few words).
+    pub fn may_replace(&self) -> bool {
+        self.heads.iter().flatten().any(|h| {
+            h.starts
+                & (Table::TermNegations.bit()
+                    | Table::Agains.bit()
+                    | Table::Preferences.bit()
+                    | Table::Sayings.bit())
+                != 0
+        })
+    }
+
+    /// Has a word that no table starts a phrase with and that is no
+    /// grammar word: a term a correction could name ("USD", "Friday").
+    /// Cheap: the table lookups were made when the words were read.
+    pub fn names_term(&self) -> bool {
+        self.heads
+            .iter()
+            .enumerate()
+            .any(|(at, head)| head.is_none() && !is_function_word(self.word(at)))
+    }
+
+    /// Opens with a yes or a go-ahead ("yes, please proceed", "sí, adelante").
+    pub fn confirms(&self) -> bool {
+        self.heads.first().copied().flatten().is_some_and(|h| {
+            h.phrases
+                .iter()
+                .any(|(t, p)| *t == Table::Confirmations && self.matches_at(0, p))
+        })
+    }
+
+    /// Adds to a request ("also", "auch", "también").
+    pub fn adds(&self) -> bool {
+        self.has(Table::Additions)
+    }
+
+    /// Asks politely or states a preference ("please", "bitte", "instead").
+    pub fn prefers(&self) -> bool {
+        self.has(Table::Preferences)
+    }
+
+    /// The length of the "please" or "instead" phrase the message opens
+    /// with, if it opens with one.
+    pub fn preference_at_start(&self) -> Option<usize> {
+        let head = self.heads.first().copied().flatten()?;
+        head.phrases
+            .iter()
+            .filter(|(t, _)| *t == Table::Preferences)
+            .find(|(_, p)| self.matches_at(0, p))
+            .map(|(_, p)| p.len())
+    }
+
+    /// Says "again" ("again", "schon wieder", "otra vez").
+    pub fn again(&self) -> bool {
+        self.has(Table::Agains)
+    }
+
+    /// The kind of correction a phrase of the seven-language tables says,
+    /// and the phrase: ignored context first ("wie gesagt" holds a "said"),
+    /// then a misreading, then a wrong answer.
+    pub fn correction_phrase(&self) -> Option<(crate::Kind, String)> {
+        [
+            (Table::Alreadys, crate::Kind::IgnoredContext),
+            (Table::Misreads, crate::Kind::Misunderstood),
+            (Table::Wrongs, crate::Kind::Contradicted),
+        ]
+        .into_iter()
+        .find_map(|(table, kind)| {
+            let (at, len) = self.find(table)?;
+            Some((
+                kind,
+                self.iter().skip(at).take(len).collect::<Vec<_>>().join(" "),
+            ))
+        })
+    }
+
+    /// Whether the word at `at` negates ("not", "kein", "nunca").
+    pub fn is_negation(&self, at: usize) -> bool {
+        self.is_alone(at, Table::Negations) || self.is_alone(at, Table::TermNegations)
+    }
+
+    /// Where the words after the first "I said" start, if it has one.
+    pub fn after_saying(&self) -> Option<usize> {
+        self.find(Table::Sayings).map(|(at, len)| at + len)
+    }
+
+    /// Has a word of an open question ("which", "welche", "cuál", "or").
+    pub fn asks_open(&self) -> bool {
+        self.has(Table::QuestionWords)
     }
 
     /// The words after the first back-reference ("I asked for ..."), if any.
@@ -753,6 +1430,16 @@ mod tests {
             RELATIVES,
             BACK_REFERENCES,
             CLOSINGS,
+            TERM_NEGATIONS,
+            SAYINGS,
+            AGAINS,
+            PREFERENCES,
+            CONFIRMATIONS,
+            ADDITIONS,
+            QUESTION_WORDS,
+            WRONGS,
+            MISREADS,
+            ALREADYS,
             FUNCTION_WORDS,
         ] {
             for (language, phrase) in table {

@@ -1302,3 +1302,389 @@ fn ein_agent_der_seinem_prompt_widerspricht_wird_erkannt() {
         "{fix}"
     );
 }
+
+/// What the rule makes of `reply` after the user asked `ask` and the agent
+/// answered `answer` (no tool call).
+fn reply_to(ask: &str, answer: &str, reply: &str) -> Option<(Kind, Signal)> {
+    rule()
+        .corrections_in(&chat("i", &[ask, answer, reply]))
+        .into_iter()
+        .find(|f| f.message == 3)
+        .map(|f| (f.correction.kind, f.correction.signal))
+}
+
+#[test]
+fn a_traveller_who_asked_for_euros_and_got_dollars_is_heard_in_seven_languages() {
+    // The agent's turn looked the fare up and quoted it in the wrong currency.
+    // Nothing in the rule knows a currency: "USD" and "euros" come from the
+    // conversation.
+    let quoted = |ask: &str, answer: &str, reply: &str| {
+        let interaction = Convo::new("trip")
+            .user(ask)
+            .call("quote_fare", "{\"route\":\"BER-LIS\"}", None)
+            .agent(answer)
+            .user(reply)
+            .done();
+        rule()
+            .corrections_in(&interaction)
+            .first()
+            .map(|f| f.correction.kind)
+    };
+    for (ask, answer, replies) in [
+        (
+            "How much is the Lisbon flight in EUR?",
+            "The return fare to Lisbon is 540 USD.",
+            &[
+                "Dollars again? EUR please",
+                "I'm paying in euros, not USD",
+                "in euros please",
+                "EUR please",
+            ][..],
+        ),
+        (
+            "Was kostet der Flug nach Lissabon in Euro?",
+            "Der Flug nach Lissabon kostet 540 USD.",
+            &[
+                "Schon wieder Dollar? Bitte in Euro",
+                "Ich zahle in Euro, nicht in USD",
+                "nein, ich sagte Euro",
+            ],
+        ),
+        (
+            "¿Cuánto cuesta el vuelo a Lisboa en euros?",
+            "El vuelo a Lisboa cuesta 540 USD.",
+            &[
+                "¿Otra vez dólares? En euros, por favor",
+                "Pago en euros, no en dólares",
+            ],
+        ),
+        (
+            "Combien coûte le vol pour Lisbonne en euros ?",
+            "Le vol pour Lisbonne coûte 540 USD.",
+            &[
+                "Encore des dollars ? En euros, s'il vous plaît",
+                "Je paie en euros, pas en USD",
+            ],
+        ),
+        (
+            "Quanto costa il volo per Lisbona in euro?",
+            "Il volo per Lisbona costa 540 USD.",
+            &["Di nuovo dollari? In euro, per favore", "No, ho detto euro"],
+        ),
+        (
+            "Quanto custa o voo para Lisboa em euros?",
+            "O voo para Lisboa custa 540 USD.",
+            &["Em euros, por favor", "Eu pago em euros, não em USD"],
+        ),
+        (
+            "Wat kost de vlucht naar Lissabon in euro?",
+            "De vlucht naar Lissabon kost 540 USD.",
+            &["Alweer dollars? In euro graag", "Nee, ik zei euro"],
+        ),
+    ] {
+        for reply in replies {
+            // The user had asked for the currency: the agent dropped a stated requirement.
+            assert_eq!(
+                quoted(ask, answer, reply),
+                Some(Kind::Misunderstood),
+                "{reply}"
+            );
+        }
+    }
+    // The phrase that was found before is found still.
+    assert_eq!(
+        quoted(
+            "How much is the Lisbon flight in EUR?",
+            "The return fare to Lisbon is 540 USD.",
+            "like I said, in EUR"
+        ),
+        Some(Kind::IgnoredContext)
+    );
+}
+
+#[test]
+fn eur_please_answers_which_currency_but_corrects_a_stated_price() {
+    let ask = "Can you quote the Lisbon flight?";
+    for (question, reply) in [
+        ("Which currency would you like?", "EUR please"),
+        ("In welcher Währung?", "In Euro, bitte"),
+        ("¿En qué moneda?", "En euros, por favor"),
+        ("Dans quelle devise ?", "En euros, s'il vous plaît"),
+        ("USD or EUR?", "EUR please"),
+        ("Sure. What's your budget?", "500 euros please"),
+    ] {
+        assert_eq!(reply_to(ask, question, reply), None, "{question} {reply}");
+    }
+    for (statement, reply) in [
+        ("The fare is 540 USD.", "EUR please"),
+        ("The fare is 540 USD. Shall I book it?", "EUR please"),
+        ("Der Flug kostet 540 USD.", "In Euro, bitte"),
+        ("El vuelo cuesta 540 USD.", "En euros, por favor"),
+    ] {
+        // Never asked for before: the user holds the stated term wrong.
+        assert_eq!(
+            reply_to(ask, statement, reply),
+            Some((Kind::Contradicted, Signal::ReplacedTerm)),
+            "{statement} {reply}"
+        );
+    }
+}
+
+#[test]
+fn negating_a_term_of_the_answer_contradicts_it_whatever_the_domain() {
+    for (ask, answer, reply) in [
+        (
+            "When is my appointment?",
+            "Your appointment is on Tuesday at 10.",
+            "Not Tuesday, it was moved to Thursday",
+        ),
+        (
+            "Which laptop will I get?",
+            "You will receive a ThinkPad X1.",
+            "Nicht das ThinkPad, ich bekomme ein MacBook",
+        ),
+        (
+            "¿Qué talla me enviáis?",
+            "Te enviamos la talla L.",
+            "No la talla L, pedí la M",
+        ),
+        (
+            "Où est mon colis ?",
+            "Votre colis est au dépôt de Lyon.",
+            "Pas à Lyon, j'habite à Lille",
+        ),
+    ] {
+        assert_eq!(
+            reply_to(ask, answer, reply).map(|(_, signal)| signal),
+            Some(Signal::NegatedTerm),
+            "{reply}"
+        );
+    }
+    // A reply that repeats the agent's own negation agrees with it.
+    for (answer, reply) in [
+        (
+            "EU citizens don't need a visa, only an eTA.",
+            "OK, so no visa, just the eTA",
+        ),
+        (
+            "EU-Bürger brauchen kein Visum, nur eine eTA.",
+            "OK, also kein Visum, nur die eTA",
+        ),
+    ] {
+        assert_eq!(reply_to("Visa?", answer, reply), None, "{reply}");
+    }
+    // "No, ..." opening a sentence is a plain no, not the negation of a term;
+    // and a negation inside a question asks.
+    assert_eq!(
+        reply_to(
+            "Has my refund arrived?",
+            "The refund was sent on Monday. Have you received it yet?",
+            "No, not yet."
+        ),
+        None
+    );
+    assert_eq!(
+        reply_to(
+            "When?",
+            "Your refund will not arrive before Friday.",
+            "not before Friday?"
+        ),
+        None
+    );
+}
+
+#[test]
+fn confirmations_goodbyes_and_added_requests_are_not_corrections_in_any_language() {
+    let proposal = "The 9:15 to Lyon costs 64 EUR. Shall I book it?";
+    for reply in [
+        "yes, please proceed",
+        "ja, bitte fortfahren",
+        "sí, adelante",
+        "oui, allez-y",
+        "sì, procedi pure",
+        "sim, pode avançar",
+        "ja, ga je gang",
+        "Yes please, and add a seat reservation too",
+    ] {
+        let interaction = Convo::new("i")
+            .user("Book the 9:15 train to Lyon.")
+            .call("quote_train", "{}", None)
+            .agent(proposal)
+            .user(reply)
+            .done();
+        assert!(rule().corrections_in(&interaction).is_empty(), "{reply}");
+    }
+    let done = "Your booking is confirmed. Have a good trip.";
+    for reply in [
+        "bye",
+        "tschüss",
+        "adiós",
+        "merci, au revoir",
+        "ciao",
+        "tchau",
+        "doei",
+        "Great, goodbye.",
+    ] {
+        assert_eq!(reply_to("Book it.", done, reply), None, "{reply}");
+    }
+    // A polite request for something new replaces nothing; nor does a
+    // phrase of time.
+    for reply in [
+        "please cancel it",
+        "Please send me the invoice",
+        "Bitte schicken Sie mir die Rechnung",
+        "Por favor, cancélalo",
+        "in a minute",
+    ] {
+        assert_eq!(
+            reply_to("Hi", "Your order has shipped.", reply),
+            None,
+            "{reply}"
+        );
+    }
+    // A user who asks for more after a good answer adds a request: the
+    // agent did nothing wrong, so it is no correction.
+    for reply in [
+        "and also in euros?",
+        "Und auch in Euro?",
+        "¿Y también en euros?",
+        "Et aussi en euros ?",
+    ] {
+        assert_eq!(
+            reply_to("Price of the tour?", "The tour costs 80 USD.", reply),
+            None,
+            "{reply}"
+        );
+    }
+}
+
+#[test]
+fn wrong_answers_misreadings_and_context_already_given_are_heard_in_seven_languages() {
+    let answer = "The museum is open every day.";
+    for (reply, kind) in [
+        ("Das stimmt nicht, montags ist zu.", Kind::Contradicted),
+        ("Eso no es cierto.", Kind::Contradicted),
+        ("C'est faux, il ferme le lundi.", Kind::Contradicted),
+        ("Non è vero.", Kind::Contradicted),
+        ("Isso está errado.", Kind::Contradicted),
+        ("Dat klopt niet.", Kind::Contradicted),
+        ("Das meinte ich nicht.", Kind::Misunderstood),
+        ("No es lo que pregunté.", Kind::Misunderstood),
+        ("Ce n'est pas ce que j'ai demandé.", Kind::Misunderstood),
+        ("Non è quello che ho chiesto.", Kind::Misunderstood),
+        ("Não é o que eu perguntei.", Kind::Misunderstood),
+        ("Dat is niet wat ik vroeg.", Kind::Misunderstood),
+        ("Wie gesagt, montags.", Kind::IgnoredContext),
+        ("Ya te lo dije.", Kind::IgnoredContext),
+        ("Je l'ai déjà dit.", Kind::IgnoredContext),
+        ("Te l'ho già detto.", Kind::IgnoredContext),
+        ("Já lhe disse.", Kind::IgnoredContext),
+        ("Dat heb ik al gezegd.", Kind::IgnoredContext),
+    ] {
+        assert_eq!(
+            reply_to("Is the museum open on Mondays?", answer, reply).map(|(k, _)| k),
+            Some(kind),
+            "{reply}"
+        );
+    }
+    // A "wrong" that describes something else says nothing of the answer.
+    for reply in [
+        "Ich habe das falsche Passwort eingegeben",
+        "Digitei o código errado",
+        "Ho inserito il codice sbagliato",
+    ] {
+        assert_eq!(reply_to("Help?", answer, reply), None, "{reply}");
+    }
+}
+
+#[test]
+fn the_same_question_asked_again_is_a_repeat_in_seven_languages() {
+    for (question, again) in [
+        (
+            "Can I bring my bike on the train?",
+            "Can I bring my bike on the train or not?",
+        ),
+        (
+            "Darf ich mein Fahrrad im Zug mitnehmen?",
+            "Darf ich mein Fahrrad im Zug mitnehmen oder nicht?",
+        ),
+        (
+            "¿Puedo llevar mi bici en el tren?",
+            "¿Puedo llevar mi bici en el tren o no?",
+        ),
+        (
+            "Puis-je prendre mon vélo dans le train ?",
+            "Puis-je prendre mon vélo dans le train ou pas ?",
+        ),
+        (
+            "Posso portare la bici sul treno?",
+            "Posso portare la bici sul treno o no?",
+        ),
+        (
+            "Posso levar a bicicleta no comboio?",
+            "Posso levar a bicicleta no comboio ou não?",
+        ),
+        (
+            "Mag ik mijn fiets meenemen in de trein?",
+            "Mag ik mijn fiets meenemen in de trein of niet?",
+        ),
+    ] {
+        assert_eq!(
+            reply_to(question, "Trains leave every hour from platform 3.", again),
+            Some((Kind::RepeatedQuestion, Signal::Repeat)),
+            "{again}"
+        );
+    }
+}
+
+#[test]
+fn a_term_correction_anchors_on_the_tool_and_gets_the_misunderstood_fix() {
+    let mut r = rule_with("You are the assistant of a travel agency.");
+    let window: Vec<Interaction> = (0..12)
+        .map(|i| {
+            Convo::new(&format!("q-{i:02}"))
+                .user("Please quote the Porto hotel in EUR.")
+                .call("quote_hotel", "{\"city\":\"Porto\"}", None)
+                .agent("The hotel in Porto is 180 USD per night.")
+                .user(
+                    [
+                        "EUR please",
+                        "Ich zahle in Euro, nicht in USD",
+                        "En euros, por favor",
+                    ][i % 3],
+                )
+                .done()
+        })
+        .collect();
+    detect(&mut r, window);
+    let findings = finish(&mut r);
+    let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["corrections/misunderstood-request"]);
+    assert_eq!(findings.patterns[0].occurrences, 12);
+    assert_eq!(
+        findings.patterns[0].title,
+        "The agent misunderstands what users ask, after calling `quote_hotel`"
+    );
+    assert!(
+        findings.patterns[0]
+            .description
+            .contains("(first: user replaced a term of the answer (eur): \"EUR please\")"),
+        "{}",
+        findings.patterns[0].description
+    );
+    let (fix, _) = fix_for(&findings, "corrections/misunderstood-request");
+    assert_eq!(
+        fix,
+        "When you call `quote_hotel`, carry every requirement the user stated into its \
+         arguments, and check each result against them before you recommend it."
+    );
+    let fields = r.seen_fields();
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(get("signal_negated_term").as_deref(), Some("4"));
+    assert_eq!(get("signal_replaced_term").as_deref(), Some("8"));
+}

@@ -81,35 +81,54 @@ const LEXICON: &[(&str, Sense, &str)] = &[
     ("de", Pleased, "perfekt"),
     ("de", Pleased, "super"),
     ("de", Pleased, "prima"),
+    ("de", Pleased, "toll"),
+    ("de", Pleased, "klasse"),
+    ("de", Pleased, "sehr hilfreich"),
     ("de", Worked, "hat geklappt"),
     ("de", Worked, "klappt"),
     ("de", Worked, "funktioniert"),
     ("de", Worked, "gelost"),
+    ("de", Worked, "geht jetzt"),
+    ("de", Worked, "lauft wieder"),
     ("de", Undoes, "nein danke"),
     ("de", Undoes, "hat nicht geklappt"),
     ("de", Undoes, "klappt nicht"),
     ("de", Undoes, "funktioniert nicht"),
     ("de", Undoes, "nicht gelost"),
     ("de", Undoes, "aber"),
+    ("de", Undoes, "geht nicht"),
+    ("de", Undoes, "noch nicht"),
+    ("de", Undoes, "immer noch nicht"),
     ("es", Thanks, "gracias"),
     ("es", Thanks, "muchas gracias"),
     ("es", Pleased, "perfecto"),
     ("es", Pleased, "genial"),
     ("es", Pleased, "excelente"),
+    ("es", Pleased, "muy util"),
+    ("es", Pleased, "estupendo"),
     ("es", Worked, "funciono"),
     ("es", Worked, "funciona"),
     ("es", Worked, "resuelto"),
     ("es", Worked, "solucionado"),
+    ("es", Worked, "ya va"),
+    ("es", Worked, "me sirvio"),
     ("es", Undoes, "no gracias"),
     ("es", Undoes, "no funciona"),
     ("es", Undoes, "no funciono"),
     ("es", Undoes, "sigue sin"),
     ("es", Undoes, "pero"),
+    ("es", Undoes, "todavia no"),
+    ("es", Undoes, "aun no"),
+    ("es", Undoes, "no sirve"),
     ("fr", Thanks, "merci"),
     ("fr", Thanks, "merci beaucoup"),
+    ("fr", Thanks, "je vous remercie"),
     ("fr", Pleased, "parfait"),
     ("fr", Pleased, "genial"),
     ("fr", Pleased, "super"),
+    ("fr", Pleased, "excellent"),
+    ("fr", Pleased, "nickel"),
+    ("fr", Pleased, "tres utile"),
     ("fr", Worked, "ca marche"),
     ("fr", Worked, "ca a marche"),
     ("fr", Worked, "ca fonctionne"),
@@ -119,32 +138,53 @@ const LEXICON: &[(&str, Sense, &str)] = &[
     ("fr", Undoes, "marche pas"),
     ("fr", Undoes, "fonctionne pas"),
     ("fr", Undoes, "pas resolu"),
+    ("fr", Undoes, "mais"),
+    ("fr", Undoes, "toujours pas"),
+    ("fr", Undoes, "pas encore"),
     ("it", Thanks, "grazie"),
     ("it", Thanks, "grazie mille"),
+    ("it", Thanks, "ti ringrazio"),
+    ("it", Thanks, "la ringrazio"),
     ("it", Pleased, "perfetto"),
     ("it", Pleased, "ottimo"),
+    ("it", Pleased, "fantastico"),
+    ("it", Pleased, "molto utile"),
     ("it", Worked, "ha funzionato"),
     ("it", Worked, "funziona"),
     ("it", Worked, "risolto"),
+    ("it", Worked, "ora va"),
     ("it", Undoes, "no grazie"),
     ("it", Undoes, "non funziona"),
     ("it", Undoes, "non ha funzionato"),
     ("it", Undoes, "non risolto"),
     ("it", Undoes, "ma"),
+    ("it", Undoes, "non va"),
+    ("it", Undoes, "ancora non"),
+    ("it", Undoes, "non ancora"),
     ("pt", Thanks, "obrigado"),
     ("pt", Thanks, "obrigada"),
     ("pt", Thanks, "valeu"),
+    ("pt", Thanks, "agradeco"),
     ("pt", Pleased, "perfeito"),
     ("pt", Pleased, "otimo"),
+    ("pt", Pleased, "excelente"),
+    ("pt", Pleased, "muito util"),
     ("pt", Worked, "funcionou"),
     ("pt", Worked, "funciona"),
     ("pt", Worked, "deu certo"),
     ("pt", Worked, "resolvido"),
+    ("pt", Worked, "resolveu"),
+    ("pt", Worked, "ja da"),
     ("pt", Undoes, "nao obrigado"),
     ("pt", Undoes, "nao obrigada"),
     ("pt", Undoes, "nao funciona"),
     ("pt", Undoes, "nao funcionou"),
     ("pt", Undoes, "nao deu certo"),
+    // Not "mas" alone: folded, the Spanish "más" of "gracias, nada más" reads the same.
+    ("pt", Undoes, "mas ainda"),
+    ("pt", Undoes, "mas nao"),
+    ("pt", Undoes, "ainda nao"),
+    ("pt", Undoes, "nao resolveu"),
     ("nl", Thanks, "bedankt"),
     ("nl", Thanks, "dank je"),
     ("nl", Thanks, "dank u"),
@@ -152,6 +192,9 @@ const LEXICON: &[(&str, Sense, &str)] = &[
     ("nl", Thanks, "dankuwel"),
     ("nl", Pleased, "perfect"),
     ("nl", Pleased, "super"),
+    ("nl", Pleased, "top"),
+    ("nl", Pleased, "geweldig"),
+    ("nl", Pleased, "heel handig"),
     ("nl", Worked, "het werkt"),
     ("nl", Worked, "werkt"),
     ("nl", Worked, "gelukt"),
@@ -162,6 +205,9 @@ const LEXICON: &[(&str, Sense, &str)] = &[
     ("nl", Undoes, "niet gelukt"),
     ("nl", Undoes, "niet opgelost"),
     ("nl", Undoes, "maar"),
+    ("nl", Undoes, "nog steeds niet"),
+    ("nl", Undoes, "nog niet"),
+    ("nl", Undoes, "lukt niet"),
 ];
 
 /// The lexicon indexed by first word, so a message is read in one pass.
@@ -261,6 +307,7 @@ mod tests {
             ("Obrigado, funcionou!", Worked),
             ("Bedankt, het werkt", Worked),
             ("Vielen Dank!", Thanks),
+            ("¡Gracias, nada más!", Thanks),
         ] {
             assert_eq!(lexicon.praise(message), Some(sense), "{message:?}");
         }
@@ -277,6 +324,7 @@ mod tests {
             "Nein danke",
             "Danke, aber es hat nicht geklappt",
             "no funciona, gracias",
+            "gracias, pero sigue sin funcionar",
             "merci, mais ça ne marche pas",
             "grazie, non funziona",
             "obrigado, não funcionou",
@@ -286,6 +334,65 @@ mod tests {
             "that's wrong",
         ] {
             assert_eq!(lexicon.praise(message), None, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn praise_and_its_undoing_are_both_heard_in_every_language() {
+        let lexicon = Lexicon::new();
+        // Each language: a thanks, a pleased word, a "that worked", and a
+        // praise that a "but", a "still not" or a failure takes back.
+        let cases: [(&str, [&str; 3], [&str; 2]); 7] = [
+            (
+                "en",
+                ["thank you", "excellent", "that fixed it"],
+                [
+                    "thanks, but the app still doesn't open",
+                    "great, it didn't work",
+                ],
+            ),
+            (
+                "de",
+                ["vielen Dank", "toll", "geht jetzt"],
+                ["danke, geht aber immer noch nicht", "super, klappt nicht"],
+            ),
+            (
+                "es",
+                ["muchas gracias", "estupendo", "me sirvió"],
+                ["gracias, pero todavía no funciona", "genial, aún no va"],
+            ),
+            (
+                "fr",
+                ["je vous remercie", "nickel", "c'est réglé"],
+                ["merci, mais ça ne marche pas", "super, toujours pas résolu"],
+            ),
+            (
+                "it",
+                ["ti ringrazio", "fantastico", "ora va"],
+                ["grazie, ma non va", "perfetto, ancora non funziona"],
+            ),
+            (
+                "pt",
+                ["agradeço", "excelente", "resolveu"],
+                ["obrigado, mas ainda não funciona", "ótimo, não resolveu"],
+            ),
+            (
+                "nl",
+                ["dank je", "geweldig", "het is gelukt"],
+                ["bedankt, maar het werkt nog steeds niet", "top, lukt niet"],
+            ),
+        ];
+        for (language, praise, undone) in cases {
+            for (message, sense) in praise.iter().zip([Thanks, Pleased, Worked]) {
+                assert_eq!(
+                    lexicon.praise(message),
+                    Some(sense),
+                    "{language}: {message}"
+                );
+            }
+            for message in undone {
+                assert_eq!(lexicon.praise(message), None, "{language}: {message}");
+            }
         }
     }
 
