@@ -11,10 +11,14 @@
 //! its own. Containment rather than Jaccard, because one root cause is seen by
 //! rules at different depths (every failing call, only the users who complained
 //! about it); and a facet joins one problem at most, so no facet can chain two
-//! root causes together. A problem hurts the union of its facets' evidence;
-//! problems are ranked by it.
+//! root causes together. A problem hurts the union of the facets that lie at
+//! least [`EXTEND_CONTAINMENT`] inside it (the first always does); a facet that
+//! joined only partly is listed with its overlap, but the rest of its
+//! interactions have other causes too and are not counted. Problems are
+//! ranked by what they hurt.
 //!
-//! **Keys.** A problem's key is the key of its facet from the first rule in the
+//! **Keys.** A problem's key is the key of its facet, among those it counts
+//! that cover at least half of its interactions, from the first rule in the
 //! configuration's order (the built-in order puts the rules with structural
 //! keys, tool and error class or correction kind, before themes of comments),
 //! the largest such facet if it has several. So it names what the problem is,
@@ -55,6 +59,9 @@ use crate::report::{
 
 /// A facet joins a problem that holds more than this share of its evidence.
 pub const MERGE_CONTAINMENT: f64 = 0.5;
+/// ... and adds its other interactions to the problem's only when the problem
+/// holds at least this share of it.
+pub const EXTEND_CONTAINMENT: f64 = 0.8;
 /// ... and at least this many of its interactions.
 pub const MIN_SHARED: usize = 3;
 /// Edits a problem keeps.
@@ -213,9 +220,17 @@ fn group(facets: &[FacetIn<'_>], interactions: u64, all_evidence: bool) -> Vec<P
         };
         let p = &mut building[target];
         p.facets.push((index, round(overlap)));
-        for id in &facet.evidence {
-            if p.members.insert(id) {
-                p.order.push(id);
+        // A facet nearly all inside the problem is another view of its cause,
+        // and the few interactions only it saw are likely the same cause. One
+        // only mostly inside has other causes too (users objecting to several
+        // kinds of unasked action; a tool failing for the agent's retries and
+        // for reasons that are no mistake): it is listed, but its interactions
+        // outside the problem are not counted as the problem's.
+        if round(overlap) >= EXTEND_CONTAINMENT {
+            for id in &facet.evidence {
+                if p.members.insert(id) {
+                    p.order.push(id);
+                }
             }
         }
     }
@@ -223,9 +238,16 @@ fn group(facets: &[FacetIn<'_>], interactions: u64, all_evidence: bool) -> Vec<P
     let mut problems: Vec<Problem> = building
         .into_iter()
         .map(|b| {
+            // Named by a facet that makes up its interactions: one that joined
+            // only partly, or covers less than half of them (a tool's failures
+            // within the agent's habit of retrying), does not name it.
+            let members = b.members.len();
             let named = b
                 .facets
                 .iter()
+                .filter(|&&(i, overlap)| {
+                    overlap >= EXTEND_CONTAINMENT && facets[i].evidence.len() * 2 >= members
+                })
                 .map(|&(i, _)| i)
                 .min_by(|&x, &y| {
                     let (fx, fy) = (&facets[x], &facets[y]);
@@ -239,6 +261,7 @@ fn group(facets: &[FacetIn<'_>], interactions: u64, all_evidence: bool) -> Vec<P
             let affected = b
                 .facets
                 .iter()
+                .filter(|&&(_, overlap)| overlap >= EXTEND_CONTAINMENT)
                 .map(|&(i, _)| facets[i].occurrences)
                 .max()
                 .unwrap_or(0)

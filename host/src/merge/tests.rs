@@ -525,3 +525,75 @@ fn specific_means_a_name_in_backticks_or_a_sentence_of_the_prompt() {
     assert!(!is_specific(&text("Double-check your answers."), prompt));
     assert!(!is_specific(&text("Use `` carefully."), prompt));
 }
+
+/// An agent that repeats failing calls, on two tools: one tool fails only
+/// in those loops; the other also fails, handled well, for users asking
+/// about what is not theirs. Three rules see it.
+fn a_retry_habit_and_the_failures_it_shows_on() -> Vec<(String, Findings)> {
+    let loops = ids("r", 0..68);
+    // The second tool fails in 29 of the loops and in 17 handled conversations.
+    let mut denied = ids("r", 0..29);
+    denied.extend(ids("h", 0..17));
+    let ordering = ids("r", 50..68);
+    vec![
+        (
+            "tool-failures".into(),
+            findings(
+                vec![
+                    pattern("tool-failures/get_ticket_status/permission_denied", denied),
+                    pattern("tool-failures/order_hardware/invalid_argument", ordering),
+                ],
+                Vec::new(),
+            ),
+        ),
+        (
+            "retry-loops".into(),
+            findings(
+                vec![pattern("retry-loops/loops/any-tool", loops)],
+                Vec::new(),
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn a_facet_only_partly_inside_a_problem_is_listed_but_its_other_interactions_are_not_counted() {
+    let m = run(&a_retry_habit_and_the_failures_it_shows_on(), 2000, "P");
+    assert_eq!(m.problems.len(), 1, "{:#?}", m.problems);
+    let p = &m.problems[0];
+    assert_eq!(p.affected, 68, "the handled failures are not the habit's");
+    assert!(
+        p.evidence.iter().all(|id| id.starts_with('r')),
+        "{:?}",
+        p.evidence
+    );
+    let denied = p
+        .facets
+        .iter()
+        .find(|f| f.key == "tool-failures/get_ticket_status/permission_denied")
+        .expect("listed as a facet");
+    assert_eq!(denied.overlap, 0.6304);
+    // The first rule's facets cover too little of it to name it: the habit does.
+    assert_eq!(p.key, "retry-loops/loops/any-tool");
+}
+
+#[test]
+fn a_facet_nearly_all_inside_adds_the_few_interactions_only_it_saw() {
+    let mut rules = a_retry_habit_and_the_failures_it_shows_on();
+    // Comments on 20 of the loops and on 3 conversations no rule saw otherwise.
+    let mut commented = ids("r", 0..20);
+    commented.extend(ids("c", 0..3));
+    rules.push((
+        "feedback-themes".into(),
+        findings(
+            vec![pattern("feedback-themes/again", commented)],
+            Vec::new(),
+        ),
+    ));
+    let m = run(&rules, 2000, "P");
+    assert_eq!(m.problems.len(), 1, "{:#?}", m.problems);
+    assert_eq!(
+        m.problems[0].affected, 71,
+        "20 of 23 inside: its 3 others count"
+    );
+}

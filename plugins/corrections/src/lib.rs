@@ -55,6 +55,8 @@ pub mod prompt_check;
 pub mod term;
 pub mod thanks;
 
+use std::collections::{BTreeMap, HashSet};
+
 use reverie_rule_sdk::{
     CycleContext, Edit, Findings, InferredFeedback, Inputs, Interaction, Metric, Pattern, Rating,
     Role, Rule, RuleInfo, SettingSpec, Severity, Stage, Suggestion, log, setting_or,
@@ -157,6 +159,18 @@ struct KindStats {
     tools: ToolTally,
     /// The prompt sentence each contradiction restored (contradictions only).
     facts: FactTally,
+    /// Unwanted actions only: the interactions of each tool that acted, so
+    /// that each tool's is a pattern of its own (see [`Corrections::unwanted_findings`]).
+    by_tool: BTreeMap<String, ToolEvidence>,
+}
+
+/// The interactions in which users rejected what one tool had just done.
+#[derive(Default, Clone)]
+struct ToolEvidence {
+    interactions: u64,
+    /// Every such interaction, in window order; the kind's evidence bounds
+    /// the sum over tools.
+    evidence: Vec<String>,
 }
 
 /// Settings, validated.
@@ -297,8 +311,19 @@ impl Corrections {
         };
         let stats = &mut self.kinds[kind.index()];
         stats.interactions += 1;
-        if stats.evidence.len() < MAX_EVIDENCE {
+        let kept = stats.evidence.len() < MAX_EVIDENCE;
+        if kept {
             stats.evidence.push(interaction.id.clone());
+        }
+        if kind == Kind::UnwantedAction
+            && let Some(call) = relied_on
+            && (stats.by_tool.contains_key(&call.name) || stats.by_tool.len() < anchor::MAX_TOOLS)
+        {
+            let tool = stats.by_tool.entry(call.name.clone()).or_default();
+            tool.interactions += 1;
+            if kept {
+                tool.evidence.push(interaction.id.clone());
+            }
         }
         if stats.example.is_none() {
             stats.example = Some(found.correction.reason.clone());
@@ -404,6 +429,73 @@ impl Corrections {
 }
 
 impl Corrections {
+    /// The unwanted actions as one pattern per tool that acted
+    /// (`corrections/unwanted-action/<tool>`), for each tool with at least
+    /// `min_occurrences` interactions, and the rest (smaller tools, answers
+    /// with no call) under the kind's own key when they are as many. Users
+    /// rejecting a password reset and users rejecting a closed ticket point
+    /// at two different habits of the agent, which other rules see apart;
+    /// one pattern for both would join them into one problem. `whole` is the
+    /// kind's pattern, whose description the per-tool ones start from. Most
+    /// interactions first.
+    fn unwanted_findings(&self, whole: Pattern) -> Vec<Pattern> {
+        let stats = &self.kinds[Kind::UnwantedAction.index()];
+        let min = self.settings.min_occurrences;
+        let mut tools: Vec<(&String, &ToolEvidence)> = stats
+            .by_tool
+            .iter()
+            .filter(|(_, t)| t.interactions >= min)
+            .collect();
+        tools.sort_by(|a, b| b.1.interactions.cmp(&a.1.interactions).then(a.0.cmp(b.0)));
+        if tools.is_empty() {
+            return vec![whole];
+        }
+        let mut out = Vec::new();
+        let mut covered: HashSet<&str> = HashSet::new();
+        for (name, tool) in &tools {
+            covered.extend(tool.evidence.iter().map(String::as_str));
+            let n = tool.interactions;
+            let share_of_window = share(n, self.seen);
+            log_info(
+                "pattern emitted",
+                &[
+                    ("key".into(), unwanted_key(name)),
+                    ("interactions".into(), n.to_string()),
+                ],
+            );
+            out.push(Pattern {
+                key: unwanted_key(name),
+                title: format!("Users reject what `{name}` just did"),
+                description: format!(
+                    "In {n} of {} interactions ({}) a user rejected what a successful \
+                     `{name}` call had just done, in the reply right after it.",
+                    self.seen,
+                    percent(share_of_window)
+                ),
+                severity: self.severity(share_of_window),
+                occurrences: saturating_u32(n),
+                evidence: tool.evidence.clone(),
+            });
+        }
+        let rest: Vec<String> = whole
+            .evidence
+            .iter()
+            .filter(|id| !covered.contains(id.as_str()))
+            .cloned()
+            .collect();
+        let left = stats
+            .interactions
+            .saturating_sub(tools.iter().map(|(_, t)| t.interactions).sum::<u64>());
+        if left >= min {
+            out.push(Pattern {
+                occurrences: saturating_u32(left),
+                evidence: rest,
+                ..whole
+            });
+        }
+        out
+    }
+
     /// The patterns of figures the agent stated against its prompt: one per
     /// prompt sentence contradicted in at least `min_occurrences` interactions,
     /// with the same fix the contradicted kind gives when it is anchored on
@@ -665,6 +757,21 @@ fn anchor_fields(kind: Kind, anchor: &Anchor, stats: &KindStats, n: u64) -> Vec<
     fields
 }
 
+/// `corrections/unwanted-action/<tool>`, the tool name made safe for a key.
+fn unwanted_key(tool: &str) -> String {
+    let part: String = tool
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}/{part}", Kind::UnwantedAction.key())
+}
+
 fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
@@ -835,9 +942,15 @@ impl Rule for Corrections {
                 );
                 continue;
             }
-            let (pattern, suggestion, fields) = self.findings_of(kind);
+            let (pattern, mut suggestion, fields) = self.findings_of(kind);
             log_info("pattern emitted", &fields);
-            patterns.push(pattern);
+            if kind == Kind::UnwantedAction {
+                let split = self.unwanted_findings(pattern);
+                suggestion.addresses = split.iter().map(|p| p.key.clone()).collect();
+                patterns.extend(split);
+            } else {
+                patterns.push(pattern);
+            }
             suggestions.push(suggestion);
         }
         self.prompt_findings(&mut patterns, &mut suggestions);

@@ -1034,10 +1034,22 @@ fn actions_users_reject_get_one_fix_naming_the_tools_that_acted_unasked() {
     }
     detect(&mut r, window);
     let findings = finish(&mut r);
+    // One pattern per tool that acted: a rejected cancellation and a rejected
+    // seat change may be two habits, which other rules tell apart.
     let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["corrections/unwanted-action"]);
-    assert_eq!(findings.patterns[0].occurrences, 24);
-    let (fix, confidence) = fix_for(&findings, "corrections/unwanted-action");
+    assert_eq!(
+        keys,
+        [
+            "corrections/unwanted-action/cancel_booking",
+            "corrections/unwanted-action/change_seat"
+        ]
+    );
+    assert_eq!(findings.patterns[0].occurrences, 16);
+    assert_eq!(findings.patterns[1].occurrences, 8);
+    assert_eq!(findings.patterns[1].evidence[0], "rail-00");
+    // ... and one fix for the kind, naming both.
+    assert_eq!(findings.suggestions.len(), 1);
+    let (fix, confidence) = fix_for(&findings, "corrections/unwanted-action/cancel_booking");
     assert_eq!(
         fix,
         "Before you call `cancel_booking` or `change_seat`, say what you will do and ask the \

@@ -86,13 +86,16 @@ pub fn pattern(t: &Tested, window: &Window<'_>) -> (Pattern, Suggestion) {
         title,
         description,
         severity: severity(table, window.negatives),
-        occurrences: u32::try_from(table.with_negative).unwrap_or(u32::MAX),
+        // The unhappy interactions listed, which may be more than the rated
+        // negatives the test counted.
+        occurrences: u32::try_from(table.with_negative.max(evidence.len() as u64))
+            .unwrap_or(u32::MAX),
         evidence,
     };
     let suggestion = Suggestion {
         edit: Edit::FlagForReview(format!(
             "Interactions where {phrase} end in negative feedback far more often than the others. \
-             Read the negative ones in this pattern's evidence and decide whether this behaviour \
+             Read the unhappy ones in this pattern's evidence and decide whether this behaviour \
              causes the dissatisfaction or only goes with harder requests before changing the agent."
         )),
         rationale: format!("{figures} {}", window.basis_note),

@@ -11,8 +11,10 @@
 //! exact test ([`stats`]), and the Benjamini–Hochberg procedure keeps the
 //! false discovery rate over all behaviours tested at `fdr`. A behaviour
 //! that passes and raises the negative rate at least `min_lift` times is a
-//! pattern `outcome-drivers/<behaviour>`: its evidence is the negatively
-//! rated interactions that show it, so the host merges it into the problem
+//! pattern `outcome-drivers/<behaviour>`: its evidence is the unhappy
+//! interactions that show it (rated negative, or a complaint a detect rule
+//! inferred, such as a user objecting to a hand-over they did not rate), so
+//! the host merges it into the problem
 //! of the rule that explains those interactions, and its only suggestion is
 //! a review flag of low confidence, since a correlation is not a cause.
 //!
@@ -124,7 +126,8 @@ impl Counts {
 #[derive(Debug, Default, Clone)]
 struct Tally {
     with: [Counts; 2],
-    /// Indices into [`Evidence::ids`] of the negative interactions, in window order.
+    /// Indices into [`Evidence::ids`] of the unhappy interactions (negative on
+    /// either basis), in window order.
     evidence: [Vec<u32>; 2],
 }
 
@@ -136,12 +139,17 @@ impl Tally {
         index: &mut Option<u32>,
         id: &str,
     ) {
+        // Unhappy on either basis: rated negative, or a detect rule inferred a
+        // complaint. The test counts only the basis in use; the evidence lists
+        // every unhappy interaction with the behaviour, so that users who
+        // objected without rating join the problem the ratings point at.
+        let unhappy = outcomes.contains(&Some(true));
         for (basis, outcome) in outcomes.iter().enumerate() {
             if let Some(negative) = *outcome {
                 self.with[basis].add(negative);
-                if negative {
-                    evidence.push(&mut self.evidence[basis], index, id);
-                }
+            }
+            if unhappy {
+                evidence.push(&mut self.evidence[basis], index, id);
             }
         }
     }

@@ -874,3 +874,41 @@ fn cancelling_without_the_users_yes_goes_with_unhappy_users_in_any_language() {
         findings.patterns[0].title
     );
 }
+
+#[test]
+fn users_who_objected_to_a_hand_over_without_rating_it_are_evidence_but_not_counted() {
+    let mut interactions = Vec::new();
+    let mut feedback = Vec::new();
+    for i in 0..300 {
+        let id = format!("ho_{i:03}");
+        let hands_over = i % 6 == 0;
+        let mut calls = vec![("lookup_employee", "{}", None)];
+        if hands_over {
+            calls.push(("transfer_to_human", "{}", None));
+        }
+        interactions.push(interaction(&id, 2, &calls));
+        if hands_over && i % 5 == 0 {
+            // Objected in the conversation, never rated.
+            feedback.push(inferred(&id, "corrections", true));
+        } else {
+            feedback.push(explicit(
+                &id,
+                if hands_over { i % 12 == 0 } else { i % 10 == 1 },
+            ));
+        }
+    }
+    let (findings, _) = run(&mut rule(&[]), one_chunk(interactions, feedback));
+    assert_eq!(keys(&findings), vec!["outcome-drivers/escalation"]);
+    let evidence = &findings.patterns[0].evidence;
+    // ho_000 and ho_030 objected (i % 30 == 0); ho_012 and ho_024 rated it negative.
+    for id in ["ho_000", "ho_012", "ho_024", "ho_030"] {
+        assert!(evidence.iter().any(|e| e == id), "{id} in {evidence:?}");
+    }
+    assert!(!evidence.iter().any(|e| e == "ho_006"), "rated positive");
+    // The test counted only the explicit ratings.
+    assert!(
+        findings.patterns[0].description.contains("explicit"),
+        "{}",
+        findings.patterns[0].description
+    );
+}

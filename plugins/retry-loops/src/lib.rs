@@ -18,6 +18,13 @@
 //! the tool's failures pass, and the fix allows one more attempt instead.
 //! It holds no count, value or quote; those are in the rationale.
 //!
+//! Repeating a failing call is a habit of the agent more than a fault of one
+//! tool: when two or more tools are patterns, a further pattern [`HABIT_KEY`]
+//! holds all their interactions, and one fix naming the two most looped
+//! tools replaces the per-tool fixes. So the habit is one problem, whatever
+//! tools it shows on, and each tool's failures, which may have other causes
+//! too, stay facets of it or problems of their own.
+//!
 //! Memory is bounded whatever the window: at most [`MAX_TOOLS`] tools, each
 //! with at most [`MAX_SHAPES`] error shapes, and [`MAX_EVIDENCE_TOTAL`]
 //! evidence entries across tools, each an index into one list of
@@ -250,6 +257,8 @@ impl RetryLoops {
         let mut patterns = Vec::new();
         let mut suggestions = Vec::new();
         let mut dropped = 0usize;
+        // The tools reported, most looped first.
+        let mut reported: Vec<(&str, &ToolLoops)> = Vec::new();
         for (name, tool) in tools.into_iter().filter(|(_, t)| t.loops > 0) {
             let fields = [
                 ("key", key(name)),
@@ -283,6 +292,20 @@ impl RetryLoops {
             let (pattern, fix) = self.pattern(name, tool);
             patterns.push(pattern);
             suggestions.push(fix);
+            reported.push((name.as_str(), tool));
+        }
+        if reported.len() >= 2 {
+            let (pattern, fix) = self.habit(&reported);
+            log.push(line(
+                "pattern",
+                &[
+                    ("key", HABIT_KEY.to_string()),
+                    ("interactions", pattern.occurrences.to_string()),
+                    ("tools", reported.len().to_string()),
+                ],
+            ));
+            patterns.push(pattern);
+            suggestions = vec![fix];
         }
         log.push(line(
             "done",
@@ -415,6 +438,98 @@ impl RetryLoops {
             ),
             confidence: confidence(n, 0.8 - 0.3 * worked),
             addresses: vec![key],
+        };
+        (pattern, fix)
+    }
+}
+
+/// The key of the habit behind loops on several tools. Three parts, so it
+/// cannot be a tool's `retry-loops/<tool>`.
+pub const HABIT_KEY: &str = "retry-loops/loops/any-tool";
+
+impl RetryLoops {
+    /// The habit behind the loops of several tools (`reported`, most looped
+    /// first): every interaction of theirs, and one fix naming the first two.
+    fn habit(&self, reported: &[(&str, &ToolLoops)]) -> (Pattern, Suggestion) {
+        let mut indices: Vec<u32> = reported
+            .iter()
+            .flat_map(|(_, t)| t.evidence.iter().copied())
+            .collect();
+        // Ids are kept once, in window order, so their indices sort by it.
+        indices.sort_unstable();
+        indices.dedup();
+        let n = indices.len() as u64;
+        let share = ratio(n, self.interactions);
+        let sum = |f: fn(&ToolLoops) -> u64| reported.iter().map(|(_, t)| f(t)).sum::<u64>();
+        let (loops, repeats, across, recovered) = (
+            sum(|t| t.loops),
+            sum(|t| t.repeats),
+            sum(|t| t.loops_across_turns),
+            sum(|t| t.recovered),
+        );
+        let named = match reported {
+            [a, b, ..] => format!("`{}` or `{}`", a.0, b.0),
+            [a] => format!("`{}`", a.0),
+            [] => String::new(),
+        };
+        let tools = reported
+            .iter()
+            .map(|(name, t)| format!("`{name}` in {}", t.interactions))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let description = format!(
+            "The agent called a tool again with the same arguments after it failed, and got the \
+             same error, in {n} of {} interactions ({}), on {} tools: {tools}. {loops} loops, \
+             {repeats} repeated calls, {across} of the loops over several turns.",
+            self.interactions,
+            percent(share),
+            reported.len(),
+        );
+        let pattern = Pattern {
+            key: HABIT_KEY.into(),
+            title: "The agent repeats tool calls that failed, unchanged".into(),
+            description,
+            severity: if share >= HIGH_SHARE {
+                Severity::High
+            } else if share >= MEDIUM_SHARE {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
+            occurrences: u32::try_from(n).unwrap_or(u32::MAX),
+            evidence: indices
+                .iter()
+                .filter_map(|i| self.ids.get(*i as usize).cloned())
+                .collect(),
+        };
+        let worked = ratio(recovered, recovered + loops);
+        let edit = if worked >= RETRY_WORKS_SHARE {
+            format!(
+                "When a tool call fails (for example {named}), you may call it once more with \
+                 the same arguments; if it fails again, change what the error points at, or tell \
+                 the user it failed and what you can do instead."
+            )
+        } else {
+            format!(
+                "When a tool call fails (for example {named}), do not call it again with the same \
+                 arguments: change what the error points at, or tell the user it failed and what \
+                 you can do instead."
+            )
+        };
+        let mut addresses = vec![HABIT_KEY.to_string()];
+        addresses.extend(reported.iter().map(|(name, _)| key(name)));
+        let fix = Suggestion {
+            edit: Edit::AppendInstruction(edit),
+            rationale: format!(
+                "In {n} interactions ({} of the window) the agent repeated a failing call \
+                 unchanged and got the same error, on {} tools ({tools}): {repeats} repeated \
+                 calls, {across} loops over several turns; {recovered} retries with the same \
+                 arguments worked after a failure.",
+                percent(share),
+                reported.len(),
+            ),
+            confidence: confidence(n, 0.8 - 0.3 * worked),
+            addresses,
         };
         (pattern, fix)
     }

@@ -289,10 +289,21 @@ impl Scene<'_> {
         let lang = self.speak();
         let ticket = self.ticket_number();
         let ask = CLOSE_ASKS.pick(self.rng, lang);
-        self.user(ask, &[("ticket", &ticket)]);
         if self.chance(0.3) {
+            // The agent checks the ticket among the employee's own, so the
+            // employee gives their id and the agent looks them up first:
+            // an id the logs show nobody giving would be a made-up one.
+            let typed = self.typed();
+            let id = self.id_text(&typed);
+            self.user(
+                &format!("{ask} {{id}}"),
+                &[("ticket", &ticket), ("id", &id)],
+            );
+            self.identify(None, false);
             let open = ph::ISSUES[self.rng.random_range(0..ph::ISSUES.len())].2;
             self.list_open(Some((&ticket, open)));
+        } else {
+            self.user(ask, &[("ticket", &ticket)]);
         }
         let text = fill(CONFIRM_CLOSE.pick(self.rng, lang), &[("ticket", &ticket)]);
         self.confirm_in(text);
