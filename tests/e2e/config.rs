@@ -69,3 +69,29 @@ fn a_bad_setting_value_is_reported_by_the_rule() {
         "{rule}"
     );
 }
+
+#[test]
+fn the_example_config_runs_every_built_in_rule_with_the_settings_it_documents() {
+    let data = Dataset::standard();
+    let example =
+        std::fs::read_to_string(crate::common::workspace_root().join("examples/reverie.toml"))
+            .expect("read examples/reverie.toml");
+    let report = Dream::new(&data).config(&example).report();
+    let rules = report["rules"].as_array().expect("rules");
+    let names: Vec<&str> = rules.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "tool-failures",
+            "retry-loops",
+            "made-up-ids",
+            "unconfirmed-actions",
+            "corrections",
+            "outcome-drivers",
+            "feedback-themes"
+        ]
+    );
+    for rule in rules {
+        assert_eq!(rule["status"], "ok", "{rule}");
+    }
+}

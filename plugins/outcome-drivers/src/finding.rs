@@ -116,7 +116,8 @@ fn figures(t: &Tested, phrase: &str, window: &Window<'_>) -> String {
     };
     format!(
         "Of {} rated interactions where {phrase}, {} ({}) were negative, against {} of {} ({}) \
-         of the others: {times}, a risk difference of {:+.1} points. One-sided Fisher's exact \
+         of the others: {times}, a risk difference of {:+.1} points, an odds ratio of {:.1}. \
+         One-sided Fisher's exact \
          test p = {}, significant under Benjamini-Hochberg control of the false discovery rate \
          at {} over {} tested (adjusted p = {}).",
         table.with(),
@@ -126,6 +127,7 @@ fn figures(t: &Tested, phrase: &str, window: &Window<'_>) -> String {
         table.without(),
         percent(table.rate_without()),
         table.risk_difference() * 100.0,
+        table.odds_ratio(),
         p_value(t.p),
         percent(window.fdr),
         if window.tested == 1 {

@@ -10,7 +10,8 @@
 //! 2×2 table of behaviour × outcome is tested with a one-sided Fisher's
 //! exact test ([`stats`]), and the Benjamini–Hochberg procedure keeps the
 //! false discovery rate over all behaviours tested at `fdr`. A behaviour
-//! that passes and raises the negative rate at least `min_lift` times is a
+//! that passes and raises the odds of a negative rating at least
+//! `min_odds_ratio` times (see [`stats::Table::odds_ratio`]) is a
 //! pattern `outcome-drivers/<behaviour>`: its evidence is the unhappy
 //! interactions that show it (rated negative, or a complaint a detect rule
 //! inferred, such as a user objecting to a hand-over they did not rate), so
@@ -399,7 +400,7 @@ impl OutcomeDrivers {
                     ("min_rated", s.min_rated.to_string()),
                     ("min_support", s.min_support.to_string()),
                     ("fdr", s.fdr.to_string()),
-                    ("min_lift", s.min_lift.to_string()),
+                    ("min_odds_ratio", s.min_odds_ratio.to_string()),
                     ("min_occurrences", s.min_occurrences.to_string()),
                     (
                         "escalation_tools",
@@ -579,8 +580,11 @@ impl OutcomeDrivers {
                     "not significant (adjusted p {})",
                     p_value(t.adjusted)
                 ))
-            } else if t.table.lift() < s.min_lift {
-                Some(format!("lift {:.2} below min_lift", t.table.lift()))
+            } else if t.table.odds_ratio() < s.min_odds_ratio {
+                Some(format!(
+                    "odds ratio {:.2} below min_odds_ratio",
+                    t.table.odds_ratio()
+                ))
             } else if t.table.with_negative < s.min_occurrences {
                 Some("below min_occurrences".into())
             } else {
@@ -723,6 +727,7 @@ fn behaviour_fields(t: &Tested, reason: Option<String>) -> Vec<(&'static str, St
                 "inf".into()
             },
         ),
+        ("odds_ratio", format!("{:.2}", t.table.odds_ratio())),
         ("p", p_value(t.p)),
         ("adjusted_p", p_value(t.adjusted)),
     ];

@@ -8,7 +8,7 @@ use crate::behaviour::Escalation;
 pub const DEFAULT_MIN_RATED: u64 = 30;
 pub const DEFAULT_MIN_SUPPORT: u64 = 10;
 pub const DEFAULT_FDR: f64 = 0.05;
-pub const DEFAULT_MIN_LIFT: f64 = 1.5;
+pub const DEFAULT_MIN_ODDS_RATIO: f64 = 2.0;
 pub const DEFAULT_MIN_OCCURRENCES: u64 = 3;
 /// The longest `long_turns` an operator may set: conversations are counted
 /// by length up to this many user turns (longer ones count as this long).
@@ -30,7 +30,7 @@ pub struct Settings {
     pub min_rated: u64,
     pub min_support: u64,
     pub fdr: f64,
-    pub min_lift: f64,
+    pub min_odds_ratio: f64,
     pub min_occurrences: u64,
     pub escalation: Escalation,
     pub long_turns: LongTurns,
@@ -55,10 +55,10 @@ impl Settings {
                 "setting `fdr`: must be a false discovery rate above 0 and below 1, got {fdr}"
             ));
         }
-        let min_lift: f64 = setting_or(context, "min_lift", DEFAULT_MIN_LIFT)?;
-        if !(min_lift.is_finite() && min_lift >= 1.0) {
+        let min_odds_ratio: f64 = setting_or(context, "min_odds_ratio", DEFAULT_MIN_ODDS_RATIO)?;
+        if !(min_odds_ratio.is_finite() && min_odds_ratio >= 1.0) {
             return Err(format!(
-                "setting `min_lift`: must be a ratio of at least 1, got {min_lift}"
+                "setting `min_odds_ratio`: must be a ratio of at least 1, got {min_odds_ratio}"
             ));
         }
         let escalation = match setting(context, "escalation_tools").map(str::trim) {
@@ -88,7 +88,7 @@ impl Settings {
             min_rated,
             min_support,
             fdr,
-            min_lift,
+            min_odds_ratio,
             min_occurrences,
             escalation,
             long_turns,
@@ -119,9 +119,9 @@ impl Settings {
                 DEFAULT_FDR.to_string(),
             ),
             spec(
-                "min_lift",
-                "How many times as often interactions with a behaviour must be rated negative as those without it before it is reported (at least 1).",
-                DEFAULT_MIN_LIFT.to_string(),
+                "min_odds_ratio",
+                "How many times the odds of a negative rating with a behaviour must be those without it before it is reported (at least 1). The odds ratio rather than the lift, which a high share of negative ratings squeezes towards 1.",
+                DEFAULT_MIN_ODDS_RATIO.to_string(),
             ),
             spec(
                 "min_occurrences",

@@ -57,6 +57,18 @@ impl Table {
     }
 
     /// The difference of the two negative rates.
+    /// The odds of a negative rating with the behaviour over the odds without
+    /// it, with a half added to every cell (Haldane–Anscombe) so that an empty
+    /// cell still gives a finite figure. Unlike the lift it is not squeezed
+    /// towards 1 when most rated interactions are negative anyway (people
+    /// rate mostly when unhappy): a lift can never exceed one over the
+    /// negative rate without the behaviour, 2 when half the others are negative.
+    pub fn odds_ratio(&self) -> f64 {
+        let cell = |n: u64| n as f64 + 0.5;
+        (cell(self.with_negative) * cell(self.without_other))
+            / (cell(self.with_other) * cell(self.without_negative))
+    }
+
     pub fn risk_difference(&self) -> f64 {
         self.rate_with() - self.rate_without()
     }

@@ -715,7 +715,7 @@ fn info_declares_the_stage_the_inputs_and_every_setting() {
             "min_rated",
             "min_support",
             "fdr",
-            "min_lift",
+            "min_odds_ratio",
             "min_occurrences",
             "escalation_tools",
             "long_turns"
@@ -745,8 +745,8 @@ fn bad_settings_are_refused_by_name() {
         (vec![("fdr", "0")], "fdr"),
         (vec![("fdr", "1")], "fdr"),
         (vec![("fdr", "five")], "fdr"),
-        (vec![("min_lift", "0.5")], "min_lift"),
-        (vec![("min_lift", "inf")], "min_lift"),
+        (vec![("min_odds_ratio", "0.5")], "min_odds_ratio"),
+        (vec![("min_odds_ratio", "inf")], "min_odds_ratio"),
         (vec![("min_support", "0")], "min_support"),
         (vec![("min_rated", "-3")], "min_rated"),
         (vec![("min_occurrences", "0")], "min_occurrences"),
@@ -911,4 +911,69 @@ fn users_who_objected_to_a_hand_over_without_rating_it_are_evidence_but_not_coun
         "{}",
         findings.patterns[0].description
     );
+}
+
+/// Six raters in ten are negative without a hand-over, eight in ten with one.
+fn mostly_unhappy_raters() -> Vec<Chunk> {
+    let mut interactions = Vec::new();
+    let mut feedback = Vec::new();
+    for i in 0..300 {
+        let id = format!("ur_{i:03}");
+        let hands_over = i % 6 == 0;
+        let mut calls = vec![("lookup_employee", "{}", None)];
+        if hands_over {
+            calls.push(("transfer_to_human", "{}", None));
+        }
+        interactions.push(interaction(&id, 2, &calls));
+        let negative = if hands_over {
+            (i / 6) % 5 != 0
+        } else {
+            i % 2 == 1
+        };
+        feedback.push(explicit(&id, negative));
+    }
+    one_chunk(interactions, feedback)
+}
+
+#[test]
+fn when_most_raters_are_unhappy_anyway_a_behaviour_is_judged_by_its_odds_not_its_lift() {
+    // The lift cannot be large (1.33); the odds ratio is 2.58.
+    let (findings, _) = run(&mut rule(&[]), mostly_unhappy_raters());
+    assert_eq!(keys(&findings), vec!["outcome-drivers/escalation"]);
+    assert!(
+        findings.patterns[0]
+            .description
+            .contains("an odds ratio of 2.6"),
+        "{}",
+        findings.patterns[0].description
+    );
+    // An operator who asks for a stronger effect gets none, and the log says why.
+    let (stricter, log) = run(
+        &mut rule(&[("min_odds_ratio", "3")]),
+        mostly_unhappy_raters(),
+    );
+    assert!(stricter.patterns.is_empty(), "{:?}", keys(&stricter));
+    assert!(
+        log.iter()
+            .any(|l| field(l, "key") == "outcome-drivers/escalation"
+                && field(l, "reason") == "odds ratio 2.58 below min_odds_ratio")
+    );
+}
+
+#[test]
+fn the_odds_ratio_adds_a_half_to_every_cell() {
+    let table = stats::Table {
+        with_negative: 19,
+        with_other: 7,
+        without_negative: 80,
+        without_other: 81,
+    };
+    assert!((table.odds_ratio() - 19.5 * 81.5 / (7.5 * 80.5)).abs() < 1e-12);
+    let empty = stats::Table {
+        with_negative: 5,
+        with_other: 0,
+        without_negative: 0,
+        without_other: 5,
+    };
+    assert!(empty.odds_ratio().is_finite() && empty.odds_ratio() > 100.0);
 }
