@@ -57,6 +57,7 @@ pub mod thanks;
 
 use std::collections::{BTreeMap, HashSet};
 
+use reverie_rule_sdk::finding::{key_part, percent, saturating_u32};
 use reverie_rule_sdk::{
     CycleContext, Edit, Findings, InferredFeedback, Inputs, Interaction, Metric, Pattern, Rating,
     Role, Rule, RuleInfo, SettingSpec, Severity, Stage, Suggestion, log, setting_or,
@@ -757,27 +758,9 @@ fn anchor_fields(kind: Kind, anchor: &Anchor, stats: &KindStats, n: u64) -> Vec<
     fields
 }
 
-/// `corrections/unwanted-action/<tool>`, the tool name made safe for a key.
+/// `corrections/unwanted-action/<tool>`.
 fn unwanted_key(tool: &str) -> String {
-    let part: String = tool
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{}/{part}", Kind::UnwantedAction.key())
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
-}
-
-fn saturating_u32(n: u64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
+    format!("{}/{}", Kind::UnwantedAction.key(), key_part(tool))
 }
 
 /// Log a line whose fields are owned strings.

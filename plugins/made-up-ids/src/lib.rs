@@ -31,6 +31,7 @@ pub mod sources;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio};
 use reverie_rule_sdk::log::line;
 use reverie_rule_sdk::{
     Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
@@ -672,38 +673,6 @@ impl MadeUpIds {
 /// `made-up-ids/<tool>/<field>`.
 fn key(tool: &str, field: &str) -> String {
     format!("made-up-ids/{}/{}", key_part(tool), key_part(field))
-}
-
-/// A name made safe for a pattern key: lowercase, `/` and spaces replaced.
-fn key_part(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
-}
-
-fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
-/// Confidence grows with the evidence: 0.3 for one occurrence towards `max`.
-fn confidence(occurrences: u64, max: f64) -> f32 {
-    let n = occurrences as f64;
-    let c = 0.3 + (max - 0.3) * n / (n + 10.0);
-    ((c * 100.0).round() / 100.0) as f32
 }
 
 impl Rule for MadeUpIds {

@@ -12,6 +12,7 @@
 //!
 //! This module neither counts nor keeps anything: it fills the caller's list.
 
+use reverie_rule_sdk::finding::key_part;
 use reverie_rule_sdk::{Interaction, Role, text};
 
 use crate::classify::{ErrorClass, classify};
@@ -275,17 +276,4 @@ fn tool_name(name: &str) -> String {
     } else {
         text::truncate(name, MAX_NAME_CHARS)
     }
-}
-
-/// A tool name made safe for a pattern key: lowercase, `/` and spaces replaced.
-fn key_part(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

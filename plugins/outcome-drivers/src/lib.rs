@@ -57,7 +57,8 @@
 pub mod behaviour;
 /// The error classes of failed calls: the SDK's, which `tool-failures` uses too,
 /// so `error/<tool>/<class>` names exactly its classes.
-pub use reverie_rule_sdk::tool_errors as classify;
+pub use reverie_rule_sdk::finding::ratio;
+use reverie_rule_sdk::tool_errors as classify;
 pub mod finding;
 pub mod outcome;
 pub mod settings;
@@ -812,14 +813,6 @@ fn mark_shared(inner: &[u32], outer: &[u32], covered: &mut [bool]) -> usize {
         }
     }
     shared
-}
-
-fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
 }
 
 impl Rule for OutcomeDrivers {

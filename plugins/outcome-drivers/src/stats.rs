@@ -74,14 +74,6 @@ impl Table {
     }
 }
 
-fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
 /// `ln Γ(x)` for `x > 0`: the Lanczos approximation (g = 7, nine
 /// coefficients), relative error about 1e-15, with the reflection formula
 /// below 0.5.
@@ -286,3 +278,4 @@ mod tests {
         assert!(table(3, 1, 0, 5).lift().is_infinite());
     }
 }
+use reverie_rule_sdk::finding::ratio;

@@ -31,7 +31,8 @@
 //! interaction ids kept once.
 
 /// What counts as the same failing call made again, shared through the SDK.
-pub use reverie_rule_sdk::retries as loops;
+pub use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio};
+use reverie_rule_sdk::retries as loops;
 
 use std::collections::BTreeMap;
 
@@ -538,38 +539,6 @@ impl RetryLoops {
 /// `retry-loops/<tool>`.
 fn key(tool: &str) -> String {
     format!("retry-loops/{}", key_part(tool))
-}
-
-/// A tool name made safe for a pattern key: lowercase, `/` and spaces replaced.
-fn key_part(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
-}
-
-fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
-/// Confidence grows with the evidence: 0.3 for one occurrence towards `max`.
-fn confidence(occurrences: u64, max: f64) -> f32 {
-    let n = occurrences as f64;
-    let c = 0.3 + (max - 0.3) * n / (n + 10.0);
-    ((c * 100.0).round() / 100.0) as f32
 }
 
 impl Rule for RetryLoops {

@@ -540,68 +540,10 @@ fn the_rule_describes_itself_and_reads_only_tool_calls() {
 /// either; everything below comes from the calls and the messages.
 mod example_datasets {
     use super::*;
-    use serde_json::Value as Json;
 
-    /// The interactions of `examples/<name>` as the host hands them to
-    /// rules: messages, and each tool call joined with the `tool` message
-    /// that answers it.
+    /// The interactions of `examples/<name>` as the host hands them to rules.
     pub(super) fn load(name: &str) -> Vec<Interaction> {
-        let path = format!(
-            "{}/../../examples/{name}/interactions.jsonl",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        text.lines()
-            .filter_map(|line| serde_json::from_str::<Json>(line).ok())
-            .map(|record| {
-                let logged = record["messages"].as_array().cloned().unwrap_or_default();
-                let mut messages = Vec::new();
-                let mut made = Vec::new();
-                for (i, m) in logged.iter().enumerate() {
-                    let role = match m["role"].as_str() {
-                        Some("system") => Role::System,
-                        Some("user") => Role::User,
-                        Some("tool") => Role::Tool,
-                        _ => Role::Assistant,
-                    };
-                    messages.push(Message {
-                        role,
-                        content: m["content"].as_str().unwrap_or_default().into(),
-                        tool_call_id: m["tool_call_id"].as_str().map(str::to_string),
-                    });
-                    for call in m["tool_calls"].as_array().into_iter().flatten() {
-                        let id = call["id"].as_str().unwrap_or_default();
-                        let answer = logged
-                            .iter()
-                            .find(|r| r["tool_call_id"].as_str() == Some(id));
-                        let error = answer
-                            .filter(|r| r["is_error"].as_bool() == Some(true))
-                            .and_then(|r| r["content"].as_str())
-                            .map(str::to_string);
-                        made.push(ToolCall {
-                            id: id.to_string(),
-                            name: call["function"]["name"].as_str().unwrap_or_default().into(),
-                            arguments: call["function"]["arguments"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .into(),
-                            error,
-                            message_index: i as u32,
-                        });
-                    }
-                }
-                Interaction {
-                    id: record["id"].as_str().unwrap_or_default().into(),
-                    session_id: record["session_id"].as_str().map(str::to_string),
-                    user_id: record["user_id"].as_str().map(str::to_string),
-                    timestamp_ms: 0,
-                    config_version: None,
-                    messages,
-                    tool_calls: made,
-                    metadata: "{}".into(),
-                }
-            })
-            .collect()
+        reverie_rule_sdk::examples::interactions(name)
     }
 
     fn findings(name: &str, settings: &[(&str, &str)]) -> (Findings, Vec<LogLine>) {
@@ -635,22 +577,7 @@ mod example_datasets {
     #[test]
     fn the_help_desks_habit_of_repeating_failing_calls_is_one_pattern_over_both_tools() {
         let (findings, _) = findings("help-desk", &[]);
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/help-desk/truth.json"
-        );
-        let truth: Json = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-        let planted: std::collections::BTreeSet<&str> = truth["problems"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["id"] == "repeated-failing-call")
-            .flat_map(|p| p["interactions"].as_array().into_iter().flatten())
-            .filter_map(Json::as_str)
-            .collect();
+        let planted = reverie_rule_sdk::examples::planted("help-desk", "repeated-failing-call");
         assert!(planted.len() > 50, "truth file missing");
         let Some(habit) = findings.patterns.iter().find(|p| p.key == HABIT_KEY) else {
             panic!(
@@ -661,7 +588,7 @@ mod example_datasets {
         let hits = habit
             .evidence
             .iter()
-            .filter(|id| planted.contains(id.as_str()))
+            .filter(|id| planted.contains(id))
             .count();
         let precision = hits as f64 / habit.evidence.len() as f64;
         let recall = hits as f64 / planted.len() as f64;

@@ -11,6 +11,9 @@
 //! stderr natively) is wasm-specific.
 
 pub mod actions;
+#[cfg(feature = "examples")]
+pub mod examples;
+pub mod finding;
 pub mod json;
 pub mod retries;
 pub mod text;

@@ -62,7 +62,8 @@
 
 pub mod args;
 /// Error classes and message shapes, shared with other rules through the SDK.
-pub use reverie_rule_sdk::tool_errors as classify;
+pub use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio, saturating_u32};
+use reverie_rule_sdk::tool_errors as classify;
 pub mod messages;
 pub mod shapes;
 
@@ -1097,42 +1098,6 @@ impl ToolFailures {
 /// `tool-failures/<tool>/<class>`.
 fn group_key(tool: &str, class: ErrorClass) -> String {
     format!("tool-failures/{}/{}", key_part(tool), class.as_str())
-}
-
-/// A tool name made safe for a pattern key: lowercase, `/` and spaces replaced.
-fn key_part(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
-}
-
-fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
-/// Confidence grows with the evidence: 0.3 for one occurrence towards `max`.
-fn confidence(occurrences: u64, max: f64) -> f32 {
-    let n = occurrences as f64;
-    let c = 0.3 + (max - 0.3) * n / (n + 10.0);
-    ((c * 100.0).round() / 100.0) as f32
-}
-
-fn saturating_u32(n: u64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Rule for ToolFailures {

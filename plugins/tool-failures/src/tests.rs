@@ -653,55 +653,10 @@ fn the_same_window_gives_the_same_findings_and_log() {
 /// shop; everything below comes from the calls.
 mod example_dataset {
     use super::*;
-    use serde_json::Value as Json;
 
-    /// The interactions as the host hands them to rules: each tool call
-    /// joined with the `tool` message that answers it.
+    /// The support bot's interactions as the host hands them to rules.
     fn load() -> Vec<Interaction> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/support-bot/interactions.jsonl"
-        );
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        text.lines()
-            .filter_map(|line| serde_json::from_str::<Json>(line).ok())
-            .map(|record| {
-                let messages = record["messages"].as_array().cloned().unwrap_or_default();
-                let mut made = Vec::new();
-                for (i, m) in messages.iter().enumerate() {
-                    for call in m["tool_calls"].as_array().into_iter().flatten() {
-                        let id = call["id"].as_str().unwrap_or_default();
-                        let answer = messages
-                            .iter()
-                            .find(|r| r["tool_call_id"].as_str() == Some(id));
-                        let error = answer
-                            .filter(|r| r["is_error"].as_bool() == Some(true))
-                            .and_then(|r| r["content"].as_str())
-                            .map(str::to_string);
-                        made.push(ToolCall {
-                            id: id.to_string(),
-                            name: call["function"]["name"].as_str().unwrap_or_default().into(),
-                            arguments: call["function"]["arguments"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .into(),
-                            error,
-                            message_index: i as u32,
-                        });
-                    }
-                }
-                Interaction {
-                    id: record["id"].as_str().unwrap_or_default().into(),
-                    session_id: None,
-                    user_id: None,
-                    timestamp_ms: 0,
-                    config_version: None,
-                    messages: Vec::new(),
-                    tool_calls: made,
-                    metadata: "{}".into(),
-                }
-            })
-            .collect()
+        reverie_rule_sdk::examples::interactions("support-bot")
     }
 
     #[test]

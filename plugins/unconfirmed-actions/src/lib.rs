@@ -33,8 +33,9 @@
 //! [`MAX_EVIDENCE_TOTAL`] evidence entries, each an index into one list of
 //! interaction ids kept once.
 
+use reverie_rule_sdk::actions::{self as detect, confirm, targets, tools};
 /// The detector and its word tables, shared with other rules through the SDK.
-pub use reverie_rule_sdk::actions::{self as detect, confirm, targets, tools};
+pub use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio, saturating_u32};
 
 use std::collections::BTreeMap;
 
@@ -680,19 +681,6 @@ fn group_key(kind: ActionKind, tool: &str) -> String {
     }
 }
 
-/// A tool name made safe for a pattern key: lowercase, `/` and spaces replaced.
-fn key_part(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// A name cut to [`MAX_NAME_CHARS`] characters (on a character boundary).
 fn cut(name: &str) -> &str {
     match name.char_indices().nth(MAX_NAME_CHARS) {
@@ -709,29 +697,6 @@ fn severity(share: f64) -> Severity {
     } else {
         Severity::Low
     }
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
-}
-
-fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
-/// Confidence grows with the evidence: 0.3 for one occurrence towards `max`.
-fn confidence(occurrences: u64, max: f64) -> f32 {
-    let n = occurrences as f64;
-    let c = 0.3 + (max - 0.3) * n / (n + 10.0);
-    ((c * 100.0).round() / 100.0) as f32
-}
-
-fn saturating_u32(n: u64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Rule for UnconfirmedActions {

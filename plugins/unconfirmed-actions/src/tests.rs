@@ -671,101 +671,23 @@ fn info_declares_what_the_rule_reads_and_every_setting_it_accepts() {
 /// comes from who said what before which call.
 mod example_datasets {
     use super::*;
-    use serde_json::Value as Json;
 
-    fn path(dataset: &str, file: &str) -> String {
-        format!(
-            "{}/../../examples/{dataset}/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    }
-
-    /// The interactions as the host hands them to this rule: messages and
-    /// tool calls (each call pointing at the assistant message that made it).
+    /// The interactions of `examples/<dataset>` as the host hands them to rules.
     fn load(dataset: &str) -> Vec<Interaction> {
-        let text = std::fs::read_to_string(path(dataset, "interactions.jsonl")).unwrap_or_default();
-        text.lines()
-            .filter_map(|line| serde_json::from_str::<Json>(line).ok())
-            .map(|record| {
-                let raw = record["messages"].as_array().cloned().unwrap_or_default();
-                let mut messages = Vec::new();
-                let mut tool_calls = Vec::new();
-                for (i, m) in raw.iter().enumerate() {
-                    let role = match m["role"].as_str() {
-                        Some("user") => Role::User,
-                        Some("assistant") => Role::Assistant,
-                        Some("tool") => Role::Tool,
-                        _ => Role::System,
-                    };
-                    messages.push(Message {
-                        role,
-                        content: if role == Role::System {
-                            String::new()
-                        } else {
-                            m["content"].as_str().unwrap_or_default().into()
-                        },
-                        tool_call_id: m["tool_call_id"].as_str().map(str::to_string),
-                    });
-                    for call in m["tool_calls"].as_array().into_iter().flatten() {
-                        let id = call["id"].as_str().unwrap_or_default();
-                        let error = raw
-                            .iter()
-                            .find(|r| r["tool_call_id"].as_str() == Some(id))
-                            .filter(|r| r["is_error"].as_bool() == Some(true))
-                            .and_then(|r| r["content"].as_str())
-                            .map(str::to_string);
-                        tool_calls.push(ToolCall {
-                            id: id.to_string(),
-                            name: call["function"]["name"].as_str().unwrap_or_default().into(),
-                            arguments: call["function"]["arguments"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .into(),
-                            error,
-                            message_index: i as u32,
-                        });
-                    }
-                }
-                Interaction {
-                    id: record["id"].as_str().unwrap_or_default().into(),
-                    session_id: None,
-                    user_id: None,
-                    timestamp_ms: 0,
-                    config_version: None,
-                    messages,
-                    tool_calls,
-                    metadata: "{}".into(),
-                }
-            })
-            .collect()
+        reverie_rule_sdk::examples::interactions(dataset)
     }
 
     /// The interactions the dataset's truth lists for one planted problem.
     fn truth(dataset: &str, problem: &str) -> Vec<String> {
-        let text = std::fs::read_to_string(path(dataset, "truth.json")).unwrap_or_default();
-        let truth: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
-        truth["problems"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["id"].as_str() == Some(problem))
-            .flat_map(|p| p["interactions"].as_array().cloned().unwrap_or_default())
-            .filter_map(|id| id.as_str().map(str::to_string))
-            .collect()
+        reverie_rule_sdk::examples::planted(dataset, problem)
     }
 
     fn findings(dataset: &str) -> (Findings, Vec<LogLine>) {
         let window = load(dataset);
         assert!(window.len() >= 2000, "{dataset} missing: {}", window.len());
         // The dataset's own live prompt: the first system message.
-        let text = std::fs::read_to_string(path(dataset, "interactions.jsonl")).unwrap_or_default();
-        let first: Json = text
-            .lines()
-            .next()
-            .and_then(|l| serde_json::from_str(l).ok())
-            .unwrap_or(Json::Null);
-        let prompt = first["messages"][0]["content"].as_str().unwrap_or_default();
-        let mut r = match UnconfirmedActions::new(reverie_rule_sdk::test_context(prompt, &[])) {
+        let prompt = reverie_rule_sdk::examples::prompt(dataset);
+        let mut r = match UnconfirmedActions::new(reverie_rule_sdk::test_context(&prompt, &[])) {
             Ok(r) => r,
             Err(e) => panic!("{e}"),
         };
