@@ -32,7 +32,8 @@
 //! could leave unreported ([`assumed_unreported`]); otherwise `below_threshold`,
 //! listed in that one report and then dropped.
 //!
-//! **Suggestions.** Identical edits are one. Each goes to the first problem it
+//! **Suggestions.** Identical edits are one, and so are one instruction for
+//! fewer tools and the same for more (the wider kept). Each goes to the first problem it
 //! addresses; a problem keeps its best two (specific first, then by
 //! confidence); the others are counted as left out. A suggestion is *ready*
 //! when it passes the gate ([`Gate`]): its problem affects at least
@@ -507,6 +508,7 @@ fn pick_suggestions(
             });
         }
     }
+    fold_narrower(&mut merged);
     // Best first: by problem rank, then edits before flags, specific first, then confidence.
     merged.sort_by(|a, b| {
         let flag = |c: &Candidate| matches!(c.suggestion.edit, Edit::FlagForReview { .. });
@@ -532,6 +534,72 @@ fn pick_suggestions(
         kept.push(c);
     }
     (kept, left_out)
+}
+
+/// One instruction for fewer tools is part of the same instruction for more:
+/// "Before you call `refund`, ..." from one rule and "Before you call
+/// `cancel_reservation` or `refund`, ..." from another, for one problem, are
+/// one edit. The narrower is folded into the wider (its rules and best
+/// confidence kept), so a problem's two edits are never one said twice.
+fn fold_narrower(merged: &mut Vec<Candidate>) {
+    fn shape(c: &Candidate) -> Option<(String, Vec<&str>)> {
+        match &c.suggestion.edit {
+            Edit::AppendInstruction { text } => Some(name_lists(text)),
+            _ => None,
+        }
+    }
+    let mut i = 0;
+    while i < merged.len() {
+        let wider = shape(&merged[i]).and_then(|(template, names)| {
+            merged.iter().enumerate().position(|(j, other)| {
+                j != i
+                    && other.problem == merged[i].problem
+                    && shape(other).is_some_and(|(t, n)| {
+                        t == template && n.len() > names.len() && names.iter().all(|x| n.contains(x))
+                    })
+            })
+        });
+        match wider {
+            Some(j) => {
+                let narrower = merged.remove(i);
+                let j = if j > i { j - 1 } else { j };
+                let kept = &mut merged[j].suggestion;
+                kept.confidence = kept.confidence.max(narrower.suggestion.confidence);
+                for rule in narrower.suggestion.rules {
+                    if !kept.rules.contains(&rule) {
+                        kept.rules.push(rule);
+                    }
+                }
+            }
+            None => i += 1,
+        }
+    }
+}
+
+/// An instruction's text with each list of `backticked` names ("`a`",
+/// "`a` or `b`", "`a`, `b` and `c`") replaced by one placeholder, and the
+/// names.
+fn name_lists(text: &str) -> (String, Vec<&str>) {
+    const JOINERS: &[&str] = &[" or ", ", ", " and ", ", or ", ", and "];
+    let mut template = String::new();
+    let mut names = Vec::new();
+    let mut rest = text;
+    let mut in_list = false;
+    while let Some(open) = rest.find('`') {
+        let Some(len) = rest[open + 1..].find('`') else {
+            break;
+        };
+        let before = &rest[..open];
+        if !(in_list && JOINERS.contains(&before)) {
+            template.push_str(before);
+            template.push_str("{}");
+        }
+        names.push(&rest[open + 1..open + 1 + len]);
+        rest = &rest[open + len + 2..];
+        in_list = true;
+    }
+    template.push_str(rest);
+    (template, names)
 }
 
 /// Whether an edit names something specific: a `backticked` name, or a

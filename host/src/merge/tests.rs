@@ -597,3 +597,70 @@ fn a_facet_nearly_all_inside_adds_the_few_interactions_only_it_saw() {
         "20 of 23 inside: its 3 others count"
     );
 }
+
+#[test]
+fn the_same_instruction_for_fewer_tools_is_folded_into_the_one_for_more() {
+    let acted = ids("a", 0..40);
+    let rules = vec![
+        (
+            "unconfirmed-actions".into(),
+            findings(
+                vec![pattern("unconfirmed-actions/unconfirmed/any-tool", acted.clone())],
+                vec![append(
+                    "Before you call `cancel_reservation` or `refund`, say what you will do and \
+                     ask the user to confirm; call it only after a clear yes.",
+                    "unconfirmed-actions/unconfirmed/any-tool",
+                    0.7,
+                )],
+            ),
+        ),
+        (
+            "corrections".into(),
+            findings(
+                vec![pattern("corrections/unwanted-action/refund", ids("a", 0..12))],
+                vec![
+                    append(
+                        "Before you call `refund`, say what you will do and ask the user to \
+                         confirm; call it only after a clear yes.",
+                        "corrections/unwanted-action/refund",
+                        0.8,
+                    ),
+                    // Another instruction naming the same tool is no narrower copy.
+                    append(
+                        "When `refund` fails, tell the user.",
+                        "corrections/unwanted-action/refund",
+                        0.6,
+                    ),
+                ],
+            ),
+        ),
+    ];
+    let m = run(&rules, 1000, "P");
+    assert_eq!(m.problems.len(), 1);
+    let texts: Vec<String> = m
+        .suggestions
+        .iter()
+        .map(|s| match &s.edit {
+            Edit::AppendInstruction { text } => text.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:#?}");
+    assert!(texts[0].starts_with("Before you call `cancel_reservation` or `refund`,"));
+    assert_eq!(texts[1], "When `refund` fails, tell the user.");
+    assert_eq!(m.suggestions[0].confidence, 0.8, "the best confidence is kept");
+    assert_eq!(m.suggestions[0].rules, ["unconfirmed-actions", "corrections"]);
+}
+
+#[test]
+fn name_lists_are_one_placeholder_whatever_their_length() {
+    let (a, names_a) = name_lists("Before you call `x`, ask.");
+    let (b, names_b) = name_lists("Before you call `x`, `y` or `z`, ask.");
+    assert_eq!(a, b);
+    assert_eq!(a, "Before you call {}, ask.");
+    assert_eq!(names_a, ["x"]);
+    assert_eq!(names_b, ["x", "y", "z"]);
+    // Two separate lists stay two placeholders.
+    let (c, _) = name_lists("Call `a` with `b` only.");
+    assert_eq!(c, "Call {} with {} only.");
+}

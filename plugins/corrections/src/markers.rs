@@ -428,6 +428,9 @@ const INTERJECTIONS: &[&str] = &["no", "non", "nao"];
 /// rather than negate the saying ("No, I said Friday").
 const INTERJECTIONS_BEFORE_SAYING: &[&str] = &["no", "nein", "non", "nao", "nee"];
 
+/// A plain "no" in the seven languages, as a reply to a yes-or-no question.
+const PLAIN_NO: &[&str] = &["no", "nope", "nah", "nein", "non", "nao", "nee"];
+
 /// The user says what they said: "I said", "ich sagte". What follows names
 /// what they want instead of what the answer gave.
 const SAYINGS: &[(&str, &str)] = &[
@@ -729,6 +732,8 @@ const QUESTION_WORDS: &[(&str, &str)] = &[
     ("en", "who"),
     ("en", "how"),
     ("en", "or"),
+    ("en", "why"),
+    ("en", "whose"),
     ("de", "welche"),
     ("de", "welcher"),
     ("de", "welches"),
@@ -740,6 +745,12 @@ const QUESTION_WORDS: &[(&str, &str)] = &[
     ("de", "wer"),
     ("de", "wie"),
     ("de", "oder"),
+    ("de", "womit"),
+    ("de", "wofur"),
+    ("de", "woher"),
+    ("de", "wieviel"),
+    ("de", "wieviele"),
+    ("de", "warum"),
     ("es", "cual"),
     ("es", "cuales"),
     ("es", "que"),
@@ -761,6 +772,9 @@ const QUESTION_WORDS: &[(&str, &str)] = &[
     ("fr", "combien"),
     ("fr", "quoi"),
     ("fr", "quest"),
+    ("fr", "pourquoi"),
+    ("fr", "lequel"),
+    ("fr", "laquelle"),
     ("it", "quale"),
     ("it", "quali"),
     ("it", "cosa"),
@@ -771,6 +785,7 @@ const QUESTION_WORDS: &[(&str, &str)] = &[
     ("it", "quanto"),
     ("it", "quanti"),
     ("it", "o"),
+    ("it", "perche"),
     ("pt", "qual"),
     ("pt", "quais"),
     ("pt", "quando"),
@@ -789,6 +804,8 @@ const QUESTION_WORDS: &[(&str, &str)] = &[
     ("nl", "hoe"),
     ("nl", "hoeveel"),
     ("nl", "of"),
+    ("nl", "waarom"),
+    ("nl", "waarmee"),
 ];
 
 /// Grammar words that say nothing about what a sentence is about: articles,
@@ -1285,6 +1302,11 @@ impl<'a> Words<'a> {
     /// plain "no" ("No, ...", "Non, ...", "Não, ...").
     pub fn is_interjection(&self, at: usize) -> bool {
         INTERJECTIONS.contains(&self.word(at))
+    }
+
+    /// The word at `at` is a plain "no" (`nein`, `nee`, `non`, ...).
+    pub fn is_plain_no(&self, at: usize) -> bool {
+        PLAIN_NO.contains(&self.word(at))
     }
 
     /// Has a word a term correction can rest on: a term negation, "again",

@@ -11,7 +11,11 @@
 //! - **negated**: a term negation ("not", "nicht", "no", "pas") before a term
 //!   that a *stated* sentence of the answer holds (a question's words are the
 //!   agent's, not a claim); or before a term in the same slot as another term
-//!   the reply gives ("Pago en euros, no en dólares": `en _`, twice);
+//!   the reply gives ("Pago en euros, no en dólares": `en _`, twice); or,
+//!   after an answer that states something (an open question after it, such
+//!   as "Which one would you like?", is no question this answers), set off
+//!   by a pause against a term the sentence gave before it after a grammar
+//!   word ("in euros, not dollars"; never "Great, not bad");
 //! - **again**: a verbless sentence with "again" and a term of the answer
 //!   ("Dollars again?", "¿Otra vez dólares?");
 //! - **said**: "I said", "ich sagte", then a term the answer does not hold;
@@ -195,6 +199,10 @@ struct Sentence<'w> {
     question: bool,
     /// Its first word is followed by a pause ("No, ...", "Non !").
     paused: bool,
+    /// The words that follow a comma, dash or semicolon, lowercase and
+    /// without accents: a contrast ("in euros, not dollars") is set off by
+    /// one, where "a bicicleta no comboio" runs on.
+    after_pause: Vec<String>,
 }
 
 impl<'w> Sentence<'w> {
@@ -208,11 +216,20 @@ impl<'w> Sentence<'w> {
         let paused = first_end
             .and_then(|at| text[at..].chars().next())
             .is_some_and(|c| matches!(c, ',' | '.' | '!' | ';' | ':' | '—' | '–'));
+        let after_pause = text
+            .match_indices([',', ';', '-', '—', '–'])
+            .filter_map(|(at, mark)| {
+                let rest = text[at + mark.len()..].trim_start();
+                let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
+                (!word.is_empty()).then(|| text::fold_diacritics(&word.to_lowercase()))
+            })
+            .collect();
         Sentence {
             words,
             marked,
             question: is_question(text),
             paused,
+            after_pause,
         }
     }
 
@@ -275,6 +292,46 @@ impl<'w> Sentence<'w> {
             parallel.then_some(term)
         })
     }
+
+    /// The term a negation set off by a pause sets against another term the
+    /// sentence gave before it, after a grammar word: "in euros, not dollars",
+    /// "I'm paying in euros, not USD". The contrast itself says which is wanted, so the
+    /// answer need not hold the negated term (an agent that wrote "$319"
+    /// never wrote "dollars"), and a question ("Can you give me that in
+    /// euros, not dollars?") corrects as well as a statement.
+    fn contrasted(&self) -> Option<&str> {
+        let len = self.words.len();
+        (1..len).find_map(|at| {
+            if !self.words.is_term_negation(at)
+                || !self.after_pause.iter().any(|w| w == self.words.word_at(at))
+            {
+                return None;
+            }
+            let mut next = at + 1;
+            while next < len
+                && next <= at + NEGATION_SKIP
+                && self.term(next).is_none()
+                && markers::is_function_word(self.words.word_at(next))
+            {
+                next += 1;
+            }
+            if next >= len {
+                return None;
+            }
+            let term = self.term(next)?;
+            // The wanted term follows a grammar word ("in euros", "pago en
+            // euros"): it names a thing in a slot, where "Great, not bad" or
+            // "Gut, nicht schlecht" open with a verdict.
+            (1..at)
+                .filter(|&k| {
+                    !self.words.is_term_negation(k - 1)
+                        && markers::is_function_word(self.words.word_at(k - 1))
+                })
+                .filter_map(|k| self.term(k))
+                .any(|wanted| !agree(wanted, term))
+                .then_some(term)
+        })
+    }
 }
 
 /// The term correction in `reply` to `answer`, if any. `words` are the
@@ -307,6 +364,12 @@ pub fn replaced<'e>(
             .collect()
     };
     let confirms = sentences.first().is_some_and(|s| s.words.confirms());
+    // "No, don't cancel it" after "Shall I cancel it?": a plain no, then what
+    // it declines, answers the agent's question; it negates no claim.
+    let declines = sentences
+        .first()
+        .is_some_and(|s| s.paused && s.words.is_plain_no(0))
+        && answer.get().asks;
     let adds = sentences.iter().any(|s| s.words.adds());
     // An answer that states something and asks nothing open: a new term in
     // the reply cannot be the answer to a question of the agent.
@@ -324,7 +387,14 @@ pub fn replaced<'e>(
         {
             found = Some((Shape::Said, term.to_string()));
         } else if !sentence.question
+            && !declines
             && let Some(term) = sentence.negated(&answer)
+        {
+            found = Some((Shape::Negated, term.to_string()));
+        } else if !confirms
+            && len <= MAX_REPLY_WORDS
+            && answer.get().states()
+            && let Some(term) = sentence.contrasted()
         {
             found = Some((Shape::Negated, term.to_string()));
         } else if len <= AGAIN_MAX_WORDS

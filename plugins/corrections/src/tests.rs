@@ -1700,3 +1700,75 @@ fn a_term_correction_anchors_on_the_tool_and_gets_the_misunderstood_fix() {
     assert_eq!(get("signal_negated_term").as_deref(), Some("4"));
     assert_eq!(get("signal_replaced_term").as_deref(), Some("8"));
 }
+
+#[test]
+fn a_wanted_term_set_against_an_unwanted_one_corrects_an_answer_that_never_named_it() {
+    // The agent wrote "$319": neither "dollars" nor "USD" is in its answer.
+    let ask = "A flight to Madrid on Friday, prices in euros please.";
+    let answer = "The round trip is $319, leaving Friday at 9:40.";
+    for reply in [
+        "I'm paying in euros, not USD",
+        "Can you give me that in euros, not dollars?",
+        "Ich zahle in Euro, nicht Dollar.",
+        "¿Me lo puedes dar en euros, no dólares?",
+        "Je paie en euros, pas en dollars.",
+    ] {
+        assert!(
+            matches!(
+                reply_to(ask, answer, reply),
+                Some((Kind::Misunderstood | Kind::Contradicted, Signal::NegatedTerm))
+            ),
+            "{reply}: {:?}",
+            reply_to(ask, answer, reply)
+        );
+    }
+    // A verdict with a negation is no contrast, nor a negation that runs on
+    // without a pause ("no comboio" is "on the train" in Portuguese).
+    for reply in [
+        "Great, not bad at all",
+        "Perfect, not a problem",
+        "Gut, nicht schlecht",
+        "Posso levar a bicicleta no comboio?",
+    ] {
+        assert_eq!(reply_to(ask, answer, reply), None, "{reply}");
+    }
+}
+
+#[test]
+fn a_contrast_corrects_a_list_of_fares_that_ends_with_which_one() {
+    let ask = "Flights to Rome on the 15th, prices in euros please.";
+    let fares = "Available flights: NV415 at 12:00 for $968, NV849 at 17:50 for $590. \
+                 Which one would you like?";
+    assert!(matches!(
+        reply_to(ask, fares, "Can you give me that in euros, not dollars?"),
+        Some((_, Signal::NegatedTerm))
+    ));
+    // A question alone states nothing a contrast could correct.
+    assert_eq!(
+        reply_to(ask, "Which currency would you like?", "In euros, not dollars."),
+        None
+    );
+}
+
+#[test]
+fn a_no_to_the_agents_offer_and_a_choice_asked_for_are_answers_not_corrections() {
+    let ask = "Can I still cancel my booking?";
+    for (offer, reply) in [
+        (
+            "Puedo cancelar MEBF5P; el reembolso irá a tu Visa. ¿Quieres que la cancele?",
+            "No, no la canceles.",
+        ),
+        (
+            "Ich kann K37QME stornieren; die Erstattung geht auf Ihre Amex. Soll ich?",
+            "Nein, bitte nicht stornieren.",
+        ),
+        (
+            "I can cancel MEBF5P and refund your Visa. Shall I go ahead?",
+            "No, don't cancel it.",
+        ),
+        ("Danke, Moritz. Womit möchten Sie bezahlen?", "Die Visa auf 7541 bitte."),
+        ("Thanks. Why would you like to change it?", "The meeting moved, Friday please."),
+    ] {
+        assert_eq!(reply_to(ask, offer, reply), None, "{offer} -> {reply}");
+    }
+}

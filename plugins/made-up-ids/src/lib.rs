@@ -537,6 +537,19 @@ impl MadeUpIds {
         let mut patterns = Vec::new();
         let mut suggestions = Vec::new();
         let mut dropped = 0usize;
+        // Per field, the tools whose made-up values are many enough to count
+        // (all but `min_share`, which the field as a whole must pass): one
+        // habit of the agent with one field, whatever tool it sends it to.
+        let mut by_field: BTreeMap<&str, Vec<(&str, &Group)>> = BTreeMap::new();
+        for ((tool, field), group) in &groups {
+            if group.interactions() >= self.settings.min_occurrences {
+                by_field.entry(field.as_str()).or_default().push((tool.as_str(), group));
+            }
+        }
+        let habits: Vec<(&str, Vec<(&str, &Group)>)> = by_field
+            .into_iter()
+            .filter(|(_, tools)| tools.len() >= 2 && self.habit_share(tools) >= self.settings.min_share)
+            .collect();
         for ((tool, field), group) in groups {
             let mut fields = vec![
                 ("key", key(tool, field)),
@@ -547,7 +560,14 @@ impl MadeUpIds {
                 ("rebuilt_failed", group.rebuilt.failed.to_string()),
                 ("checked", group.checked.to_string()),
             ];
-            if let Some(reason) = self.dropped_because(tool, group) {
+            let in_habit = habits
+                .iter()
+                .any(|(f, tools)| *f == field.as_str() && tools.iter().any(|(t, _)| *t == tool.as_str()));
+            let reason = self
+                .dropped_because(tool, group)
+                // A tool below `min_share` on its own counts in its field's habit.
+                .filter(|_| !(in_habit && group.interactions() >= self.settings.min_occurrences));
+            if let Some(reason) = reason {
                 if dropped < LOG_GROUPS {
                     fields.push(("reason", reason));
                     log.push(line("dropped", &fields));
@@ -559,6 +579,21 @@ impl MadeUpIds {
                 log.push(line("pattern", &fields));
             }
             let (pattern, fix) = self.pattern(tool, field, group);
+            patterns.push(pattern);
+            if !in_habit {
+                suggestions.push(fix);
+            }
+        }
+        for (field, tools) in &habits {
+            let (pattern, fix) = self.habit(field, tools);
+            log.push(line(
+                "pattern",
+                &[
+                    ("key", pattern.key.clone()),
+                    ("interactions", pattern.occurrences.to_string()),
+                    ("tools", tools.len().to_string()),
+                ],
+            ));
             patterns.push(pattern);
             suggestions.push(fix);
         }
@@ -668,6 +703,94 @@ impl MadeUpIds {
         };
         (pattern, fix)
     }
+}
+
+impl MadeUpIds {
+    /// Made-up values of a field over the calls of the tools it went to.
+    fn habit_share(&self, tools: &[(&str, &Group)]) -> f64 {
+        let made_up: u64 = tools.iter().map(|(_, g)| g.made_up().0).sum();
+        let calls: u64 = tools
+            .iter()
+            .map(|(t, _)| self.tools.get(*t).copied().unwrap_or(0))
+            .sum();
+        ratio(made_up, calls)
+    }
+
+    /// The habit of making up one field's values for several tools (most
+    /// interactions first): every interaction of theirs, and one fix naming
+    /// the field and the first two tools.
+    fn habit(&self, field: &str, tools: &[(&str, &Group)]) -> (Pattern, Suggestion) {
+        let mut indices: Vec<u32> = tools.iter().flat_map(|(_, g)| g.evidence()).collect();
+        // Ids are kept once, in window order, so their indices sort by it.
+        indices.sort_unstable();
+        indices.dedup();
+        let n = indices.len() as u64;
+        let share = ratio(n, self.interactions);
+        let (made_up, failed) = tools.iter().fold((0, 0), |(m, f), (_, g)| {
+            let (gm, gf) = g.made_up();
+            (m + gm, f + gf)
+        });
+        let named = match tools {
+            [a, b, ..] => format!("`{}` or `{}`", a.0, b.0),
+            [a] => format!("`{}`", a.0),
+            [] => String::new(),
+        };
+        let per_tool = tools
+            .iter()
+            .map(|(t, g)| format!("`{t}` in {}", g.interactions()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let key = habit_key(field);
+        let pattern = Pattern {
+            key: key.clone(),
+            title: format!("The agent makes up `{field}` values"),
+            description: format!(
+                "Values of `{field}` that appeared in no earlier user message, successful tool \
+                 result or system prompt went to {} tools in {n} of {} interactions ({}): \
+                 {per_tool}; {made_up} calls, {failed} of them failed.",
+                tools.len(),
+                self.interactions,
+                percent(share),
+            ),
+            severity: if share >= HIGH_SHARE {
+                Severity::High
+            } else if share >= MEDIUM_SHARE {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
+            occurrences: u32::try_from(n).unwrap_or(u32::MAX),
+            evidence: indices
+                .iter()
+                .filter_map(|i| self.ids.get(*i as usize).cloned())
+                .collect(),
+        };
+        let mut addresses = vec![key];
+        addresses.extend(tools.iter().map(|(t, _)| self::key(t, field)));
+        let fix = Suggestion {
+            edit: Edit::AppendInstruction(format!(
+                "When you call {named}, use only `{field}` values the user gave or a tool \
+                 returned; when you do not have one, look it up or ask the user."
+            )),
+            rationale: format!(
+                "In {n} interactions ({} of the window) the agent sent a value of `{field}` that \
+                 appeared nowhere before the call, to {} tools ({per_tool}): {made_up} calls, \
+                 {failed} of them failed ({}).",
+                percent(share),
+                tools.len(),
+                percent(ratio(failed, made_up)),
+            ),
+            confidence: confidence(n, 0.6 + 0.25 * ratio(failed, made_up)),
+            addresses,
+        };
+        (pattern, fix)
+    }
+}
+
+/// `made-up-ids/<field>/any-tool`: three parts like a tool's key, and no
+/// tool is called `any-tool` by a field's name.
+fn habit_key(field: &str) -> String {
+    format!("made-up-ids/{}/any-tool", key_part(field))
 }
 
 /// `made-up-ids/<tool>/<field>`.

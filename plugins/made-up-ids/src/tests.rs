@@ -583,3 +583,71 @@ mod example_datasets {
         );
     }
 }
+
+/// The agent refunds to a payment id it built from the last digits it heard.
+fn invented_refund(id: &str) -> Interaction {
+    convo(id)
+        .user("Please refund booking ZFA04Y to my Mastercard ending 1120.")
+        .call(
+            "refund",
+            r#"{"reservation_id": "ZFA04Y", "payment_id": "credit_card_1120"}"#,
+            "refund failed: unknown payment_id",
+            true,
+        )
+        .reply("The refund could not be made.")
+        .done()
+}
+
+/// Refunds done right: the id the lookup returned.
+fn looked_up_refund(id: &str) -> Interaction {
+    convo(id)
+        .user("Refund ZFA04Y to my card please, user mia_li_3668.")
+        .call(
+            "get_user_details",
+            r#"{"user_id": "mia_li_3668"}"#,
+            r#"{"payment_methods": {"credit_card_9920113": {"last_four": "1120"}}}"#,
+            false,
+        )
+        .call(
+            "refund",
+            r#"{"reservation_id": "ZFA04Y", "payment_id": "credit_card_9920113"}"#,
+            r#"{"status": "refunded"}"#,
+            false,
+        )
+        .done()
+}
+
+#[test]
+fn one_field_made_up_for_several_tools_is_one_habit_with_one_fix() {
+    // Bookings: 10 made up of 20. Refunds: 4 of 100, under `min_share` alone.
+    let mut window: Vec<Interaction> = Vec::new();
+    window.extend((0..10).map(|i| invented_card(&format!("b{i:02}"))));
+    window.extend((0..10).map(|i| looked_up_card(&format!("c{i:02}"))));
+    window.extend((0..4).map(|i| invented_refund(&format!("r{i:02}"))));
+    window.extend((0..96).map(|i| looked_up_refund(&format!("s{i:02}"))));
+    let (findings, log) = run(&mut rule(&[]), window);
+    let keys: Vec<&str> = findings.patterns.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "made-up-ids/book_reservation/payment_id",
+            "made-up-ids/refund/payment_id",
+            "made-up-ids/payment_id/any-tool"
+        ]
+    );
+    let habit = &findings.patterns[2];
+    assert_eq!(habit.occurrences, 14);
+    assert_eq!(habit.evidence.first().map(String::as_str), Some("b00"));
+    assert_eq!(findings.suggestions.len(), 1);
+    let Edit::AppendInstruction(text) = &findings.suggestions[0].edit else {
+        panic!("{:?}", findings.suggestions[0].edit);
+    };
+    assert_eq!(
+        text,
+        "When you call `book_reservation` or `refund`, use only `payment_id` values the user \
+         gave or a tool returned; when you do not have one, look it up or ask the user."
+    );
+    assert!(log.iter().any(|l| l.message == "pattern"
+        && field(l, "key") == Some("made-up-ids/payment_id/any-tool")
+        && field(l, "tools") == Some("2")));
+}

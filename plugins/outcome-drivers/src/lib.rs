@@ -57,13 +57,13 @@
 pub mod behaviour;
 /// The error classes of failed calls: the SDK's, which `tool-failures` uses too,
 /// so `error/<tool>/<class>` names exactly its classes.
-pub use reverie_rule_sdk::finding::ratio;
-use reverie_rule_sdk::tool_errors as classify;
+pub use reverie_rule_sdk::tool_errors as classify;
 pub mod finding;
 pub mod outcome;
 pub mod settings;
 pub mod stats;
 
+use reverie_rule_sdk::finding::ratio;
 use std::collections::BTreeMap;
 
 use reverie_rule_sdk::actions::Detector;

@@ -9,6 +9,8 @@
 //! a few hundred multiplications, not a million. This module knows nothing of
 //! behaviours or ratings.
 
+use reverie_rule_sdk::finding::ratio;
+
 /// A 2×2 table of rated interactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Table {
@@ -278,4 +280,3 @@ mod tests {
         assert!(table(3, 1, 0, 5).lift().is_infinite());
     }
 }
-use reverie_rule_sdk::finding::ratio;

@@ -31,9 +31,9 @@
 //! interaction ids kept once.
 
 /// What counts as the same failing call made again, shared through the SDK.
-pub use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio};
-use reverie_rule_sdk::retries as loops;
+pub use reverie_rule_sdk::retries as loops;
 
+use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio};
 use std::collections::BTreeMap;
 
 use reverie_rule_sdk::log::line;

@@ -126,6 +126,13 @@ const KEYWORDS: &[(ErrorClass, &[Key])] = {
                 W("connection reset"),
                 W("reset by peer"),
                 W("bad gateway"),
+                // A backend behind the tool failed, or the tool says to come back.
+                W("upstream error"),
+                W("upstream connect error"),
+                W("try again later"),
+                W("retry later"),
+                W("temporarily"),
+                S("overloaded"),
             ],
         ),
         (
@@ -245,6 +252,11 @@ mod tests {
             ("rate limit reached, slow down", ErrorClass::RateLimited),
             ("404: record not found", ErrorClass::NotFound),
             ("no such employee", ErrorClass::NotFound),
+            (
+                "upstream error (inventory provider), please retry later",
+                ErrorClass::Unavailable,
+            ),
+            ("Service temporarily overloaded", ErrorClass::Unavailable),
             ("unknown id 'x1'", ErrorClass::NotFound),
             (
                 "invalid employee id 'e-1234': expected format A9999",

@@ -62,11 +62,11 @@
 
 pub mod args;
 /// Error classes and message shapes, shared with other rules through the SDK.
-pub use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio, saturating_u32};
-use reverie_rule_sdk::tool_errors as classify;
+pub use reverie_rule_sdk::tool_errors as classify;
 pub mod messages;
 pub mod shapes;
 
+use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio, saturating_u32};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 

@@ -33,9 +33,9 @@
 //! [`MAX_EVIDENCE_TOTAL`] evidence entries, each an index into one list of
 //! interaction ids kept once.
 
-use reverie_rule_sdk::actions::{self as detect, confirm, targets, tools};
 /// The detector and its word tables, shared with other rules through the SDK.
-pub use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio, saturating_u32};
+pub use reverie_rule_sdk::actions::{self as detect, confirm, targets, tools};
+use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio, saturating_u32};
 
 use std::collections::BTreeMap;
 
