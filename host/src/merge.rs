@@ -555,7 +555,9 @@ fn fold_narrower(merged: &mut Vec<Candidate>) {
                 j != i
                     && other.problem == merged[i].problem
                     && shape(other).is_some_and(|(t, n)| {
-                        t == template && n.len() > names.len() && names.iter().all(|x| n.contains(x))
+                        t == template
+                            && n.len() > names.len()
+                            && names.iter().all(|x| n.contains(x))
                     })
             })
         });

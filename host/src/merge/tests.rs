@@ -605,7 +605,10 @@ fn the_same_instruction_for_fewer_tools_is_folded_into_the_one_for_more() {
         (
             "unconfirmed-actions".into(),
             findings(
-                vec![pattern("unconfirmed-actions/unconfirmed/any-tool", acted.clone())],
+                vec![pattern(
+                    "unconfirmed-actions/unconfirmed/any-tool",
+                    acted.clone(),
+                )],
                 vec![append(
                     "Before you call `cancel_reservation` or `refund`, say what you will do and \
                      ask the user to confirm; call it only after a clear yes.",
@@ -617,7 +620,10 @@ fn the_same_instruction_for_fewer_tools_is_folded_into_the_one_for_more() {
         (
             "corrections".into(),
             findings(
-                vec![pattern("corrections/unwanted-action/refund", ids("a", 0..12))],
+                vec![pattern(
+                    "corrections/unwanted-action/refund",
+                    ids("a", 0..12),
+                )],
                 vec![
                     append(
                         "Before you call `refund`, say what you will do and ask the user to \
@@ -648,8 +654,14 @@ fn the_same_instruction_for_fewer_tools_is_folded_into_the_one_for_more() {
     assert_eq!(texts.len(), 2, "{texts:#?}");
     assert!(texts[0].starts_with("Before you call `cancel_reservation` or `refund`,"));
     assert_eq!(texts[1], "When `refund` fails, tell the user.");
-    assert_eq!(m.suggestions[0].confidence, 0.8, "the best confidence is kept");
-    assert_eq!(m.suggestions[0].rules, ["unconfirmed-actions", "corrections"]);
+    assert_eq!(
+        m.suggestions[0].confidence, 0.8,
+        "the best confidence is kept"
+    );
+    assert_eq!(
+        m.suggestions[0].rules,
+        ["unconfirmed-actions", "corrections"]
+    );
 }
 
 #[test]

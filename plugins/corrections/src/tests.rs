@@ -1716,7 +1716,10 @@ fn a_wanted_term_set_against_an_unwanted_one_corrects_an_answer_that_never_named
         assert!(
             matches!(
                 reply_to(ask, answer, reply),
-                Some((Kind::Misunderstood | Kind::Contradicted, Signal::NegatedTerm))
+                Some((
+                    Kind::Misunderstood | Kind::Contradicted,
+                    Signal::NegatedTerm
+                ))
             ),
             "{reply}: {:?}",
             reply_to(ask, answer, reply)
@@ -1745,7 +1748,11 @@ fn a_contrast_corrects_a_list_of_fares_that_ends_with_which_one() {
     ));
     // A question alone states nothing a contrast could correct.
     assert_eq!(
-        reply_to(ask, "Which currency would you like?", "In euros, not dollars."),
+        reply_to(
+            ask,
+            "Which currency would you like?",
+            "In euros, not dollars."
+        ),
         None
     );
 }
@@ -1766,8 +1773,14 @@ fn a_no_to_the_agents_offer_and_a_choice_asked_for_are_answers_not_corrections()
             "I can cancel MEBF5P and refund your Visa. Shall I go ahead?",
             "No, don't cancel it.",
         ),
-        ("Danke, Moritz. Womit möchten Sie bezahlen?", "Die Visa auf 7541 bitte."),
-        ("Thanks. Why would you like to change it?", "The meeting moved, Friday please."),
+        (
+            "Danke, Moritz. Womit möchten Sie bezahlen?",
+            "Die Visa auf 7541 bitte.",
+        ),
+        (
+            "Thanks. Why would you like to change it?",
+            "The meeting moved, Friday please.",
+        ),
     ] {
         assert_eq!(reply_to(ask, offer, reply), None, "{offer} -> {reply}");
     }

@@ -543,12 +543,17 @@ impl MadeUpIds {
         let mut by_field: BTreeMap<&str, Vec<(&str, &Group)>> = BTreeMap::new();
         for ((tool, field), group) in &groups {
             if group.interactions() >= self.settings.min_occurrences {
-                by_field.entry(field.as_str()).or_default().push((tool.as_str(), group));
+                by_field
+                    .entry(field.as_str())
+                    .or_default()
+                    .push((tool.as_str(), group));
             }
         }
         let habits: Vec<(&str, Vec<(&str, &Group)>)> = by_field
             .into_iter()
-            .filter(|(_, tools)| tools.len() >= 2 && self.habit_share(tools) >= self.settings.min_share)
+            .filter(|(_, tools)| {
+                tools.len() >= 2 && self.habit_share(tools) >= self.settings.min_share
+            })
             .collect();
         for ((tool, field), group) in groups {
             let mut fields = vec![
@@ -560,9 +565,9 @@ impl MadeUpIds {
                 ("rebuilt_failed", group.rebuilt.failed.to_string()),
                 ("checked", group.checked.to_string()),
             ];
-            let in_habit = habits
-                .iter()
-                .any(|(f, tools)| *f == field.as_str() && tools.iter().any(|(t, _)| *t == tool.as_str()));
+            let in_habit = habits.iter().any(|(f, tools)| {
+                *f == field.as_str() && tools.iter().any(|(t, _)| *t == tool.as_str())
+            });
             let reason = self
                 .dropped_because(tool, group)
                 // A tool below `min_share` on its own counts in its field's habit.

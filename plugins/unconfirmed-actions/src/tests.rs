@@ -377,6 +377,24 @@ fn a_cancellation_of_a_reservation_the_user_never_mentioned_is_unrequested() {
         ],
     );
     assert!(kinds(&refund).is_empty());
+    // A booking that failed, made again with another card: a retry, not a
+    // second action.
+    let retried = conversation(
+        "int",
+        &[
+            Agent("I'll book NV562 for 891 EUR on your Visa. Shall I?"),
+            User("yes"),
+            Failed(
+                "book_reservation",
+                r#"{"flight_ids":["NV562"],"payment_id":"card_7541"}"#,
+            ),
+            Call(
+                "book_reservation",
+                r#"{"flight_ids":["NV562"],"payment_id":"card_9182736"}"#,
+            ),
+        ],
+    );
+    assert!(kinds(&retried).is_empty(), "{:?}", kinds(&retried));
 }
 
 #[test]

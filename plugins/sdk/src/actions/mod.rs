@@ -26,7 +26,8 @@
 //! in the agent's turn the user answered: one yes, then a second action on
 //! something else. A target the user had mentioned does not cover it ("a
 //! different thing from X, which is still open" asks nothing of X); the
-//! proposal the user said yes to does.
+//! proposal the user said yes to does. The same tool again after its first
+//! call of the turn failed retries with other arguments: no second action.
 
 pub mod confirm;
 pub mod targets;
@@ -214,6 +215,9 @@ impl Detector {
                     target_field: field,
                 });
             } else if let Some(first) = first_of_turn
+                // The same tool again after its first call failed is a retry
+                // with other arguments, not a second action.
+                && !(first.tool == tool && first.failed)
                 && !found.is_empty()
                 && !found
                     .iter()
