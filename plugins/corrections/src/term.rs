@@ -199,14 +199,12 @@ struct Sentence<'w> {
     question: bool,
     /// Its first word is followed by a pause ("No, ...", "Non !").
     paused: bool,
-    /// The words that follow a comma, dash or semicolon, lowercase and
-    /// without accents: a contrast ("in euros, not dollars") is set off by
-    /// one, where "a bicicleta no comboio" runs on.
-    after_pause: Vec<String>,
+    /// The sentence as written, for the punctuation its words lost.
+    text: &'w str,
 }
 
 impl<'w> Sentence<'w> {
-    fn with(text: &str, words: &'w Words<'w>) -> Sentence<'w> {
+    fn with(text: &'w str, words: &'w Words<'w>) -> Sentence<'w> {
         let marked = words.marked();
         let first_end = text
             .char_indices()
@@ -216,20 +214,12 @@ impl<'w> Sentence<'w> {
         let paused = first_end
             .and_then(|at| text[at..].chars().next())
             .is_some_and(|c| matches!(c, ',' | '.' | '!' | ';' | ':' | '—' | '–'));
-        let after_pause = text
-            .match_indices([',', ';', '-', '—', '–'])
-            .filter_map(|(at, mark)| {
-                let rest = text[at + mark.len()..].trim_start();
-                let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
-                (!word.is_empty()).then(|| text::fold_diacritics(&word.to_lowercase()))
-            })
-            .collect();
         Sentence {
             words,
             marked,
             question: is_question(text),
             paused,
-            after_pause,
+            text,
         }
     }
 
@@ -302,8 +292,7 @@ impl<'w> Sentence<'w> {
     fn contrasted(&self) -> Option<&str> {
         let len = self.words.len();
         (1..len).find_map(|at| {
-            if !self.words.is_term_negation(at)
-                || !self.after_pause.iter().any(|w| w == self.words.word_at(at))
+            if !self.words.is_term_negation(at) || !follows_pause(self.text, self.words.word_at(at))
             {
                 return None;
             }
@@ -332,6 +321,19 @@ impl<'w> Sentence<'w> {
                 .then_some(term)
         })
     }
+}
+
+/// Whether `word` (lowercase, without accents) follows a comma, dash or
+/// semicolon in `text`: a contrast ("in euros, not dollars") is set off by
+/// one, where "a bicicleta no comboio" runs on. Read only for a negation
+/// found after a term, so rarely.
+fn follows_pause(text: &str, word: &str) -> bool {
+    text.match_indices([',', ';', '-', '—', '–'])
+        .any(|(at, mark)| {
+            let rest = text[at + mark.len()..].trim_start();
+            let next: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
+            !next.is_empty() && text::fold_diacritics(&next.to_lowercase()) == word
+        })
 }
 
 /// The term correction in `reply` to `answer`, if any. `words` are the
@@ -393,8 +395,9 @@ pub fn replaced<'e>(
             found = Some((Shape::Negated, term.to_string()));
         } else if !confirms
             && len <= MAX_REPLY_WORDS
-            && answer.get().states()
             && let Some(term) = sentence.contrasted()
+            // Read the answer only for a reply that sets terms against each other.
+            && answer.get().states()
         {
             found = Some((Shape::Negated, term.to_string()));
         } else if len <= AGAIN_MAX_WORDS

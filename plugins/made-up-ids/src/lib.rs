@@ -185,7 +185,7 @@ pub fn id_arguments(interaction: &Interaction, settings: &Settings) -> Vec<IdArg
             }
             let sources = sources.get_or_insert_with(|| Sources::of(interaction));
             // The interaction first: most ids come from it, and the prompt is long.
-            let knows = |part: &str| {
+            let mut knows = |part: &str| {
                 sources.knows(part, call.message_index) || settings.system_prompt.contains(part)
             };
             let origin = if knows(&folded) {

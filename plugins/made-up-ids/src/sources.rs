@@ -36,9 +36,14 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-/// The folded sources of one interaction, in message order.
-pub struct Sources {
-    /// Every source message folded, each followed by a space.
+/// The folded sources of one interaction, in message order, folded only as
+/// far as a call asks: most calls come early in a conversation, and folding
+/// the rest would be most of this rule's work.
+pub struct Sources<'a> {
+    interaction: &'a Interaction,
+    /// Ids of the calls that failed: their results are no source.
+    failed: Vec<&'a str>,
+    /// Every source message folded so far, each followed by a space.
     text: String,
     /// `ends[i]`: the length of `text` once messages before `i` are in.
     ends: Vec<usize>,
@@ -46,11 +51,8 @@ pub struct Sources {
     runtime: String,
 }
 
-impl Sources {
-    pub fn of(interaction: &Interaction) -> Sources {
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(interaction.messages.len() + 1);
-        ends.push(0);
+impl<'a> Sources<'a> {
+    pub fn of(interaction: &'a Interaction) -> Sources<'a> {
         // Usually empty: most interactions have no failed call.
         let failed: Vec<&str> = interaction
             .tool_calls
@@ -58,22 +60,6 @@ impl Sources {
             .filter(|c| c.error.is_some())
             .map(|c| c.id.as_str())
             .collect();
-        for message in &interaction.messages {
-            let source = match message.role {
-                Role::User | Role::System => true,
-                Role::Assistant => false,
-                // A result is a source unless it answers a call that failed.
-                Role::Tool => message
-                    .tool_call_id
-                    .as_deref()
-                    .is_none_or(|id| !failed.contains(&id)),
-            };
-            if source && !message.content.is_empty() {
-                fold_into(&message.content, &mut text);
-                text.push(' ');
-            }
-            ends.push(text.len());
-        }
         let mut runtime = String::new();
         for id in [&interaction.user_id, &interaction.session_id]
             .into_iter()
@@ -83,21 +69,45 @@ impl Sources {
             runtime.push(' ');
         }
         Sources {
-            text,
-            ends,
+            interaction,
+            failed,
+            text: String::new(),
+            ends: vec![0],
             runtime,
+        }
+    }
+
+    /// Fold the messages before `index` that are not folded yet.
+    fn fold_up_to(&mut self, index: usize) {
+        let messages = &self.interaction.messages;
+        let upto = index.min(messages.len());
+        while self.ends.len() <= upto {
+            let message = &messages[self.ends.len() - 1];
+            let source = match message.role {
+                Role::User | Role::System => true,
+                Role::Assistant => false,
+                // A result is a source unless it answers a call that failed.
+                Role::Tool => message
+                    .tool_call_id
+                    .as_deref()
+                    .is_none_or(|id| !self.failed.contains(&id)),
+            };
+            if source && !message.content.is_empty() {
+                fold_into(&message.content, &mut self.text);
+                self.text.push(' ');
+            }
+            self.ends.push(self.text.len());
         }
     }
 
     /// Whether the folded id was in a source before message `index`, or is
     /// one of the runtime's ids. Past the last message, every message counts.
-    pub fn knows(&self, folded: &str, index: u32) -> bool {
-        let end = self
-            .ends
-            .get(index as usize)
-            .or(self.ends.last())
-            .copied()
-            .unwrap_or(0);
-        self.text[..end].contains(folded) || self.runtime.contains(folded)
+    pub fn knows(&mut self, folded: &str, index: u32) -> bool {
+        if self.runtime.contains(folded) {
+            return true;
+        }
+        let index = (index as usize).min(self.interaction.messages.len());
+        self.fold_up_to(index);
+        self.text[..self.ends[index]].contains(folded)
     }
 }
