@@ -9,6 +9,14 @@
 //! The same rule code compiles natively, so a rule's unit tests are ordinary
 //! `cargo test`; only the export (and the host's `log` import, which prints to
 //! stderr natively) is wasm-specific.
+//!
+//! Besides the contract, the SDK holds what rules share, since a rule crate
+//! cannot link another rule crate into its component (both would export the
+//! contract): the structural signals the built-in rules rest on
+//! ([`tool_errors`], [`retries`], [`actions`]), readers of what agents send
+//! ([`json`], [`text`]), the small helpers of findings ([`finding`]), and,
+//! for native tests only, the workspace's example datasets (`examples`,
+//! behind the feature of that name).
 
 pub mod actions;
 #[cfg(feature = "examples")]

@@ -6,7 +6,7 @@
 //! behaviours their own way: the `unconfirmed-actions` rule tallies what
 //! [`Detector::actions`] returns by tool, `outcome-drivers` relates it to
 //! ratings. It is in the SDK, with its word tables ([`confirm`], [`tools`])
-//! and argument reader ([`targets`]), because a rule crate cannot link
+//! and argument reader ([`targets`](mod@targets)), because a rule crate cannot link
 //! another rule crate into its component (both would export the contract).
 //!
 //! *Unconfirmed*: the user's previous turn (the last user message before the
@@ -17,7 +17,7 @@
 //! that answers nothing, or "sure, E-25793" given to "What's your employee
 //! ID?", agrees to nothing the agent proposed.
 //!
-//! *Repeated*: the same tool with the same target values ([`self::targets`])
+//! *Repeated*: the same tool with the same target values ([`targets`](mod@self::targets))
 //! as an earlier call of the interaction that succeeded, unless the user
 //! confirmed again in a later turn. A retry after a failure is not a repeat.
 //!
