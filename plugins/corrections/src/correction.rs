@@ -105,6 +105,8 @@ const MISUNDERSTOOD: &[&str] = &[
     "i meant",
     "i was asking about",
     "i wasn't asking",
+    "like i asked",
+    "as i asked",
 ];
 
 /// Phrases that contradict the answer.

@@ -1706,6 +1706,10 @@ fn a_wanted_term_set_against_an_unwanted_one_corrects_an_answer_that_never_named
     // The agent wrote "$319": neither "dollars" nor "USD" is in its answer.
     let ask = "A flight to Madrid on Friday, prices in euros please.";
     let answer = "The round trip is $319, leaving Friday at 9:40.";
+    assert!(matches!(
+        reply_to(ask, answer, "Why dollars? Euros, like I asked."),
+        Some((Kind::Misunderstood, _))
+    ));
     for reply in [
         "I'm paying in euros, not USD",
         "Can you give me that in euros, not dollars?",
