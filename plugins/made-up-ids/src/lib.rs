@@ -31,11 +31,13 @@ pub mod sources;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio};
+use reverie_rule_sdk::finding::{
+    HIGH_SHARE, MEDIUM_SHARE, confidence, key_part, percent, ratio, severity,
+};
 use reverie_rule_sdk::log::line;
 use reverie_rule_sdk::{
     Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
-    SettingSpec, Severity, Stage, Suggestion, json, log, setting, setting_or, text,
+    SettingSpec, Stage, Suggestion, json, log, setting, setting_or, text,
 };
 
 pub use ids::{DEFAULT_ID_FIELDS, FieldName, IdPattern};
@@ -61,10 +63,6 @@ pub const MAX_CALLS: usize = 2_000;
 const MAX_NAME_CHARS: usize = 100;
 /// Patterns and dropped groups listed by name in the run log.
 const LOG_GROUPS: usize = 8;
-/// Share of the window's interactions at or above which a pattern is high severity.
-const HIGH_SHARE: f64 = 0.05;
-/// Share at or above which it is medium severity.
-const MEDIUM_SHARE: f64 = 0.01;
 
 const DEFAULT_MIN_OCCURRENCES: u64 = 3;
 /// 5%: a tool whose id arguments are unfound in one call in twenty is
@@ -661,13 +659,7 @@ impl MadeUpIds {
             percent(share),
             percent(ratio(made_up, calls)),
         );
-        let severity = if share >= HIGH_SHARE {
-            Severity::High
-        } else if share >= MEDIUM_SHARE {
-            Severity::Medium
-        } else {
-            Severity::Low
-        };
+        let severity = severity(share, HIGH_SHARE, MEDIUM_SHARE);
         let pattern = Pattern {
             key: key.clone(),
             title: format!("`{tool}` gets `{field}` values nobody gave"),
@@ -757,13 +749,7 @@ impl MadeUpIds {
                 self.interactions,
                 percent(share),
             ),
-            severity: if share >= HIGH_SHARE {
-                Severity::High
-            } else if share >= MEDIUM_SHARE {
-                Severity::Medium
-            } else {
-                Severity::Low
-            },
+            severity: severity(share, HIGH_SHARE, MEDIUM_SHARE),
             occurrences: u32::try_from(n).unwrap_or(u32::MAX),
             evidence: indices
                 .iter()

@@ -33,13 +33,15 @@
 /// What counts as the same failing call made again, shared through the SDK.
 pub use reverie_rule_sdk::retries as loops;
 
-use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio};
+use reverie_rule_sdk::finding::{
+    HIGH_SHARE, MEDIUM_SHARE, confidence, key_part, percent, ratio, severity,
+};
 use std::collections::BTreeMap;
 
 use reverie_rule_sdk::log::line;
 use reverie_rule_sdk::{
     Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
-    SettingSpec, Severity, Stage, Suggestion, log, setting_or, text,
+    SettingSpec, Stage, Suggestion, log, setting_or, text,
 };
 
 pub use loops::{Loop, Scan, error_shape, loops, scan};
@@ -62,10 +64,6 @@ const MAX_NAME_CHARS: usize = 100;
 const SAMPLE_CHARS: usize = 120;
 /// Patterns and dropped tools listed by name in the run log.
 const LOG_TOOLS: usize = 8;
-/// Share of the window's interactions at or above which a pattern is high severity.
-const HIGH_SHARE: f64 = 0.05;
-/// Share at or above which it is medium severity.
-const MEDIUM_SHARE: f64 = 0.01;
 
 /// Share of a tool's retried failures (loops and retries that worked)
 /// where the retry worked, at or above which the fix allows one more
@@ -373,13 +371,7 @@ impl RetryLoops {
             stats.repeats,
             stats.longest,
         );
-        let severity = if share >= HIGH_SHARE {
-            Severity::High
-        } else if share >= MEDIUM_SHARE {
-            Severity::Medium
-        } else {
-            Severity::Low
-        };
+        let severity = severity(share, HIGH_SHARE, MEDIUM_SHARE);
         let pattern = Pattern {
             key: key.clone(),
             title: format!("`{tool}` is called again with the same arguments after it fails"),
@@ -490,13 +482,7 @@ impl RetryLoops {
             key: HABIT_KEY.into(),
             title: "The agent repeats tool calls that failed, unchanged".into(),
             description,
-            severity: if share >= HIGH_SHARE {
-                Severity::High
-            } else if share >= MEDIUM_SHARE {
-                Severity::Medium
-            } else {
-                Severity::Low
-            },
+            severity: severity(share, HIGH_SHARE, MEDIUM_SHARE),
             occurrences: u32::try_from(n).unwrap_or(u32::MAX),
             evidence: indices
                 .iter()

@@ -3,7 +3,7 @@
 //! retry sensibly, and what the report and the run log say about them.
 
 use super::*;
-use reverie_rule_sdk::{Message, Role, ToolCall};
+use reverie_rule_sdk::{Message, Role, Severity, ToolCall};
 
 fn rule(settings: &[(&str, &str)]) -> RetryLoops {
     let context = reverie_rule_sdk::test_context("You help travellers with their trips.", settings);

@@ -1,7 +1,7 @@
 //! Small helpers every rule uses to write its findings: a name made safe for
 //! a pattern key, a share as a percentage, a ratio that is zero over nothing,
-//! a confidence that grows with the evidence, and counts that fit the
-//! contract's `u32`.
+//! a severity from the share of interactions, a confidence that grows with
+//! the evidence, and counts that fit the contract's `u32`.
 //!
 //! They are here, not in each rule, so that keys and figures read the same
 //! whichever rule wrote them.
@@ -24,6 +24,26 @@ pub fn key_part(name: &str) -> String {
 /// A share (0 to 1) as a percentage with one decimal: `0.0526` is `5.3%`.
 pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
+}
+
+use crate::Severity;
+
+/// Share of the window's interactions from which a pattern is of high
+/// severity, unless a rule's settings say otherwise.
+pub const HIGH_SHARE: f64 = 0.05;
+/// ... and of medium severity.
+pub const MEDIUM_SHARE: f64 = 0.01;
+
+/// A pattern's severity from the share of interactions it affects: high from
+/// `high`, medium from `medium`, else low.
+pub fn severity(share: f64, high: f64, medium: f64) -> Severity {
+    if share >= high {
+        Severity::High
+    } else if share >= medium {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
 }
 
 /// `part / whole`, and 0 when `whole` is 0.
@@ -63,5 +83,8 @@ mod tests {
         assert_eq!(confidence(10, 0.8), 0.55);
         assert!(confidence(1_000_000, 0.8) <= 0.8);
         assert_eq!(saturating_u32(u64::MAX), u32::MAX);
+        assert_eq!(severity(0.05, HIGH_SHARE, MEDIUM_SHARE), Severity::High);
+        assert_eq!(severity(0.02, HIGH_SHARE, MEDIUM_SHARE), Severity::Medium);
+        assert_eq!(severity(0.001, HIGH_SHARE, MEDIUM_SHARE), Severity::Low);
     }
 }

@@ -35,14 +35,16 @@
 
 /// The detector and its word tables, shared with other rules through the SDK.
 pub use reverie_rule_sdk::actions::{self as detect, confirm, targets, tools};
-use reverie_rule_sdk::finding::{confidence, key_part, percent, ratio, saturating_u32};
+use reverie_rule_sdk::finding::{
+    HIGH_SHARE, MEDIUM_SHARE, confidence, key_part, percent, ratio, saturating_u32, severity,
+};
 
 use std::collections::BTreeMap;
 
 use reverie_rule_sdk::log::line;
 use reverie_rule_sdk::{
     Chunk, CycleContext, Edit, Findings, Inputs, Interaction, Metric, Pattern, Rule, RuleInfo,
-    SettingSpec, Severity, Stage, Suggestion, log, setting_or,
+    SettingSpec, Stage, Suggestion, log, setting_or,
 };
 
 pub use confirm::is_confirmation;
@@ -91,9 +93,6 @@ enum Expectation {
     /// Always: every state-changing tool needs a confirmation.
     Always,
 }
-/// Severity by share of the window's interactions affected.
-const HIGH_SHARE: f64 = 0.05;
-const MEDIUM_SHARE: f64 = 0.01;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
@@ -530,7 +529,7 @@ impl UnconfirmedActions {
             key: group_key(kind, tool),
             title,
             description: what,
-            severity: severity(share),
+            severity: severity(share, HIGH_SHARE, MEDIUM_SHARE),
             occurrences: saturating_u32(n),
             evidence: group
                 .evidence
@@ -577,7 +576,7 @@ impl UnconfirmedActions {
                 self.interactions,
                 percent(ratio(n, self.interactions)),
             ),
-            severity: severity(ratio(n, self.interactions)),
+            severity: severity(ratio(n, self.interactions), HIGH_SHARE, MEDIUM_SHARE),
             occurrences: saturating_u32(n),
             evidence: evidence
                 .iter()
@@ -686,16 +685,6 @@ fn cut(name: &str) -> &str {
     match name.char_indices().nth(MAX_NAME_CHARS) {
         Some((i, _)) => &name[..i],
         None => name,
-    }
-}
-
-fn severity(share: f64) -> Severity {
-    if share >= HIGH_SHARE {
-        Severity::High
-    } else if share >= MEDIUM_SHARE {
-        Severity::Medium
-    } else {
-        Severity::Low
     }
 }
 
