@@ -1,7 +1,7 @@
 //! The guest SDK for reverie rules.
 //!
 //! A rule is a type that implements [`Rule`]; [`export_rule!`] turns it into a
-//! WebAssembly component implementing the `reverie:rules@0.1.0` contract (see
+//! WebAssembly component implementing the `reverie:rules@0.1.1` contract (see
 //! `wit/rules.wit`). The generated bindings live in the private `bindings`
 //! module: rule authors see the contract's types re-exported here and an
 //! idiomatic trait, never `wit_bindgen` itself.
@@ -23,15 +23,28 @@ pub mod actions;
 pub mod examples;
 pub mod finding;
 pub mod json;
+#[cfg(feature = "llm")]
+pub mod llm;
 pub mod retries;
 pub mod text;
 pub mod tool_errors;
 
+/// The generated bindings. Without the `llm` feature a rule targets
+/// `rule-world`, which imports only logging; with it, `llm-rule-world`, which
+/// also imports the language model (and so loads only with a grant).
 #[doc(hidden)]
 pub mod bindings {
+    #[cfg(not(feature = "llm"))]
     wit_bindgen::generate!({
         path: "../../wit",
         world: "rule-world",
+        pub_export_macro: true,
+        default_bindings_module: "reverie_rule_sdk::bindings",
+    });
+    #[cfg(feature = "llm")]
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "llm-rule-world",
         pub_export_macro: true,
         default_bindings_module: "reverie_rule_sdk::bindings",
     });
@@ -47,7 +60,7 @@ pub use bindings::reverie::rules::types::{
 };
 
 /// The contract version this SDK builds rules against.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.1.1";
 
 /// The most interaction ids a pattern's `evidence` should hold. Evidence is
 /// every interaction that shows the pattern, in window order, up to this many:
