@@ -28,6 +28,7 @@ pub mod llm;
 pub mod retries;
 pub mod text;
 pub mod tool_errors;
+pub mod window;
 
 /// The generated bindings. Without the `llm` feature a rule targets
 /// `rule-world`, which imports only logging; with it, `llm-rule-world`, which
