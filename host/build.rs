@@ -25,6 +25,13 @@ const BUILTIN_RULES: &[&str] = &[
     "feedback-themes",
 ];
 
+/// Built-in rules that call a language model, built against `llm-rule-world`
+/// (the SDK's `llm` feature) in a cargo run of their own, so that the feature
+/// does not reach the rules above. A crate listed in both lists ships twice:
+/// its plain build, and the build the host takes when the rule has a grant.
+/// (crate, extra cargo features)
+const LLM_BUILDS: &[(&str, &str)] = &[];
+
 fn main() {
     let manifest_dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -44,8 +51,60 @@ fn main() {
 
     ensure_wasm_target();
 
-    let mut cmd = Command::new(&cargo);
-    cmd.current_dir(&workspace)
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let plain = build_rules(&cargo, &workspace, &target_dir, BUILTIN_RULES, "");
+    let mut with_model = Vec::new();
+    if !LLM_BUILDS.is_empty() {
+        let crates: Vec<&str> = LLM_BUILDS.iter().map(|(c, _)| *c).collect();
+        let features: Vec<&str> = LLM_BUILDS
+            .iter()
+            .filter(|(_, f)| !f.is_empty())
+            .map(|(_, f)| *f)
+            .collect();
+        // Copy the plain builds out first: a crate in both lists is rebuilt
+        // under the same file name with the model.
+        with_model = build_rules(&cargo, &workspace, &target_dir, &crates, &features.join(","));
+    }
+    let mut consts = String::new();
+    consts
+        .push_str("/// Built-in rules compiled into the binary: (config name, component bytes).\n");
+    consts.push_str("pub const BUILTIN_RULES: &[(&str, &[u8])] = &[\n");
+    for (rule, bytes) in &plain {
+        let file = out_dir.join(format!("{rule}.wasm"));
+        std::fs::write(&file, bytes).expect("copy a built rule");
+        consts.push_str(&format!(
+            "    ({rule:?}, include_bytes!({:?})),\n",
+            file.display().to_string()
+        ));
+    }
+    consts.push_str("];\n");
+    consts.push_str(
+        "/// Built-in rules built to call a language model (loaded only with a grant).\n",
+    );
+    consts.push_str("pub const LLM_BUILDS: &[(&str, &[u8])] = &[\n");
+    for (rule, bytes) in &with_model {
+        let file = out_dir.join(format!("{rule}.llm.wasm"));
+        std::fs::write(&file, bytes).expect("copy a built rule");
+        consts.push_str(&format!(
+            "    ({rule:?}, include_bytes!({:?})),\n",
+            file.display().to_string()
+        ));
+    }
+    consts.push_str("];\n");
+    std::fs::write(out_dir.join("builtin_rules.rs"), consts).expect("write builtin_rules.rs");
+}
+
+/// Build `rules` for wasm32-wasip2 in one cargo run with `features`, and read
+/// each component back.
+fn build_rules(
+    cargo: &str,
+    workspace: &std::path::Path,
+    target_dir: &std::path::Path,
+    rules: &[&str],
+    features: &str,
+) -> Vec<(String, Vec<u8>)> {
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace)
         .args([
             "build",
             "--target",
@@ -54,9 +113,12 @@ fn main() {
             "guest",
             "--target-dir",
         ])
-        .arg(&target_dir);
-    for rule in BUILTIN_RULES {
+        .arg(target_dir);
+    for rule in rules {
         cmd.args(["-p", rule]);
+    }
+    if !features.is_empty() {
+        cmd.args(["--features", features]);
     }
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
@@ -75,30 +137,18 @@ fn main() {
         status.success(),
         "building the built-in rules for wasm32-wasip2 failed (see above)"
     );
-
-    let mut consts = String::new();
-    consts
-        .push_str("/// Built-in rules compiled into the binary: (config name, component bytes).\n");
-    consts.push_str("pub const BUILTIN_RULES: &[(&str, &[u8])] = &[\n");
-    for rule in BUILTIN_RULES {
-        let file = target_dir
-            .join("wasm32-wasip2")
-            .join("guest")
-            .join(format!("{}.wasm", rule.replace('-', "_")));
-        assert!(
-            file.exists(),
-            "expected the built rule at {}",
-            file.display()
-        );
-        consts.push_str(&format!(
-            "    ({rule:?}, include_bytes!({:?})),\n",
-            file.display().to_string()
-        ));
-    }
-    consts.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("builtin_rules.rs");
-    std::fs::write(out, consts).expect("write builtin_rules.rs");
+    rules
+        .iter()
+        .map(|rule| {
+            let file = target_dir
+                .join("wasm32-wasip2")
+                .join("guest")
+                .join(format!("{}.wasm", rule.replace('-', "_")));
+            let bytes = std::fs::read(&file)
+                .unwrap_or_else(|e| panic!("expected the built rule at {}: {e}", file.display()));
+            (rule.to_string(), bytes)
+        })
+        .collect()
 }
 
 fn ensure_wasm_target() {

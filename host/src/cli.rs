@@ -737,19 +737,7 @@ fn dream(args: DreamArgs) -> anyhow::Result<()> {
     let spinner = progress_bar(args.no_progress, None);
     spinner.set_message("loading rules");
     let runtime = Runtime::new(args.cache_dir.clone().or_else(default_cache_dir))?;
-    let rules: Vec<RuleSlot> = config
-        .rules
-        .iter()
-        .map(|rule| {
-            let loaded = runtime.load_source(&rule.source);
-            RuleSlot {
-                source: rule.source.clone(),
-                limits: rule.limits,
-                settings: rule.settings.clone(),
-                loaded,
-            }
-        })
-        .collect();
+    let rules = RuleSlot::load_all(&runtime, &config);
     spinner.finish_and_clear();
 
     let size = std::fs::metadata(&args.interactions).map(|m| m.len()).ok();

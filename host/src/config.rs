@@ -53,6 +53,8 @@ struct ConfigFile {
     #[serde(default)]
     metrics: MetricsFile,
     rate_limit: Option<RateLimitFile>,
+    #[serde(default)]
+    llm: crate::llm::config::LlmFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,6 +158,8 @@ struct RuleFile {
     memory_mib: Option<u64>,
     max_findings_kib: Option<u64>,
     max_log_lines: Option<usize>,
+    /// The rule's right to call a language model (`[rules.llm]`).
+    llm: Option<crate::llm::config::GrantFile>,
 }
 
 impl RuleFile {
@@ -227,6 +231,8 @@ pub struct RuleConfig {
     pub source: RuleSource,
     pub settings: Vec<(String, String)>,
     pub limits: Limits,
+    /// A provider the rule may call, with its budget; `None`: no model at all.
+    pub llm: Option<crate::llm::config::Grant>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -401,6 +407,8 @@ pub struct Config {
     pub metrics: MetricsEndpoint,
     /// `None`: requests are not rate limited.
     pub rate_limit: Option<RateLimitConfig>,
+    /// Language-model providers, the dream's budget and redaction (`[llm]`).
+    pub llm: crate::llm::config::LlmConfig,
 }
 
 impl Config {
@@ -440,13 +448,17 @@ impl Config {
         }
         let defaults = apply_limits(Limits::default(), &file.defaults)
             .map_err(|m| invalid(format!("defaults.{m}")))?;
+        let llm = crate::llm::config::resolve(&file.llm).map_err(invalid)?;
         let rules = match file.rules {
+            // Rules that call a model need a grant, so they run only when listed.
             None => builtins
                 .iter()
+                .filter(|name| !crate::builtin::needs_grant(name))
                 .map(|name| RuleConfig {
                     source: RuleSource::Builtin(name.to_string()),
                     settings: Vec::new(),
                     limits: defaults,
+                    llm: None,
                 })
                 .collect(),
             Some(rules) => {
@@ -496,10 +508,17 @@ impl Config {
                         };
                         settings.push((key, text));
                     }
+                    let grant = rule
+                        .llm
+                        .as_ref()
+                        .map(|g| crate::llm::config::grant(&at, g, &llm))
+                        .transpose()
+                        .map_err(invalid)?;
                     out.push(RuleConfig {
                         source,
                         settings,
                         limits,
+                        llm: grant,
                     });
                 }
                 out
@@ -554,6 +573,7 @@ impl Config {
             log,
             metrics,
             rate_limit,
+            llm,
             agent: AgentConfig {
                 id: file.agent.id.unwrap_or_else(|| "agt_offline".into()),
                 name: file.agent.name.unwrap_or_else(|| "agent".into()),

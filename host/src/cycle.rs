@@ -10,6 +10,11 @@
 //! analyse rules finish this one. A reader thread parses ahead. Every queue is
 //! bounded (two chunks), so memory depends on the chunk size, never on the size
 //! of the window. A rule that fails is stopped and reported; the others go on.
+//!
+//! Rules that read the other rules' problems (`window.problems`, the
+//! reflector) are finished last: the others' findings are merged first, and
+//! the problems handed over before their `finish`. Rules granted a model get
+//! a gateway of the dream's [`llm::Session`], which holds the dream's budget.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,11 +22,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use crate::config::{Config, Limits, RuleSource};
+use crate::llm;
 use crate::input::{FeedbackIndex, InputError, InteractionReader};
 use crate::merge;
 use crate::metrics::{self, WindowTally};
 use crate::model::{
-    CycleContext, Feedback, FeedbackSource, Findings, Inputs, Interaction, Rating, Stage,
+    CycleContext, Feedback, FeedbackSource, Findings, Inputs, Interaction, ProblemBrief, Rating,
+    Stage,
 };
 use crate::plugins::{LoadedRule, PreparedChunk, RuleFailure, RuleInstance, RunStats, Runtime};
 use crate::report::{
@@ -75,7 +82,26 @@ pub struct RuleSlot {
     pub source: RuleSource,
     pub limits: Limits,
     pub settings: Vec<(String, String)>,
+    /// The rule's model grant, if the config gives one.
+    pub llm: Option<llm::config::Grant>,
     pub loaded: Result<LoadedRule, RuleFailure>,
+}
+
+impl RuleSlot {
+    /// Load each configured rule (through `runtime`'s cache) into a slot.
+    pub fn load_all(runtime: &Runtime, config: &Config) -> Vec<RuleSlot> {
+        config
+            .rules
+            .iter()
+            .map(|rule| RuleSlot {
+                source: rule.source.clone(),
+                limits: rule.limits,
+                settings: rule.settings.clone(),
+                llm: rule.llm.clone(),
+                loaded: runtime.load_source(&rule.source, rule.llm.is_some()),
+            })
+            .collect()
+    }
 }
 
 /// Everything a cycle needs besides its rules.
@@ -105,6 +131,10 @@ struct Running {
     failure: Option<RuleFailure>,
     stats: RunStats,
     findings: Option<Findings>,
+    /// It reads the other rules' problems, so it finishes after them.
+    reads_problems: bool,
+    /// It reads the explicit ratings of each chunk.
+    reads_explicit: bool,
 }
 
 impl Running {
@@ -129,11 +159,14 @@ fn shared_chunk(
     prepared: &mut Vec<(Inputs, Arc<PreparedChunk>)>,
     inputs: Inputs,
     chunk: &[Interaction],
+    explicit: &Arc<HashMap<String, Rating>>,
 ) -> Arc<PreparedChunk> {
     if let Some((_, p)) = prepared.iter().find(|(i, _)| *i == inputs) {
         return p.clone();
     }
-    let p = Arc::new(PreparedChunk::new(chunk, inputs));
+    let mut p = PreparedChunk::new(chunk, inputs);
+    p.set_explicit(explicit.clone());
+    let p = Arc::new(p);
     prepared.push((inputs, p.clone()));
     p
 }
@@ -156,6 +189,7 @@ fn work(
     mut rule: Running,
     jobs: mpsc::Receiver<Job>,
     answers: mpsc::Sender<Vec<Feedback>>,
+    problems: Option<mpsc::Receiver<Arc<Vec<ProblemBrief>>>>,
 ) -> Running {
     for job in jobs {
         match job {
@@ -192,6 +226,14 @@ fn work(
             }
         }
     }
+    // A rule that reads the others' problems waits for them (an empty list if
+    // the coordinator is gone).
+    if let Some(problems) = problems {
+        let briefs = problems.recv().unwrap_or_default();
+        if let Some(instance) = rule.instance.as_mut() {
+            instance.set_problems(briefs);
+        }
+    }
     // End of the window: findings.
     if let Some(instance) = rule.instance.as_mut() {
         match instance.finish() {
@@ -217,10 +259,17 @@ pub fn run(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Report, CycleError> {
     let context = &input.context;
+    // The dream's providers and budget, only when some rule has a grant.
+    let session = if rules.iter().any(|r| r.llm.is_some()) {
+        Some(llm::Session::new(&input.config.llm))
+    } else {
+        None
+    };
     let running: Vec<Running> = rules
         .into_iter()
-        .map(|slot| start(runtime, slot, context))
+        .map(|slot| start(runtime, slot, context, session.as_ref()))
         .collect();
+    let needs_explicit = running.iter().any(|r| r.reads_explicit);
 
     let chunk_size = input.config.chunk_size;
     let mut tally = WindowTally::default();
@@ -276,6 +325,8 @@ pub fn run(
             // One worker per rule that started; the others go straight to the report.
             let mut workers: Vec<Worker> = Vec::new();
             let mut handles = Vec::new();
+            // Rules that read the others' problems: handle and the sender of the problems.
+            let mut last = Vec::new();
             let mut idle: Vec<(usize, Running)> = Vec::new();
             for (index, rule) in running.into_iter().enumerate() {
                 if rule.instance.is_none() {
@@ -291,17 +342,45 @@ pub fn run(
                     analyse: rule.stages.contains(&Stage::Analyse),
                     inputs: rule.inputs,
                 });
-                handles.push((index, scope.spawn(move || work(rule, jobs_rx, answers_tx))));
+                if rule.reads_problems {
+                    let (problems_tx, problems_rx) = mpsc::channel();
+                    let handle =
+                        scope.spawn(move || work(rule, jobs_rx, answers_tx, Some(problems_rx)));
+                    last.push((index, handle, problems_tx));
+                } else {
+                    handles.push((
+                        index,
+                        scope.spawn(move || work(rule, jobs_rx, answers_tx, None)),
+                    ));
+                }
             }
 
             for chunk in rx {
                 let chunk = chunk?;
+                let explicit: Arc<HashMap<String, Rating>> = if needs_explicit {
+                    Arc::new(
+                        chunk
+                            .iter()
+                            .filter_map(|i| {
+                                let ratings: Vec<Rating> = input
+                                    .feedback
+                                    .for_interaction(&i.id)
+                                    .iter()
+                                    .map(|f| f.rating)
+                                    .collect();
+                                metrics::combined_rating(&ratings).map(|r| (i.id.clone(), r))
+                            })
+                            .collect(),
+                    )
+                } else {
+                    Arc::default()
+                };
                 // Stage 1: detect, on every detect rule at once; answers in rule order.
                 // Each distinct set of inputs is converted once and shared.
                 let mut detect_chunks: Vec<(Inputs, Arc<PreparedChunk>)> = Vec::new();
                 let mut detecting: Vec<&Worker> = Vec::new();
                 for w in workers.iter().filter(|w| w.detect) {
-                    let prepared = shared_chunk(&mut detect_chunks, w.inputs, &chunk);
+                    let prepared = shared_chunk(&mut detect_chunks, w.inputs, &chunk, &explicit);
                     if w.jobs.send(Job::Detect(prepared)).is_ok() {
                         detecting.push(w);
                     }
@@ -353,8 +432,11 @@ pub fn run(
                             .position(|(inputs, _)| *inputs == w.inputs)
                             .map(|at| detect_chunks.swap_remove(at).1)
                             .and_then(|shared| Arc::try_unwrap(shared).ok());
-                        let mut prepared =
-                            reused.unwrap_or_else(|| PreparedChunk::new(&chunk, w.inputs));
+                        let mut prepared = reused.unwrap_or_else(|| {
+                            let mut p = PreparedChunk::new(&chunk, w.inputs);
+                            p.set_explicit(explicit.clone());
+                            p
+                        });
                         prepared.set_feedback(&chunk_feedback);
                         analyse_chunks.push((w.inputs, Arc::new(prepared)));
                     }
@@ -376,6 +458,17 @@ pub fn run(
                     Ok(rule) => running.push((index, rule)),
                     // A panic in a worker is a host bug; re-raise it rather than lose it.
                     Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            if !last.is_empty() {
+                running.sort_by_key(|(index, _)| *index);
+                let briefs = Arc::new(problem_briefs(&running, &input, tally.total.interactions));
+                for (index, handle, problems) in last {
+                    let _ = problems.send(briefs.clone());
+                    match handle.join() {
+                        Ok(rule) => running.push((index, rule)),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
                 }
             }
             running.sort_by_key(|(index, _)| *index);
@@ -404,7 +497,62 @@ pub fn run(
     Ok(build_report(input, running, tally, window))
 }
 
-fn start(runtime: &Runtime, slot: RuleSlot, context: &CycleContext) -> Running {
+/// The problems of the rules finished so far, merged as the report will be,
+/// for the rules that read them.
+fn problem_briefs(
+    finished: &[(usize, Running)],
+    input: &CycleInput<'_>,
+    interactions: u64,
+) -> Vec<ProblemBrief> {
+    let findings: Vec<(String, Findings)> = finished
+        .iter()
+        .filter_map(|(_, r)| r.findings.clone().map(|f| (r.name.clone(), f)))
+        .collect();
+    let merged = merge::merge(&merge::MergeInput {
+        findings: &findings,
+        previous: None,
+        interactions,
+        prompt: &input.context.system_prompt,
+        protected: &input.config.agent.protected_sections,
+        gate: input.config.suggestions,
+        all_evidence: true,
+    });
+    merged
+        .problems
+        .iter()
+        .map(|p| ProblemBrief {
+            key: p.key.clone(),
+            facet_keys: p.facets.iter().map(|f| f.key.clone()).collect(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            occurrences: u32::try_from(p.affected).unwrap_or(u32::MAX),
+            evidence: p
+                .evidence
+                .iter()
+                .take(ProblemBrief::MAX_EVIDENCE)
+                .cloned()
+                .collect(),
+            rules: {
+                let mut rules: Vec<String> = p.facets.iter().map(|f| f.rule.clone()).collect();
+                rules.dedup();
+                rules
+            },
+            proposed_edits: merged
+                .suggestions
+                .iter()
+                .filter(|s| p.suggestions.contains(&s.id))
+                .map(|s| s.edit.to_string())
+                .collect(),
+        })
+        .collect()
+}
+
+fn start(
+    runtime: &Runtime,
+    slot: RuleSlot,
+    context: &CycleContext,
+    session: Option<&Result<llm::Session, String>>,
+) -> Running {
     let source = match &slot.source {
         RuleSource::Builtin(name) => format!("builtin:{name}"),
         RuleSource::Path(p) => p.display().to_string(),
@@ -423,6 +571,8 @@ fn start(runtime: &Runtime, slot: RuleSlot, context: &CycleContext) -> Running {
                 failure: Some(failure),
                 stats: RunStats::default(),
                 findings: None,
+                reads_problems: false,
+                reads_explicit: false,
             };
         }
     };
@@ -452,6 +602,8 @@ fn start(runtime: &Runtime, slot: RuleSlot, context: &CycleContext) -> Running {
         failure: None,
         stats: RunStats::default(),
         findings: None,
+        reads_problems: rule.imports.problems,
+        reads_explicit: rule.imports.explicit_rating,
     };
     if !undeclared.is_empty() {
         running.failure = Some(RuleFailure {
@@ -468,7 +620,23 @@ fn start(runtime: &Runtime, slot: RuleSlot, context: &CycleContext) -> Running {
         });
         return running;
     }
-    match runtime.start(&rule, &slot.limits, &context) {
+    // The rule's way to its provider, when granted one and it calls a model.
+    let gateway = match (&slot.llm, session) {
+        (Some(grant), Some(session)) if rule.imports.llm => {
+            match session.as_ref().and_then(|s| s.gateway(&rule.info.name, grant).map_err(|e| e.to_string())) {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    running.failure = Some(RuleFailure {
+                        kind: crate::plugins::FailureKind::LoadError,
+                        message: format!("cannot reach its model provider: {e}"),
+                    });
+                    return running;
+                }
+            }
+        }
+        _ => None,
+    };
+    match runtime.start(&rule, &slot.limits, &context, gateway) {
         Ok(instance) => running.instance = Some(instance),
         Err((failure, stats)) => {
             running.failure = Some(failure);
@@ -588,6 +756,7 @@ fn build_report(
             log: r.stats.log,
             log_lines_dropped: r.stats.log_lines_dropped,
             output: Some(r.stats.output).filter(|o| !o.is_empty()),
+            llm: r.stats.llm,
         })
         .collect();
 

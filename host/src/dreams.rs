@@ -279,6 +279,7 @@ impl Dreamer {
                 source: rule.source.clone(),
                 limits: rule.limits,
                 settings: rule.settings.clone(),
+                llm: rule.llm.clone(),
                 loaded: loaded.clone(),
             })
             .collect();
@@ -321,6 +322,9 @@ impl Dreamer {
         )
         .map_err(|e| format!("the cycle stopped: {e}"))?;
         for rule in &report.rules {
+            if let Some(usage) = &rule.llm {
+                metrics::llm_used(&rule.name, usage);
+            }
             if let Some(failure) = &rule.failure {
                 let kind = serde_json::to_value(failure.kind)
                     .ok()

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod import;
 pub mod input;
 pub mod listener;
+pub mod llm;
 pub mod merge;
 pub mod metrics;
 pub mod model;
@@ -37,16 +38,45 @@ pub mod webhooks;
 pub mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
-    /// The names of the built-in rules, for config validation.
+    /// The names of the built-in rules, for config validation: the rules
+    /// without a model, then those that need one.
     pub fn names() -> Vec<&'static str> {
-        BUILTIN_RULES.iter().map(|(name, _)| *name).collect()
+        let mut names: Vec<&'static str> = BUILTIN_RULES.iter().map(|(name, _)| *name).collect();
+        for (name, _) in LLM_BUILDS {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+        names
     }
 
-    /// The component bytes of a built-in rule.
-    pub fn bytes(name: &str) -> Option<&'static [u8]> {
-        BUILTIN_RULES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, bytes)| *bytes)
+    /// The component bytes of a built-in rule. `granted`: the rule has a
+    /// language-model grant, so its build that calls the model is taken where
+    /// there is one (`feedback-themes` groups by meaning with it).
+    pub fn bytes(name: &str, granted: bool) -> Option<&'static [u8]> {
+        let with_model = || {
+            LLM_BUILDS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, bytes)| *bytes)
+        };
+        let plain = || {
+            BUILTIN_RULES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, bytes)| *bytes)
+        };
+        if granted {
+            with_model().or_else(plain)
+        } else {
+            plain().or_else(with_model)
+        }
+    }
+
+    /// Whether a built-in rule calls a model and so needs a grant to load
+    /// (it has no build without one). Such rules run only when a config lists them.
+    pub fn needs_grant(name: &str) -> bool {
+        !BUILTIN_RULES.iter().any(|(n, _)| *n == name)
+            && LLM_BUILDS.iter().any(|(n, _)| *n == name)
     }
 }

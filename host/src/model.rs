@@ -179,6 +179,21 @@ pub enum Edit {
     FlagForReview { note: String },
 }
 
+/// The edit as a person reads it, in one line.
+impl std::fmt::Display for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Edit::AppendInstruction { text } => write!(f, "append: {text}"),
+            Edit::ReplaceText { find, replacement } => {
+                write!(f, "replace {find:?} with {replacement:?}")
+            }
+            Edit::SetSystemPrompt { prompt } => write!(f, "set the system prompt to: {prompt}"),
+            Edit::SetSetting { key, value } => write!(f, "set {key} = {value}"),
+            Edit::FlagForReview { note } => write!(f, "look at: {note}"),
+        }
+    }
+}
+
 impl Edit {
     /// The report's `action` for this edit: what a webhook receiver acts on.
     pub fn action(&self) -> &'static str {
@@ -205,6 +220,26 @@ pub struct Metric {
     pub name: String,
     pub value: f64,
     pub description: String,
+}
+
+/// A problem of the other rules, as a rule that reads them at `finish` sees it
+/// (the contract's `window.problems`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProblemBrief {
+    pub key: String,
+    pub facet_keys: Vec<String>,
+    pub title: String,
+    pub description: String,
+    pub occurrences: u32,
+    /// At most [`ProblemBrief::MAX_EVIDENCE`] ids, in window order.
+    pub evidence: Vec<String>,
+    pub rules: Vec<String>,
+    /// The edits proposed for it, as a person reads them.
+    pub proposed_edits: Vec<String>,
+}
+
+impl ProblemBrief {
+    pub const MAX_EVIDENCE: usize = 500;
 }
 
 /// Everything one rule found in one cycle.

@@ -294,6 +294,11 @@ pub struct RuleRun {
     pub log_lines_dropped: u64,
     /// What the rule printed to stdout/stderr (bounded), if anything.
     pub output: Option<String>,
+    /// Its use of a language model (calls, tokens, time, cost, budget), when
+    /// it was granted one. `budget_exhausted` says it ran out and finished on
+    /// what it had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::llm::UsageReport>,
 }
 
 impl Report {
@@ -525,6 +530,11 @@ impl Report {
                 r.peak_memory_bytes as f64 / (1 << 20) as f64,
                 r.log.len()
             )?;
+            if let Some(u) = &r.llm {
+                for line in wrap(&u.summary(), 66) {
+                    writeln!(o, "      {line}")?;
+                }
+            }
         }
         Ok(())
     }
@@ -555,16 +565,7 @@ impl Report {
             s.confidence,
             s.rules.join(", ")
         )?;
-        let what = match &s.edit {
-            Edit::AppendInstruction { text } => format!("append: {text}"),
-            Edit::ReplaceText { find, replacement } => {
-                format!("replace {find:?} with {replacement:?}")
-            }
-            Edit::SetSystemPrompt { prompt } => format!("set the system prompt to: {prompt}"),
-            Edit::SetSetting { key, value } => format!("set {key} = {value}"),
-            Edit::FlagForReview { note } => format!("look at: {note}"),
-        };
-        for line in wrap(&what, 66) {
+        for line in wrap(&s.edit.to_string(), 66) {
             writeln!(o, "      {line}")?;
         }
         Ok(())

@@ -84,7 +84,16 @@ fn load_rules(config: &Config, cache_dir: PathBuf) -> Result<Rules, ServeError> 
         .rules
         .iter()
         .map(|rule| {
-            let loaded = runtime.load_source(&rule.source);
+            let loaded = runtime.load_source(&rule.source, rule.llm.is_some());
+            if let Ok(l) = &loaded
+                && l.imports.llm
+                && rule.llm.is_none()
+            {
+                tracing::error!(
+                    rule = %l.info.name,
+                    "the rule calls a language model but has no [rules.llm] grant: it will be reported as failed in every dream"
+                );
+            }
             if let Err(failure) = &loaded {
                 tracing::error!(
                     rule = %rule.source.fallback_name(),

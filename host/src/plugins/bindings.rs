@@ -12,13 +12,18 @@ use crate::model;
 pub mod generated {
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "rule-world",
+        // The superset world: the host offers the model to every rule, and
+        // links it only for those with a grant (`plugins::check_grant`).
+        world: "llm-rule-world",
     });
 }
 
+pub use generated::reverie::rules::llm as wit_llm;
 pub use generated::reverie::rules::log::Level;
 pub use generated::reverie::rules::types as wit;
-pub use generated::{RuleWorld, RuleWorldPre};
+pub use generated::reverie::rules::window::ProblemBrief as WitProblemBrief;
+pub use generated::{LlmRuleWorld as RuleWorld, LlmRuleWorldPre as RuleWorldPre};
+use crate::llm;
 
 // ---- host → guest ---------------------------------------------------------------------
 
@@ -111,7 +116,82 @@ pub fn context(c: &model::CycleContext) -> wit::CycleContext {
     }
 }
 
+pub fn problem_brief(p: &model::ProblemBrief) -> WitProblemBrief {
+    WitProblemBrief {
+        key: p.key.clone(),
+        facet_keys: p.facet_keys.clone(),
+        title: p.title.clone(),
+        description: p.description.clone(),
+        occurrences: p.occurrences,
+        evidence: p.evidence.clone(),
+        rules: p.rules.clone(),
+        proposed_edits: p.proposed_edits.clone(),
+    }
+}
+
+pub fn chat_answer(a: llm::ChatAnswer) -> wit_llm::ChatResponse {
+    wit_llm::ChatResponse {
+        text: a.text,
+        usage: usage(a.usage),
+        truncated: a.truncated,
+    }
+}
+
+pub fn embed_answer(a: llm::EmbedAnswer) -> wit_llm::Embeddings {
+    wit_llm::Embeddings {
+        vectors: a.vectors,
+        usage: usage(a.usage),
+    }
+}
+
+fn usage(u: llm::Usage) -> wit_llm::Usage {
+    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    wit_llm::Usage {
+        input_tokens: clamp(u.input_tokens),
+        output_tokens: clamp(u.output_tokens),
+    }
+}
+
+pub fn llm_error(e: llm::CallError) -> wit_llm::LlmError {
+    match e {
+        llm::CallError::BudgetExhausted(m) => wit_llm::LlmError::BudgetExhausted(m),
+        llm::CallError::Provider(m) => wit_llm::LlmError::Provider(m),
+        llm::CallError::Timeout(m) => wit_llm::LlmError::Timeout(m),
+        llm::CallError::Malformed(m) => wit_llm::LlmError::MalformedAnswer(m),
+        llm::CallError::Invalid(m) => wit_llm::LlmError::InvalidRequest(m),
+    }
+}
+
+pub fn budget_left(l: llm::budget::Left) -> wit_llm::BudgetLeft {
+    wit_llm::BudgetLeft {
+        calls: l.calls,
+        input_tokens: l.input_tokens,
+        output_tokens: l.output_tokens,
+        time_ms: l.time_ms,
+    }
+}
+
 // ---- guest → host ---------------------------------------------------------------------
+
+pub fn chat_request(r: wit_llm::ChatRequest) -> llm::ChatRequest {
+    llm::ChatRequest {
+        messages: r
+            .messages
+            .into_iter()
+            .map(|m| llm::Message {
+                role: match m.role {
+                    wit_llm::ChatRole::System => llm::Role::System,
+                    wit_llm::ChatRole::User => llm::Role::User,
+                    wit_llm::ChatRole::Assistant => llm::Role::Assistant,
+                },
+                content: m.content,
+            })
+            .collect(),
+        json_schema: r.json_schema,
+        max_output_tokens: r.max_output_tokens,
+        temperature: r.temperature,
+    }
+}
 
 fn rating_back(r: wit::Rating) -> model::Rating {
     match r {

@@ -9,9 +9,17 @@
 //! and a wall-clock deadline, and every failure is classified into a
 //! [`FailureKind`] the report can show. Callers see domain types only; the
 //! generated WIT types stay in [`bindings`].
+//!
+//! It also serves the contract's host interfaces: `window` (the chunk's
+//! explicit ratings; the other rules' problems at `finish`) and `llm`, which
+//! forwards to the rule's [`Gateway`] when the operator granted one. A rule
+//! that imports `llm` without a grant does not start ([`Runtime::start`]);
+//! time spent waiting for the model is taken out of the call's deadline by the
+//! epoch callback, since the grant's own time budget bounds it.
 
 mod bindings;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,19 +29,27 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceAny, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::config::{Limits, RuleSource};
+use crate::llm::{Gateway, UsageReport};
 use crate::model::{
-    CycleContext, Feedback, Findings, InferredFeedback, Inputs, Interaction, RuleInfo,
+    CycleContext, Feedback, Findings, InferredFeedback, Inputs, Interaction, ProblemBrief, Rating,
+    RuleInfo,
 };
 use bindings::{RuleWorld, RuleWorldPre, wit};
 
 /// The contract package rules export, and the version this host implements.
 pub const CONTRACT_INTERFACE: &str = "reverie:rules/rule";
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.1.1";
+/// The model interface: importing it declares that the rule calls a model.
+const LLM_INTERFACE: &str = "reverie:rules/llm@";
+const WINDOW_INTERFACE: &str = "reverie:rules/window@";
 
 /// How often the epoch advances: the granularity of wall-clock deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -128,6 +144,8 @@ pub struct RunStats {
     pub log_lines_dropped: u64,
     /// What the rule wrote to stdout and stderr (bounded).
     pub output: String,
+    /// Its use of a language model, when it was granted one.
+    pub llm: Option<UsageReport>,
 }
 
 /// The data of one rule instance's store.
@@ -140,6 +158,35 @@ pub struct StoreData {
     log_lines_dropped: u64,
     /// The guest's stdout and stderr, bounded by [`OUTPUT_CAPACITY`].
     output: MemoryOutputPipe,
+    /// The rule's model, when it was granted one.
+    llm: Option<Gateway>,
+    /// Explicit ratings of the chunk in hand (`window.explicit-rating`).
+    explicit: Arc<HashMap<String, Rating>>,
+    /// The other rules' problems, set before `finish` of a rule that reads them.
+    problems: Arc<Vec<ProblemBrief>>,
+    /// The call in progress, for its deadline.
+    call: CallClock,
+}
+
+/// When the current call started, how long it may run, and how much of that
+/// it spent waiting for the model (which its deadline does not count).
+#[derive(Debug, Clone, Copy)]
+struct CallClock {
+    started: Instant,
+    timeout: Duration,
+    waited: Duration,
+}
+
+impl CallClock {
+    /// The epoch callback's verdict: time the rule itself used against its timeout.
+    fn update(&self) -> UpdateDeadline {
+        let busy = self.started.elapsed().saturating_sub(self.waited);
+        if busy >= self.timeout {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Continue(ticks(self.timeout - busy))
+        }
+    }
 }
 
 impl WasiView for StoreData {
@@ -152,6 +199,61 @@ impl WasiView for StoreData {
 }
 
 impl bindings::generated::reverie::rules::types::Host for StoreData {}
+
+impl bindings::generated::reverie::rules::window::Host for StoreData {
+    fn explicit_rating(&mut self, interaction_id: String) -> Option<wit::Rating> {
+        self.explicit.get(&interaction_id).map(|r| bindings::rating(*r))
+    }
+
+    fn problems(&mut self) -> Vec<bindings::WitProblemBrief> {
+        self.problems.iter().map(bindings::problem_brief).collect()
+    }
+}
+
+impl bindings::generated::reverie::rules::llm::Host for StoreData {
+    fn chat(
+        &mut self,
+        request: bindings::wit_llm::ChatRequest,
+    ) -> Result<bindings::wit_llm::ChatResponse, bindings::wit_llm::LlmError> {
+        let Some(gateway) = self.llm.as_mut() else {
+            return Err(no_grant());
+        };
+        let started = Instant::now();
+        let answer = gateway.chat(bindings::chat_request(request));
+        self.call.waited += started.elapsed();
+        answer
+            .map(bindings::chat_answer)
+            .map_err(bindings::llm_error)
+    }
+
+    fn embed(
+        &mut self,
+        texts: Vec<String>,
+    ) -> Result<bindings::wit_llm::Embeddings, bindings::wit_llm::LlmError> {
+        let Some(gateway) = self.llm.as_mut() else {
+            return Err(no_grant());
+        };
+        let started = Instant::now();
+        let answer = gateway.embed(texts);
+        self.call.waited += started.elapsed();
+        answer
+            .map(bindings::embed_answer)
+            .map_err(bindings::llm_error)
+    }
+
+    fn remaining(&mut self) -> bindings::wit_llm::BudgetLeft {
+        match &self.llm {
+            Some(gateway) => bindings::budget_left(gateway.left()),
+            None => bindings::budget_left(crate::llm::budget::Left::NONE),
+        }
+    }
+}
+
+/// What a call to the model answers when the rule has no grant. Such a rule
+/// does not start, so only `info()` at load time could see it.
+fn no_grant() -> bindings::wit_llm::LlmError {
+    bindings::wit_llm::LlmError::InvalidRequest("this rule has no language-model grant".into())
+}
 
 impl bindings::generated::reverie::rules::log::Host for StoreData {
     fn log(&mut self, level: bindings::Level, message: String, fields: Vec<(String, String)>) {
@@ -248,7 +350,20 @@ pub struct LoadedRule {
     pub source: RuleSource,
     /// sha256 of the component bytes.
     pub digest: String,
+    /// Which host interfaces it imports beyond logging.
+    pub imports: RuleImports,
     pre: RuleWorldPre<StoreData>,
+}
+
+/// The host interfaces a rule imports, read from its component at load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleImports {
+    /// `llm`: it calls a model, and needs a grant to start.
+    pub llm: bool,
+    /// `window.explicit-rating`: the chunk's explicit ratings must be at hand.
+    pub explicit_rating: bool,
+    /// `window.problems`: it is finished after the other rules.
+    pub problems: bool,
 }
 
 impl Runtime {
@@ -297,10 +412,16 @@ impl Runtime {
         })
     }
 
-    /// Read a configured rule's component (built into the binary, or a file) and [`load`](Self::load) it.
-    pub fn load_source(&self, source: &RuleSource) -> Result<LoadedRule, RuleFailure> {
+    /// Read a configured rule's component (built into the binary, or a file)
+    /// and [`load`](Self::load) it. `granted`: the rule has a model grant, so
+    /// a built-in rule's build that calls the model is taken where there is one.
+    pub fn load_source(
+        &self,
+        source: &RuleSource,
+        granted: bool,
+    ) -> Result<LoadedRule, RuleFailure> {
         let bytes = match source {
-            RuleSource::Builtin(name) => crate::builtin::bytes(name)
+            RuleSource::Builtin(name) => crate::builtin::bytes(name, granted)
                 .map(<[u8]>::to_vec)
                 .ok_or_else(|| RuleFailure {
                     kind: FailureKind::LoadError,
@@ -319,7 +440,7 @@ impl Runtime {
         let digest = hex(&Sha256::digest(bytes));
         let component = self.compile(bytes, &digest)?;
         check_contract(&self.engine, &component)?;
-        check_imports(&self.engine, &component)?;
+        let imports = check_imports(&self.engine, &component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -336,6 +457,7 @@ impl Runtime {
             },
             source: source.clone(),
             digest,
+            imports,
             pre,
         };
         let limits = Limits::default();
@@ -358,19 +480,26 @@ impl Runtime {
         Ok(rule)
     }
 
-    /// Start `rule` for one cycle: a fresh store and instance, then `analyser.create`.
+    /// Start `rule` for one cycle: a fresh store and instance, then
+    /// `analyser.create`. `llm` is the rule's model when it was granted one; a
+    /// rule that imports the model and was not is refused, naming the grant.
     pub fn start(
         &self,
         rule: &LoadedRule,
         limits: &Limits,
         context: &CycleContext,
+        llm: Option<Gateway>,
     ) -> Result<RuleInstance, (RuleFailure, RunStats)> {
+        if rule.imports.llm && llm.is_none() {
+            return Err((missing_grant(&rule.info.name), RunStats::default()));
+        }
         let started = Instant::now();
         let clock_ms = context.window_end_ms.unwrap_or(0);
         let mut store = match self.store(limits, clock_ms) {
             Ok(s) => s,
             Err(f) => return Err((f, RunStats::default())),
         };
+        store.data_mut().llm = llm;
         let ctx = bindings::context(context);
         let mut fuel_used = 0;
         let result = arm(&mut store, limits).and_then(|()| {
@@ -453,9 +582,18 @@ impl Runtime {
             max_log_lines: limits.max_log_lines,
             log_lines_dropped: 0,
             output,
+            llm: None,
+            explicit: Arc::default(),
+            problems: Arc::default(),
+            call: CallClock {
+                started: Instant::now(),
+                timeout: Duration::from_millis(limits.timeout_ms),
+                waited: Duration::ZERO,
+            },
         };
         let mut store = Store::new(&self.engine, data);
         store.limiter(|d| &mut d.limiter);
+        store.epoch_deadline_callback(|ctx| Ok(ctx.data().call.update()));
         store.set_fuel(limits.fuel).map_err(load_err)?;
         store.set_epoch_deadline(ticks(Duration::from_millis(limits.timeout_ms)));
         Ok(store)
@@ -519,6 +657,8 @@ impl Drop for Runtime {
 /// interaction that a set of rules reads ([`Inputs`]), shared by those rules.
 pub struct PreparedChunk {
     chunk: wit::Chunk,
+    /// Explicit ratings of the chunk's interactions, for rules that ask.
+    explicit: Arc<HashMap<String, Rating>>,
 }
 
 impl PreparedChunk {
@@ -531,7 +671,13 @@ impl PreparedChunk {
                     .collect(),
                 feedback: Vec::new(),
             },
+            explicit: Arc::default(),
         }
+    }
+
+    /// Attach the chunk's explicit ratings (`window.explicit-rating`).
+    pub fn set_explicit(&mut self, ratings: Arc<HashMap<String, Rating>>) {
+        self.explicit = ratings;
     }
 
     /// Attach the chunk's feedback (explicit and inferred) before the analyse stage.
@@ -596,8 +742,14 @@ impl RuleInstance {
         }
     }
 
+    /// Give a rule that reads them the other rules' problems, before `finish`.
+    pub fn set_problems(&mut self, problems: Arc<Vec<ProblemBrief>>) {
+        self.store.data_mut().problems = problems;
+    }
+
     /// Stage 1: the feedback this rule infers from the chunk.
     pub fn detect(&mut self, chunk: &PreparedChunk) -> Result<Vec<InferredFeedback>, RuleFailure> {
+        self.store.data_mut().explicit = chunk.explicit.clone();
         let inferred = self.call(|w, a, s| {
             w.reverie_rules_rule()
                 .analyser()
@@ -622,6 +774,7 @@ impl RuleInstance {
 
     /// Stage 2: read the chunk with its feedback.
     pub fn analyse(&mut self, chunk: &PreparedChunk) -> Result<(), RuleFailure> {
+        self.store.data_mut().explicit = chunk.explicit.clone();
         self.call(|w, a, s| {
             w.reverie_rules_rule()
                 .analyser()
@@ -652,6 +805,16 @@ impl RuleInstance {
     pub fn stats(&mut self) -> RunStats {
         let data = self.store.data_mut();
         let output = data.output.contents();
+        let llm = data.llm.as_ref().map(Gateway::report);
+        if let Some(usage) = &llm {
+            // The host's own line, so the run log tells the model's cost even
+            // when the rule logs nothing.
+            data.log.push(LogLine {
+                level: "info".into(),
+                message: format!("host: {}", usage.summary()),
+                fields: Vec::new(),
+            });
+        }
         RunStats {
             duration: self.elapsed,
             fuel_used: self.fuel_used,
@@ -659,12 +822,18 @@ impl RuleInstance {
             log: std::mem::take(&mut data.log),
             log_lines_dropped: data.log_lines_dropped,
             output: String::from_utf8_lossy(&output).into_owned(),
+            llm,
         }
     }
 }
 
 fn arm(store: &mut Store<StoreData>, limits: &Limits) -> wasmtime::Result<()> {
     store.set_fuel(limits.fuel)?;
+    store.data_mut().call = CallClock {
+        started: Instant::now(),
+        timeout: Duration::from_millis(limits.timeout_ms),
+        waited: Duration::ZERO,
+    };
     // Deadlines are relative to the current epoch: re-armed before every call.
     store.set_epoch_deadline(ticks(Duration::from_millis(limits.timeout_ms)));
     Ok(())
@@ -779,18 +948,44 @@ fn check_contract(engine: &Engine, component: &Component) -> Result<(), RuleFail
     }
 }
 
-fn check_imports(engine: &Engine, component: &Component) -> Result<(), RuleFailure> {
-    for (name, _) in component.component_type().imports(engine) {
+/// Refuse imports outside the allowlist; say which host interfaces the rule uses.
+fn check_imports(engine: &Engine, component: &Component) -> Result<RuleImports, RuleFailure> {
+    let mut imports = RuleImports::default();
+    for (name, item) in component.component_type().imports(engine) {
         if !ALLOWED_IMPORT_PREFIXES.iter().any(|p| name.starts_with(p)) {
             return Err(RuleFailure::new(
                 FailureKind::LoadError,
                 format!(
-                    "the rule imports `{name}`, which rules are not granted (allowed: logging, and WASI io, cli, clocks, random, filesystem without any directory)"
+                    "the rule imports `{name}`, which rules are not granted (allowed: the reverie:rules interfaces, and WASI io, cli, clocks, random, filesystem without any directory)"
                 ),
             ));
         }
+        if name.starts_with(LLM_INTERFACE) {
+            imports.llm = true;
+        }
+        if name.starts_with(WINDOW_INTERFACE) {
+            // A component imports only the functions it calls.
+            let functions: Vec<String> = match item {
+                wasmtime::component::types::ComponentItem::ComponentInstance(instance) => {
+                    instance.exports(engine).map(|(f, _)| f.to_string()).collect()
+                }
+                _ => Vec::new(),
+            };
+            imports.explicit_rating = functions.iter().any(|f| f == "explicit-rating");
+            imports.problems = functions.iter().any(|f| f == "problems");
+        }
     }
-    Ok(())
+    Ok(imports)
+}
+
+/// The refusal of a rule that calls a model without a grant.
+fn missing_grant(rule: &str) -> RuleFailure {
+    RuleFailure::new(
+        FailureKind::LoadError,
+        format!(
+            "rule `{rule}` imports the language model (`reverie:rules/llm`) but has no grant: give it one under its [[rules]] entry with `[rules.llm] provider = \"<a provider of [llm.providers]>\"` (and its budget)"
+        ),
+    )
 }
 
 /// Semver compatibility: same major, and for 0.x the same minor.

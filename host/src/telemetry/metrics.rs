@@ -66,6 +66,28 @@ struct KindLabels {
     kind: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LlmLabels {
+    rule: String,
+    provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LlmCallLabels {
+    rule: String,
+    provider: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LlmTokenLabels {
+    rule: String,
+    provider: String,
+    direction: &'static str,
+}
+
+type FloatCounters<L> = Family<L, Counter<f64, AtomicU64>>;
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn http_histogram() -> Histogram {
@@ -88,6 +110,10 @@ struct Metrics {
     scheduler_lag: Gauge<f64, AtomicU64>,
     connections_open: Gauge,
     connections_cut: Family<ReasonLabels, Counter>,
+    llm_calls: Family<LlmCallLabels, Counter>,
+    llm_tokens: Family<LlmTokenLabels, Counter>,
+    llm_seconds: FloatCounters<LlmLabels>,
+    llm_cost: FloatCounters<LlmLabels>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -152,6 +178,30 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Client connections the server closed itself, by reason: evicted (the quietest idle one, to make room at the connection cap), refused (at the cap with every connection busy: 503), shutdown (still open when the drain time ran out)",
         connections_cut.clone(),
     );
+    let llm_calls = Family::<LlmCallLabels, Counter>::default();
+    registry.register(
+        "reverie_llm_calls",
+        "Language-model calls of rules in completed dreams, by rule, provider and outcome: answered, failed (the provider failed or answered unusably), refused (over a budget, or invalid; nothing was sent)",
+        llm_calls.clone(),
+    );
+    let llm_tokens = Family::<LlmTokenLabels, Counter>::default();
+    registry.register(
+        "reverie_llm_tokens",
+        "Tokens the providers reported for rules' calls, by rule, provider and direction (input, output)",
+        llm_tokens.clone(),
+    );
+    let llm_seconds = FloatCounters::<LlmLabels>::default();
+    registry.register(
+        "reverie_llm_seconds",
+        "Time rules' calls spent waiting for the provider, retries included, by rule and provider",
+        llm_seconds.clone(),
+    );
+    let llm_cost = FloatCounters::<LlmLabels>::default();
+    registry.register(
+        "reverie_llm_cost",
+        "Cost of rules' calls at the prices per token the config gives (in the config's currency), by rule and provider; absent without prices",
+        llm_cost.clone(),
+    );
     registry.register(
         "reverie_build",
         "The running reverie",
@@ -193,6 +243,10 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         scheduler_lag,
         connections_open,
         connections_cut,
+        llm_calls,
+        llm_tokens,
+        llm_seconds,
+        llm_cost,
     }
 });
 
@@ -266,6 +320,48 @@ pub fn rule_failed(kind: &str) {
             kind: kind.to_string(),
         })
         .inc();
+}
+
+/// A rule's use of a language model in one completed dream.
+pub fn llm_used(rule: &str, usage: &crate::llm::UsageReport) {
+    let labels = LlmLabels {
+        rule: rule.to_string(),
+        provider: usage.provider.clone(),
+    };
+    for (outcome, n) in [
+        ("answered", usage.answered),
+        ("failed", usage.failed),
+        ("refused", usage.refused),
+    ] {
+        METRICS
+            .llm_calls
+            .get_or_create(&LlmCallLabels {
+                rule: labels.rule.clone(),
+                provider: labels.provider.clone(),
+                outcome,
+            })
+            .inc_by(u64::from(n));
+    }
+    for (direction, n) in [
+        ("input", usage.spent.input_tokens),
+        ("output", usage.spent.output_tokens),
+    ] {
+        METRICS
+            .llm_tokens
+            .get_or_create(&LlmTokenLabels {
+                rule: labels.rule.clone(),
+                provider: labels.provider.clone(),
+                direction,
+            })
+            .inc_by(n);
+    }
+    METRICS
+        .llm_seconds
+        .get_or_create(&labels)
+        .inc_by(usage.spent.time_ms as f64 / 1000.0);
+    if let Some(cost) = usage.cost {
+        METRICS.llm_cost.get_or_create(&labels).inc_by(cost);
+    }
 }
 
 /// What one webhook attempt led to.
