@@ -239,7 +239,7 @@ pub struct ProblemBrief {
 }
 
 impl ProblemBrief {
-    pub const MAX_EVIDENCE: usize = 500;
+    pub const MAX_EVIDENCE: usize = 5_000;
 }
 
 /// Everything one rule found in one cycle.

@@ -9,6 +9,7 @@ mod clients;
 mod common;
 mod config;
 mod input;
+mod llm;
 mod operate;
 mod report;
 mod retention;
