@@ -623,7 +623,11 @@ fn start(
     // The rule's way to its provider, when granted one and it calls a model.
     let gateway = match (&slot.llm, session) {
         (Some(grant), Some(session)) if rule.imports.llm => {
-            match session.as_ref().and_then(|s| s.gateway(&rule.info.name, grant).map_err(|e| e.to_string())) {
+            let gateway = match session {
+                Ok(session) => session.gateway(&rule.info.name, grant),
+                Err(e) => Err(e.clone()),
+            };
+            match gateway {
                 Ok(g) => Some(g),
                 Err(e) => {
                     running.failure = Some(RuleFailure {
@@ -724,7 +728,20 @@ fn build_report(
     };
     let explicit = figures(&tally.total.explicit);
     let inferred = figures(&tally.total.inferred);
-    let accuracy_note = accuracy_note(basis, &explicit, &inferred, tally.total.interactions);
+    // Detect rules that asked a model: their ratings are a sample's verdicts.
+    let judges: Vec<String> = running
+        .iter()
+        .filter(|r| r.stages.contains(&Stage::Detect))
+        .filter(|r| r.stats.llm.as_ref().is_some_and(|u| u.answered > 0))
+        .map(|r| r.name.clone())
+        .collect();
+    let mut accuracy_note = accuracy_note(basis, &explicit, &inferred, tally.total.interactions);
+    if !judges.is_empty() && inferred.accuracy.rated > 0 {
+        accuracy_note.push_str(&format!(
+            " Inferred ratings include a language model's verdicts ({}) on a sample of the window: an estimate, not a count; its run log says how it sampled.",
+            judges.join(", ")
+        ));
+    }
     let rule_metrics = findings
         .iter()
         .flat_map(|(rule, f)| {

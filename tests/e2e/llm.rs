@@ -343,3 +343,73 @@ fn emails_phones_and_cards_are_redacted_before_they_leave() {
     }
     assert_eq!(llm_usage(&report, "llm-probe")["redactions"], 4);
 }
+
+/// The first `n` interactions of an example dataset, with the feedback on them.
+fn example_slice(name: &str, n: usize) -> Dataset {
+    let dir = workspace_root().join("examples").join(name);
+    let interactions: Vec<String> = std::fs::read_to_string(dir.join("interactions.jsonl"))
+        .expect("the example's interactions")
+        .lines()
+        .take(n)
+        .map(str::to_string)
+        .collect();
+    let ids: std::collections::HashSet<String> = interactions
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect();
+    let feedback: Vec<String> = std::fs::read_to_string(dir.join("feedback.jsonl"))
+        .expect("the example's feedback")
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .and_then(|v| v["interaction_id"].as_str().map(|id| ids.contains(id)))
+                .unwrap_or(false)
+        })
+        .map(str::to_string)
+        .collect();
+    Dataset::from_lines(&interactions, &feedback)
+}
+
+/// The whole path against a real model server (llama.cpp with SmolLM2-135M, one thread): the
+/// judge rates unrated interactions, the reflector reads the other rules' problems, and the
+/// report accounts for both. A 135M model's verdicts are not worth much; what this shows is that
+/// real requests and real answers (grammar-constrained JSON) flow end to end.
+#[test]
+fn the_judge_and_the_reflector_run_against_a_real_model_server() {
+    let server = crate::common::model_server::ModelServer::chat();
+    let data = example_slice("help-desk", 240);
+    let config = format!(
+        "[llm.providers.local]\napi = \"openai\"\nbase_url = {}\nmodel = \"smollm2\"\ntimeout = \"120s\"\n\n\
+         [[rules]]\nbuiltin = \"tool-failures\"\n[[rules]]\nbuiltin = \"corrections\"\n\
+         [[rules]]\nbuiltin = \"llm-judge\"\nsettings = {{ max_transcript_chars = 600, max_output_tokens = 60, calibration_share = 0 }}\n\
+         [rules.llm]\nprovider = \"local\"\ncalls = 4\n\n\
+         [[rules]]\nbuiltin = \"llm-reflector\"\nsettings = {{ max_problems = 1, per_problem = 1, max_transcript_chars = 600, max_prompt_chars = 600, unexplained_sample = 0, max_output_tokens = 120 }}\n\
+         [rules.llm]\nprovider = \"local\"\ncalls = 2\n",
+        toml_string(&server.base_url)
+    );
+    let report = Dream::new(&data).config(&config).report();
+    for name in ["tool-failures", "corrections", "llm-judge", "llm-reflector"] {
+        assert_ok(&report, name);
+    }
+    let judge = llm_usage(&report, "llm-judge");
+    assert!(judge["answered"].as_u64().unwrap_or(0) >= 1, "{judge}");
+    assert!(judge["spent"]["calls"].as_u64().unwrap_or(0) <= 4, "{judge}");
+    assert!(judge["spent"]["input_tokens"].as_u64().unwrap_or(0) > 0);
+    let reflector = llm_usage(&report, "llm-reflector");
+    assert!(reflector["answered"].as_u64().unwrap_or(0) >= 1, "{reflector}");
+    // Whatever the model said, a suggestion of the reflector belongs to a problem of this window.
+    let keys: Vec<&str> = report["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p["key"].as_str())
+        .collect();
+    for s in report["suggestions"].as_array().expect("suggestions") {
+        if s["rules"].as_array().is_some_and(|r| r.iter().any(|r| r == "llm-reflector")) {
+            let problem = s["problem"].as_str().expect("attached to a problem");
+            assert!(keys.contains(&problem), "{problem} is not a problem of the report");
+        }
+    }
+}

@@ -965,7 +965,7 @@ fn check_imports(engine: &Engine, component: &Component) -> Result<RuleImports, 
         }
         if name.starts_with(WINDOW_INTERFACE) {
             // A component imports only the functions it calls.
-            let functions: Vec<String> = match item {
+            let functions: Vec<String> = match item.ty {
                 wasmtime::component::types::ComponentItem::ComponentInstance(instance) => {
                     instance.exports(engine).map(|(f, _)| f.to_string()).collect()
                 }

@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test module uses its own subset
 
+pub mod model_server;
 pub mod server;
 
 use std::fs::File;
