@@ -10,6 +10,21 @@
 //!
 //! Natively (a rule's unit tests) there is no host: [`testing`] installs a
 //! stand-in model for the current thread, and records what the rule sent.
+//!
+//! Besides the calls, what rules that read conversations with a model share:
+//! a compact transcript of an interaction ([`transcript`]), prompt templates
+//! kept in Markdown files ([`template`]), the reading of answers
+//! ([`answer`]), calls that respect the budget and stop on repeated provider
+//! failures ([`caller`]), the run log such a rule keeps ([`journal`]) and
+//! deterministic sampling by interaction id ([`sample`]). Nothing there names
+//! a rule, a domain or a language.
+
+pub mod answer;
+pub mod caller;
+pub mod journal;
+pub mod sample;
+pub mod template;
+pub mod transcript;
 
 pub use crate::bindings::reverie::rules::llm::{
     BudgetLeft, ChatMessage, ChatRequest, ChatResponse, ChatRole, Embeddings, LlmError, Usage,
@@ -125,9 +140,7 @@ pub mod testing {
     }
 
     /// Answer every chat request with `f` (and forget earlier requests).
-    pub fn answer_with(
-        f: impl FnMut(&ChatRequest) -> Result<ChatResponse, LlmError> + 'static,
-    ) {
+    pub fn answer_with(f: impl FnMut(&ChatRequest) -> Result<ChatResponse, LlmError> + 'static) {
         MODEL.with(|m| {
             let mut m = m.borrow_mut();
             m.chat = Some(Box::new(f));
