@@ -38,7 +38,21 @@
 //! The output depends only on the order of the feedback, never on hash order
 //! or on how the host splits it into chunks: themes are kept in a `Vec`, terms
 //! in `BTreeMap`s, and ties are broken by term, then by age.
+//!
+//! With the feature `llm` (built for an operator who granted the rule a
+//! provider), comments are grouped by meaning instead, so that the same
+//! complaint worded otherwise or in another language is one theme: comments
+//! wait in a queue of at most 256 (what one call takes), are embedded in one
+//! call per full queue and at the end (module `embedding`), and join the
+//! theme whose centre ([`centroid`]) is the most similar, if at least
+//! `embedding_similarity`; at the end, themes whose centres are that similar
+//! are merged. Keys, titles and evidence are made from words as without the
+//! feature. When embeddings stop (budget, provider, anything), the rest of
+//! the window is grouped by words, and the run log says so.
 
+pub mod centroid;
+#[cfg(feature = "llm")]
+pub mod embedding;
 pub mod terms;
 pub mod theme;
 
@@ -50,9 +64,11 @@ use reverie_rule_sdk::{
     RuleInfo, SettingSpec, Severity, Stage, Suggestion, log, setting_or, text,
 };
 
+#[cfg(feature = "llm")]
+use reverie_rule_sdk::llm::MAX_EMBED_TEXTS;
 use terms::{Term, comment_terms};
 pub use theme::MAX_EVIDENCE;
-use theme::{Representative, Theme, merge_similar};
+use theme::{Representative, Theme, merge_by_meaning, merge_similar};
 
 const NAME: &str = "feedback-themes";
 
@@ -74,12 +90,20 @@ const LOG_THEMES: usize = 8;
 /// A review note fixes nothing by itself: how sure the rule is that reading
 /// the comments leads to the fix.
 const REVIEW_CONFIDENCE: f32 = 0.3;
+/// Default of `embedding_similarity`: for multilingual-e5-small and models
+/// like it, whose cosine similarities crowd between 0.7 and 1.0, the same
+/// complaint in two languages typically scores above it and two different
+/// complaints below.
+const EMBEDDING_SIMILARITY: f64 = 0.85;
 
 /// The rule's settings, validated.
 #[derive(Debug, Clone)]
 struct Settings {
     similarity: f64,
     merge_similarity: f64,
+    /// Read only with the feature `llm`; unused without it, where no comment
+    /// has an embedding.
+    embedding_similarity: f64,
     max_themes: usize,
     min_comments: u32,
     min_share: f64,
@@ -100,6 +124,16 @@ impl Settings {
         if !(merge_similarity > 0.0 && merge_similarity <= 1.0) {
             return Err(format!(
                 "setting `merge_similarity`: must be in (0, 1], got {merge_similarity}"
+            ));
+        }
+        #[cfg(feature = "llm")]
+        let embedding_similarity: f64 =
+            setting_or(context, "embedding_similarity", EMBEDDING_SIMILARITY)?;
+        #[cfg(not(feature = "llm"))]
+        let embedding_similarity = EMBEDDING_SIMILARITY;
+        if !(embedding_similarity > 0.0 && embedding_similarity <= 1.0) {
+            return Err(format!(
+                "setting `embedding_similarity`: must be in (0, 1], got {embedding_similarity}"
             ));
         }
         let max_themes: usize = setting_or(context, "max_themes", 50)?;
@@ -125,6 +159,7 @@ impl Settings {
         Ok(Self {
             similarity,
             merge_similarity,
+            embedding_similarity,
             max_themes,
             min_comments,
             min_share,
@@ -175,6 +210,17 @@ struct Seen {
     clustered: u64,
 }
 
+/// A negative comment admitted for clustering, waiting for its place.
+struct Comment {
+    terms: Vec<Term>,
+    representative: Representative,
+    interaction_id: String,
+    position: u64,
+    /// The chunk it came in (1 for the first): a chunk holds all feedback on
+    /// its interactions, so an interaction is counted once per theme per chunk.
+    chunk: u64,
+}
+
 /// The rule: see the module documentation.
 pub struct FeedbackThemes {
     settings: Settings,
@@ -190,17 +236,106 @@ pub struct FeedbackThemes {
     evidence_total: usize,
     evidence_full: bool,
     evicted: u64,
+    /// Chunks analysed so far.
+    chunks: u64,
+    /// (theme, interaction) pairs counted in chunk `counted_chunk`.
+    counted: BTreeSet<(u64, String)>,
+    counted_chunk: u64,
+    /// Comments waiting for their embeddings, at most [`MAX_EMBED_TEXTS`].
+    #[cfg(feature = "llm")]
+    pending: Vec<Comment>,
+    #[cfg(feature = "llm")]
+    embedder: embedding::Embedder,
 }
 
 impl FeedbackThemes {
-    /// The index of the theme a comment with `terms` joins, creating it (and
-    /// evicting the smallest theme if every slot is taken) when none is similar.
-    fn theme_for(&mut self, terms: &[Term], candidate: &Representative) -> usize {
+    /// Take in an admitted comment: placed now by its words, or, with the
+    /// feature `llm`, queued for its embedding and placed when the queue is
+    /// full or the window ends.
+    fn admit(&mut self, comment: Comment) {
+        #[cfg(feature = "llm")]
+        {
+            self.pending.push(comment);
+            if self.pending.len() >= MAX_EMBED_TEXTS {
+                self.flush();
+            }
+        }
+        #[cfg(not(feature = "llm"))]
+        self.place(comment, None);
+    }
+
+    /// Embed the queued comments and place them, in order; those without an
+    /// embedding (embeddings stopped) by their words.
+    #[cfg(feature = "llm")]
+    fn flush(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return;
+        }
+        let texts: Vec<String> = pending
+            .iter()
+            .map(|c| embedding::text_of(&c.representative.text))
+            .collect();
+        let mut units = self.embedder.embed(&texts).into_iter();
+        for comment in pending {
+            let unit = units.next();
+            self.place(comment, unit.as_deref());
+        }
+    }
+
+    /// Put a comment in its theme; `meaning` is its unit embedding, if any.
+    fn place(&mut self, comment: Comment, meaning: Option<&[f32]>) {
+        if comment.chunk != self.counted_chunk {
+            self.counted.clear();
+            self.counted_chunk = comment.chunk;
+        }
+        let i = self.theme_for(&comment.terms, &comment.representative, meaning);
+        self.seq += 1;
+        let seq = self.seq;
+        let room = self.evidence_total < MAX_EVIDENCE_TOTAL;
+        if let Some(theme) = self.themes.get_mut(i) {
+            let id = comment.interaction_id.as_str();
+            let new = self.counted.insert((theme.id, id.to_string()));
+            let interaction = new.then_some((comment.position, id));
+            if theme.join(
+                &comment.terms,
+                comment.representative,
+                interaction,
+                room,
+                seq,
+            ) {
+                self.evidence_total += 1;
+            } else if new && !room && !self.evidence_full {
+                self.evidence_full = true;
+            }
+            if let Some(unit) = meaning {
+                theme.add_meaning(unit);
+            }
+        }
+    }
+
+    /// The index of the theme a comment with `terms` (and embedding
+    /// `meaning`, if any) joins, creating it (and evicting the smallest theme
+    /// if every slot is taken) when none is similar. A comment with an
+    /// embedding is compared by meaning, with themes that have a centre;
+    /// one without, by words.
+    fn theme_for(
+        &mut self,
+        terms: &[Term],
+        candidate: &Representative,
+        meaning: Option<&[f32]>,
+    ) -> usize {
         let mut best: Option<(usize, f64)> = None;
         for (i, theme) in self.themes.iter().enumerate() {
-            let s = theme.similarity(terms);
+            let (s, threshold) = match meaning {
+                Some(unit) => match theme.meaning_similarity(unit) {
+                    Some(s) => (s, self.settings.embedding_similarity),
+                    None => continue,
+                },
+                None => (theme.similarity(terms), self.settings.similarity),
+            };
             // Strictly greater: ties go to the older theme.
-            if s >= self.settings.similarity && best.is_none_or(|(_, b)| s > b) {
+            if s >= threshold && best.is_none_or(|(_, b)| s > b) {
                 best = Some((i, s));
             }
         }
@@ -250,7 +385,8 @@ impl FeedbackThemes {
         for theme in &mut themes {
             theme.settle_evidence();
         }
-        let mut merges = merge_similar(&mut themes, self.settings.merge_similarity);
+        let mut merges = merge_by_meaning(&mut themes, self.settings.embedding_similarity);
+        merges += merge_similar(&mut themes, self.settings.merge_similarity);
         // Themes with the same key are the same complaint: report them as one.
         let mut by_key: BTreeMap<String, Theme> = BTreeMap::new();
         for theme in themes {
@@ -380,24 +516,31 @@ impl FeedbackThemes {
         }
     }
 
-    /// The findings and the run log that explains them.
-    pub fn findings_and_log(&self) -> (Findings, Vec<LogLine>) {
+    /// The findings and the run log that explains them. With the feature
+    /// `llm`, places the comments still waiting for their embeddings first.
+    pub fn findings_and_log(&mut self) -> (Findings, Vec<LogLine>) {
+        #[cfg(feature = "llm")]
+        self.flush();
         let s = &self.settings;
         let seen = &self.seen;
+        #[cfg_attr(not(feature = "llm"), allow(unused_mut))]
+        let mut settings = vec![
+            ("similarity", s.similarity.to_string()),
+            ("merge_similarity", s.merge_similarity.to_string()),
+            ("max_themes", s.max_themes.to_string()),
+            ("min_comments", s.min_comments.to_string()),
+            ("min_share", s.min_share.to_string()),
+            ("medium_share", s.medium_share.to_string()),
+            ("high_share", s.high_share.to_string()),
+            ("critical_share", s.critical_share.to_string()),
+        ];
+        #[cfg(feature = "llm")]
+        settings.insert(
+            2,
+            ("embedding_similarity", s.embedding_similarity.to_string()),
+        );
         let mut log = vec![
-            line(
-                "settings",
-                &[
-                    ("similarity", s.similarity.to_string()),
-                    ("merge_similarity", s.merge_similarity.to_string()),
-                    ("max_themes", s.max_themes.to_string()),
-                    ("min_comments", s.min_comments.to_string()),
-                    ("min_share", s.min_share.to_string()),
-                    ("medium_share", s.medium_share.to_string()),
-                    ("high_share", s.high_share.to_string()),
-                    ("critical_share", s.critical_share.to_string()),
-                ],
-            ),
+            line("settings", &settings),
             line(
                 "feedback seen",
                 &[
@@ -418,6 +561,23 @@ impl FeedbackThemes {
                 ],
             ),
         ];
+        #[cfg(feature = "llm")]
+        {
+            let e = &self.embedder;
+            log.push(line(
+                "embeddings",
+                &[
+                    ("comments_by_meaning", e.embedded().to_string()),
+                    (
+                        "comments_by_words",
+                        seen.clustered.saturating_sub(e.embedded()).to_string(),
+                    ),
+                    ("calls", e.calls().to_string()),
+                    ("input_tokens", e.input_tokens().to_string()),
+                    ("stopped", e.stopped().unwrap_or("no").to_string()),
+                ],
+            ));
+        }
         let (themes, merges) = self.final_themes();
         log.push(line(
             "themes",
@@ -547,63 +707,82 @@ impl Rule for FeedbackThemes {
             description: description.to_string(),
             default_value: Some(default.to_string()),
         };
+        #[cfg(not(feature = "llm"))]
+        let by = "by shared words";
+        #[cfg(feature = "llm")]
+        let by = "by meaning (embeddings from the granted model; by shared words when they are \
+                  unavailable)";
+        #[cfg_attr(not(feature = "llm"), allow(unused_mut))]
+        let mut settings = vec![
+            spec(
+                "similarity",
+                "Cosine similarity (0 to 1] a comment needs with a theme's word counts to \
+                 join it; lower merges more",
+                "0.3",
+            ),
+            spec(
+                "merge_similarity",
+                "Cosine similarity (0 to 1] two themes' word counts need to be merged at \
+                 the end of the window; lower merges more",
+                "0.2",
+            ),
+            spec(
+                "max_themes",
+                "Themes tracked at once (1 to 10000); when full, a comment that fits none \
+                 evicts the smallest theme",
+                "50",
+            ),
+            spec(
+                "min_comments",
+                "Interactions a theme needs to be reported",
+                "5",
+            ),
+            spec(
+                "min_share",
+                "Share of explicit negative feedback a theme needs to be reported: in a \
+                 large window, a handful of one-off complaints that happen to share words \
+                 is not a theme",
+                "0.01",
+            ),
+            spec(
+                "medium_share",
+                "Share of explicit negative feedback from which a theme is of medium severity",
+                "0.05",
+            ),
+            spec(
+                "high_share",
+                "Share of explicit negative feedback from which a theme is of high severity",
+                "0.15",
+            ),
+            spec(
+                "critical_share",
+                "Share of explicit negative feedback from which a theme is critical",
+                "0.35",
+            ),
+        ];
+        #[cfg(feature = "llm")]
+        settings.insert(
+            2,
+            spec(
+                "embedding_similarity",
+                "Cosine similarity (0 to 1] of embeddings a comment needs with a theme's centre \
+                 to join it, and two themes' centres to be merged; 0.85 suits \
+                 multilingual-e5-small-like models, whose similarities crowd between 0.7 and 1; \
+                 lower merges more",
+                &EMBEDDING_SIMILARITY.to_string(),
+            ),
+        );
         RuleInfo {
             name: NAME.to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Groups explicit negative feedback comments into themes by shared \
-                          words and reports recurring themes, each keyed by its most \
-                          characteristic word, with its interactions as evidence and a note for \
-                          review."
-                .to_string(),
+            description: format!(
+                "Groups explicit negative feedback comments into themes {by} and reports \
+                 recurring themes, each keyed by its most characteristic word, with its \
+                 interactions as evidence and a note for review."
+            ),
             stages: vec![Stage::Analyse],
             inputs: Inputs::empty(),
-            settings: vec![
-                spec(
-                    "similarity",
-                    "Cosine similarity (0 to 1] a comment needs with a theme's word counts to \
-                     join it; lower merges more",
-                    "0.3",
-                ),
-                spec(
-                    "merge_similarity",
-                    "Cosine similarity (0 to 1] two themes' word counts need to be merged at \
-                     the end of the window; lower merges more",
-                    "0.2",
-                ),
-                spec(
-                    "max_themes",
-                    "Themes tracked at once (1 to 10000); when full, a comment that fits none \
-                     evicts the smallest theme",
-                    "50",
-                ),
-                spec(
-                    "min_comments",
-                    "Interactions a theme needs to be reported",
-                    "5",
-                ),
-                spec(
-                    "min_share",
-                    "Share of explicit negative feedback a theme needs to be reported: in a \
-                     large window, a handful of one-off complaints that happen to share words \
-                     is not a theme",
-                    "0.01",
-                ),
-                spec(
-                    "medium_share",
-                    "Share of explicit negative feedback from which a theme is of medium severity",
-                    "0.05",
-                ),
-                spec(
-                    "high_share",
-                    "Share of explicit negative feedback from which a theme is of high severity",
-                    "0.15",
-                ),
-                spec(
-                    "critical_share",
-                    "Share of explicit negative feedback from which a theme is critical",
-                    "0.35",
-                ),
-            ],
+            settings,
         }
     }
 
@@ -619,6 +798,13 @@ impl Rule for FeedbackThemes {
             evidence_total: 0,
             evidence_full: false,
             evicted: 0,
+            chunks: 0,
+            counted: BTreeSet::new(),
+            counted_chunk: 0,
+            #[cfg(feature = "llm")]
+            pending: Vec::new(),
+            #[cfg(feature = "llm")]
+            embedder: embedding::Embedder::default(),
         })
     }
 
@@ -635,9 +821,7 @@ impl Rule for FeedbackThemes {
             .collect();
         let after = first + chunk.interactions.len() as u64;
         let mut unlisted: BTreeMap<String, u64> = BTreeMap::new();
-        // A chunk holds all feedback on its interactions, so deduplicating
-        // (theme, interaction) within the chunk counts each interaction once.
-        let mut counted: BTreeSet<(u64, String)> = BTreeSet::new();
+        self.chunks += 1;
         for feedback in &chunk.feedback {
             self.seen.feedback += 1;
             if !matches!(feedback.source, FeedbackSource::Explicit) {
@@ -671,23 +855,17 @@ impl Rule for FeedbackThemes {
                     *unlisted.entry(id.to_string()).or_insert(next)
                 }
             };
-            let candidate = Representative {
+            let representative = Representative {
                 text: comment.clone(),
                 stems: terms.iter().map(|t| t.stem.clone()).collect(),
             };
-            let i = self.theme_for(&terms, &candidate);
-            self.seq += 1;
-            let seq = self.seq;
-            let room = self.evidence_total < MAX_EVIDENCE_TOTAL;
-            if let Some(theme) = self.themes.get_mut(i) {
-                let new = counted.insert((theme.id, id.to_string()));
-                let interaction = new.then_some((position, id));
-                if theme.join(&terms, candidate, interaction, room, seq) {
-                    self.evidence_total += 1;
-                } else if new && !room && !self.evidence_full {
-                    self.evidence_full = true;
-                }
-            }
+            self.admit(Comment {
+                terms,
+                representative,
+                interaction_id: id.to_string(),
+                position,
+                chunk: self.chunks,
+            });
         }
         self.position = after + unlisted.len() as u64;
         Ok(())

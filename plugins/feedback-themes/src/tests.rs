@@ -435,20 +435,25 @@ fn a_bad_setting_is_an_error_naming_it() {
 fn info_declares_every_setting_it_reads() {
     let info = FeedbackThemes::info();
     let names: Vec<&str> = info.settings.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "similarity",
-            "merge_similarity",
-            "max_themes",
-            "min_comments",
-            "min_share",
-            "medium_share",
-            "high_share",
-            "critical_share"
-        ]
-    );
+    #[cfg_attr(not(feature = "llm"), allow(unused_mut))]
+    let mut expected = vec![
+        "similarity",
+        "merge_similarity",
+        "max_themes",
+        "min_comments",
+        "min_share",
+        "medium_share",
+        "high_share",
+        "critical_share",
+    ];
+    #[cfg(feature = "llm")]
+    expected.insert(2, "embedding_similarity");
+    assert_eq!(names, expected);
 }
+
+/// With the feature `llm`: grouping by meaning, and falling back to words.
+#[cfg(feature = "llm")]
+mod by_meaning;
 
 /// The rule on the committed example dataset (`examples/support-bot`), with
 /// its explicit feedback only: what an operator would see on day one.

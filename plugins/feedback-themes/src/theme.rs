@@ -3,12 +3,16 @@
 //! another theme is to it, and its key.
 //!
 //! Similarity is cosine over term counts with a two-term floor: a single
-//! common word such as "wrong" is not a theme. A theme's *key* is its single
-//! most characteristic stem (see [`Theme::key_term`]); this module does not
-//! decide which themes are reported.
+//! common word such as "wrong" is not a theme. A theme formed from embedded
+//! comments also has a centre in the embedding space ([`Centroid`]), and is
+//! compared by meaning while embeddings last ([`Theme::meaning_similarity`]).
+//! Either way its term counts are kept, and its *key* is its single most
+//! characteristic stem (see [`Theme::key_term`]); this module does not decide
+//! which themes are reported.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::centroid::Centroid;
 use crate::terms::Term;
 
 /// Term counts kept per theme after pruning. Enough to describe a theme; rare
@@ -59,6 +63,9 @@ pub struct Theme {
     pub representative: Representative,
     /// Sequence number of the last comment that joined (for eviction ties).
     pub last_joined: u64,
+    /// The centre of the comments that joined with an embedding; `None` when
+    /// none did (always, without the `llm` feature).
+    centroid: Option<Centroid>,
 }
 
 impl Theme {
@@ -72,6 +79,21 @@ impl Theme {
             evidence: Vec::new(),
             representative,
             last_joined: 0,
+            centroid: None,
+        }
+    }
+
+    /// Cosine similarity of a comment's unit embedding to this theme's
+    /// centre; `None` for a theme without embedded comments.
+    pub fn meaning_similarity(&self, unit: &[f32]) -> Option<f64> {
+        self.centroid.as_ref().map(|c| c.similarity(unit))
+    }
+
+    /// Add the unit embedding of a comment that joined (after [`Theme::join`]).
+    pub fn add_meaning(&mut self, unit: &[f32]) {
+        match &mut self.centroid {
+            Some(c) => c.add(unit),
+            None => self.centroid = Some(Centroid::new(unit)),
         }
     }
 
@@ -253,20 +275,53 @@ impl Theme {
             self.representative = other.representative;
         }
         self.last_joined = self.last_joined.max(other.last_joined);
+        match (&mut self.centroid, other.centroid) {
+            (Some(mine), Some(theirs)) => mine.absorb(&theirs),
+            (None, theirs) => self.centroid = theirs,
+            (Some(_), None) => {}
+        }
     }
 }
 
-/// Merge the two most similar themes while any pair reaches `threshold`.
+/// Merge the two themes closest in meaning while any pair's centres reach
+/// `threshold` (pairs of themes that both have one). Run before
+/// [`merge_similar`]. Returns the number of merges.
+pub fn merge_by_meaning(themes: &mut Vec<Theme>, threshold: f64) -> usize {
+    if themes.iter().all(|t| t.centroid.is_none()) {
+        return 0;
+    }
+    merge_while(themes, |a, b| match (&a.centroid, &b.centroid) {
+        (Some(x), Some(y)) => Some(x.similarity_to(y)).filter(|s| *s >= threshold),
+        _ => None,
+    })
+}
+
+/// Merge the two most similar themes while any pair reaches `threshold`, by
+/// their words. Pairs that both have a centre were compared by meaning
+/// ([`merge_by_meaning`]) and are left alone: the words of the same
+/// complaint in two languages differ, and two complaints that share words
+/// are apart in meaning. Returns the number of merges.
+pub fn merge_similar(themes: &mut Vec<Theme>, threshold: f64) -> usize {
+    merge_while(themes, |a, b| {
+        if a.centroid.is_some() && b.centroid.is_some() {
+            return None;
+        }
+        Some(a.similarity_to(b)).filter(|s| *s >= threshold)
+    })
+}
+
+/// Merge the pair with the highest `score` while any pair has one.
 /// Quadratic in the number of themes, which `max_themes` bounds; run once.
 /// Returns the number of merges.
-pub fn merge_similar(themes: &mut Vec<Theme>, threshold: f64) -> usize {
+fn merge_while(themes: &mut Vec<Theme>, score: impl Fn(&Theme, &Theme) -> Option<f64>) -> usize {
     let mut merges = 0;
     loop {
         let mut best: Option<(usize, usize, f64)> = None;
         for i in 0..themes.len() {
             for j in i + 1..themes.len() {
-                let s = themes[i].similarity_to(&themes[j]);
-                if s >= threshold && best.is_none_or(|(_, _, b)| s > b) {
+                if let Some(s) = score(&themes[i], &themes[j])
+                    && best.is_none_or(|(_, _, b)| s > b)
+                {
                     best = Some((i, j, s));
                 }
             }

@@ -5,7 +5,7 @@
 //! In `detect`, each interaction with no explicit rating
 //! ([`window::explicit_rating`]) is sampled by a hash of its id
 //! (`sample_rate`), then paced by the budget ([`pacing`]). A sampled
-//! interaction's compact transcript ([`common::transcript`]) is sent with the
+//! interaction's compact transcript ([`llm::transcript`]) is sent with the
 //! prompt `prompts/judge.md`, the answer is asked as JSON
 //! (`prompts/judge.schema.json`) and validated ([`verdict`]); a valid verdict
 //! becomes `InferredFeedback` with the reason prefixed `judged: `.
@@ -17,12 +17,11 @@
 //! verdicts reach the report as feedback, which the other rules read.
 //!
 //! Budget: calls stop for good when the budget is spent or the provider fails
-//! three times in a row ([`common::caller`]); the rule then finishes with what
+//! three times in a row ([`llm::caller`]); the rule then finishes with what
 //! it judged and its run log says how far it got and how it sampled, so the
 //! report can say that accuracy from judged interactions is an estimate from
 //! a sample.
 
-pub mod common;
 pub mod pacing;
 pub mod verdict;
 
@@ -32,11 +31,11 @@ use reverie_rule_sdk::{
     SettingSpec, Stage, setting_or, window,
 };
 
-use common::caller::{Caller, Outcome};
-use common::journal::Journal;
-use common::sample::fraction;
-use common::template::Template;
-use common::transcript;
+use llm::caller::{Caller, Outcome};
+use llm::journal::Journal;
+use llm::sample::fraction;
+use llm::template::Template;
+use llm::transcript;
 use pacing::Pacing;
 use verdict::Verdict;
 

@@ -7,8 +7,8 @@
 //! quote the conversation (the reason is shown in reports, and the prompt
 //! asks for none).
 
-use crate::common::answer::{copied_run, json_text, one_line};
 use reverie_rule_sdk::llm::ChatResponse;
+use reverie_rule_sdk::llm::answer::{copied_run, json_text, one_line};
 use reverie_rule_sdk::{Rating, json};
 
 /// The prompt (`prompts/judge.md`).

@@ -10,7 +10,7 @@
 use reverie_rule_sdk::{Edit, ReplaceText};
 use serde::Deserialize;
 
-use crate::common::answer::{copied_run, one_line};
+use reverie_rule_sdk::llm::answer::{copied_run, one_line};
 
 /// Shortest edit text, in characters.
 pub const MIN_TEXT_CHARS: usize = 20;

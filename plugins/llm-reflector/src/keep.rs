@@ -11,7 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use crate::common::sample::hash;
+use reverie_rule_sdk::llm::sample::hash;
 
 /// Salt of the hash that orders interactions of equal standing.
 const RANK_SALT: &str = "llm-reflector/keep";

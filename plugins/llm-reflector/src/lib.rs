@@ -26,8 +26,6 @@
 //! budget is spent or the provider fails three times in a row, and the rule
 //! finishes with what it has, saying how far it got.
 
-#[path = "../../llm-judge/src/common/mod.rs"]
-pub mod common;
 pub mod edit;
 pub mod keep;
 pub mod reflect;
@@ -43,13 +41,13 @@ use reverie_rule_sdk::{
     SettingSpec, Stage, Suggestion, finding, setting_or, text,
 };
 
-use common::answer::one_line;
-use common::caller::{Caller, Outcome};
-use common::journal::Journal;
-use common::template::Template;
-use common::transcript;
 use edit::Shown;
 use keep::{Keeper, Kept, Source};
+use llm::answer::one_line;
+use llm::caller::{Caller, Outcome};
+use llm::journal::Journal;
+use llm::template::Template;
+use llm::transcript;
 use schema::with_enum;
 
 const NAME: &str = "llm-reflector";

@@ -9,8 +9,8 @@
 use reverie_rule_sdk::Edit;
 use serde::Deserialize;
 
-use crate::common::answer::{json_text, one_line};
 use crate::edit::{RawEdit, Shown, check};
+use reverie_rule_sdk::llm::answer::{json_text, one_line};
 
 /// The prompt (`prompts/reflect.md`).
 pub const PROMPT: &str = include_str!("../prompts/reflect.md");

@@ -13,9 +13,9 @@
 use reverie_rule_sdk::Edit;
 use serde::Deserialize;
 
-use crate::common::answer::json_text;
 use crate::edit::{RawEdit, Shown, check};
 use crate::reflect::{confidence, root_cause};
+use reverie_rule_sdk::llm::answer::json_text;
 
 /// The categories, with what each means (as the model reads it).
 pub const CATEGORIES: &[(&str, &str)] = &[

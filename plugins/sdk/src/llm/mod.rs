@@ -10,6 +10,21 @@
 //!
 //! Natively (a rule's unit tests) there is no host: [`testing`] installs a
 //! stand-in model for the current thread, and records what the rule sent.
+//!
+//! Besides the calls, what rules that read conversations with a model share:
+//! a compact transcript of an interaction ([`transcript`]), prompt templates
+//! kept in Markdown files ([`template`]), the reading of answers
+//! ([`answer`]), calls that respect the budget and stop on repeated provider
+//! failures ([`caller`]), the run log such a rule keeps ([`journal`]) and
+//! deterministic sampling by interaction id ([`sample`]). Nothing there names
+//! a rule, a domain or a language.
+
+pub mod answer;
+pub mod caller;
+pub mod journal;
+pub mod sample;
+pub mod template;
+pub mod transcript;
 
 pub use crate::bindings::reverie::rules::llm::{
     BudgetLeft, ChatMessage, ChatRequest, ChatResponse, ChatRole, Embeddings, LlmError, Usage,
@@ -65,7 +80,18 @@ pub fn chat(request: &ChatRequest) -> Result<ChatResponse, LlmError> {
     }
 }
 
-/// Embed texts (at most 256 per call), one vector per text, in order.
+/// Most texts one [`embed`] call takes (the host refuses more).
+pub const MAX_EMBED_TEXTS: usize = 256;
+
+/// The host's estimate of the input tokens of one text, by which it reserves
+/// budget before a call (a third of its bytes, plus 4): a call whose texts'
+/// estimates exceed [`remaining`]`().input_tokens` is refused unsent. The
+/// provider's count, which is what the budget is charged, is usually lower.
+pub fn estimate_tokens(text: &str) -> u64 {
+    (text.len() as u64).div_ceil(3) + 4
+}
+
+/// Embed texts (at most [`MAX_EMBED_TEXTS`] per call), one vector per text, in order.
 pub fn embed(texts: &[String]) -> Result<Embeddings, LlmError> {
     #[cfg(target_arch = "wasm32")]
     {
@@ -91,6 +117,12 @@ pub fn remaining() -> BudgetLeft {
 
 /// A stand-in model for native tests, per thread: what it answers, the
 /// budget it reports, and every request the rule sent.
+///
+/// Like the host, it counts each call against the budget's `calls` and
+/// refuses with [`LlmError::BudgetExhausted`] when none is left. Embedding
+/// calls are also held to the host's other limits: 1 to [`MAX_EMBED_TEXTS`]
+/// texts, refused when the host's estimate of their tokens exceeds the
+/// budget's `input_tokens`, which then lose the tokens the answer reports.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
     use super::*;
@@ -104,6 +136,7 @@ pub mod testing {
         embed: Option<EmbedFn>,
         budget: BudgetLeft,
         sent: Vec<ChatRequest>,
+        embedded: Vec<Vec<String>>,
     }
 
     thread_local! {
@@ -112,6 +145,7 @@ pub mod testing {
             embed: None,
             budget: unlimited(),
             sent: Vec::new(),
+            embedded: Vec::new(),
         });
     }
 
@@ -125,9 +159,7 @@ pub mod testing {
     }
 
     /// Answer every chat request with `f` (and forget earlier requests).
-    pub fn answer_with(
-        f: impl FnMut(&ChatRequest) -> Result<ChatResponse, LlmError> + 'static,
-    ) {
+    pub fn answer_with(f: impl FnMut(&ChatRequest) -> Result<ChatResponse, LlmError> + 'static) {
         MODEL.with(|m| {
             let mut m = m.borrow_mut();
             m.chat = Some(Box::new(f));
@@ -135,9 +167,13 @@ pub mod testing {
         });
     }
 
-    /// Answer every embedding request with `f`.
+    /// Answer every embedding request with `f` (and forget earlier requests).
     pub fn embed_with(f: impl FnMut(&[String]) -> Result<Embeddings, LlmError> + 'static) {
-        MODEL.with(|m| m.borrow_mut().embed = Some(Box::new(f)));
+        MODEL.with(|m| {
+            let mut m = m.borrow_mut();
+            m.embed = Some(Box::new(f));
+            m.embedded.clear();
+        });
     }
 
     /// Report this budget from [`remaining`](super::remaining) (unlimited by default).
@@ -148,6 +184,12 @@ pub mod testing {
     /// The chat requests sent since the model was installed, in order.
     pub fn sent() -> Vec<ChatRequest> {
         MODEL.with(|m| m.borrow().sent.clone())
+    }
+
+    /// The texts of each embedding request since the model was installed, in
+    /// order (refused requests too).
+    pub fn embedded() -> Vec<Vec<String>> {
+        MODEL.with(|m| m.borrow().embedded.clone())
     }
 
     /// An answer with `text` and a plausible token count.
@@ -182,11 +224,43 @@ pub mod testing {
     }
 
     pub(super) fn embed(texts: &[String]) -> Result<Embeddings, LlmError> {
-        MODEL.with(|m| match m.borrow_mut().embed.as_mut() {
-            Some(f) => f(texts),
-            None => Err(LlmError::InvalidRequest(
-                "no embedding model configured".into(),
-            )),
+        MODEL.with(|m| {
+            let mut m = m.borrow_mut();
+            m.embedded.push(texts.to_vec());
+            if texts.is_empty() || texts.len() > MAX_EMBED_TEXTS {
+                return Err(LlmError::InvalidRequest(format!(
+                    "{} texts: 1 to {MAX_EMBED_TEXTS} per call",
+                    texts.len()
+                )));
+            }
+            if m.budget.calls == 0 {
+                return Err(LlmError::BudgetExhausted("calls: 0 left".into()));
+            }
+            let estimate: u64 = texts.iter().map(|t| estimate_tokens(t)).sum();
+            if m.budget.input_tokens < estimate {
+                return Err(LlmError::BudgetExhausted(format!(
+                    "input tokens: {} left, {estimate} needed",
+                    m.budget.input_tokens
+                )));
+            }
+            if m.budget.calls != u32::MAX {
+                m.budget.calls -= 1;
+            }
+            let answer = match m.embed.as_mut() {
+                Some(f) => f(texts),
+                None => Err(LlmError::InvalidRequest(
+                    "no embedding model configured".into(),
+                )),
+            };
+            if let Ok(e) = &answer
+                && m.budget.input_tokens != u64::MAX
+            {
+                m.budget.input_tokens = m
+                    .budget
+                    .input_tokens
+                    .saturating_sub(u64::from(e.usage.input_tokens));
+            }
+            answer
         })
     }
 

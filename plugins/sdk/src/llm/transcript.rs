@@ -9,7 +9,7 @@
 //! start (what was asked) and its end (how it ended) and says how much was
 //! left out between them.
 
-use reverie_rule_sdk::{Interaction, Role, ToolCall};
+use crate::{Interaction, Role, ToolCall};
 
 /// Fewest characters a transcript is given, whatever the settings say.
 pub const MIN_CHARS: usize = 200;
@@ -108,5 +108,5 @@ fn squeeze(text: &str) -> String {
 
 /// The first `max` characters of `text`, with `…` if cut.
 fn head(text: &str, max: usize) -> String {
-    reverie_rule_sdk::text::truncate(text, max)
+    crate::text::truncate(text, max)
 }

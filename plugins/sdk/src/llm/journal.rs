@@ -7,7 +7,7 @@
 //! [`REJECTION_LINES`] of each, then only counted: a model that breaks every
 //! answer must not push the rest of the run log out of the host's bounded log.
 
-use reverie_rule_sdk::log::{self, Line, line};
+use crate::log::{self, Line, line};
 
 /// Rejected answers (and, apart, failed calls) logged one by one; the rest
 /// are counted in the summary.
@@ -18,7 +18,9 @@ const KEPT_LINES: usize = 200;
 /// How much a line matters to the operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// What the rule did.
     Info,
+    /// Something odd: a failed call, a stop, a fallback.
     Warn,
 }
 

@@ -1,8 +1,9 @@
 //! Reading the model's answers: the JSON text of an answer (some models wrap
 //! it in a Markdown fence even when a schema was asked for), text squeezed
 //! to one line, and whether a text the model wrote copies the conversations
-//! it was shown (a quote of a user has no place in a report or a prompt). Answers are still validated by each rule: not every
-//! provider enforces a schema, and none enforces sense.
+//! it was shown (a quote of a user has no place in a report or a prompt).
+//! Answers are still validated by each rule: not every provider enforces a
+//! schema, and none enforces sense.
 
 /// The JSON of an answer, without the Markdown code fence some models put
 /// around it even when a schema was asked for.

@@ -10,9 +10,8 @@
 //! would wait for its timeout). An answer the host could not read
 //! (`malformed-answer`) is an invalid answer, not a provider failure.
 
-use reverie_rule_sdk::llm::{self, ChatRequest, ChatResponse, LlmError};
-
 use super::journal::Journal;
+use crate::llm::{self, ChatRequest, ChatResponse, LlmError};
 
 /// Provider failures in a row after which no more calls are made.
 pub const MAX_FAILURES_IN_A_ROW: u32 = 3;
