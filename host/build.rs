@@ -30,7 +30,11 @@ const BUILTIN_RULES: &[&str] = &[
 /// does not reach the rules above. A crate listed in both lists ships twice:
 /// its plain build, and the build the host takes when the rule has a grant.
 /// (crate, extra cargo features)
-const LLM_BUILDS: &[(&str, &str)] = &[("llm-judge", ""), ("llm-reflector", "")];
+const LLM_BUILDS: &[(&str, &str)] = &[
+    ("feedback-themes", "feedback-themes/llm"),
+    ("llm-judge", ""),
+    ("llm-reflector", ""),
+];
 
 fn main() {
     let manifest_dir =

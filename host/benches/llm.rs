@@ -131,7 +131,7 @@ fn main() {
     let config = format!(
         "[llm.providers.local]\napi = \"openai\"\nbase_url = \"{url}\"\nmodel = \"qwen\"\ntimeout = \"600s\"\n\n\
          [llm.dream_budget]\ncalls = 1000\ntime = \"6h\"\n\n{PLAIN_RULES}\
-         [[rules]]\nbuiltin = \"llm-judge\"\nmax_log_lines = 2000\nsettings = {{ max_transcript_chars = 1500, calibration_share = 0.1 }}\n\
+         [[rules]]\nbuiltin = \"llm-judge\"\nmax_log_lines = 2000\nsettings = {{ max_transcript_chars = 1500, calibration_share = 0.1, log_verdicts = true }}\n\
          [rules.llm]\nprovider = \"local\"\ncalls = {judge_calls}\ntime = \"5h\"\n\n\
          [[rules]]\nbuiltin = \"llm-reflector\"\nsettings = {{ max_problems = {problems}, per_problem = 2, max_transcript_chars = 1200, max_prompt_chars = 2500 }}\n\
          [rules.llm]\nprovider = \"local\"\ncalls = {}\ntime = \"5h\"\n",

@@ -671,7 +671,7 @@ fn starting(runtime: &Runtime, rules: &[(&str, LoadedRule)], context: &domain::C
         let mut start = Vec::with_capacity(STARTS);
         for _ in 0..STARTS {
             let started = Instant::now();
-            let instance = runtime.start(rule, &Limits::default(), context);
+            let instance = runtime.start(rule, &Limits::default(), context, None);
             start.push(started.elapsed());
             if let Err((e, _)) = instance {
                 panic!("start {name}: {e}");

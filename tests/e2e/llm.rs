@@ -385,7 +385,7 @@ fn the_judge_and_the_reflector_run_against_a_real_model_server() {
          [[rules]]\nbuiltin = \"tool-failures\"\n[[rules]]\nbuiltin = \"corrections\"\n\
          [[rules]]\nbuiltin = \"llm-judge\"\nsettings = {{ max_transcript_chars = 600, max_output_tokens = 60, calibration_share = 0 }}\n\
          [rules.llm]\nprovider = \"local\"\ncalls = 4\n\n\
-         [[rules]]\nbuiltin = \"llm-reflector\"\nsettings = {{ max_problems = 1, per_problem = 1, max_transcript_chars = 600, max_prompt_chars = 600, unexplained_sample = 0, max_output_tokens = 120 }}\n\
+         [[rules]]\nbuiltin = \"llm-reflector\"\nsettings = {{ max_problems = 1, per_problem = 1, max_transcript_chars = 600, max_prompt_chars = 600, unexplained_sample = 0, max_output_tokens = 500 }}\n\
          [rules.llm]\nprovider = \"local\"\ncalls = 2\n",
         toml_string(&server.base_url)
     );

@@ -748,7 +748,7 @@ fn dreamer(api: &Api, min_interactions: u64) -> crate::dreams::Dreamer {
     let loaded = config
         .rules
         .iter()
-        .map(|rule| runtime.load_source(&rule.source))
+        .map(|rule| runtime.load_source(&rule.source, rule.llm.is_some()))
         .collect();
     crate::dreams::Dreamer::new(
         api.state.store().clone(),

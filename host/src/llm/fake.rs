@@ -59,6 +59,8 @@ pub enum Step {
     /// An answer cut at the token limit (`finish_reason: "length"`,
     /// `stop_reason: "max_tokens"`).
     Truncated,
+    /// Wait this long, then play `then`: a slow model that does answer.
+    Delay { delay: Duration, then: Box<Step> },
     /// Embeddings of `dim` numbers per input text (OpenAI only). Element 0 of a
     /// text's vector is its length in characters, element `j` is `j / 1000`.
     /// The `data` list is sent last index first, as the protocol allows, so a
@@ -491,6 +493,10 @@ impl State {
                 body: String::new(),
             },
             Step::Hang(pause) => Outcome::Hang(pause),
+            Step::Delay { delay, then } => {
+                std::thread::sleep(delay);
+                self.play(*then, endpoint, body)
+            }
             Step::Malformed(raw) => Outcome::Answer {
                 status: 200,
                 headers: Vec::new(),

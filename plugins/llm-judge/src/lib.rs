@@ -58,6 +58,8 @@ struct Settings {
     calibration_share: f64,
     max_transcript_chars: usize,
     max_output_tokens: u32,
+    /// One debug line per verdict in the run log (for measuring the judge).
+    log_verdicts: bool,
 }
 
 impl Settings {
@@ -85,6 +87,7 @@ impl Settings {
             calibration_share,
             max_transcript_chars,
             max_output_tokens,
+            log_verdicts: setting_or(context, "log_verdicts", false)?,
         })
     }
 }
@@ -377,6 +380,13 @@ impl Rule for LlmJudge {
                     "Most tokens the model may answer with (16 to 4096)",
                     "120",
                 ),
+                spec(
+                    "log_verdicts",
+                    "true: one debug line per verdict in the run log (`verdict`, with the \
+                     interaction, the rating and whether it was a calibration); raise the \
+                     rule's max_log_lines to keep them all",
+                    "false",
+                ),
             ],
         }
     }
@@ -418,7 +428,26 @@ impl Rule for LlmJudge {
                 }
                 continue;
             }
-            match (self.judge(interaction), purpose) {
+            let verdict = self.judge(interaction);
+            if self.settings.log_verdicts
+                && let Ok(v) = &verdict
+            {
+                let rating = if v.rating == Rating::Negative {
+                    "negative"
+                } else {
+                    "positive"
+                };
+                let purpose = if purpose == Purpose::Rate { "rate" } else { "calibrate" };
+                reverie_rule_sdk::log::debug(
+                    "verdict",
+                    &[
+                        ("interaction", interaction.id.as_str()),
+                        ("rating", rating),
+                        ("purpose", purpose),
+                    ],
+                );
+            }
+            match (verdict, purpose) {
                 (Ok(v), Purpose::Rate) => {
                     self.counts.judged += 1;
                     if v.rating == Rating::Negative {
