@@ -19,6 +19,7 @@ pub mod ids;
 pub mod import;
 pub mod input;
 pub mod listener;
+pub mod llm;
 pub mod merge;
 pub mod metrics;
 pub mod model;

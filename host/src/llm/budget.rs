@@ -1,0 +1,1 @@
+//! Budget accounting for language-model calls (placeholder).
