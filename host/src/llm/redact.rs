@@ -335,7 +335,7 @@ fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn phone_ok(kind: Kind, text: &str, start: usize, end: usize) -> bool {
