@@ -133,7 +133,7 @@ fn main() {
          [llm.dream_budget]\ncalls = 1000\ntime = \"6h\"\n\n{PLAIN_RULES}\
          [[rules]]\nbuiltin = \"llm-judge\"\nmax_log_lines = 2000\nsettings = {{ max_transcript_chars = 1500, calibration_share = 0.1, log_verdicts = true }}\n\
          [rules.llm]\nprovider = \"local\"\ncalls = {judge_calls}\ntime = \"5h\"\n\n\
-         [[rules]]\nbuiltin = \"llm-reflector\"\nsettings = {{ max_problems = {problems}, per_problem = 2, max_transcript_chars = 1200, max_prompt_chars = 2500 }}\n\
+         [[rules]]\nbuiltin = \"llm-reflector\"\nsettings = {{ max_problems = {problems}, per_problem = 1, unexplained_sample = 6, max_transcript_chars = 1200, max_prompt_chars = 2500 }}\n\
          [rules.llm]\nprovider = \"local\"\ncalls = {}\ntime = \"5h\"\n",
         problems * 2 + 2
     );

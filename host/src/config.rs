@@ -1049,4 +1049,71 @@ mod tests {
         let err = parse("[[rules]]\n").expect_err("neither builtin nor path");
         assert!(err.to_string().contains("exactly one"), "{err}");
     }
+
+    /// Both example configs for language models are valid, grant what they say, and the
+    /// default rule set (no config) never includes a rule that needs a grant.
+    #[test]
+    fn the_model_examples_parse_and_the_default_set_needs_no_grant() {
+        for (name, text) in [
+            ("llm-local.toml", include_str!("../../examples/llm-local.toml")),
+            ("llm-hosted.toml", include_str!("../../examples/llm-hosted.toml")),
+        ] {
+            let config = Config::parse(text, Path::new(name), &crate::builtin::names())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let granted: Vec<String> = config
+                .rules
+                .iter()
+                .filter(|r| r.llm.is_some())
+                .map(|r| r.source.fallback_name())
+                .collect();
+            assert!(granted.contains(&"llm-judge".to_string()), "{name}: {granted:?}");
+            assert!(granted.contains(&"llm-reflector".to_string()), "{name}: {granted:?}");
+        }
+        let defaults = Config::default_with(&crate::builtin::names());
+        assert!(defaults.rules.iter().all(|r| r.llm.is_none()));
+        assert!(
+            defaults
+                .rules
+                .iter()
+                .all(|r| !crate::builtin::needs_grant(&r.source.fallback_name())),
+            "{:?}",
+            defaults.rules
+        );
+        assert_eq!(defaults.rules.len(), 7);
+    }
+
+    #[test]
+    fn model_provider_mistakes_name_their_key() {
+        let parse = |text: &str| Config::parse(text, Path::new("r.toml"), &["tool-failures"]);
+        let err = parse(
+            "[llm.providers.p]\napi = \"openai\"\nbase_url = \"http://models.example.com/v1\"\nmodel = \"m\"\napi_key_env = \"K\"\n",
+        )
+        .expect_err("a key in clear text to another machine");
+        assert!(
+            err.to_string().contains("llm.providers.p.base_url") && err.to_string().contains("https"),
+            "{err}"
+        );
+        // The same over loopback is the common local case.
+        parse(
+            "[llm.providers.p]\napi = \"openai\"\nbase_url = \"http://127.0.0.1:8080/v1\"\nmodel = \"m\"\napi_key_env = \"K\"\n",
+        )
+        .expect("a local server");
+        let err = parse(
+            "[llm.providers.p]\napi = \"gemini\"\nbase_url = \"https://x/v1\"\nmodel = \"m\"\n",
+        )
+        .expect_err("an unknown api");
+        assert!(err.to_string().contains("llm.providers.p.api"), "{err}");
+        let err = parse(
+            "[llm.providers.p]\napi = \"anthropic\"\nbase_url = \"https://x/v1\"\nmodel = \"m\"\nembedding_model = \"e\"\n",
+        )
+        .expect_err("anthropic has no embeddings");
+        assert!(err.to_string().contains("embedding_model"), "{err}");
+        let err = parse("[llm.dream_budget]\ncalls = 0\n").expect_err("no calls at all");
+        assert!(err.to_string().contains("llm.dream_budget.calls"), "{err}");
+        let err = parse(
+            "[llm.providers.p]\napi = \"openai\"\nbase_url = \"https://x/v1\"\nmodel = \"m\"\n\n[[rules]]\nbuiltin = \"tool-failures\"\n[rules.llm]\nprovider = \"p\"\ntime = \"forever\"\n",
+        )
+        .expect_err("a bad time");
+        assert!(err.to_string().contains("rules[0].llm.time"), "{err}");
+    }
 }

