@@ -67,7 +67,13 @@ fn main() {
             .collect();
         // Copy the plain builds out first: a crate in both lists is rebuilt
         // under the same file name with the model.
-        with_model = build_rules(&cargo, &workspace, &target_dir, &crates, &features.join(","));
+        with_model = build_rules(
+            &cargo,
+            &workspace,
+            &target_dir,
+            &crates,
+            &features.join(","),
+        );
     }
     let mut consts = String::new();
     consts

@@ -66,7 +66,16 @@ fn start_server(model: &Path) -> (Server, String) {
         .to_string();
     let mut child = Command::new(python)
         .arg(root().join("tests/llm/serve.py"))
-        .args(["chat", "--port", "0", "--threads", "1", "--ctx", "8192", "--model"])
+        .args([
+            "chat",
+            "--port",
+            "0",
+            "--threads",
+            "1",
+            "--ctx",
+            "8192",
+            "--model",
+        ])
         .arg(model)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -97,7 +106,14 @@ fn dream(config: &str, out: &Path) -> Duration {
         .arg(dir.join("feedback.jsonl"))
         .arg("--config")
         .arg(&config_path)
-        .args(["--format", "json", "--evidence", "all", "--no-progress", "-o"])
+        .args([
+            "--format",
+            "json",
+            "--evidence",
+            "all",
+            "--no-progress",
+            "-o",
+        ])
         .arg(out)
         .status()
         .expect("run reverie dream");
@@ -140,10 +156,9 @@ fn main() {
     let llm_report_path = out_dir.join("with-llm.json");
     let llm_time = dream(&config, &llm_report_path);
 
-    let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(&llm_report_path).expect("read the report"),
-    )
-    .expect("a JSON report");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&llm_report_path).expect("read the report"))
+            .expect("a JSON report");
     let truth_text = std::fs::read_to_string(root().join("examples/help-desk/truth.json"))
         .expect("read the truth file");
     let truth: Value = serde_json::from_str(&truth_text).expect("truth JSON");
@@ -188,11 +203,16 @@ fn main() {
             (false, true) => fn_ += 1,
         }
     }
-    println!("# Language-model rules on help-desk (2,000 interactions), {}", model.display());
+    println!(
+        "# Language-model rules on help-desk (2,000 interactions), {}",
+        model.display()
+    );
     println!();
     println!("## llm-judge: verdicts against the planted truth");
     println!();
-    println!("| judged | agree | negative & planted | negative & not planted | positive & not planted | positive & planted |");
+    println!(
+        "| judged | agree | negative & planted | negative & not planted | positive & not planted | positive & planted |"
+    );
     println!("|---|---|---|---|---|---|");
     let judged = verdicts.len().max(1);
     println!(
@@ -201,13 +221,11 @@ fn main() {
         (tp + tn) as f64 / judged as f64
     );
     let metric = |rule: &str, name: &str| {
-        report["metrics"]["rules"]
-            .as_array()
-            .and_then(|m| {
-                m.iter()
-                    .find(|m| m["rule"] == rule && m["name"] == name)
-                    .and_then(|m| m["value"].as_f64())
-            })
+        report["metrics"]["rules"].as_array().and_then(|m| {
+            m.iter()
+                .find(|m| m["rule"] == rule && m["name"] == name)
+                .and_then(|m| m["value"].as_f64())
+        })
     };
     println!();
     println!(
@@ -244,8 +262,7 @@ fn main() {
     );
 
     // The reflector's edits, with the planted mistake of their problem.
-    let truth_parsed =
-        reverie::score::read_truth("truth.json", &truth_text).expect("a truth file");
+    let truth_parsed = reverie::score::read_truth("truth.json", &truth_text).expect("a truth file");
     let report_parsed = reverie::score::read_report(
         "with-llm.json",
         &std::fs::read_to_string(&llm_report_path).expect("read the report"),
@@ -260,7 +277,11 @@ fn main() {
     println!();
     println!("## llm-reflector: edits");
     println!();
-    for s in report["suggestions"].as_array().cloned().unwrap_or_default() {
+    for s in report["suggestions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         if !s["rules"]
             .as_array()
             .is_some_and(|r| r.iter().any(|r| r == "llm-reflector"))
@@ -277,7 +298,11 @@ fn main() {
         println!("  - edit: {}", s["edit"]);
         println!("  - rationale: {}", s["rationale"].as_str().unwrap_or(""));
     }
-    for line in rule("llm-reflector")["log"].as_array().cloned().unwrap_or_default() {
+    for line in rule("llm-reflector")["log"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         println!("  log: {} {}", line["message"], line["fields"]);
     }
 }

@@ -303,7 +303,7 @@ fn run_component(runtime: &Runtime, rule: &LoadedRule, data: &Data) -> Run {
 
     let started = Instant::now();
     let mut instance = runtime
-        .start(rule, &Limits::default(), &data.context)
+        .start(rule, &Limits::default(), &data.context, None)
         .unwrap_or_else(|(e, _)| fail("start", &e));
     phases.other += started.elapsed();
     let mut fuel_before = instance.stats().fuel_used;
@@ -364,7 +364,7 @@ fn call_costs(runtime: &Runtime, rules: &[(&str, LoadedRule)], data: &Data) {
     };
     let start = || {
         runtime
-            .start(corrections, &Limits::default(), &data.context)
+            .start(corrections, &Limits::default(), &data.context, None)
             .unwrap_or_else(|(e, _)| panic!("start: {e}"))
     };
 
@@ -462,6 +462,19 @@ mod bare {
 
     impl self::reverie::rules::types::Host for State {}
 
+    // The built-in rules measured here call neither; a bare host answers nothing.
+    impl self::reverie::rules::window::Host for State {
+        fn explicit_rating(
+            &mut self,
+            _interaction_id: String,
+        ) -> Option<self::reverie::rules::types::Rating> {
+            None
+        }
+        fn problems(&mut self) -> Vec<self::reverie::rules::window::ProblemBrief> {
+            Vec::new()
+        }
+    }
+
     impl self::reverie::rules::log::Host for State {
         fn log(
             &mut self,
@@ -532,7 +545,7 @@ fn metering(rules: &[(&str, LoadedRule)], data: &Data, native: &[Phases]) {
             .unwrap_or_else(|e| ok("link", e));
         for (i, (name, loaded)) in rules.iter().enumerate() {
             let inputs = loaded.info.inputs;
-            let bytes = reverie::builtin::bytes(name).unwrap_or_default();
+            let bytes = reverie::builtin::bytes(name, false).unwrap_or_default();
             let component = Component::new(&engine, bytes).unwrap_or_else(|e| ok(name, e));
             let pre = linker
                 .instantiate_pre(&component)
@@ -757,7 +770,7 @@ fn load(dir: &std::path::Path) -> Data {
 
 fn load_rule(runtime: &Runtime, name: &str) -> LoadedRule {
     let bytes =
-        reverie::builtin::bytes(name).unwrap_or_else(|| panic!("no built-in rule {name:?}"));
+        reverie::builtin::bytes(name, false).unwrap_or_else(|| panic!("no built-in rule {name:?}"));
     runtime
         .load(&RuleSource::Builtin(name.into()), bytes)
         .unwrap_or_else(|e| panic!("load {name}: {e}"))

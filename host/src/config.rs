@@ -1055,8 +1055,14 @@ mod tests {
     #[test]
     fn the_model_examples_parse_and_the_default_set_needs_no_grant() {
         for (name, text) in [
-            ("llm-local.toml", include_str!("../../examples/llm-local.toml")),
-            ("llm-hosted.toml", include_str!("../../examples/llm-hosted.toml")),
+            (
+                "llm-local.toml",
+                include_str!("../../examples/llm-local.toml"),
+            ),
+            (
+                "llm-hosted.toml",
+                include_str!("../../examples/llm-hosted.toml"),
+            ),
         ] {
             let config = Config::parse(text, Path::new(name), &crate::builtin::names())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -1066,8 +1072,14 @@ mod tests {
                 .filter(|r| r.llm.is_some())
                 .map(|r| r.source.fallback_name())
                 .collect();
-            assert!(granted.contains(&"llm-judge".to_string()), "{name}: {granted:?}");
-            assert!(granted.contains(&"llm-reflector".to_string()), "{name}: {granted:?}");
+            assert!(
+                granted.contains(&"llm-judge".to_string()),
+                "{name}: {granted:?}"
+            );
+            assert!(
+                granted.contains(&"llm-reflector".to_string()),
+                "{name}: {granted:?}"
+            );
         }
         let defaults = Config::default_with(&crate::builtin::names());
         assert!(defaults.rules.iter().all(|r| r.llm.is_none()));
@@ -1090,7 +1102,8 @@ mod tests {
         )
         .expect_err("a key in clear text to another machine");
         assert!(
-            err.to_string().contains("llm.providers.p.base_url") && err.to_string().contains("https"),
+            err.to_string().contains("llm.providers.p.base_url")
+                && err.to_string().contains("https"),
             "{err}"
         );
         // The same over loopback is the common local case.

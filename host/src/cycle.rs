@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use crate::config::{Config, Limits, RuleSource};
-use crate::llm;
 use crate::input::{FeedbackIndex, InputError, InteractionReader};
+use crate::llm;
 use crate::merge;
 use crate::metrics::{self, WindowTally};
 use crate::model::{
@@ -773,7 +773,7 @@ fn build_report(
             log: r.stats.log,
             log_lines_dropped: r.stats.log_lines_dropped,
             output: Some(r.stats.output).filter(|o| !o.is_empty()),
-            llm: r.stats.llm,
+            llm: r.stats.llm.map(|u| *u),
         })
         .collect();
 

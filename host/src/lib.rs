@@ -76,7 +76,6 @@ pub mod builtin {
     /// Whether a built-in rule calls a model and so needs a grant to load
     /// (it has no build without one). Such rules run only when a config lists them.
     pub fn needs_grant(name: &str) -> bool {
-        !BUILTIN_RULES.iter().any(|(n, _)| *n == name)
-            && LLM_BUILDS.iter().any(|(n, _)| *n == name)
+        !BUILTIN_RULES.iter().any(|(n, _)| *n == name) && LLM_BUILDS.iter().any(|(n, _)| *n == name)
     }
 }

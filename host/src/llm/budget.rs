@@ -145,11 +145,7 @@ impl Account {
             ));
         }
         if left.input_tokens < want.input_tokens {
-            return Some(over(
-                "input tokens",
-                lim.input_tokens,
-                l.spent.input_tokens,
-            ));
+            return Some(over("input tokens", lim.input_tokens, l.spent.input_tokens));
         }
         if left.output_tokens < want.output_tokens {
             return Some(over(
@@ -190,10 +186,7 @@ pub const DEFAULT_OUTPUT: u32 = 1024;
 
 /// Input tokens a request may cost, overestimated: a token per three bytes.
 pub fn estimate_tokens(texts: &[&str]) -> u64 {
-    texts
-        .iter()
-        .map(|t| (t.len() as u64).div_ceil(3) + 4)
-        .sum()
+    texts.iter().map(|t| (t.len() as u64).div_ceil(3) + 4).sum()
 }
 
 impl Meter {
@@ -246,7 +239,13 @@ impl Meter {
 
     /// Replace a reservation by what the call cost. `made_request`: whether
     /// anything reached the provider (a call refused before sending costs no call).
-    pub fn settle(&self, reservation: Reservation, usage: Usage, took: Duration, made_request: bool) {
+    pub fn settle(
+        &self,
+        reservation: Reservation,
+        usage: Usage,
+        took: Duration,
+        made_request: bool,
+    ) {
         let mut r = self.rule.lock();
         let mut d = self.dream.lock();
         let held = reservation.held;

@@ -61,7 +61,6 @@ impl ProviderConfig {
     }
 }
 
-
 /// `[llm]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

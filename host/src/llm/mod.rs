@@ -107,7 +107,6 @@ pub struct Attempted<T> {
     pub attempts: u32,
 }
 
-
 /// Most messages, texts and bytes one call may carry: far above what a rule
 /// needs, low enough that a runaway rule cannot post megabytes.
 const MAX_MESSAGES: usize = 256;
@@ -308,7 +307,11 @@ impl Gateway {
                 "a chat request needs at least one user message".into(),
             )));
         }
-        let bytes: usize = request.messages.iter().map(|m| m.content.len()).sum::<usize>()
+        let bytes: usize = request
+            .messages
+            .iter()
+            .map(|m| m.content.len())
+            .sum::<usize>()
             + request.json_schema.as_ref().map_or(0, String::len);
         if request.messages.len() > MAX_MESSAGES || bytes > MAX_REQUEST_BYTES {
             return Err(self.refuse(CallError::Invalid(format!(
@@ -319,16 +322,18 @@ impl Gateway {
         if let Some(schema) = &request.json_schema
             && serde_json::from_str::<serde_json::Value>(schema).is_err()
         {
-            return Err(self.refuse(CallError::Invalid(
-                "json_schema is not JSON text".into(),
-            )));
+            return Err(self.refuse(CallError::Invalid("json_schema is not JSON text".into())));
         }
         for m in &mut request.messages {
             let mut text = std::mem::take(&mut m.content);
             self.redact(&mut text);
             m.content = text;
         }
-        let mut texts: Vec<&str> = request.messages.iter().map(|m| m.content.as_str()).collect();
+        let mut texts: Vec<&str> = request
+            .messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect();
         if let Some(schema) = &request.json_schema {
             texts.push(schema);
         }

@@ -18,12 +18,12 @@ pub mod generated {
     });
 }
 
+use crate::llm;
 pub use generated::reverie::rules::llm as wit_llm;
 pub use generated::reverie::rules::log::Level;
 pub use generated::reverie::rules::types as wit;
 pub use generated::reverie::rules::window::ProblemBrief as WitProblemBrief;
 pub use generated::{LlmRuleWorld as RuleWorld, LlmRuleWorldPre as RuleWorldPre};
-use crate::llm;
 
 // ---- host → guest ---------------------------------------------------------------------
 

@@ -144,8 +144,8 @@ pub struct RunStats {
     pub log_lines_dropped: u64,
     /// What the rule wrote to stdout and stderr (bounded).
     pub output: String,
-    /// Its use of a language model, when it was granted one.
-    pub llm: Option<UsageReport>,
+    /// Its use of a language model, when it was granted one (boxed: most rules have none).
+    pub llm: Option<Box<UsageReport>>,
 }
 
 /// The data of one rule instance's store.
@@ -202,7 +202,9 @@ impl bindings::generated::reverie::rules::types::Host for StoreData {}
 
 impl bindings::generated::reverie::rules::window::Host for StoreData {
     fn explicit_rating(&mut self, interaction_id: String) -> Option<wit::Rating> {
-        self.explicit.get(&interaction_id).map(|r| bindings::rating(*r))
+        self.explicit
+            .get(&interaction_id)
+            .map(|r| bindings::rating(*r))
     }
 
     fn problems(&mut self) -> Vec<bindings::WitProblemBrief> {
@@ -424,9 +426,9 @@ impl Runtime {
             RuleSource::Builtin(name) => crate::builtin::bytes(name, granted)
                 .map(<[u8]>::to_vec)
                 .ok_or_else(|| RuleFailure {
-                    kind: FailureKind::LoadError,
-                    message: format!("no built-in rule named {name:?}"),
-                })?,
+                kind: FailureKind::LoadError,
+                message: format!("no built-in rule named {name:?}"),
+            })?,
             RuleSource::Path(path) => std::fs::read(path).map_err(|e| RuleFailure {
                 kind: FailureKind::LoadError,
                 message: format!("cannot read {}: {e}", path.display()),
@@ -483,6 +485,9 @@ impl Runtime {
     /// Start `rule` for one cycle: a fresh store and instance, then
     /// `analyser.create`. `llm` is the rule's model when it was granted one; a
     /// rule that imports the model and was not is refused, naming the grant.
+    // Called once per rule per dream, never on a hot path: the large error (the
+    // failure and what the run cost so far) is returned by value for clarity.
+    #[allow(clippy::result_large_err)]
     pub fn start(
         &self,
         rule: &LoadedRule,
@@ -805,7 +810,7 @@ impl RuleInstance {
     pub fn stats(&mut self) -> RunStats {
         let data = self.store.data_mut();
         let output = data.output.contents();
-        let llm = data.llm.as_ref().map(Gateway::report);
+        let llm = data.llm.as_ref().map(|g| Box::new(g.report()));
         if let Some(usage) = &llm {
             // The host's own line, so the run log tells the model's cost even
             // when the rule logs nothing.
@@ -966,9 +971,10 @@ fn check_imports(engine: &Engine, component: &Component) -> Result<RuleImports, 
         if name.starts_with(WINDOW_INTERFACE) {
             // A component imports only the functions it calls.
             let functions: Vec<String> = match item.ty {
-                wasmtime::component::types::ComponentItem::ComponentInstance(instance) => {
-                    instance.exports(engine).map(|(f, _)| f.to_string()).collect()
-                }
+                wasmtime::component::types::ComponentItem::ComponentInstance(instance) => instance
+                    .exports(engine)
+                    .map(|(f, _)| f.to_string())
+                    .collect(),
                 _ => Vec::new(),
             };
             imports.explicit_rating = functions.iter().any(|f| f == "explicit-rating");

@@ -437,7 +437,11 @@ impl Rule for LlmJudge {
                 } else {
                     "positive"
                 };
-                let purpose = if purpose == Purpose::Rate { "rate" } else { "calibrate" };
+                let purpose = if purpose == Purpose::Rate {
+                    "rate"
+                } else {
+                    "calibrate"
+                };
                 reverie_rule_sdk::log::debug(
                     "verdict",
                     &[

@@ -5,8 +5,8 @@
 //! Natively (a rule's unit tests) [`testing`] sets what these return for the
 //! current thread.
 
-pub use crate::bindings::reverie::rules::window::ProblemBrief;
 use crate::Rating;
+pub use crate::bindings::reverie::rules::window::ProblemBrief;
 
 /// The explicit feedback on an interaction of the current chunk, if any.
 pub fn explicit_rating(interaction_id: &str) -> Option<Rating> {
