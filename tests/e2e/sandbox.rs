@@ -256,7 +256,11 @@ fn a_rule_cannot_open_a_network_connection() {
 /// (as a quoted string) by this module or, for the bystander, by `common`.
 #[test]
 fn every_fixture_is_run_by_a_test() {
-    let sources = [include_str!("sandbox.rs"), include_str!("common/mod.rs")];
+    let sources = [
+        include_str!("sandbox.rs"),
+        include_str!("llm.rs"),
+        include_str!("common/mod.rs"),
+    ];
     let rules = workspace_root().join("tests/fixtures/rules");
     let entries = std::fs::read_dir(&rules)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", rules.display()));

@@ -51,9 +51,12 @@ use llm::transcript;
 use schema::with_enum;
 
 const NAME: &str = "llm-reflector";
-/// The highest confidence a suggestion gets, whatever the model says: a
-/// model's diagnosis from a few conversations is a lead, not a measurement.
-pub const MAX_CONFIDENCE: f32 = 0.8;
+/// The highest confidence a suggestion gets by default, whatever the model
+/// says: below the host's default gate (0.5), so a model's edit is a
+/// proposal a person reviews until the operator raises `max_confidence` for
+/// a model that has earned it. A diagnosis from a few conversations is a
+/// lead, not a measurement.
+pub const DEFAULT_MAX_CONFIDENCE: f32 = 0.45;
 /// Characters of all transcripts together in the unexplained call (each gets
 /// its share, at most `max_transcript_chars`).
 const UNEXPLAINED_CHARS: usize = 9_600;
@@ -79,6 +82,7 @@ struct Settings {
     max_transcript_chars: usize,
     max_prompt_chars: usize,
     max_output_tokens: u32,
+    max_confidence: f32,
 }
 
 fn bounded<T>(context: &CycleContext, name: &str, default: T, lo: T, hi: T) -> Result<T, String>
@@ -105,6 +109,7 @@ impl Settings {
             max_transcript_chars: bounded(context, "max_transcript_chars", 2_000, 200, 100_000)?,
             max_prompt_chars: bounded(context, "max_prompt_chars", 4_000, 200, 100_000)?,
             max_output_tokens: bounded(context, "max_output_tokens", 400, 64, 8_192)?,
+            max_confidence: bounded(context, "max_confidence", DEFAULT_MAX_CONFIDENCE, 0.0, 1.0)?,
         })
     }
 }
@@ -368,7 +373,7 @@ impl LlmReflector {
                 kept.len(),
                 d.root_cause
             ),
-            confidence: d.confidence.min(MAX_CONFIDENCE),
+            confidence: d.confidence.min(self.settings.max_confidence),
             addresses: vec![problem.key.clone()],
         })
     }
@@ -530,7 +535,7 @@ impl LlmReflector {
                 "Root cause (from {k} conversations read by the model): {}",
                 group.root_cause
             ),
-            confidence: group.confidence.min(MAX_CONFIDENCE),
+            confidence: group.confidence.min(self.settings.max_confidence),
             addresses: vec![key.clone()],
         });
         (pattern, suggestion)
@@ -694,6 +699,13 @@ impl Rule for LlmReflector {
                     "Most tokens of an answer about one problem (64 to 8192); the unexplained \
                      call may use three times as many",
                     "400",
+                ),
+                spec(
+                    "max_confidence",
+                    "Highest confidence of a suggestion, whatever the model says (0 to 1). The \
+                     default 0.45 is below the host's default gate, so the model's edits need \
+                     review; raise it (e.g. to 0.8) for a model you trust to write ready edits",
+                    "0.45",
                 ),
             ],
         }
