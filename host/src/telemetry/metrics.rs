@@ -551,4 +551,53 @@ mod tests {
         assert_eq!(method_label("GET"), "GET");
         assert_eq!(method_label("BREW"), "other");
     }
+
+    #[test]
+    fn a_rules_use_of_a_model_is_counted_by_rule_provider_and_outcome() {
+        let usage = crate::llm::UsageReport {
+            provider: "local".into(),
+            model: "qwen".into(),
+            answered: 3,
+            failed: 1,
+            refused: 2,
+            spent: crate::llm::budget::Spent {
+                calls: 4,
+                input_tokens: 1_200,
+                output_tokens: 90,
+                time_ms: 2_500,
+            },
+            budget: crate::llm::budget::Limits::default(),
+            cost: Some(0.25),
+            redactions: 0,
+            budget_exhausted: None,
+            last_error: None,
+        };
+        let labels = r#"rule="metrics-test-rule",provider="local""#;
+        let read = |text: &str, name: &str, extra: &str| {
+            sample::value(text, name, &format!("{labels}{extra}"))
+        };
+        let before = render(None).expect("render");
+        llm_used("metrics-test-rule", &usage);
+        let after = render(None).expect("render");
+        let grew = |name: &str, extra: &str| read(&after, name, extra) - read(&before, name, extra);
+        assert_eq!(
+            grew("reverie_llm_calls_total", r#",outcome="answered""#),
+            3.0
+        );
+        assert_eq!(grew("reverie_llm_calls_total", r#",outcome="failed""#), 1.0);
+        assert_eq!(
+            grew("reverie_llm_calls_total", r#",outcome="refused""#),
+            2.0
+        );
+        assert_eq!(
+            grew("reverie_llm_tokens_total", r#",direction="input""#),
+            1_200.0
+        );
+        assert_eq!(
+            grew("reverie_llm_tokens_total", r#",direction="output""#),
+            90.0
+        );
+        assert_eq!(grew("reverie_llm_seconds_total", ""), 2.5);
+        assert_eq!(grew("reverie_llm_cost_total", ""), 0.25);
+    }
 }
