@@ -146,6 +146,14 @@ pub struct ServeArgs {
     /// Where the database lives [default: [server] data_dir, else $XDG_DATA_HOME/reverie or ~/.local/share/reverie].
     #[arg(long, value_name = "DIR", env = "REVERIE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL shared by replicas (`postgres://user:password@host:5432/db`) [default: [server] database_url; without one, SQLite in the data directory].
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "REVERIE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// Address to listen on [default: [server] listen, else 127.0.0.1:7878]. Port 0 picks a free one.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
@@ -494,6 +502,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
+    if let Some(url) = args.database_url {
+        config.server.database_url = Some(url);
+    }
     if let Some(format) = &args.log_format {
         config.log.format = format.parse().map_err(anyhow::Error::msg)?;
     }
@@ -637,7 +648,7 @@ fn keys(command: KeysCommand) -> anyhow::Result<()> {
             let (key, token) =
                 crate::api::auth::new_key(&name, agent, chrono::Utc::now().timestamp_millis())
                     .map_err(|e| anyhow::anyhow!("no OS random source: {e}"))?;
-            crate::store::Store::create_api_key(&store, &key, None)?;
+            crate::store::KeyStore::create_api_key(&store, &key, None)?;
             println!(
                 "{}
 {token}",

@@ -43,7 +43,7 @@ struct ConfigFile {
     #[serde(default)]
     scheduler: SchedulerFile,
     #[serde(default)]
-    webhooks: WebhooksFile,
+    webhooks: crate::webhooks::config::WebhooksFile,
     #[serde(default)]
     retention: crate::retention::RetentionFile,
     #[serde(default)]
@@ -79,20 +79,6 @@ struct RateLimitFile {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WebhooksFile {
-    retry_schedule: Option<Vec<String>>,
-    timeout: Option<String>,
-    max_response_kib: Option<usize>,
-    disable_after: Option<String>,
-    thin_above_kib: Option<usize>,
-    public_url: Option<String>,
-    allow_networks: Option<Vec<String>>,
-    senders: Option<usize>,
-    extra_root_certs: Option<Vec<PathBuf>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SchedulerFile {
     enabled: Option<bool>,
     tick: Option<String>,
@@ -109,6 +95,8 @@ struct SchedulerFile {
 struct ServerFile {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    database_pool_size: Option<u32>,
     max_body_kib: Option<u64>,
     min_interactions: Option<u64>,
     max_connections: Option<usize>,
@@ -250,7 +238,12 @@ pub struct ServerConfig {
     /// Address to listen on; port 0 picks a free port (printed at start).
     pub listen: std::net::SocketAddr,
     /// Where the database lives; `None`: `$XDG_DATA_HOME/reverie` or `~/.local/share/reverie`.
+    /// With a `database_url`, only the compile cache lives there.
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL, shared by replicas; `None`: SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Connections to PostgreSQL this process keeps at most.
+    pub database_pool_size: u32,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
     /// A dream whose window holds fewer interactions is `skipped`.
@@ -268,6 +261,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 7878)),
             data_dir: None,
+            database_url: None,
+            database_pool_size: 16,
             max_body_bytes: 8 << 20,
             min_interactions: 10,
             listener: crate::listener::Limits::default(),
@@ -308,44 +303,6 @@ impl Default for SchedulerConfig {
             max_attempts: 3,
             workers: 2,
             shutdown_grace: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Webhook delivery (`[webhooks]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhooksConfig {
-    /// Delays before the 2nd, 3rd, … attempt (the first is immediate).
-    pub retry_schedule: Vec<Duration>,
-    /// Total time for one attempt.
-    pub timeout: Duration,
-    pub max_response_bytes: usize,
-    /// An endpoint failing without a break this long is disabled.
-    pub disable_after: Duration,
-    /// Larger bodies are sent thin (ids and a link).
-    pub thin_above_bytes: usize,
-    /// The API's base URL as receivers reach it; `None`: `http://<listen>`.
-    pub public_url: Option<String>,
-    /// Networks the SSRF guard lets through (e.g. `127.0.0.0/8` for local receivers).
-    pub allow_networks: Vec<crate::webhooks::ssrf::Cidr>,
-    /// Deliveries sent at once, one thread each.
-    pub senders: usize,
-    /// CA certificates trusted for HTTPS receivers besides the built-in (webpki) roots.
-    pub extra_root_certs: Vec<crate::webhooks::deliver::RootCerts>,
-}
-
-impl Default for WebhooksConfig {
-    fn default() -> Self {
-        WebhooksConfig {
-            retry_schedule: crate::webhooks::deliver::DEFAULT_SCHEDULE.to_vec(),
-            timeout: Duration::from_secs(15),
-            max_response_bytes: 64 << 10,
-            disable_after: Duration::from_secs(5 * 86_400),
-            thin_above_bytes: 256 << 10,
-            public_url: None,
-            allow_networks: Vec::new(),
-            senders: 2,
-            extra_root_certs: Vec::new(),
         }
     }
 }
@@ -399,7 +356,7 @@ pub struct Config {
     pub rules: Vec<RuleConfig>,
     pub server: ServerConfig,
     pub scheduler: SchedulerConfig,
-    pub webhooks: WebhooksConfig,
+    pub webhooks: crate::webhooks::config::WebhooksConfig,
     pub retention: crate::retention::RetentionConfig,
     /// Which suggestions are ready (`[suggestions]`).
     pub suggestions: crate::gate::Gate,
@@ -539,6 +496,23 @@ impl Config {
                 dir
             });
         }
+        if let Some(url) = &file.server.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid(format!(
+                    "server.database_url must be a PostgreSQL URL (postgres://user:password@host:5432/db), got {:?}",
+                    crate::store::postgres::redact_url(url)
+                )));
+            }
+            server.database_url = Some(url.clone());
+        }
+        if let Some(n) = file.server.database_pool_size {
+            if !(1..=1000).contains(&n) {
+                return Err(invalid(format!(
+                    "server.database_pool_size must be between 1 and 1000, got {n}"
+                )));
+            }
+            server.database_pool_size = n;
+        }
         if let Some(kib) = file.server.max_body_kib {
             if !(1..=1 << 20).contains(&kib) {
                 return Err(invalid(format!(
@@ -553,7 +527,7 @@ impl Config {
         resolve_listener(&file.server, &mut server).map_err(invalid)?;
         let scheduler = resolve_scheduler(&file.scheduler).map_err(invalid)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let webhooks = resolve_webhooks(&file.webhooks, base).map_err(invalid)?;
+        let webhooks = crate::webhooks::config::resolve(&file.webhooks, base).map_err(invalid)?;
         let retention = crate::retention::resolve(&file.retention).map_err(invalid)?;
         let suggestions = crate::gate::resolve(&file.suggestions).map_err(invalid)?;
         let log = resolve_log(&file.log).map_err(invalid)?;
@@ -656,86 +630,6 @@ fn resolve_listener(file: &ServerFile, out: &mut ServerConfig) -> Result<(), Str
             bounded_duration("server.drain_timeout", t, Duration::ZERO, 600 * second)?;
     }
     Ok(())
-}
-
-/// `base`: the config file's folder, which relative certificate paths start from.
-fn resolve_webhooks(file: &WebhooksFile, base: &Path) -> Result<WebhooksConfig, String> {
-    let mut out = WebhooksConfig::default();
-    let day = Duration::from_secs(86_400);
-    if let Some(steps) = &file.retry_schedule {
-        bounded(
-            "the number of webhooks.retry_schedule steps",
-            steps.len(),
-            0..=20,
-        )?;
-        out.retry_schedule = steps
-            .iter()
-            .map(|s| bounded_duration("webhooks.retry_schedule", s, Duration::ZERO, 7 * day))
-            .collect::<Result<_, _>>()?;
-    }
-    if let Some(t) = &file.timeout {
-        out.timeout = bounded_duration(
-            "webhooks.timeout",
-            t,
-            Duration::from_millis(100),
-            Duration::from_secs(300),
-        )?;
-    }
-    if let Some(t) = &file.disable_after {
-        out.disable_after = bounded_duration(
-            "webhooks.disable_after",
-            t,
-            Duration::from_secs(1),
-            90 * day,
-        )?;
-    }
-    if let Some(kib) = file.max_response_kib {
-        out.max_response_bytes = bounded("webhooks.max_response_kib", kib, 1..=16 << 10)? << 10;
-    }
-    if let Some(kib) = file.thin_above_kib {
-        out.thin_above_bytes = bounded("webhooks.thin_above_kib", kib, 1..=64 << 10)? << 10;
-    }
-    if let Some(url) = &file.public_url {
-        match reqwest::Url::parse(url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                out.public_url = Some(url.trim_end_matches('/').to_string())
-            }
-            _ => {
-                return Err(format!(
-                    "webhooks.public_url must be an http(s) URL, got {url:?}"
-                ));
-            }
-        }
-    }
-    if let Some(nets) = &file.allow_networks {
-        out.allow_networks = nets
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                n.parse()
-                    .map_err(|e| format!("webhooks.allow_networks[{i}]: {e}"))
-            })
-            .collect::<Result<_, _>>()?;
-    }
-    if let Some(n) = file.senders {
-        out.senders = bounded("webhooks.senders", n, 1..=64)?;
-    }
-    if let Some(paths) = &file.extra_root_certs {
-        out.extra_root_certs = paths
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let p = if p.is_relative() {
-                    base.join(p)
-                } else {
-                    p.clone()
-                };
-                crate::webhooks::deliver::RootCerts::load(&p)
-                    .map_err(|e| format!("webhooks.extra_root_certs[{i}]: {e}"))
-            })
-            .collect::<Result<_, _>>()?;
-    }
-    Ok(out)
 }
 
 fn resolve_log(file: &LogFile) -> Result<LogConfig, String> {
@@ -912,7 +806,10 @@ mod tests {
         )
         .expect("the example is valid");
         assert_eq!(config.scheduler, SchedulerConfig::default());
-        assert_eq!(config.webhooks, WebhooksConfig::default());
+        assert_eq!(
+            config.webhooks,
+            crate::webhooks::config::WebhooksConfig::default()
+        );
         assert_eq!(config.log, LogConfig::default());
         assert_eq!(config.metrics, MetricsEndpoint::default());
         assert_eq!(config.rate_limit, None);

@@ -29,7 +29,9 @@ use crate::input::FeedbackIndex;
 use crate::model::{CycleContext, Interaction};
 use crate::plugins::{LoadedRule, RuleFailure, Runtime};
 use crate::report::{MAX_UNREADABLE_LISTED, PreviousReport, UnreadableInteraction};
-use crate::store::{Dream, DreamOutcome, DreamSummary, Store, StoreError, Window, WindowCursor};
+use crate::store::{
+    Dream, DreamOutcome, DreamSummary, OutboxEvent, Store, StoreError, Window, WindowCursor,
+};
 use crate::telemetry::metrics::{self, DreamEnd};
 
 /// The rules every server dream runs, loaded once at start.
@@ -159,7 +161,7 @@ impl Dreamer {
         let lost = AtomicBool::new(false);
         let (done, beats) = mpsc::channel::<()>();
         let every = Duration::from_millis((self.leases.lease_ms / 3).max(1) as u64);
-        let outcome = std::thread::scope(|scope| {
+        let (outcome, event) = std::thread::scope(|scope| {
             let lost = &lost;
             scope.spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = beats.recv_timeout(every) {
@@ -177,20 +179,20 @@ impl Dreamer {
                     }
                 }
             });
-            let outcome = match self.dream(dream) {
-                Ok(outcome) => outcome,
-                Err(reason) => DreamOutcome::Failed { reason },
+            let (outcome, event) = match self.dream(dream) {
+                Ok(ended) => ended,
+                Err(reason) => {
+                    let outcome = DreamOutcome::Failed { reason };
+                    let event = crate::webhooks::payload::dream_event(dream, &outcome);
+                    (outcome, event)
+                }
             };
             let _ = done.send(());
-            outcome
+            (outcome, event)
         });
-        let stored = self.store.finish_dream(
-            &dream.id,
-            owner,
-            &outcome,
-            &[crate::webhooks::payload::dream_event(dream, &outcome)],
-            self.clock.now_ms(),
-        )?;
+        let stored =
+            self.store
+                .finish_dream(&dream.id, owner, &outcome, &[event], self.clock.now_ms())?;
         record_outcome(
             &outcome,
             stored,
@@ -203,7 +205,8 @@ impl Dreamer {
         })
     }
 
-    fn dream(&self, dream: &Dream) -> Result<DreamOutcome, String> {
+    /// Run one dream: its outcome, and the event that tells the webhooks.
+    fn dream(&self, dream: &Dream) -> Result<(DreamOutcome, OutboxEvent), String> {
         let store_error = |e: StoreError| format!("the store failed: {e}");
         let agent = self
             .store
@@ -242,12 +245,14 @@ impl Dreamer {
         let count = self.store.count_window(window).map_err(store_error)?;
         let min_interactions = agent.min_new_interactions.unwrap_or(self.min_interactions);
         if count < min_interactions {
-            return Ok(DreamOutcome::Skipped {
+            let outcome = DreamOutcome::Skipped {
                 reason: format!(
                     "not enough data: {count} new interaction{} since the last dream, and a dream needs at least {min_interactions}",
                     if count == 1 { "" } else { "s" },
                 ),
-            });
+            };
+            let event = crate::webhooks::payload::dream_event(dream, &outcome);
+            return Ok((outcome, event));
         }
 
         let mut feedback = FeedbackIndex::default();
@@ -356,7 +361,8 @@ impl Dreamer {
         }
         let text = serde_json::to_string(&report)
             .map_err(|e| format!("the report cannot be serialised: {e}"))?;
-        Ok(DreamOutcome::Completed {
+        let event = crate::webhooks::payload::report_event(dream, &report);
+        let outcome = DreamOutcome::Completed {
             summary: DreamSummary {
                 text: report.summary.clone(),
                 interactions: report.window.interactions,
@@ -366,7 +372,8 @@ impl Dreamer {
             report: text,
             window_start_ms: since_ms,
             window_end_ms: until_ms,
-        })
+        };
+        Ok((outcome, event))
     }
 }
 

@@ -20,8 +20,8 @@ use crate::config::{Config, SchedulerConfig};
 use crate::dreams::{Dreamer, Leases, Rules, Wakeup, Workers};
 use crate::plugins::Runtime;
 use crate::schedule::{Policy, Scheduler};
-use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
+use crate::store::{DreamStore, Store};
 use crate::webhooks::deliver::{Deliverer, Policy as DeliveryPolicy, Senders};
 use crate::webhooks::ssrf::Guard;
 
@@ -68,7 +68,10 @@ pub fn bootstrap_admin_key(store: &dyn Store, out: &mut dyn Write) -> Result<(),
         chrono::Utc::now().timestamp_millis(),
     )
     .map_err(|e| ServeError::Random(e.to_string()))?;
-    store.create_api_key(&key, None)?;
+    // Replicas starting together on an empty database: one of them makes it.
+    if !store.create_first_api_key(&key)? {
+        return Ok(());
+    }
     writeln!(
         out,
         "Created the first admin API key. It is shown this once and stored only as a hash:\n\n    {token}\n\nUse it as `Authorization: Bearer {token}`; `reverie keys create` makes more."
@@ -122,20 +125,42 @@ pub fn serve(
         .or_else(|| config.server.data_dir.clone())
         .or_else(default_data_dir)
         .ok_or(ServeError::NoDataDir)?;
-    let store = Arc::new(SqliteStore::open(&data_dir)?);
-    writeln!(announce, "reverie: data in {}", store.path().display())?;
+    let store: Arc<dyn Store> = match &config.server.database_url {
+        Some(url) => {
+            let store = crate::store::postgres::PostgresStore::connect(
+                &crate::store::postgres::PgOptions {
+                    url: url.clone(),
+                    pool_size: config.server.database_pool_size,
+                },
+            )?;
+            writeln!(
+                announce,
+                "reverie: data in PostgreSQL at {} (pool of {}); compile cache in {}",
+                store.shown_url(),
+                config.server.database_pool_size,
+                data_dir.join("cache").display()
+            )?;
+            // Other replicas may hold leases on this database: what a crash
+            // left running is taken over when its lease expires, not now.
+            Arc::new(store)
+        }
+        None => {
+            let store = SqliteStore::open(&data_dir)?;
+            writeln!(announce, "reverie: data in {}", store.path().display())?;
+            // This process holds the data directory's lock, so no other worker can
+            // hold a lease here: dreams a crash left `running` go back to `pending` now
+            // rather than when their leases expire.
+            let released = store.release_all_leases()?;
+            if released > 0 {
+                writeln!(
+                    announce,
+                    "reverie: {released} dream(s) left running by the last stop will run again"
+                )?;
+            }
+            Arc::new(store)
+        }
+    };
     bootstrap_admin_key(&*store, announce)?;
-
-    // This process holds the data directory's lock, so no other worker can
-    // hold a lease here: dreams a crash left `running` go back to `pending` now
-    // rather than when their leases expire.
-    let released = store.release_all_leases()?;
-    if released > 0 {
-        writeln!(
-            announce,
-            "reverie: {released} dream(s) left running by the last stop will run again"
-        )?;
-    }
 
     let rules = load_rules(&config, data_dir.join("cache"))?;
     let store_dyn: Arc<dyn Store> = store.clone();

@@ -1291,7 +1291,7 @@ async fn every_operation_answers_as_the_document_says() {
         .expect("a dream");
     let outcome = DreamOutcome::Completed {
         summary: DreamSummary::default(),
-        report: json!({"schema": "reverie.report/v2", "suggestions": []}).to_string(),
+        report: serde_json::to_string(&crate::webhooks::payload::sample_report()).expect("json"),
         window_start_ms: None,
         window_end_ms: 2,
     };

@@ -604,7 +604,7 @@ async fn idempotency_keys_replay_refuse_and_guard() {
     assert_eq!(other.body["type"], "/problems/idempotency-key-reused");
 
     // A duplicate while the first is still running: 409.
-    let key_id = crate::store::Store::list_api_keys(
+    let key_id = crate::store::KeyStore::list_api_keys(
         &**api.state.store(),
         &crate::store::PageRequest {
             limit: 1,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::clock::ManualClock;
 use crate::store::sqlite::SqliteStore;
+use crate::store::traits::*;
 use crate::store::{
     Attempt, AttemptOutcome, DeliveryStatus, Dream, DreamOutcome, DreamSummary, Endpoint,
     IdempotencyRecord, OutboxEvent, PageRequest, contract,

@@ -487,9 +487,9 @@ fn contents(conn: &Connection, path: &Path) -> Result<Contents> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
     use crate::store::contract;
     use crate::store::sqlite::SqliteStore;
+    use crate::store::traits::*;
 
     fn no_progress() -> impl FnMut(u64, u64) {
         |_, _| {}

@@ -785,15 +785,93 @@ pub fn deleting_an_interaction_takes_its_feedback(store: &dyn Store) {
         .expect("the id can be used again");
 }
 
-pub fn run_all(fresh: &dyn Fn() -> Box<dyn Store>) {
-    agents_have_versions_and_one_is_live(&*fresh());
-    pages_cover_every_row_once(&*fresh());
-    a_batch_is_all_or_nothing(&*fresh());
-    idempotency_records_commit_with_what_they_describe(&*fresh());
-    windows_stream_in_time_order_with_their_feedback(&*fresh());
-    dreams_move_through_their_states_once(&*fresh());
-    a_stalled_lease_is_taken_over_and_the_late_finish_is_refused(&*fresh());
-    a_slot_is_fired_once_and_overlaps_are_counted(&*fresh());
-    api_keys_are_stored_hashed_and_revocable(&*fresh());
-    deleting_an_interaction_takes_its_feedback(&*fresh());
+/// A fresh, empty store for one check, and what must outlive it (a
+/// temporary directory, a scratch schema to drop).
+pub struct Fresh {
+    pub store: Box<dyn Store>,
+    pub _keep: Box<dyn std::any::Any>,
 }
+
+/// One `#[test]` per contract check, in a module per aggregate, for the
+/// backend whose fresh, empty store `$fresh()` returns (a [`Fresh`], or `None` to
+/// skip, having said why). Each backend's tests invoke it once.
+macro_rules! contract_tests {
+    ($fresh:path) => {
+        mod agents {
+            use $crate::store::contract as c;
+            #[test]
+            fn have_versions_and_one_is_live() {
+                if let Some(f) = $fresh() {
+                    c::agents_have_versions_and_one_is_live(&*f.store)
+                }
+            }
+            #[test]
+            fn pages_cover_every_row_once() {
+                if let Some(f) = $fresh() {
+                    c::pages_cover_every_row_once(&*f.store)
+                }
+            }
+        }
+        mod interactions {
+            use $crate::store::contract as c;
+            #[test]
+            fn a_batch_is_all_or_nothing() {
+                if let Some(f) = $fresh() {
+                    c::a_batch_is_all_or_nothing(&*f.store)
+                }
+            }
+            #[test]
+            fn idempotency_records_commit_with_what_they_describe() {
+                if let Some(f) = $fresh() {
+                    c::idempotency_records_commit_with_what_they_describe(&*f.store)
+                }
+            }
+            #[test]
+            fn windows_stream_in_time_order_with_their_feedback() {
+                if let Some(f) = $fresh() {
+                    c::windows_stream_in_time_order_with_their_feedback(&*f.store)
+                }
+            }
+            #[test]
+            fn deleting_an_interaction_takes_its_feedback() {
+                if let Some(f) = $fresh() {
+                    c::deleting_an_interaction_takes_its_feedback(&*f.store)
+                }
+            }
+        }
+        mod dreams {
+            use $crate::store::contract as c;
+            #[test]
+            fn move_through_their_states_once() {
+                if let Some(f) = $fresh() {
+                    c::dreams_move_through_their_states_once(&*f.store)
+                }
+            }
+            #[test]
+            fn a_stalled_lease_is_taken_over_and_the_late_finish_is_refused() {
+                if let Some(f) = $fresh() {
+                    c::a_stalled_lease_is_taken_over_and_the_late_finish_is_refused(&*f.store)
+                }
+            }
+        }
+        mod schedules {
+            use $crate::store::contract as c;
+            #[test]
+            fn a_slot_is_fired_once_and_overlaps_are_counted() {
+                if let Some(f) = $fresh() {
+                    c::a_slot_is_fired_once_and_overlaps_are_counted(&*f.store)
+                }
+            }
+        }
+        mod keys {
+            use $crate::store::contract as c;
+            #[test]
+            fn are_stored_hashed_and_revocable() {
+                if let Some(f) = $fresh() {
+                    c::api_keys_are_stored_hashed_and_revocable(&*f.store)
+                }
+            }
+        }
+    };
+}
+pub(crate) use contract_tests;

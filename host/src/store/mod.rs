@@ -1,4 +1,6 @@
-//! Persistence: one [`Store`] interface, and its SQLite implementation.
+//! Persistence: one trait per aggregate (together, [`Store`]), and two
+//! backends: SQLite ([`sqlite`], the embedded default) and PostgreSQL
+//! ([`postgres`], shared by replicas).
 //!
 //! The store owns every durable fact: agents and their config versions,
 //! interactions, feedback, dreams with their reports, API keys and idempotency
@@ -7,8 +9,8 @@
 //! type.
 //!
 //! The interface is synchronous, and callers on the async side run it on the
-//! blocking pool. It is written so that a PostgreSQL implementation can follow
-//! without changing callers: every write that must be atomic is one method
+//! blocking pool. Both backends implement it with the same behaviour (the
+//! contract suite runs on each): every write that must be atomic is one method
 //! (a batch of interactions, a creation with its idempotency record), so each
 //! backend can make it one transaction; pagination is keyset ("after this id"),
 //! never OFFSET; times are integer milliseconds; and the SQL sticks to what
@@ -20,6 +22,7 @@
 pub mod backup;
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::model::{Feedback, Interaction, Rating};
@@ -611,10 +614,28 @@ pub struct Window<'a> {
 /// Where a window read left off: `(timestamp_ms, seq)` of the last row.
 pub type WindowCursor = (i64, i64);
 
-/// The store. Every method is one transaction (or one consistent read).
-pub trait Store: Send + Sync {
-    // ---- agents and config versions ----
+/// The store: every aggregate's trait, which a backend implements all of.
+/// Every method is one transaction (or one consistent read). Callers hold a
+/// `dyn Store` and call any aggregate's methods on it; a backend test runs the
+/// contract suite of each aggregate ([`contract`]).
+pub trait Store:
+    AgentStore + InteractionStore + DreamStore + ScheduleStore + WebhookStore + KeyStore + OpsStore
+{
+}
 
+impl<T> Store for T where
+    T: AgentStore
+        + InteractionStore
+        + DreamStore
+        + ScheduleStore
+        + WebhookStore
+        + KeyStore
+        + OpsStore
+{
+}
+
+/// Agents and their config versions.
+pub trait AgentStore: Send + Sync {
     /// Create an agent with config version 1 live, and its schedule at `next`.
     fn create_agent(
         &self,
@@ -640,9 +661,10 @@ pub trait Store: Send + Sync {
     fn list_versions(&self, agent_id: &str, page: &PageRequest) -> Result<Page<ConfigVersion>>;
     /// Make an existing version live again.
     fn activate_version(&self, agent_id: &str, version: i64, now_ms: i64) -> Result<Agent>;
+}
 
-    // ---- interactions and feedback ----
-
+/// Interactions and the feedback on them, and the windows dreams read.
+pub trait InteractionStore: Send + Sync {
     /// Store a batch: all of it or none of it. A duplicate id is a `Conflict`
     /// naming its index.
     fn insert_interactions(
@@ -689,9 +711,10 @@ pub trait Store: Send + Sync {
     /// Feedback on the window's interactions, to `sink` one at a time.
     fn window_feedback(&self, window: Window<'_>, sink: &mut dyn FnMut(Feedback)) -> Result<()>;
     fn count_window(&self, window: Window<'_>) -> Result<u64>;
+}
 
-    // ---- dreams ----
-
+/// Dreams: created, claimed under a lease, finished once by the lease owner.
+pub trait DreamStore: Send + Sync {
     /// Record a dream; `event` (a run-now) goes into the audit trail with it.
     fn create_dream(
         &self,
@@ -741,9 +764,10 @@ pub trait Store: Send + Sync {
     /// The claims still count as attempts (the crash may have been the dream's
     /// doing). Returns how many were released.
     fn release_all_leases(&self) -> Result<u64>;
+}
 
-    // ---- schedules ----
-
+/// Schedules: due slots, each fired once, and the audit trail.
+pub trait ScheduleStore: Send + Sync {
     /// Schedules due at `now_ms` (not paused, `next_run_at <= now`), earliest first.
     fn due_schedules(&self, now_ms: i64, limit: u32) -> Result<Vec<DueSchedule>>;
     /// Apply a scheduler's decision for one due slot, in one transaction.
@@ -765,9 +789,10 @@ pub trait Store: Send + Sync {
     ) -> Result<ScheduleState>;
     /// The agent's audit trail, newest first.
     fn schedule_events(&self, agent_id: &str, limit: u32) -> Result<Vec<ScheduleEvent>>;
+}
 
-    // ---- webhooks ----
-
+/// Webhook endpoints and their deliveries, claimed under a lease.
+pub trait WebhookStore: Send + Sync {
     fn create_endpoint(&self, endpoint: &Endpoint, idem: Option<&IdempotencyRecord>) -> Result<()>;
     /// An endpoint that is not deleted.
     fn get_endpoint(&self, id: &str) -> Result<Option<Endpoint>>;
@@ -828,18 +853,24 @@ pub trait Store: Send + Sync {
     /// Send a delivery's event again to its endpoint, as a new delivery with
     /// the same event (so the same `webhook-id`).
     fn redeliver(&self, delivery_id: &str, new_id: &str, now_ms: i64) -> Result<Delivery>;
+}
 
-    // ---- API keys and idempotency ----
-
+/// API keys, and the idempotency records of creating requests.
+pub trait KeyStore: Send + Sync {
     fn create_api_key(&self, key: &ApiKey, idem: Option<&IdempotencyRecord>) -> Result<()>;
+    /// Create `key` only if there is no key at all, atomically: of servers
+    /// starting together on an empty database, one makes the first key.
+    /// `false`: there was one already; nothing written.
+    fn create_first_api_key(&self, key: &ApiKey) -> Result<bool>;
     fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>>;
     fn list_api_keys(&self, page: &PageRequest) -> Result<Page<ApiKey>>;
     fn revoke_api_key(&self, id: &str, now_ms: i64) -> Result<ApiKey>;
     fn count_api_keys(&self) -> Result<u64>;
     fn get_idempotency(&self, principal: &str, key: &str) -> Result<Option<IdempotencyRecord>>;
+}
 
-    // ---- retention ----
-
+/// Retention sweeps and the operator's probes (`/readyz`, `/metrics`).
+pub trait OpsStore: Send + Sync {
     /// Remove at most `limit` rows of `what` older than `before_ms`, in one
     /// short transaction. Never a pending delivery (a first attempt or a retry
     /// still to come), nor an event a delivery refers to.
@@ -866,11 +897,19 @@ pub trait Store: Send + Sync {
     fn queue_depths(&self) -> Result<QueueDepths>;
 }
 
-/// How much work is waiting (see [`Store::queue_depths`]).
+/// How much work is waiting (see [`OpsStore::queue_depths`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueDepths {
     pub dreams_pending: u64,
     pub dreams_running: u64,
     /// Deliveries neither delivered, dead nor cancelled: due now or waiting for a retry.
     pub deliveries_pending: u64,
+}
+
+/// Every aggregate's trait, for code that calls a concrete backend
+/// (`use crate::store::traits::*`); code holding a `dyn Store` needs none.
+pub mod traits {
+    pub use super::{
+        AgentStore, DreamStore, InteractionStore, KeyStore, OpsStore, ScheduleStore, WebhookStore,
+    };
 }

@@ -27,10 +27,10 @@ use crate::model::FeedbackSource;
 
 /// Migrations in order; a database records the highest one applied.
 const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("migrations/0001_init.sql")),
-    (2, include_str!("migrations/0002_schedules.sql")),
-    (3, include_str!("migrations/0003_webhooks.sql")),
-    (4, include_str!("migrations/0004_retention.sql")),
+    (1, include_str!("migrations/sqlite/0001_init.sql")),
+    (2, include_str!("migrations/sqlite/0002_schedules.sql")),
+    (3, include_str!("migrations/sqlite/0003_webhooks.sql")),
+    (4, include_str!("migrations/sqlite/0004_retention.sql")),
 ];
 
 /// The schema version this reverie writes (the last migration); it opens any
@@ -685,7 +685,7 @@ fn window_sql(window: &Window<'_>) -> (String, Vec<rusqlite::types::Value>) {
     (sql, values)
 }
 
-impl Store for SqliteStore {
+impl AgentStore for SqliteStore {
     fn create_agent(
         &self,
         agent: &Agent,
@@ -897,7 +897,9 @@ impl Store for SqliteStore {
             query_agent(tx, agent_id)?.ok_or_else(|| not_found("agent", agent_id))
         })
     }
+}
 
+impl InteractionStore for SqliteStore {
     fn insert_interactions(
         &self,
         agent_id: &str,
@@ -1173,7 +1175,9 @@ impl Store for SqliteStore {
                 .map_err(backend)
         })
     }
+}
 
+impl DreamStore for SqliteStore {
     fn create_dream(
         &self,
         dream: &Dream,
@@ -1407,7 +1411,9 @@ impl Store for SqliteStore {
             Ok(n as u64)
         })
     }
+}
 
+impl ScheduleStore for SqliteStore {
     fn due_schedules(&self, now_ms: i64, limit: u32) -> Result<Vec<DueSchedule>> {
         self.read(|conn| {
             conn.prepare_cached(
@@ -1580,7 +1586,9 @@ impl Store for SqliteStore {
             .map_err(backend)
         })
     }
+}
 
+impl WebhookStore for SqliteStore {
     fn create_endpoint(&self, endpoint: &Endpoint, idem: Option<&IdempotencyRecord>) -> Result<()> {
         self.write(|tx| {
             require_agent(tx, &endpoint.agent_id)?;
@@ -1958,7 +1966,9 @@ impl Store for SqliteStore {
             query_delivery(tx, new_id)?.ok_or_else(|| not_found("delivery", new_id))
         })
     }
+}
 
+impl KeyStore for SqliteStore {
     fn create_api_key(&self, key: &ApiKey, idem: Option<&IdempotencyRecord>) -> Result<()> {
         self.write(|tx| {
             if let Some(agent) = &key.agent_id {
@@ -1978,6 +1988,26 @@ impl Store for SqliteStore {
             )
             .map_err(backend)?;
             save_idempotency(tx, idem)
+        })
+    }
+
+    fn create_first_api_key(&self, key: &ApiKey) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "INSERT INTO api_keys (id, name, agent_id, hash, created_at, revoked_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM api_keys)",
+                    params![
+                        key.id,
+                        key.name,
+                        key.agent_id,
+                        key.hash,
+                        key.created_at_ms,
+                        key.revoked_at_ms
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
         })
     }
 
@@ -2055,7 +2085,9 @@ impl Store for SqliteStore {
             .map_err(backend)
         })
     }
+}
 
+impl OpsStore for SqliteStore {
     fn sweep(&self, what: Sweep, before_ms: i64, limit: u32) -> Result<Swept> {
         self.write(|tx| match what {
             Sweep::Idempotency => {
@@ -2328,15 +2360,16 @@ pub(crate) mod tests {
         assert_eq!(store.delete_interaction(&a.id, "bytes").expect("delete"), 0);
     }
 
-    #[test]
-    fn sqlite_keeps_the_store_contract() {
-        let dirs = Mutex::new(Vec::new());
-        contract::run_all(&|| {
-            let (dir, store) = fresh();
-            dirs.lock().expect("lock").push(dir);
-            Box::new(store)
-        });
+    fn fresh_for_contract() -> Option<contract::Fresh> {
+        let (dir, store) = fresh();
+        Some(contract::Fresh {
+            store: Box::new(store),
+            _keep: Box::new(dir),
+        })
     }
+
+    // The store contract, one test per check and a module per aggregate.
+    contract::contract_tests!(super::fresh_for_contract);
 
     #[test]
     fn every_connection_is_wal_full_sync_with_foreign_keys_and_a_busy_timeout() {

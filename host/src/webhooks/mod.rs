@@ -4,6 +4,7 @@
 //! [`sign`] signs and verifies; [`ssrf`] decides which addresses a webhook may
 //! reach; [`payload`] is what receivers get; [`deliver`] sends the outbox.
 
+pub mod config;
 pub mod deliver;
 pub mod payload;
 pub mod sign;
@@ -12,7 +13,7 @@ pub mod ssrf;
 use crate::store::Endpoint;
 
 /// A fresh endpoint for an agent's `feedback_webhook`, all events, with a new
-/// secret (the URL is set by [`crate::store::Store::sync_feedback_endpoint`]).
+/// secret (the URL is set by [`crate::store::WebhookStore::sync_feedback_endpoint`]).
 pub fn feedback_endpoint(agent_id: &str, now_ms: i64) -> Result<Endpoint, sign::SecretError> {
     Ok(Endpoint {
         id: crate::ids::new(crate::ids::ENDPOINT),

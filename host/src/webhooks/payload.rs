@@ -20,9 +20,11 @@
 //! cap is sent *thin*: the envelope, the ids, and `url` to fetch the whole
 //! report from the API.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::ids;
+use crate::report::{Apply, Metrics, Problem, Report, ReportSuggestion, Window};
 use crate::store::{Dream, DreamOutcome, Endpoint, OutboxEvent, WebhookEvent};
 
 pub const DREAMING_REPORT: &str = "dreaming_report";
@@ -37,58 +39,114 @@ pub const EVENT_TYPES: &[&str] = &[
     ENDPOINT_DISABLED,
 ];
 
-/// The event a finished dream sends.
-pub fn dream_event(dream: &Dream, outcome: &DreamOutcome) -> OutboxEvent {
-    let common = |extra: Value| {
-        let mut data = Map::new();
-        data.insert("agent_id".into(), json!(dream.agent_id));
-        data.insert("dream_id".into(), json!(dream.id));
-        data.insert("trigger".into(), json!(dream.trigger));
-        if let Value::Object(extra) = extra {
-            data.extend(extra);
+/// The fields of a `dreaming_report` event, borrowed from the report and
+/// serialised once: a field renamed in [`Report`] is a compile error here, and
+/// each value is sent exactly as the report (and `GET /v1/dreams/{id}`) has it.
+#[derive(Debug, Serialize)]
+pub struct DreamingReport<'a> {
+    pub agent_id: &'a str,
+    pub dream_id: &'a str,
+    pub trigger: &'a str,
+    pub config_version: &'a str,
+    pub summary: &'a str,
+    pub window: &'a Window,
+    pub problems: &'a [Problem],
+    pub metrics: &'a Metrics,
+    pub suggestions: &'a [ReportSuggestion],
+    pub candidate_prompt: &'a str,
+    pub apply: &'a Apply,
+}
+
+impl<'a> DreamingReport<'a> {
+    pub fn new(dream: &'a Dream, report: &'a Report) -> DreamingReport<'a> {
+        DreamingReport {
+            agent_id: &dream.agent_id,
+            dream_id: &dream.id,
+            trigger: &dream.trigger,
+            config_version: &report.agent.config_version,
+            summary: &report.summary,
+            window: &report.window,
+            problems: &report.problems,
+            metrics: &report.metrics,
+            suggestions: &report.suggestions,
+            candidate_prompt: &report.candidate_prompt,
+            apply: &report.apply,
         }
-        Value::Object(data).to_string()
-    };
-    let (event_type, data) = match outcome {
-        DreamOutcome::Completed { report, .. } => {
-            let report: Value = serde_json::from_str(report).unwrap_or(Value::Null);
-            (
-                DREAMING_REPORT,
-                common(json!({
-                    "config_version": report["agent"]["config_version"],
-                    "summary": report["summary"],
-                    "window": report["window"],
-                    "problems": report["problems"],
-                    "metrics": report["metrics"],
-                    "suggestions": report["suggestions"],
-                    "candidate_prompt": report["candidate_prompt"],
-                    "apply": report["apply"],
-                })),
-            )
-        }
-        DreamOutcome::Failed { reason } => (DREAM_FAILED, common(json!({ "reason": reason }))),
-        DreamOutcome::Skipped { reason } => (DREAM_SKIPPED, common(json!({ "reason": reason }))),
-    };
+    }
+}
+
+/// The fields of `dream.failed` and `dream.skipped`.
+#[derive(Debug, Serialize)]
+struct DreamEnded<'a> {
+    agent_id: &'a str,
+    dream_id: &'a str,
+    trigger: &'a str,
+    reason: &'a str,
+}
+
+/// The fields of `endpoint.disabled`.
+#[derive(Debug, Serialize)]
+struct EndpointDisabled<'a> {
+    agent_id: &'a str,
+    endpoint_id: &'a str,
+    url: &'a str,
+    reason: &'a str,
+}
+
+fn event(event_type: &str, data: &impl Serialize) -> OutboxEvent {
     OutboxEvent {
         id: ids::new(ids::EVENT),
         event_type: event_type.into(),
-        data,
+        // Plain structs of strings, numbers and the report's own types: these
+        // serialise; `{}` is only a guard against a future type that cannot.
+        data: serde_json::to_string(data).unwrap_or_else(|_| "{}".into()),
+    }
+}
+
+/// The event a completed dream sends, from its report.
+pub fn report_event(dream: &Dream, report: &Report) -> OutboxEvent {
+    event(DREAMING_REPORT, &DreamingReport::new(dream, report))
+}
+
+/// The event a finished dream sends. A completed dream's stored report is read
+/// back as a [`Report`]; the dream runner, which has it typed, calls
+/// [`report_event`] instead.
+pub fn dream_event(dream: &Dream, outcome: &DreamOutcome) -> OutboxEvent {
+    let ended = |event_type, reason: &str| {
+        event(
+            event_type,
+            &DreamEnded {
+                agent_id: &dream.agent_id,
+                dream_id: &dream.id,
+                trigger: &dream.trigger,
+                reason,
+            },
+        )
+    };
+    match outcome {
+        DreamOutcome::Completed { report, .. } => match serde_json::from_str::<Report>(report) {
+            Ok(report) => report_event(dream, &report),
+            Err(e) => ended(
+                DREAM_FAILED,
+                &format!("the report could not be read back to send it: {e}"),
+            ),
+        },
+        DreamOutcome::Failed { reason } => ended(DREAM_FAILED, reason),
+        DreamOutcome::Skipped { reason } => ended(DREAM_SKIPPED, reason),
     }
 }
 
 /// The event an endpoint's disabling sends to the agent's other endpoints.
 pub fn endpoint_disabled(endpoint: &Endpoint, reason: &str) -> OutboxEvent {
-    OutboxEvent {
-        id: ids::new(ids::EVENT),
-        event_type: ENDPOINT_DISABLED.into(),
-        data: json!({
-            "agent_id": endpoint.agent_id,
-            "endpoint_id": endpoint.id,
-            "url": endpoint.url,
-            "reason": reason,
-        })
-        .to_string(),
-    }
+    event(
+        ENDPOINT_DISABLED,
+        &EndpointDisabled {
+            agent_id: &endpoint.agent_id,
+            endpoint_id: &endpoint.id,
+            url: &endpoint.url,
+            reason,
+        },
+    )
 }
 
 /// The body of `event`: the envelope and its fields; thin (ids and `url`)
@@ -138,4 +196,88 @@ fn envelope(event: &WebhookEvent, data: Map<String, Value>, thin: bool) -> Vec<u
         body.entry(k).or_insert(v);
     }
     Value::Object(body).to_string().into_bytes()
+}
+
+/// A real report for tests: the support bot's golden one.
+#[cfg(test)]
+pub(crate) fn sample_report() -> Report {
+    serde_json::from_str(include_str!(
+        "../../../tests/golden/support-bot.report.json"
+    ))
+    .expect("the golden report is a Report")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dream() -> Dream {
+        Dream {
+            id: "drm_1".into(),
+            trigger: "schedule".into(),
+            ..Dream::pending("agt_1", "schedule", 1, 2)
+        }
+    }
+
+    /// Every field a `dreaming_report` event sends is the report's field of
+    /// that name, with the same value: a field renamed or reshaped in the
+    /// report, and not here, fails this test (a receiver would get null).
+    #[test]
+    fn a_report_event_sends_the_reports_own_fields() {
+        let report = sample_report();
+        // As `GET /v1/dreams/{id}` sends it: serialised text, read back.
+        let whole: Value =
+            serde_json::from_str(&serde_json::to_string(&report).expect("report json"))
+                .expect("report json");
+        let event = report_event(&dream(), &report);
+        let data: Map<String, Value> = serde_json::from_str(&event.data).expect("event json");
+        let from_dream = ["agent_id", "dream_id", "trigger"];
+        for (key, value) in &data {
+            if from_dream.contains(&key.as_str()) {
+                continue;
+            }
+            let expected = if key == "config_version" {
+                &whole["agent"]["config_version"]
+            } else {
+                &whole[key]
+            };
+            assert!(
+                !expected.is_null(),
+                "the event sends `{key}`, which the report does not have"
+            );
+            assert_eq!(value, expected, "`{key}` differs from the report's");
+        }
+        assert_eq!(data["dream_id"], "drm_1");
+        assert_eq!(data["agent_id"], "agt_1");
+        assert!(!data["problems"].as_array().expect("problems").is_empty());
+    }
+
+    #[test]
+    fn a_stored_report_read_back_sends_the_same_event_as_the_typed_one() {
+        let report = sample_report();
+        let outcome = DreamOutcome::Completed {
+            summary: Default::default(),
+            report: serde_json::to_string(&report).expect("json"),
+            window_start_ms: None,
+            window_end_ms: 2,
+        };
+        let typed = report_event(&dream(), &report);
+        let read_back = dream_event(&dream(), &outcome);
+        assert_eq!(read_back.event_type, DREAMING_REPORT);
+        assert_eq!(read_back.data, typed.data);
+    }
+
+    #[test]
+    fn a_failed_dream_and_a_disabled_endpoint_say_why() {
+        let failed = dream_event(
+            &dream(),
+            &DreamOutcome::Failed {
+                reason: "the store failed".into(),
+            },
+        );
+        assert_eq!(failed.event_type, DREAM_FAILED);
+        let data: Value = serde_json::from_str(&failed.data).expect("json");
+        assert_eq!(data["reason"], "the store failed");
+        assert_eq!(data["trigger"], "schedule");
+    }
 }

@@ -238,16 +238,9 @@ fn verifies(secret: &Secret, id: &str, timestamp: &str, signature: &str, body: &
     sign::verify(secret, id, ts, body, signature, ts, 5)
 }
 
+/// A real report (the support bot's golden one), as a dream stores it.
 fn sample_report() -> serde_json::Value {
-    serde_json::json!({
-        "agent": {"config_version": "v3"},
-        "summary": "2 problems",
-        "problems": [{"key": "tool-timeout"}],
-        "metrics": {"accuracy": {"rate": 0.8}},
-        "suggestions": [{"id": "s1", "action": "update_system_prompt", "new_prompt": "Be brief."}],
-        "candidate_prompt": "Be brief.",
-        "window": {"interactions": 40}
-    })
+    serde_json::to_value(crate::webhooks::payload::sample_report()).expect("a report serialises")
 }
 
 /// RELIABILITY 2 and 4: a receiver failing twice sees three requests with one
@@ -317,8 +310,16 @@ fn a_receiver_that_fails_twice_gets_the_same_event_three_times_on_schedule() {
     assert_eq!(body["type"], "dreaming_report");
     assert_eq!(body["sequence"], 1);
     assert_eq!(body["agent_id"], w.agent.as_str());
-    assert_eq!(body["suggestions"][0]["action"], "update_system_prompt");
-    assert_eq!(body["suggestions"][0]["new_prompt"], "Be brief.");
+    let report = sample_report();
+    assert_eq!(
+        body["suggestions"][0]["action"],
+        report["suggestions"][0]["action"]
+    );
+    assert_eq!(
+        body["suggestions"][0]["new_prompt"],
+        report["suggestions"][0]["new_prompt"]
+    );
+    assert_eq!(body["problems"], report["problems"]);
 }
 
 #[test]
