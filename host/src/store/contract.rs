@@ -785,6 +785,209 @@ pub fn deleting_an_interaction_takes_its_feedback(store: &dyn Store) {
         .expect("the id can be used again");
 }
 
+/// An endpoint of `agent_id` that wants every event.
+pub fn fresh_endpoint(agent_id: &str) -> Endpoint {
+    endpoint(agent_id, &ids::new(ids::ENDPOINT))
+}
+
+fn endpoint(agent_id: &str, id: &str) -> Endpoint {
+    Endpoint {
+        id: id.into(),
+        agent_id: agent_id.into(),
+        url: "https://hooks.example.com/reverie".into(),
+        secret: "whsec_c2VjcmV0".into(),
+        previous_secret: None,
+        previous_expires_ms: None,
+        events: vec!["*".into()],
+        source: "api".into(),
+        created_at_ms: 1,
+        disabled_at_ms: None,
+        disabled_reason: None,
+        failing_since_ms: None,
+    }
+}
+
+fn attempt(n: u32, at_ms: i64, status: Option<u16>) -> Attempt {
+    Attempt {
+        n,
+        at_ms,
+        status,
+        error: status.filter(|s| *s >= 400).map(|s| format!("HTTP {s}")),
+        duration_ms: 5,
+    }
+}
+
+/// An event for each finished dream, numbered per agent; a delivery is held
+/// by one sender at a time, only its holder's attempt counts, an expired lease
+/// passes to another sender, and a redelivery keeps the event (its `webhook-id`).
+pub fn deliveries_are_claimed_once_and_fenced_on_their_owner(store: &dyn Store) {
+    let a = agent("hooks");
+    store.create_agent(&a, None, None).expect("agent");
+    store
+        .create_endpoint(&endpoint(&a.id, "wep_1"), None)
+        .expect("endpoint");
+    for (n, id) in ["drm_1", "drm_2"].iter().enumerate() {
+        store
+            .create_dream(&dream(&a.id, id), None, None)
+            .expect("dream");
+        let claimed = store
+            .claim_dream("worker", 10, 60_000, 3)
+            .expect("claim")
+            .expect("a dream");
+        let event = OutboxEvent {
+            id: format!("evt_{n}"),
+            event_type: "dream.failed".into(),
+            data: format!(r#"{{"dream_id":"{id}"}}"#),
+        };
+        assert!(
+            store
+                .finish_dream(
+                    &claimed.id,
+                    "worker",
+                    &DreamOutcome::Failed { reason: "x".into() },
+                    &[event],
+                    20
+                )
+                .expect("finish")
+        );
+    }
+
+    let due = store.claim_deliveries("s1", 30, 10_000, 1).expect("claim");
+    assert_eq!(due.len(), 1, "one asked for, one given");
+    let first = &due[0];
+    assert_eq!((first.event.id.as_str(), first.event.seq), ("evt_0", 1));
+    assert_eq!(first.endpoint.id, "wep_1");
+    let due = store.claim_deliveries("s2", 31, 10_000, 10).expect("claim");
+    assert_eq!(due.len(), 1, "the other sender gets only the unleased one");
+    assert_eq!((due[0].event.id.as_str(), due[0].event.seq), ("evt_1", 2));
+    assert!(
+        store
+            .claim_deliveries("s3", 32, 10_000, 10)
+            .expect("claim")
+            .is_empty(),
+        "both are held"
+    );
+
+    // Only the holder's attempt is recorded.
+    let id = first.delivery.id.clone();
+    let retry = AttemptOutcome::Retry { at_ms: 100 };
+    assert!(
+        !store
+            .record_attempt(&id, "s2", &attempt(1, 40, Some(500)), &retry, None, &[])
+            .expect("record"),
+        "not s2's lease"
+    );
+    assert!(
+        store
+            .record_attempt(&id, "s1", &attempt(1, 40, Some(500)), &retry, None, &[])
+            .expect("record")
+    );
+    let d = store.get_delivery(&id).expect("get").expect("there");
+    assert_eq!(
+        (d.status, d.attempts, d.last_status),
+        (DeliveryStatus::Pending, 1, Some(500))
+    );
+    assert!(
+        store
+            .claim_deliveries("s1", 99, 10_000, 10)
+            .expect("claim")
+            .is_empty(),
+        "not due before its retry"
+    );
+    // s1 takes it at its retry time and stalls; after the lease, s2 takes over.
+    assert_eq!(
+        store
+            .claim_deliveries("s1", 100, 50, 10)
+            .expect("claim")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .claim_deliveries("s2", 149, 10_000, 10)
+            .expect("claim")
+            .is_empty()
+    );
+    let taken = store
+        .claim_deliveries("s2", 150, 10_000, 10)
+        .expect("claim");
+    assert_eq!(taken.len(), 1);
+    assert!(
+        !store
+            .record_attempt(
+                &id,
+                "s1",
+                &attempt(2, 160, Some(200)),
+                &AttemptOutcome::Delivered,
+                None,
+                &[]
+            )
+            .expect("record"),
+        "the stalled sender's late answer is refused"
+    );
+    assert!(
+        store
+            .record_attempt(
+                &id,
+                "s2",
+                &attempt(2, 160, Some(200)),
+                &AttemptOutcome::Delivered,
+                None,
+                &[]
+            )
+            .expect("record")
+    );
+    let d = store.get_delivery(&id).expect("get").expect("there");
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Delivered, 2));
+    let attempts = store.delivery_attempts(&id).expect("attempts");
+    assert_eq!(
+        attempts.iter().map(|a| (a.n, a.status)).collect::<Vec<_>>(),
+        [(1, Some(500)), (2, Some(200))]
+    );
+
+    // A redelivery is a new delivery of the same event.
+    let again = store.redeliver(&id, "whd_again", 200).expect("redeliver");
+    assert_eq!(
+        (again.event_id.as_str(), again.status),
+        ("evt_0", DeliveryStatus::Pending)
+    );
+    let page = PageRequest {
+        limit: 10,
+        after: None,
+    };
+    let delivered = store
+        .list_deliveries(&a.id, None, Some(DeliveryStatus::Delivered), &page)
+        .expect("list");
+    assert_eq!(delivered.items.len(), 1);
+    assert_eq!(
+        store
+            .list_deliveries(&a.id, None, None, &page)
+            .expect("list")
+            .items
+            .len(),
+        3
+    );
+
+    // Deleting the endpoint cancels what is still pending.
+    store.delete_endpoint("wep_1", 300).expect("delete");
+    let again = store
+        .get_delivery("whd_again")
+        .expect("get")
+        .expect("there");
+    assert_eq!(again.status, DeliveryStatus::Cancelled);
+    assert!(
+        store
+            .claim_deliveries("s1", 400, 10_000, 10)
+            .expect("claim")
+            .is_empty()
+    );
+    assert_eq!(
+        store.queue_depths().expect("depths").deliveries_pending,
+        0,
+        "evt_1's, though leased, is cancelled too"
+    );
+}
+
 /// A fresh, empty store for one check, and what must outlive it (a
 /// temporary directory, a scratch schema to drop).
 pub struct Fresh {
@@ -860,6 +1063,15 @@ macro_rules! contract_tests {
             fn a_slot_is_fired_once_and_overlaps_are_counted() {
                 if let Some(f) = $fresh() {
                     c::a_slot_is_fired_once_and_overlaps_are_counted(&*f.store)
+                }
+            }
+        }
+        mod webhooks {
+            use $crate::store::contract as c;
+            #[test]
+            fn deliveries_are_claimed_once_and_fenced_on_their_owner() {
+                if let Some(f) = $fresh() {
+                    c::deliveries_are_claimed_once_and_fenced_on_their_owner(&*f.store)
                 }
             }
         }

@@ -2499,4 +2499,201 @@ mod tests {
             "indexes differ between the backends"
         );
     }
+
+    /// Three replicas (three pools on one schema), two workers each, racing for
+    /// the same work: every slot fires once, every dream and every delivery is
+    /// claimed and finished once, and one agent's dreams never run at once.
+    #[test]
+    fn replicas_racing_for_the_same_work_each_get_their_own() {
+        use std::collections::{HashMap, HashSet};
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let Some(scratch) = Scratch::create("race") else {
+            return;
+        };
+        let replicas: Vec<PostgresStore> =
+            (0..3).map(|_| scratch.store(4).expect("connect")).collect();
+        let setup = &replicas[0];
+        const AGENTS: usize = 40;
+        let slot = Slot {
+            slot_ms: 10_000,
+            run_at_ms: 10_000,
+        };
+        let mut agents = Vec::new();
+        for i in 0..AGENTS {
+            let a = contract::agent(&format!("agent {i}"));
+            setup.create_agent(&a, Some(slot), None).expect("agent");
+            let mut e = crate::store::contract::fresh_endpoint(&a.id);
+            e.id = format!("wep_{i}");
+            setup.create_endpoint(&e, None).expect("endpoint");
+            // Two dreams people asked for, beside the scheduled one to come:
+            // no two of them may run at once.
+            for n in 0..2 {
+                setup
+                    .create_dream(
+                        &contract::dream(&a.id, &format!("drm_asked_{i}_{n}")),
+                        None,
+                        None,
+                    )
+                    .expect("dream");
+            }
+            agents.push(a);
+        }
+
+        // Every replica's scheduler sees every slot due and fires it.
+        let fired = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for (r, store) in replicas.iter().enumerate() {
+                let (agents, fired) = (&agents, &fired);
+                scope.spawn(move || {
+                    for a in agents {
+                        let firing = SlotFiring {
+                            agent_id: a.id.clone(),
+                            expected_slot_ms: slot.slot_ms,
+                            dream: Some(Dream {
+                                id: format!("drm_slot_{}_{r}", a.id),
+                                trigger: "schedule".into(),
+                                slot_ms: Some(slot.slot_ms),
+                                ..Dream::pending(&a.id, "schedule", 10_000, 10_000)
+                            }),
+                            next: None,
+                            missed: 0,
+                        };
+                        let result = store.fire_slot(&firing);
+                        fired.lock().expect("lock").push((a.id.clone(), result));
+                    }
+                });
+            }
+        });
+        let fired = fired.into_inner().expect("lock");
+        for a in &agents {
+            let acted: Vec<_> = fired
+                .iter()
+                .filter(|(id, r)| {
+                    id == &a.id && !matches!(r, Ok(Fired::Moved) | Err(StoreError::Conflict { .. }))
+                })
+                .collect();
+            assert_eq!(acted.len(), 1, "agent {}: {acted:?}", a.id);
+            assert!(
+                matches!(acted[0].1, Ok(Fired::Overlap { .. })),
+                "the asked-for dream is pending: {acted:?}"
+            );
+        }
+
+        // Replicas' workers claim everything pending.
+        let pending = 2 * AGENTS;
+        let done = AtomicUsize::new(0);
+        let running: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+        let claimed: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for (r, store) in replicas.iter().enumerate() {
+                for w in 0..2 {
+                    let (done, running, claimed) = (&done, &running, &claimed);
+                    scope.spawn(move || {
+                        let owner = format!("replica-{r}/worker-{w}");
+                        let started = std::time::Instant::now();
+                        while done.load(Ordering::SeqCst) < pending {
+                            assert!(
+                                started.elapsed() < Duration::from_secs(60),
+                                "{owner}: the dreams were not all claimed within a minute"
+                            );
+                            let Some(d) =
+                                store.claim_dream(&owner, 20_000, 60_000, 3).expect("claim")
+                            else {
+                                std::thread::sleep(Duration::from_millis(2));
+                                continue;
+                            };
+                            assert!(
+                                running.lock().expect("lock").insert(d.agent_id.clone()),
+                                "agent {} has two dreams running",
+                                d.agent_id
+                            );
+                            claimed.lock().expect("lock").push(d.id.clone());
+                            running.lock().expect("lock").remove(&d.agent_id);
+                            let event = OutboxEvent {
+                                id: format!("evt_{}", d.id),
+                                event_type: "dream.failed".into(),
+                                data: "{}".into(),
+                            };
+                            let finished = store
+                                .finish_dream(
+                                    &d.id,
+                                    &owner,
+                                    &DreamOutcome::Failed {
+                                        reason: "test".into(),
+                                    },
+                                    &[event],
+                                    20_001,
+                                )
+                                .expect("finish");
+                            assert!(finished, "{owner} held {}", d.id);
+                            done.fetch_add(1, Ordering::SeqCst);
+                        }
+                    });
+                }
+            }
+        });
+        let mut claimed = claimed.into_inner().expect("lock");
+        claimed.sort();
+        let before = claimed.len();
+        claimed.dedup();
+        assert_eq!(
+            (before, claimed.len()),
+            (pending, pending),
+            "each dream claimed once"
+        );
+
+        // Their senders claim every delivery; each is recorded once.
+        let delivered: Mutex<HashMap<String, u32>> = Mutex::new(HashMap::new());
+        std::thread::scope(|scope| {
+            for (r, store) in replicas.iter().enumerate() {
+                for w in 0..2 {
+                    let delivered = &delivered;
+                    scope.spawn(move || {
+                        let owner = format!("replica-{r}/sender-{w}");
+                        loop {
+                            let due = store
+                                .claim_deliveries(&owner, 30_000, 60_000, 3)
+                                .expect("claim");
+                            if due.is_empty() {
+                                break;
+                            }
+                            for d in due {
+                                let ok = store
+                                    .record_attempt(
+                                        &d.delivery.id,
+                                        &owner,
+                                        &Attempt {
+                                            n: 1,
+                                            at_ms: 30_001,
+                                            status: Some(200),
+                                            error: None,
+                                            duration_ms: 1,
+                                        },
+                                        &AttemptOutcome::Delivered,
+                                        None,
+                                        &[],
+                                    )
+                                    .expect("record");
+                                assert!(ok, "{owner} held {}", d.delivery.id);
+                                *delivered
+                                    .lock()
+                                    .expect("lock")
+                                    .entry(d.event.id)
+                                    .or_default() += 1;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        let delivered = delivered.into_inner().expect("lock");
+        assert_eq!(delivered.len(), pending, "an event per finished dream");
+        assert!(delivered.values().all(|n| *n == 1), "{delivered:?}");
+        assert_eq!(
+            setup.queue_depths().expect("depths"),
+            QueueDepths::default()
+        );
+    }
 }
