@@ -11,6 +11,7 @@ mod config;
 mod input;
 mod llm;
 mod operate;
+mod replicas;
 mod report;
 mod retention;
 mod sandbox;

@@ -19,13 +19,13 @@ mod https_receiver;
 use https_receiver::HttpsReceiver;
 
 #[derive(Debug, Clone)]
-struct Request {
+pub(crate) struct Request {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
 impl Request {
-    fn header(&self, name: &str) -> String {
+    pub(crate) fn header(&self, name: &str) -> String {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -36,13 +36,13 @@ impl Request {
 
 /// A receiver on 127.0.0.1: for each request, the next scripted behaviour
 /// (a status, or `None` to hold the connection without answering), then 200s.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     seen: Arc<Mutex<Vec<Request>>>,
 }
 
 impl Receiver {
-    fn start(script: Vec<Option<u16>>) -> Receiver {
+    pub(crate) fn start(script: Vec<Option<u16>>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
         let url = format!("http://{}/reverie", listener.local_addr().expect("address"));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -92,11 +92,11 @@ impl Receiver {
         Receiver { url, seen }
     }
 
-    fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         self.seen.lock().expect("log").clone()
     }
 
-    fn wait_for(&self, n: usize, server: &Server) -> Vec<Request> {
+    pub(crate) fn wait_for(&self, n: usize, server: &Server) -> Vec<Request> {
         let started = Instant::now();
         loop {
             let got = self.requests();

@@ -88,7 +88,42 @@ impl Server {
         Self::start_full(config, &[], fd_limit)
     }
 
+    /// Start a replica on the PostgreSQL database `url` (its own data directory
+    /// for the compile cache). Only the first replica on an empty database
+    /// prints an admin key; the others are given it with `admin_key`.
+    pub fn start_replica(config: Option<&str>, url: &str, admin_key: Option<&str>) -> Server {
+        let mut server = Self::start_prepared(config, &["--database-url", url], None);
+        server.admin_key = match admin_key {
+            Some(key) => {
+                assert!(
+                    server.printed_key().is_none(),
+                    "a second replica printed a key too:\n{}",
+                    server.startup.join("\n")
+                );
+                key.to_string()
+            }
+            None => server.printed_key().unwrap_or_else(|| {
+                panic!(
+                    "the first replica printed no admin key; stdout:\n{}",
+                    server.startup.join("\n")
+                )
+            }),
+        };
+        server
+    }
+
     fn start_full(config: Option<&str>, args: &[&str], fd_limit: Option<u64>) -> Server {
+        let mut server = Self::start_prepared(config, args, fd_limit);
+        server.admin_key = server.printed_key().unwrap_or_else(|| {
+            panic!(
+                "the first start printed no admin key (a line holding only `rvk_…`); stdout:\n{}",
+                server.startup.join("\n")
+            )
+        });
+        server
+    }
+
+    fn start_prepared(config: Option<&str>, args: &[&str], fd_limit: Option<u64>) -> Server {
         let dir = tempfile::tempdir().expect("create a temporary folder for the server");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("create the data directory");
@@ -116,12 +151,6 @@ impl Server {
             fd_limit,
         };
         server.launch();
-        server.admin_key = server.printed_key().unwrap_or_else(|| {
-            panic!(
-                "the first start printed no admin key (a line holding only `rvk_…`); stdout:\n{}",
-                server.startup.join("\n")
-            )
-        });
         server
     }
 
