@@ -244,8 +244,12 @@ pub enum KeysCommand {
         agent: Option<String>,
         /// Write straight into this data directory instead of asking a server
         /// (for a lost admin key; the server must be stopped).
-        #[arg(long, value_name = "DIR", conflicts_with_all = ["url", "api_key"])]
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["url", "api_key", "database_url"])]
         data_dir: Option<PathBuf>,
+        /// Write straight into this PostgreSQL database instead of asking a
+        /// server (for a lost admin key; replicas may keep running).
+        #[arg(long, value_name = "URL", env = "REVERIE_DATABASE_URL", hide_env_values = true, conflicts_with_all = ["url", "api_key"])]
+        database_url: Option<String>,
         #[command(flatten)]
         remote: Remote,
     },
@@ -641,14 +645,24 @@ fn keys(command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create {
             name,
             agent,
-            data_dir: Some(dir),
+            data_dir,
+            database_url,
             ..
-        } => {
-            let store = crate::store::sqlite::SqliteStore::open(&dir)?;
-            let (key, token) =
-                crate::api::auth::new_key(&name, agent, chrono::Utc::now().timestamp_millis())
-                    .map_err(|e| anyhow::anyhow!("no OS random source: {e}"))?;
-            crate::store::KeyStore::create_api_key(&store, &key, None)?;
+        } if data_dir.is_some() || database_url.is_some() => {
+            let store: Box<dyn crate::store::Store> = match (database_url, data_dir) {
+                (Some(url), _) => Box::new(crate::store::postgres::PostgresStore::connect(
+                    &crate::store::postgres::PgOptions { url, pool_size: 1 },
+                )?),
+                (None, Some(dir)) => Box::new(crate::store::sqlite::SqliteStore::open(&dir)?),
+                (None, None) => unreachable!("guarded by the match arm"),
+            };
+            let (key, token) = crate::service::keys::create(
+                &*store,
+                &name,
+                agent,
+                None,
+                chrono::Utc::now().timestamp_millis(),
+            )?;
             println!(
                 "{}
 {token}",

@@ -29,6 +29,7 @@ pub mod retention;
 pub mod schedule;
 pub mod score;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod units;

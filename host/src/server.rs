@@ -59,19 +59,14 @@ pub fn default_data_dir() -> Option<PathBuf> {
 
 /// Make an admin key if the store has no key at all, and say so once on stdout.
 pub fn bootstrap_admin_key(store: &dyn Store, out: &mut dyn Write) -> Result<(), ServeError> {
-    if store.count_api_keys()? > 0 {
-        return Ok(());
-    }
-    let (key, token) = api::auth::new_key(
-        "admin (first start)",
-        None,
-        chrono::Utc::now().timestamp_millis(),
-    )
-    .map_err(|e| ServeError::Random(e.to_string()))?;
-    // Replicas starting together on an empty database: one of them makes it.
-    if !store.create_first_api_key(&key)? {
-        return Ok(());
-    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let token = match crate::service::keys::bootstrap_admin(store, now) {
+        Ok(Some(token)) => token,
+        // A key exists (or a replica starting beside this one just made it).
+        Ok(None) => return Ok(()),
+        Err(crate::service::keys::KeyError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(ServeError::Random(e.to_string())),
+    };
     writeln!(
         out,
         "Created the first admin API key. It is shown this once and stored only as a hash:\n\n    {token}\n\nUse it as `Authorization: Bearer {token}`; `reverie keys create` makes more."
@@ -221,7 +216,10 @@ pub fn serve(
         .map_err(|source| ServeError::Listen { addr, source })?;
     let local = listener.local_addr()?;
 
-    let linked = link_feedback_webhooks(&*store_dyn)?;
+    let linked = crate::service::agents::link_feedback_webhooks(
+        &*store_dyn,
+        chrono::Utc::now().timestamp_millis(),
+    )?;
     if linked > 0 {
         writeln!(
             announce,
@@ -345,25 +343,6 @@ pub fn serve(
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Agents whose `feedback_webhook` was set before webhooks had endpoints (a
-/// database from an earlier reverie) get their endpoint, with a new secret.
-fn link_feedback_webhooks(store: &dyn Store) -> Result<u64, ServeError> {
-    let mut linked = 0;
-    loop {
-        let unlinked = store.unlinked_feedback_webhooks(100)?;
-        for (agent_id, url) in &unlinked {
-            let now = chrono::Utc::now().timestamp_millis();
-            let endpoint = crate::webhooks::feedback_endpoint(agent_id, now)
-                .map_err(|e| ServeError::Random(e.to_string()))?;
-            store.sync_feedback_endpoint(agent_id, Some(url), &endpoint)?;
-            linked += 1;
-        }
-        if unlinked.len() < 100 {
-            return Ok(linked);
-        }
-    }
 }
 
 /// The scheduler's and workers' timing, from `[scheduler]`.

@@ -12,9 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, FieldError, Principal};
-use crate::ids;
 use crate::schedule::cron::{self, Schedule};
-use crate::store::{Agent, AgentUpdate, ConfigVersion, ScheduleState};
+use crate::store::{Agent, AgentUpdate, ConfigVersion};
 
 const MAX_NAME: usize = 200;
 const MAX_PROMPT: usize = 256 << 10;
@@ -236,25 +235,20 @@ pub async fn create(
         super::webhooks::check_url(&state, "feedback_webhook", url).await?;
     }
 
-    let now = now_ms();
-    let mut agent = Agent {
-        id: ids::new(ids::AGENT),
-        name: input.name.trim().to_string(),
-        model: input.model.trim().to_string(),
-        dreaming_enabled: input.dreaming_enabled.unwrap_or(true),
-        dreaming_frequency: frequency,
-        timezone,
-        feedback_webhook: input.feedback_webhook,
-        live_version: 1,
-        system_prompt: input.system_prompt,
-        created_at_ms: now,
-        updated_at_ms: now,
-        min_new_interactions: input.min_new_interactions,
-        schedule: ScheduleState::default(),
-    };
-    let next = state.policy().next_for(&agent, now);
-    agent.schedule.next_slot_ms = next.map(|n| n.slot_ms);
-    agent.schedule.next_run_at_ms = next.map(|n| n.run_at_ms);
+    let agent = crate::service::agents::prepare(
+        crate::service::agents::NewAgent {
+            name: input.name,
+            model: input.model,
+            system_prompt: input.system_prompt,
+            dreaming_enabled: input.dreaming_enabled.unwrap_or(true),
+            dreaming_frequency: frequency,
+            timezone,
+            feedback_webhook: input.feedback_webhook,
+            min_new_interactions: input.min_new_interactions,
+        },
+        state.policy(),
+        now_ms(),
+    );
     let view = AgentView::from(agent.clone());
     let created = support::create(
         &state,
@@ -264,19 +258,7 @@ pub async fn create(
         &bytes,
         StatusCode::CREATED,
         &view,
-        move |s, idem| {
-            s.create_agent(&agent, next, idem)?;
-            // The agent's feedback_webhook is an endpoint like any other, with
-            // its own secret (readable at …/webhooks/{id}/secret).
-            match &agent.feedback_webhook {
-                Some(url) => s.sync_feedback_endpoint(
-                    &agent.id,
-                    Some(url),
-                    &super::webhooks::feedback_endpoint(&agent.id, now)?,
-                ),
-                None => Ok(()),
-            }
-        },
+        move |s, idem| crate::service::agents::create(s, &agent, idem),
     )
     .await?;
     Ok(created.response)
@@ -351,7 +333,6 @@ pub async fn update(
     if let Some(Some(url)) = &input.feedback_webhook {
         super::webhooks::check_url(&state, "feedback_webhook", url).await?;
     }
-    let webhook_changed = input.feedback_webhook.clone();
     let update = AgentUpdate {
         name: input.name.map(|n| n.trim().to_string()),
         model: input.model.map(|m| m.trim().to_string()),
@@ -364,17 +345,7 @@ pub async fn update(
     };
     let policy = *state.policy();
     let agent = blocking(&state, move |s| {
-        let now = now_ms();
-        // A new frequency, time zone or switch starts from now: no backlog.
-        let agent = s.update_agent(&agent_id, &update, now, &|a| policy.next_for(a, now))?;
-        if let Some(url) = &webhook_changed {
-            s.sync_feedback_endpoint(
-                &agent_id,
-                url.as_deref(),
-                &super::webhooks::feedback_endpoint(&agent_id, now)?,
-            )?;
-        }
-        Ok(agent)
+        crate::service::agents::update(s, &agent_id, &update, &policy, now_ms())
     })
     .await?;
     Ok(support::json(StatusCode::OK, &AgentView::from(agent))?.0)

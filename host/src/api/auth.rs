@@ -16,9 +16,8 @@ use sha2::{Digest, Sha256};
 use super::observe::KeySlot;
 use super::{ApiError, AppState};
 use crate::ids;
-use crate::store::ApiKey;
 
-pub const TOKEN_PREFIX: &str = "rvk_";
+pub use crate::service::keys::{TOKEN_PREFIX, new_key};
 
 /// Who is calling: the key, and the one agent it may see if it is scoped.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,34 +50,6 @@ impl Principal {
             )))
         }
     }
-}
-
-/// A new key: the row to store, and the token to show once. Fails only without
-/// an OS random source, when no safe key can be made.
-pub fn new_key(
-    name: &str,
-    agent_id: Option<String>,
-    now_ms: i64,
-) -> Result<(ApiKey, String), getrandom::Error> {
-    let id = ids::new(ids::API_KEY);
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret)?;
-    let secret = hex(&secret);
-    let body = id.trim_start_matches("key_");
-    let token = format!("{TOKEN_PREFIX}{body}_{secret}");
-    let key = ApiKey {
-        id,
-        name: name.to_string(),
-        agent_id,
-        hash: Sha256::digest(secret.as_bytes()).to_vec(),
-        created_at_ms: now_ms,
-        revoked_at_ms: None,
-    };
-    Ok((key, token))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Split a token into its key id and secret, or `None` if it is not shaped like one.

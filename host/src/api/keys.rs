@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::support::{self, blocking, now_ms, time};
-use super::{ApiError, AppState, Principal, auth};
+use super::{ApiError, AppState, Principal};
 use crate::store::ApiKey;
 
 #[derive(Deserialize)]
@@ -69,18 +69,23 @@ pub async fn create(
     if input.name.trim().is_empty() || input.name.len() > 200 {
         return Err(ApiError::field("name", "must be 1 to 200 bytes, not blank"));
     }
-    let (key, token) = auth::new_key(input.name.trim(), input.agent_id, now_ms())
-        .map_err(|e| ApiError::internal("random", e))?;
-    let stored = key.clone();
-    blocking(&state, move |s| s.create_api_key(&stored, None))
-        .await
-        .map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ApiError::field("agent_id", e.detail)
-            } else {
-                e
-            }
-        })?;
+    let name = input.name.trim().to_string();
+    let (key, token) = blocking(&state, move |s| {
+        crate::service::keys::create(s, &name, input.agent_id, None, now_ms()).map_err(
+            |e| match e {
+                crate::service::keys::KeyError::Store(e) => e,
+                e => crate::store::StoreError::Backend(e.to_string()),
+            },
+        )
+    })
+    .await
+    .map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            ApiError::field("agent_id", e.detail)
+        } else {
+            e
+        }
+    })?;
     Ok(support::json(StatusCode::CREATED, &key_view(key, Some(token)))?.0)
 }
 

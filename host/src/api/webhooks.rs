@@ -156,12 +156,6 @@ pub(super) async fn check_url(state: &AppState, field: &str, url: &str) -> Resul
     }
 }
 
-/// An agent's `feedback_webhook` endpoint, for the store to create if needed.
-pub(super) fn feedback_endpoint(agent_id: &str, now: i64) -> Result<Endpoint, StoreError> {
-    crate::webhooks::feedback_endpoint(agent_id, now)
-        .map_err(|e| StoreError::Backend(e.to_string()))
-}
-
 /// The endpoint, if it is this agent's (another agent's is 404 as well).
 async fn endpoint_of(
     state: &AppState,
