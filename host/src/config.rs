@@ -720,6 +720,29 @@ mod tests {
     }
 
     #[test]
+    fn a_database_url_must_be_postgres_and_its_password_never_shows() {
+        let err = parse("[server]\ndatabase_url = \"mysql://app:s3cret@db/app\"\n")
+            .expect_err("not PostgreSQL")
+            .to_string();
+        assert!(err.contains("server.database_url must be a PostgreSQL URL"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+        let err = parse("[server]\ndatabase_pool_size = 0\n")
+            .expect_err("no connections")
+            .to_string();
+        assert!(err.contains("server.database_pool_size must be between 1 and 1000"), "{err}");
+        let config = parse(
+            "[server]\ndatabase_url = \"postgres://app:s3cret@db:5432/app\"\ndatabase_pool_size = 4\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.server.database_url.as_deref(),
+            Some("postgres://app:s3cret@db:5432/app")
+        );
+        assert_eq!(config.server.database_pool_size, 4);
+        assert_eq!(Config::default_with(BUILTINS).server.database_url, None);
+    }
+
+    #[test]
     fn no_file_means_every_builtin_with_default_limits() {
         let config = Config::default_with(BUILTINS);
         assert_eq!(config.rules.len(), 2);
