@@ -42,7 +42,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use reverie::store::sqlite::SqliteStore;
-use reverie::store::{Agent, InteractionRecord, Store};
+use reverie::store::traits::*;
+use reverie::store::{Agent, InteractionRecord};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 /// Built by cargo from the current source with the bench profile, beside this bench.

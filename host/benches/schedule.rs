@@ -46,6 +46,7 @@ use reverie::clock::ManualClock;
 use reverie::schedule::cron::Schedule;
 use reverie::schedule::{Policy, Scheduler, Tick};
 use reverie::store::sqlite::SqliteStore;
+use reverie::store::traits::*;
 use reverie::store::{Agent, Store};
 use rusqlite::{Connection, params};
 

@@ -724,12 +724,18 @@ mod tests {
         let err = parse("[server]\ndatabase_url = \"mysql://app:s3cret@db/app\"\n")
             .expect_err("not PostgreSQL")
             .to_string();
-        assert!(err.contains("server.database_url must be a PostgreSQL URL"), "{err}");
+        assert!(
+            err.contains("server.database_url must be a PostgreSQL URL"),
+            "{err}"
+        );
         assert!(!err.contains("s3cret"), "{err}");
         let err = parse("[server]\ndatabase_pool_size = 0\n")
             .expect_err("no connections")
             .to_string();
-        assert!(err.contains("server.database_pool_size must be between 1 and 1000"), "{err}");
+        assert!(
+            err.contains("server.database_pool_size must be between 1 and 1000"),
+            "{err}"
+        );
         let config = parse(
             "[server]\ndatabase_url = \"postgres://app:s3cret@db:5432/app\"\ndatabase_pool_size = 4\n",
         )
