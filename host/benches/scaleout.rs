@@ -8,8 +8,9 @@
 //!
 //! 1. **Ingest**: N interactions (default 20,000; `REVERIE_BENCH_N`), the
 //!    support bot's 2,400 lines cycled with fresh ids, in batches of 500.
-//!    *raw*: the `postgres` client, one transaction and one prepared INSERT
-//!    per batch, nothing else: the ceiling. *http*: real `reverie serve`
+//!    *raw*: the `postgres` client from 4 connections at once (as many as the
+//!    HTTP rows' client threads), one transaction and one prepared INSERT per
+//!    batch, nothing else: the ceiling. *http*: real `reverie serve`
 //!    processes on the same database (1, then 3), 4 client threads posting
 //!    `…/interactions/batch` round-robin over the replicas, each 201 checked.
 //!    Bodies are built before timing; the median of 3 runs is shown.
@@ -67,29 +68,37 @@ fn main() {
     }
     let lines = support_bot();
     let bodies = batches(&lines, n);
-
-    println!("## ingest: {n} interactions, batches of {BATCH}, median of {REPS}");
-    let raw = median((0..REPS).map(|_| ingest_raw(&lines, n)).collect());
-    let one = median((0..REPS).map(|_| ingest_http(&bodies, n, 1)).collect());
-    let three = median((0..REPS).map(|_| ingest_http(&bodies, n, 3)).collect());
-    let rate = |d: Duration| n as f64 / d.as_secs_f64();
-    println!("| path | wall | interactions/s | of raw |");
-    println!("|---|---:|---:|---:|");
-    for (label, d) in [
-        ("raw INSERTs (postgres client)", raw),
-        ("HTTP, 1 replica", one),
-        ("HTTP, 3 replicas", three),
-    ] {
-        println!(
-            "| {label} | {:.2} s | {:.0} | {:.0}% |",
-            d.as_secs_f64(),
-            rate(d),
-            100.0 * raw.as_secs_f64() / d.as_secs_f64()
-        );
+    // `REVERIE_BENCH_ONLY=ingest|tick|dreams` runs one part.
+    let only = std::env::var("REVERIE_BENCH_ONLY").ok();
+    let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    if runs("ingest") {
+        println!("## ingest: {n} interactions, batches of {BATCH}, median of {REPS}");
+        let raw = median((0..REPS).map(|_| ingest_raw(&lines, n)).collect());
+        let one = median((0..REPS).map(|_| ingest_http(&bodies, n, 1)).collect());
+        let three = median((0..REPS).map(|_| ingest_http(&bodies, n, 3)).collect());
+        let rate = |d: Duration| n as f64 / d.as_secs_f64();
+        println!("| path | wall | interactions/s | of raw |");
+        println!("|---|---:|---:|---:|");
+        for (label, d) in [
+            ("raw INSERTs (postgres client)", raw),
+            ("HTTP, 1 replica", one),
+            ("HTTP, 3 replicas", three),
+        ] {
+            println!(
+                "| {label} | {:.2} s | {:.0} | {:.0}% |",
+                d.as_secs_f64(),
+                rate(d),
+                100.0 * raw.as_secs_f64() / d.as_secs_f64()
+            );
+        }
     }
-
-    println!("\n## scheduler tick: {AGENTS_TICK} agents");
-    tick_bench();
+    if runs("tick") {
+        println!("\n## scheduler tick: {AGENTS_TICK} agents");
+        tick_bench();
+    }
+    if !runs("dreams") {
+        return;
+    }
 
     println!(
         "\n## dreams: {DREAM_AGENTS} agents × {DREAM_INTERACTIONS} interactions, one dream each"
@@ -192,17 +201,50 @@ fn insert_raw(pg: &mut postgres::Client, lines: &[serde_json::Value], agent_id: 
     }
 }
 
+/// Raw inserts from `CLIENTS` connections at once, as many as the HTTP rows'
+/// client threads: each takes the next batch, one transaction per batch.
 fn ingest_raw(lines: &[serde_json::Value], n: usize) -> Duration {
     let scratch = Scratch::create("bench_raw").expect("a scratch schema");
     let store = scratch.store(2).expect("migrate");
     store
         .create_agent(&agent("agt_raw"), None, None)
         .expect("agent");
-    let mut pg = client(&scratch);
+    let rows: Vec<(String, i64, String)> = (0..n)
+        .map(|i| {
+            let line = interaction(lines, i);
+            let id = line["id"].as_str().expect("id").to_string();
+            (id, i as i64, line.to_string())
+        })
+        .collect();
+    let chunks: Vec<&[(String, i64, String)]> = rows.chunks(BATCH).collect();
+    let mut clients: Vec<postgres::Client> = (0..CLIENTS).map(|_| client(&scratch)).collect();
+    let next = AtomicUsize::new(0);
     let started = Instant::now();
-    insert_raw(&mut pg, lines, "agt_raw", n);
+    std::thread::scope(|scope| {
+        for pg in &mut clients {
+            let (next, chunks) = (&next, &chunks);
+            scope.spawn(move || {
+                let insert = pg
+                    .prepare(
+                        "INSERT INTO interactions (agent_id, id, timestamp_ms, config_version, body, received_at)
+                         VALUES ($1, $2, $3, 'v1', $4, $3)",
+                    )
+                    .expect("prepare");
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(chunk) = chunks.get(i) else { break };
+                    let mut tx = pg.transaction().expect("begin");
+                    for (id, ts, body) in chunk.iter() {
+                        tx.execute(&insert, &[&"agt_raw", id, ts, body])
+                            .expect("insert");
+                    }
+                    tx.commit().expect("commit");
+                }
+            });
+        }
+    });
     let took = started.elapsed();
-    let count: i64 = pg
+    let count: i64 = clients[0]
         .query_one("SELECT COUNT(*) FROM interactions", &[])
         .expect("count")
         .get(0);
@@ -341,16 +383,38 @@ fn tick_bench() {
            FROM generate_series(1, {AGENTS_TICK}) g;
          INSERT INTO config_versions (agent_id, version, system_prompt, created_at)
            SELECT 'agt_' || g, 1, 'You help.', 0 FROM generate_series(1, {AGENTS_TICK}) g;
-         INSERT INTO schedules (agent_id, next_slot, next_run_at)
-           SELECT 'agt_' || g, {SLOT}, {SLOT} + g * 3 FROM generate_series(1, {AGENTS_TICK}) g;
          ANALYZE;"
     ))
     .expect("populate");
-    println!("populated in {:.1} s", started.elapsed().as_secs_f64());
     let policy = Policy {
         jitter_max_ms: 300_000,
         catch_up_window_ms: 6 * 3_600_000,
     };
+    // Each agent's next slot and run time as the server computes them (its
+    // share of the jitter), so that a tick finds them due exactly then.
+    let mut due: Vec<(String, i64, i64)> = (1..=AGENTS_TICK)
+        .map(|g| {
+            let mut a = agent(&format!("agt_{g}"));
+            a.dreaming_enabled = true;
+            a.dreaming_frequency = "hourly".into();
+            let next = policy.next_for(&a, SLOT - 1).expect("an hourly slot");
+            (a.id, next.slot_ms, next.run_at_ms)
+        })
+        .collect();
+    for chunk in due.chunks(5_000) {
+        let ids: Vec<&str> = chunk.iter().map(|d| d.0.as_str()).collect();
+        let slots: Vec<i64> = chunk.iter().map(|d| d.1).collect();
+        let runs: Vec<i64> = chunk.iter().map(|d| d.2).collect();
+        pg.execute(
+            "INSERT INTO schedules (agent_id, next_slot, next_run_at)
+             SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[])",
+            &[&ids, &slots, &runs],
+        )
+        .expect("schedules");
+    }
+    pg.batch_execute("ANALYZE").expect("analyze");
+    due.sort_by_key(|d| d.2);
+    println!("populated in {:.1} s", started.elapsed().as_secs_f64());
     let stores: Vec<Arc<dyn Store>> = (0..3)
         .map(|_| {
             Arc::new(
@@ -362,7 +426,7 @@ fn tick_bench() {
             ) as Arc<dyn Store>
         })
         .collect();
-    let clock = ManualClock::new(SLOT);
+    let clock = ManualClock::new(due[0].2 - 1);
     let schedulers: Vec<Scheduler> = stores
         .iter()
         .map(|s| Scheduler::new(s.clone(), policy, Arc::new(clock.clone())))
@@ -382,11 +446,11 @@ fn tick_bench() {
         "| idle (nothing due) | 1 | 0 | {:.2} ms | - |",
         median(idle).as_secs_f64() * 1e3
     );
-    let mut due_until = SLOT;
+    let mut fired_so_far = 0usize;
     for (label, concurrent) in [("1,000 due", 1usize), ("1,000 due", 3)] {
         for _ in 0..3 {
-            due_until += DUE_PER_TICK * 3;
-            clock.set(due_until);
+            fired_so_far += DUE_PER_TICK as usize;
+            clock.set(due[fired_so_far - 1].2);
             let t = Instant::now();
             let fired: u32 = std::thread::scope(|scope| {
                 let handles: Vec<_> = schedulers[..concurrent]

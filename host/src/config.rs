@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::schedule::config::SchedulerConfig;
 pub(crate) use crate::units::{bounded, bounded_duration};
 pub use crate::units::{humantime, parse_duration};
 
@@ -41,7 +42,7 @@ struct ConfigFile {
     #[serde(default)]
     server: ServerFile,
     #[serde(default)]
-    scheduler: SchedulerFile,
+    scheduler: crate::schedule::config::SchedulerFile,
     #[serde(default)]
     webhooks: crate::webhooks::config::WebhooksFile,
     #[serde(default)]
@@ -75,19 +76,6 @@ struct MetricsFile {
 struct RateLimitFile {
     requests_per_second: Option<f64>,
     burst: Option<u32>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SchedulerFile {
-    enabled: Option<bool>,
-    tick: Option<String>,
-    jitter: Option<String>,
-    catch_up_window: Option<String>,
-    lease: Option<String>,
-    max_attempts: Option<u32>,
-    workers: Option<usize>,
-    shutdown_grace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -267,42 +255,6 @@ impl Default for ServerConfig {
             min_interactions: 10,
             listener: crate::listener::Limits::default(),
             body_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// `reverie serve`'s scheduler and dream workers (`[scheduler]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchedulerConfig {
-    /// `false`: agents dream only when asked (the workers still run those dreams).
-    pub enabled: bool,
-    /// How often the scheduler looks for due slots.
-    pub tick: Duration,
-    /// The largest jitter added to a slot (each agent gets a stable share of it).
-    pub jitter: Duration,
-    /// How far back a slot missed while the server was down is still run (once).
-    pub catch_up_window: Duration,
-    /// How long a worker's claim on a dream lasts without renewal.
-    pub lease: Duration,
-    /// Claims of one dream before it is marked failed.
-    pub max_attempts: u32,
-    /// Dreams run at once (each on its own thread).
-    pub workers: usize,
-    /// After SIGTERM, how long running dreams get to finish before they are released.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for SchedulerConfig {
-    fn default() -> Self {
-        SchedulerConfig {
-            enabled: true,
-            tick: Duration::from_secs(1),
-            jitter: Duration::from_secs(300),
-            catch_up_window: Duration::from_secs(6 * 3600),
-            lease: Duration::from_secs(60),
-            max_attempts: 3,
-            workers: 2,
-            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -525,7 +477,7 @@ impl Config {
             server.min_interactions = n;
         }
         resolve_listener(&file.server, &mut server).map_err(invalid)?;
-        let scheduler = resolve_scheduler(&file.scheduler).map_err(invalid)?;
+        let scheduler = crate::schedule::config::resolve(&file.scheduler).map_err(invalid)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let webhooks = crate::webhooks::config::resolve(&file.webhooks, base).map_err(invalid)?;
         let retention = crate::retention::resolve(&file.retention).map_err(invalid)?;
@@ -559,57 +511,6 @@ impl Config {
             rules,
         })
     }
-}
-
-fn resolve_scheduler(file: &SchedulerFile) -> Result<SchedulerConfig, String> {
-    let mut out = SchedulerConfig::default();
-    let duration =
-        |key: &str, value: &Option<String>, min: Duration, max: Duration, into: &mut Duration| {
-            if let Some(text) = value {
-                *into = bounded_duration(&format!("scheduler.{key}"), text, min, max)?;
-            }
-            Ok::<(), String>(())
-        };
-    let day = Duration::from_secs(86_400);
-    duration(
-        "tick",
-        &file.tick,
-        Duration::from_millis(10),
-        Duration::from_secs(3600),
-        &mut out.tick,
-    )?;
-    duration("jitter", &file.jitter, Duration::ZERO, day, &mut out.jitter)?;
-    duration(
-        "catch_up_window",
-        &file.catch_up_window,
-        Duration::ZERO,
-        30 * day,
-        &mut out.catch_up_window,
-    )?;
-    duration(
-        "lease",
-        &file.lease,
-        Duration::from_millis(100),
-        day,
-        &mut out.lease,
-    )?;
-    duration(
-        "shutdown_grace",
-        &file.shutdown_grace,
-        Duration::ZERO,
-        Duration::from_secs(3600),
-        &mut out.shutdown_grace,
-    )?;
-    if let Some(enabled) = file.enabled {
-        out.enabled = enabled;
-    }
-    if let Some(n) = file.max_attempts {
-        out.max_attempts = bounded("scheduler.max_attempts", n, 1..=100)?;
-    }
-    if let Some(n) = file.workers {
-        out.workers = bounded("scheduler.workers", n, 1..=256)?;
-    }
-    Ok(out)
 }
 
 /// `[server]`'s connection limits and timeouts.

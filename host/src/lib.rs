@@ -8,21 +8,21 @@
 //! domain vocabulary every module shares.
 
 pub mod api;
+// The domain's ids, clock and rule vocabulary, at the paths the rest of the crate uses.
+pub use domain::{clock, ids, model};
 pub mod cli;
 pub mod client;
-pub mod clock;
 pub mod config;
 pub mod cycle;
+pub mod domain;
 pub mod dreams;
 pub mod gate;
-pub mod ids;
 pub mod import;
 pub mod input;
 pub mod listener;
 pub mod llm;
 pub mod merge;
 pub mod metrics;
-pub mod model;
 pub mod plugins;
 pub mod report;
 pub mod retention;

@@ -49,10 +49,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::domain::findings::MAX_EVIDENCE;
 pub use crate::gate::Gate;
 use crate::metrics;
 use crate::model::{Edit, Findings, Severity};
-use crate::plugins::MAX_EVIDENCE;
 use crate::report::{
     Apply, EXAMPLES_SHOWN, Facet, PreviousFigures, PreviousReport, Problem, ProblemStatus,
     ReportSuggestion, SuggestionStatus,
@@ -671,7 +671,7 @@ fn apply_edit(prompt: &str, edit: &Edit, protected: &[String]) -> Result<String,
     {
         return Err(format!(
             "it would remove or rewrite a protected section: {:?}",
-            crate::plugins::truncate(section, 80)
+            crate::domain::findings::truncate(section, 80)
         ));
     }
     Ok(next)

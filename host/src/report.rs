@@ -11,9 +11,9 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::findings::{LogLine, RuleFailure};
 use crate::metrics::{Accuracy, Basis, Comparison, Verdict};
 use crate::model::{Edit, Severity};
-use crate::plugins::{LogLine, RuleFailure};
 
 pub const SCHEMA: &str = "reverie.report/v2";
 

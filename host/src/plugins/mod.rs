@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceAny, ResourceTable};
 use wasmtime::{
@@ -57,11 +56,6 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 const OUTPUT_CAPACITY: usize = 64 * 1024;
 /// Longest log message kept; longer ones are cut.
 const MAX_LOG_MESSAGE: usize = 2048;
-/// Evidence ids kept per pattern.
-/// Interaction ids the host keeps per pattern for the merge (patterns whose
-/// evidence overlaps are one problem, `merge`); a report shows
-/// [`crate::report::EXAMPLES_SHOWN`] of them.
-pub const MAX_EVIDENCE: usize = 5_000;
 /// Fuel and time for calling `info()` at load time.
 const INFO_FUEL: u64 = 100_000_000;
 const INFO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,57 +75,12 @@ const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
     "reverie:rules/",
 ];
 
+pub use crate::domain::findings::{FailureKind, LogLine, MAX_EVIDENCE, RuleFailure, truncate};
+
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     #[error("cannot set up the WebAssembly engine: {0}")]
     Engine(String),
-}
-
-/// Why a rule failed, as the report shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    OutOfFuel,
-    Timeout,
-    MemoryLimit,
-    Panic,
-    StackOverflow,
-    Trap,
-    RuleError,
-    FindingsTooLarge,
-    MalformedFindings,
-    IncompatibleContract,
-    LoadError,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct RuleFailure {
-    pub kind: FailureKind,
-    pub message: String,
-}
-
-impl RuleFailure {
-    fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        RuleFailure {
-            kind,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for RuleFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self.message)
-    }
-}
-
-/// One line a rule logged.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct LogLine {
-    pub level: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub fields: Vec<(String, String)>,
 }
 
 /// What it cost to run a rule for one cycle.
@@ -911,18 +860,6 @@ fn panic_from_output(output: &str) -> Option<RuleFailure> {
         FailureKind::Panic,
         truncate(&message, 1000),
     ))
-}
-
-/// Cut `text` to at most `max` bytes on a char boundary, marking the cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 fn check_contract(engine: &Engine, component: &Component) -> Result<(), RuleFailure> {

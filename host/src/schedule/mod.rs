@@ -24,6 +24,7 @@
 //! - **Low traffic.** Fewer than `min_new_interactions` since the last dream is
 //!   decided by the worker when it runs the dream (`skipped: not enough data`).
 
+pub mod config;
 pub mod cron;
 
 use std::sync::Arc;
