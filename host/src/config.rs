@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::api::metrics_endpoint::MetricsEndpoint;
+pub use crate::api::ratelimit::RateLimitConfig;
 pub use crate::schedule::config::SchedulerConfig;
+pub use crate::telemetry::logs::LogConfig;
 pub(crate) use crate::units::{bounded, bounded_duration};
 pub use crate::units::{humantime, parse_duration};
 
@@ -50,32 +53,12 @@ struct ConfigFile {
     #[serde(default)]
     suggestions: crate::gate::GateFile,
     #[serde(default)]
-    log: LogFile,
+    log: crate::telemetry::logs::LogFile,
     #[serde(default)]
-    metrics: MetricsFile,
-    rate_limit: Option<RateLimitFile>,
+    metrics: crate::api::metrics_endpoint::MetricsFile,
+    rate_limit: Option<crate::api::ratelimit::RateLimitFile>,
     #[serde(default)]
     llm: crate::llm::config::LlmFile,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LogFile {
-    format: Option<String>,
-    filter: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MetricsFile {
-    endpoint: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RateLimitFile {
-    requests_per_second: Option<f64>,
-    burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,47 +240,6 @@ impl Default for ServerConfig {
             body_timeout: Duration::from_secs(30),
         }
     }
-}
-
-/// `reverie serve`'s logs (`[log]`); `--log-format` overrides the format and
-/// `RUST_LOG` the filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogConfig {
-    pub format: crate::telemetry::logs::LogFormat,
-    /// An `EnvFilter` directive, checked at load.
-    pub filter: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            format: crate::telemetry::logs::LogFormat::Text,
-            filter: crate::telemetry::logs::DEFAULT_FILTER.to_string(),
-        }
-    }
-}
-
-/// Who may read `GET /metrics` (`[metrics] endpoint`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MetricsEndpoint {
-    /// No such route: 404.
-    Off,
-    /// Anyone who reaches the port.
-    Open,
-    /// An admin API key as `Authorization: Bearer` (the default: the numbers
-    /// describe every tenant's traffic, so they are not for every caller).
-    #[default]
-    Key,
-}
-
-/// A token bucket per API key (`[rate_limit]`); no section, no limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimitConfig {
-    /// Tokens added per second: the sustained rate one key may keep up.
-    pub requests_per_second: f64,
-    /// The bucket's size: how many requests one key may send at once after a
-    /// quiet spell.
-    pub burst: u32,
 }
 
 /// The resolved configuration.
@@ -482,12 +424,12 @@ impl Config {
         let webhooks = crate::webhooks::config::resolve(&file.webhooks, base).map_err(invalid)?;
         let retention = crate::retention::resolve(&file.retention).map_err(invalid)?;
         let suggestions = crate::gate::resolve(&file.suggestions).map_err(invalid)?;
-        let log = resolve_log(&file.log).map_err(invalid)?;
-        let metrics = resolve_metrics(&file.metrics).map_err(invalid)?;
+        let log = crate::telemetry::logs::resolve(&file.log).map_err(invalid)?;
+        let metrics = crate::api::metrics_endpoint::resolve(&file.metrics).map_err(invalid)?;
         let rate_limit = file
             .rate_limit
             .as_ref()
-            .map(resolve_rate_limit)
+            .map(crate::api::ratelimit::resolve)
             .transpose()
             .map_err(invalid)?;
         Ok(Config {
@@ -531,49 +473,6 @@ fn resolve_listener(file: &ServerFile, out: &mut ServerConfig) -> Result<(), Str
             bounded_duration("server.drain_timeout", t, Duration::ZERO, 600 * second)?;
     }
     Ok(())
-}
-
-fn resolve_log(file: &LogFile) -> Result<LogConfig, String> {
-    let mut out = LogConfig::default();
-    if let Some(format) = &file.format {
-        out.format = format.parse().map_err(|e| format!("log.format: {e}"))?;
-    }
-    if let Some(filter) = &file.filter {
-        crate::telemetry::logs::check_filter(filter).map_err(|e| format!("log.filter: {e}"))?;
-        out.filter = filter.clone();
-    }
-    Ok(out)
-}
-
-fn resolve_metrics(file: &MetricsFile) -> Result<MetricsEndpoint, String> {
-    match file.endpoint.as_deref() {
-        None | Some("key") => Ok(MetricsEndpoint::Key),
-        Some("off") => Ok(MetricsEndpoint::Off),
-        Some("open") => Ok(MetricsEndpoint::Open),
-        Some(other) => Err(format!(
-            "metrics.endpoint must be \"off\", \"open\" or \"key\", got {other:?}"
-        )),
-    }
-}
-
-fn resolve_rate_limit(file: &RateLimitFile) -> Result<RateLimitConfig, String> {
-    let rate = file.requests_per_second.ok_or(
-        "rate_limit.requests_per_second is missing: a [rate_limit] section sets the rate (remove the section for no limit)",
-    )?;
-    if !(rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)) {
-        return Err(format!(
-            "rate_limit.requests_per_second must be between 0.001 and 1000000, got {rate}"
-        ));
-    }
-    // Default burst: two seconds' worth, at least one request.
-    let burst = match file.burst {
-        Some(n) => bounded("rate_limit.burst", n, 1..=1_000_000)?,
-        None => (rate * 2.0).ceil().max(1.0) as u32,
-    };
-    Ok(RateLimitConfig {
-        requests_per_second: rate,
-        burst,
-    })
 }
 
 fn apply_limits(base: Limits, file: &LimitsFile) -> Result<Limits, String> {

@@ -14,6 +14,7 @@ mod dreams;
 mod error;
 mod ingest;
 mod keys;
+pub mod metrics_endpoint;
 pub mod observe;
 #[cfg(test)]
 pub(crate) mod openapi_check;

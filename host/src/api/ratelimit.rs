@@ -27,7 +27,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState, Principal};
-use crate::config::RateLimitConfig;
+use serde::Deserialize;
+
+use crate::units::bounded;
 
 /// The buckets of every key that sent a request lately.
 pub struct RateLimiter {
@@ -195,4 +197,44 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
         assert_eq!(retry_after_secs(Duration::from_secs(10)), 10);
     }
+}
+
+// ---- `[rate_limit]`: owned here; the top-level config only composes it ----
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitFile {
+    requests_per_second: Option<f64>,
+    burst: Option<u32>,
+}
+
+/// A token bucket per API key (`[rate_limit]`); no section, no limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimitConfig {
+    /// Tokens added per second: the sustained rate one key may keep up.
+    pub requests_per_second: f64,
+    /// The bucket's size: how many requests one key may send at once after a
+    /// quiet spell.
+    pub burst: u32,
+}
+
+/// `[rate_limit]` resolved, every value checked.
+pub fn resolve(file: &RateLimitFile) -> Result<RateLimitConfig, String> {
+    let rate = file.requests_per_second.ok_or(
+        "rate_limit.requests_per_second is missing: a [rate_limit] section sets the rate (remove the section for no limit)",
+    )?;
+    if !(rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)) {
+        return Err(format!(
+            "rate_limit.requests_per_second must be between 0.001 and 1000000, got {rate}"
+        ));
+    }
+    // Default burst: two seconds' worth, at least one request.
+    let burst = match file.burst {
+        Some(n) => bounded("rate_limit.burst", n, 1..=1_000_000)?,
+        None => (rate * 2.0).ceil().max(1.0) as u32,
+    };
+    Ok(RateLimitConfig {
+        requests_per_second: rate,
+        burst,
+    })
 }

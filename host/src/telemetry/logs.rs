@@ -14,6 +14,8 @@
 
 use std::io::IsTerminal;
 
+use serde::Deserialize;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -234,4 +236,44 @@ mod tests {
         assert_eq!(line["dream_id"], "drm_1");
         assert_eq!(line["outcome"], "completed");
     }
+}
+
+// ---- `[log]`: owned here; the top-level config only composes it ----
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    format: Option<String>,
+    filter: Option<String>,
+}
+
+/// `reverie serve`'s logs (`[log]`); `--log-format` overrides the format and
+/// `RUST_LOG` the filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive, checked at load.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            filter: DEFAULT_FILTER.to_string(),
+        }
+    }
+}
+
+/// `[log]` resolved: the format parsed and the filter checked.
+pub fn resolve(file: &LogFile) -> Result<LogConfig, String> {
+    let mut out = LogConfig::default();
+    if let Some(format) = &file.format {
+        out.format = format.parse().map_err(|e| format!("log.format: {e}"))?;
+    }
+    if let Some(filter) = &file.filter {
+        crate::telemetry::logs::check_filter(filter).map_err(|e| format!("log.filter: {e}"))?;
+        out.filter = filter.clone();
+    }
+    Ok(out)
 }
