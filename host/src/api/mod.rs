@@ -42,7 +42,8 @@ use axum::routing::{get, post};
 pub use auth::Principal;
 pub use error::{ApiError, FieldError};
 
-use crate::config::{MetricsEndpoint, RateLimitConfig};
+use self::metrics_endpoint::MetricsEndpoint;
+use self::ratelimit::RateLimitConfig;
 use crate::dreams::Wakeup;
 use crate::schedule::Policy;
 use crate::store::Store;
@@ -294,7 +295,7 @@ async fn read_body(
                 "The body took too long",
                 format!(
                     "the request body did not arrive within {} ([server] body_timeout)",
-                    crate::config::humantime(timeout)
+                    crate::units::humantime(timeout)
                 ),
             )
             .into_response();

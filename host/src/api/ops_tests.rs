@@ -8,9 +8,10 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::metrics_endpoint::MetricsEndpoint;
 use super::openapi_check::assert_conforms;
+use super::ratelimit::RateLimitConfig;
 use super::*;
-use crate::config::{MetricsEndpoint, RateLimitConfig};
 use crate::store::sqlite::SqliteStore;
 use crate::telemetry::logs::{self, LogFormat, capture};
 use crate::telemetry::metrics::sample;

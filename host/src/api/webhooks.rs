@@ -301,7 +301,7 @@ pub async fn rotate(
     };
     let overlap = match &input.overlap {
         None => Duration::from_secs(24 * 3600),
-        Some(text) => crate::config::parse_duration(text)
+        Some(text) => crate::units::parse_duration(text)
             .ok()
             .filter(|d| *d <= Duration::from_secs(7 * 86_400))
             .ok_or_else(|| {

@@ -80,7 +80,7 @@ impl Dream {
     /// window since the last completed dream up to `until_ms`.
     pub fn pending(agent_id: &str, trigger: &str, now_ms: i64, until_ms: i64) -> Dream {
         Dream {
-            id: crate::ids::new(crate::ids::DREAM),
+            id: super::ids::new(super::ids::DREAM),
             agent_id: agent_id.to_string(),
             status: DreamStatus::Pending,
             trigger: trigger.to_string(),

@@ -2,7 +2,7 @@
 //! Plain records: no I/O, no HTTP, no SQL; the store and the API convert
 //! at their edges.
 
-use crate::model::Rating;
+use super::model::Rating;
 
 /// An interaction as stored: its JSON as received, and the columns the store filters on.
 #[derive(Debug, Clone, PartialEq)]
