@@ -785,6 +785,52 @@ pub fn deleting_an_interaction_takes_its_feedback(store: &dyn Store) {
         .expect("the id can be used again");
 }
 
+/// RELIABILITY 27: a reader paging through agents while a writer adds more
+/// sees no row twice and skips none that was there before it started.
+pub fn pages_are_stable_under_concurrent_inserts(store: &dyn Store) {
+    let before: Vec<String> = (0..60)
+        .map(|i| {
+            let a = agent(&format!("before {i}"));
+            store.create_agent(&a, None, None).expect("create");
+            a.id
+        })
+        .collect();
+    let mut seen: Vec<String> = Vec::new();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..60 {
+                store
+                    .create_agent(&agent(&format!("during {i}")), None, None)
+                    .expect("create");
+            }
+        });
+        let mut after = None;
+        loop {
+            let page = store
+                .list_agents(
+                    None,
+                    &PageRequest {
+                        limit: 7,
+                        after: after.clone(),
+                    },
+                )
+                .expect("list");
+            after = page.items.last().map(|a| a.id.clone());
+            seen.extend(page.items.into_iter().map(|a| a.id));
+            if !page.has_more {
+                break;
+            }
+        }
+    });
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no row twice");
+    for id in &before {
+        assert!(seen.contains(id), "{id} was skipped");
+    }
+}
+
 /// An endpoint of `agent_id` that wants every event.
 pub fn fresh_endpoint(agent_id: &str) -> Endpoint {
     endpoint(agent_id, &ids::new(ids::ENDPOINT))
@@ -1006,6 +1052,12 @@ macro_rules! contract_tests {
             fn have_versions_and_one_is_live() {
                 if let Some(f) = $fresh() {
                     c::agents_have_versions_and_one_is_live(&*f.store)
+                }
+            }
+            #[test]
+            fn pages_are_stable_under_concurrent_inserts() {
+                if let Some(f) = $fresh() {
+                    c::pages_are_stable_under_concurrent_inserts(&*f.store)
                 }
             }
             #[test]

@@ -93,6 +93,31 @@ pub struct Page<T> {
     pub has_more: bool,
 }
 
+/// A page from `limit + 1` rows fetched: the extra row only says there are more.
+pub(crate) fn page_of<T>(mut items: Vec<T>, limit: u32) -> Page<T> {
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    Page { items, has_more }
+}
+
+/// A rating as both backends store it (a `CHECK` constraint holds the column to these).
+pub(crate) fn rating_text(r: Rating) -> &'static str {
+    match r {
+        Rating::Positive => "positive",
+        Rating::Negative => "negative",
+        Rating::Neutral => "neutral",
+    }
+}
+
+/// A stored rating read back; anything else (never written by reverie) is neutral.
+pub(crate) fn rating_of(text: &str) -> Rating {
+    match text {
+        "positive" => Rating::Positive,
+        "negative" => Rating::Negative,
+        _ => Rating::Neutral,
+    }
+}
+
 /// `NotFound::what` when a page's cursor names nothing (a cursor not given out by us).
 pub const CURSOR: &str = "cursor";
 

@@ -232,8 +232,8 @@ impl PostgresStore {
                 .map_err(backend)?;
             col(&row, 0)
         };
-        let fsync = setting(&mut *conn, "fsync")?;
-        let commit = setting(&mut *conn, "synchronous_commit")?;
+        let fsync = setting(&mut conn, "fsync")?;
+        let commit = setting(&mut conn, "synchronous_commit")?;
         if fsync != "on" || !matches!(commit.as_str(), "on" | "remote_write" | "remote_apply") {
             return Err(StoreError::Unsafe(format!(
                 "{}: fsync={fsync} (want on), synchronous_commit={commit} (want on): a commit \
@@ -249,7 +249,7 @@ impl PostgresStore {
         // Replicas starting together: one migrates, the others wait and find it done.
         conn.execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_CLASS])
             .map_err(backend)?;
-        let migrated = self.migrate_locked(&mut *conn);
+        let migrated = self.migrate_locked(&mut conn);
         let unlocked = conn
             .execute("SELECT pg_advisory_unlock($1, 0)", &[&LOCK_CLASS])
             .map_err(backend);
@@ -594,32 +594,9 @@ fn insert_event(tx: &mut Transaction<'_>, event: &ScheduleEvent) -> Result<()> {
     Ok(())
 }
 
-/// Fetch `limit + 1` rows to learn whether there are more, and trim.
-fn page_of<T>(mut items: Vec<T>, limit: u32) -> Page<T> {
-    let has_more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    Page { items, has_more }
-}
-
 /// `LIMIT` for a page: one more than asked, to learn whether there are more.
 fn page_limit(page: &PageRequest) -> i64 {
     i64::from(page.limit) + 1
-}
-
-fn rating_text(r: Rating) -> &'static str {
-    match r {
-        Rating::Positive => "positive",
-        Rating::Negative => "negative",
-        Rating::Neutral => "neutral",
-    }
-}
-
-fn rating_of(text: &str) -> Rating {
-    match text {
-        "positive" => Rating::Positive,
-        "negative" => Rating::Negative,
-        _ => Rating::Neutral,
-    }
 }
 
 const DREAM_LIST_COLUMNS: &str = "id, agent_id, status, trigger, window_start, window_end, created_at, \
