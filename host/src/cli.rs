@@ -1,6 +1,9 @@
 //! The `reverie` command line. Parsing lives here; each subcommand is a thin
 //! driver over the library modules, with `anyhow` context for the person reading
 //! the error.
+//!
+//! It must not hold use cases of its own: it parses arguments and calls
+//! `server`, `service`, `cycle`, `import` or the HTTP `client`.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //!
 //! Errors are for people: a problem+json response is shown as its `detail` and
 //! field errors, not as a status code.
+//!
+//! It must not know the server's insides: it speaks HTTP and JSON only.
 
 use std::time::Duration;
 

@@ -4,6 +4,10 @@
 //! a silently ignored setting. [`Config::resolve`] turns them into the types the
 //! program uses, with every default applied and every value checked, before
 //! anything runs. Every field is documented in `examples/reverie.toml`.
+//!
+//! It composes the sections other modules own (`webhooks::config`,
+//! `schedule::config`, `llm::config`, `retention`, `gate`, `telemetry::logs`,
+//! `api::ratelimit`, `api::metrics_endpoint`); it must not hold their insides.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! review* (`[suggestions]` in the config). The gate itself is applied by
 //! `merge`; its values live here, beside nothing but the unit checks, so that
 //! the config can own the section without depending on the merge.
+//!
+//! It must not apply the gate or read other sections.
 
 use crate::units::bounded;
 

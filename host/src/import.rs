@@ -7,6 +7,8 @@
 //! server stored a batch, sending it again is answered from the stored response,
 //! and running the same import again after an interruption re-sends the stored
 //! batches harmlessly and goes on from the first one that is missing.
+//!
+//! It must not write to a database: it posts batches to a server over HTTP.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};

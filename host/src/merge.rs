@@ -46,6 +46,9 @@
 //! *needs review*, and its note says which test it failed. Each prompt edit's
 //! `new_prompt` is the live prompt with that edit alone; `candidate_prompt` and
 //! `apply` hold every ready edit, so a receiver makes one new version.
+//!
+//! It must not know the sandbox or the store: it takes findings and gives
+//! problems and suggestions.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -6,6 +6,9 @@
 //! from ongoing, resolved and regressed ones. Change it only by adding optional
 //! fields, or bump the version. The text rendering puts first what a team lead
 //! acts on: the problems, one line each, then the ready edits, then the detail.
+//!
+//! It must not compute findings or metrics: it lays out what `merge` and
+//! `metrics` produced.
 
 use std::fmt::Write as _;
 

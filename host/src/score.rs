@@ -18,6 +18,8 @@
 //! the project holds its built-in rules to; `--check` turns a miss into a
 //! non-zero exit. Scoring needs each problem's complete evidence: a report
 //! made with `reverie dream --evidence all --format json`.
+//!
+//! It must not run rules or read a store: it reads a report and a truth file.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;

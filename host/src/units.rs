@@ -4,6 +4,8 @@
 //! A leaf module: the config and every module that resolves its own section
 //! (`retention`) or prints a duration the way the config writes it
 //! (`webhooks`) use it, so none of them has to import the config for it.
+//!
+//! Pure functions: it must not read configuration or the environment.
 
 use std::time::Duration;
 

@@ -1,4 +1,7 @@
 //! `/v1/agents`: create, read, list and update agents; their config versions.
+//!
+//! It parses, validates and renders; creating and updating an agent are
+//! `service::agents`'s, and it must not write agents to the store around them.
 
 use std::collections::HashMap;
 

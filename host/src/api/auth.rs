@@ -6,6 +6,9 @@
 //! constant time, so a dump of the database holds no usable key and response
 //! times say nothing about how much of a guess was right. Plain sha256 is enough
 //! here (no password hashing) because the secret is random, not chosen by a person.
+//!
+//! It must not make keys (`service::keys` does) or store them: it only checks
+//! a token against `KeyStore`.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};

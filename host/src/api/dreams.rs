@@ -1,5 +1,8 @@
 //! `/v1/agents/{id}/dreams` and `/v1/dreams/{id}`: ask for a dream now, follow it,
 //! and read its report.
+//!
+//! It must not run a dream: it records one for the workers (`dreams`) and
+//! reads what they stored.
 
 use std::collections::HashMap;
 

@@ -3,6 +3,9 @@
 //!
 //! Internal errors are logged with their detail and reach the client only as
 //! "internal error": a database message is for the operator, not the caller.
+//!
+//! It must not leak internals: a 500's cause goes to the log, never into the
+//! body a client reads.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

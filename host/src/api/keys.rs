@@ -3,6 +3,9 @@
 //! A new key's secret is in the creation response and nowhere else. For that
 //! reason this POST refuses `Idempotency-Key`: replaying the response would
 //! mean storing the secret.
+//!
+//! Making a key is `service::keys`'s; this module parses and renders, and must
+//! not build keys itself.
 
 use std::collections::HashMap;
 

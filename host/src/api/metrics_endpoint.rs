@@ -1,5 +1,7 @@
 //! `[metrics] endpoint`: who may read `GET /metrics`. Owned here, beside the
 //! route it guards; the top-level config only composes it.
+//!
+//! It must not read any other section.
 
 use serde::Deserialize;
 

@@ -16,6 +16,10 @@
 //! is the same as no bucket, so buckets idle that long are dropped, at most
 //! once per refill period. What remains is one bucket per key that sent a
 //! request in the last two refill periods; revoked and idle keys' buckets go.
+//!
+//! It must not touch the store: buckets live in this process's memory, so
+//! each replica limits on its own (a client spread over N replicas gets up to N
+//! times the rate).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -5,6 +5,9 @@
 //! Pause, resume and run-now are kept in an audit trail with the API key that
 //! asked. Resuming starts from the next slot after now: the slots that passed
 //! while paused are not replayed.
+//!
+//! It must not fire slots (the scheduler does); pause, resume and run-now go
+//! through the store's audited methods.
 
 use std::collections::HashMap;
 

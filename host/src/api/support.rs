@@ -1,6 +1,9 @@
 //! What the handlers share: reading a JSON body with errors that name the field,
 //! pagination parameters, `Idempotency-Key`, running store calls off the async
 //! threads, and time formatting.
+//!
+//! It must not decide anything about the domain: it is plumbing shared by the
+//! handlers.
 
 use std::collections::HashMap;
 

@@ -6,6 +6,9 @@
 //! the sender at every connect). A secret is shown when the endpoint is made or
 //! rotated, and on request at `…/secret`; it is a shared signing key, which the
 //! server must keep to sign.
+//!
+//! It must not send anything: delivery is `webhooks::deliver`'s, from the
+//! outbox the store keeps.
 
 use std::collections::HashMap;
 use std::time::Duration;

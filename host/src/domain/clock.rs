@@ -3,6 +3,8 @@
 //! Everything that decides by the clock (is a slot due, has a lease expired)
 //! asks a [`Clock`] rather than the system, so that tests can move time by
 //! hand: no test sleeps through a real schedule interval or lease.
+//!
+//! It must not do I/O beyond reading the system clock.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -7,6 +7,8 @@
 //! monotonic within the process, so ids sort in creation order. Cursor
 //! pagination leans on that: "after this id" is a stable position even while
 //! rows are inserted concurrently.
+//!
+//! It must not do I/O beyond the OS's random bytes.
 
 use std::sync::Mutex;
 

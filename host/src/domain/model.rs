@@ -3,6 +3,8 @@
 //! Everything outside `plugins` speaks these types: the input parser produces
 //! them, the cycle feeds them to rules, the merge and the report consume them.
 //! Generated WIT types are converted to and from these at the `plugins` edge.
+//!
+//! It must not know WIT, SQL or HTTP: those convert at their edges.
 
 use serde::{Deserialize, Serialize};
 

@@ -12,6 +12,8 @@
 //! reservation is replaced by what the provider reported. A provider that
 //! ignores `max_tokens` can still overshoot once: the overrun is recorded and
 //! every later call is refused.
+//!
+//! It must not call providers: it only reserves and settles.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

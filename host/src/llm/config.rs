@@ -1,5 +1,7 @@
 //! The `[llm]` section of the config: providers, the dream's budget, redaction,
 //! and each rule's grant (`[rules.llm]`), resolved and checked at load.
+//!
+//! Owned here; it must not read any other section.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -46,6 +46,8 @@
 //! - **Patterns**: the operator's regular expressions (Rust `regex` syntax),
 //!   tried after the built-in kinds at any one place. A pattern that matches
 //!   the empty text is refused at load.
+//!
+//! It must not log or keep what it redacts.
 
 use std::borrow::Cow;
 

@@ -3,6 +3,8 @@
 //!
 //! Nothing outside `plugins` sees a generated type: everything crossing this file
 //! is converted here, in one direction or the other.
+//!
+//! It must not hold logic beyond the conversions.
 
 use crate::model;
 

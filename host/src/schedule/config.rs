@@ -1,6 +1,8 @@
 //! The `[scheduler]` section: its TOML shape, parsed strictly, and the
 //! settings the scheduler and the dream workers run with, every value checked.
 //! Owned here so that the top-level config only composes sections.
+//!
+//! It must not read any other section.
 
 use std::time::Duration;
 

@@ -23,6 +23,9 @@
 //!   pending or running is recorded `skipped` and counted in `overlap_skips`.
 //! - **Low traffic.** Fewer than `min_new_interactions` since the last dream is
 //!   decided by the worker when it runs the dream (`skipped: not enough data`).
+//!
+//! It must not run dreams: it records them `pending` for the workers, and
+//! decides by the [`crate::clock::Clock`] it is given, never the system clock.
 
 pub mod config;
 pub mod cron;

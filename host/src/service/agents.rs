@@ -1,6 +1,8 @@
 //! Agents: creating one (its first slot, and its `feedback_webhook` as an
 //! endpoint) and updating one (a new slot when its timing changes, the
 //! endpoint kept in step with the field).
+//!
+//! It must not know HTTP or the command line (see [`crate::service`]).
 
 use crate::schedule::Policy;
 use crate::store::{Agent, AgentUpdate, IdempotencyRecord, ScheduleState, Store, StoreError};

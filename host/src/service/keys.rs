@@ -1,5 +1,7 @@
 //! API keys: making one (shown once, stored as a hash), and the first admin
 //! key of an empty database. How a key is checked is the API's (`api::auth`).
+//!
+//! It must not know HTTP or the command line (see [`crate::service`]).
 
 use sha2::{Digest, Sha256};
 

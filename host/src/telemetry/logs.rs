@@ -11,6 +11,9 @@
 //! Stdout stays for what `serve` announces once at start (the first admin key,
 //! the address it listens on): people and scripts read those lines, so they
 //! are not log events and do not change with the format.
+//!
+//! It must not decide what is logged: modules log through `tracing`; this
+//! formats and filters.
 
 use std::io::IsTerminal;
 

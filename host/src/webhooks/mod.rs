@@ -3,6 +3,9 @@
 //!
 //! [`sign`] signs and verifies; [`ssrf`] decides which addresses a webhook may
 //! reach; [`payload`] is what receivers get; [`deliver`] sends the outbox.
+//!
+//! It must not touch HTTP routing or rules: the API registers endpoints, the
+//! store keeps the outbox, and this sends it.
 
 pub mod config;
 pub mod deliver;

@@ -19,6 +19,8 @@
 //! retry is the same message with the same `webhook-id`. A body above the size
 //! cap is sent *thin*: the envelope, the ids, and `url` to fetch the whole
 //! report from the API.
+//!
+//! It must not send anything or read the store: it builds what is sent.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};

@@ -4,6 +4,9 @@
 //! `webhook-signature` header that carries one signature per live secret
 //! during a rotation, and the receiver-side check our tests and documentation
 //! use to prove that a delivery verifies.
+//!
+//! It must not send or store anything: signing is a pure function of the
+//! secret, the id, the time and the body.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
