@@ -13,6 +13,8 @@ use crate::store::sqlite::SqliteStore;
 
 struct Api {
     _dir: tempfile::TempDir,
+    /// The scratch schema of an API on PostgreSQL, dropped with it.
+    _scratch: Option<crate::store::postgres::scratch::Scratch>,
     state: AppState,
     admin: String,
 }
@@ -36,6 +38,7 @@ impl Api {
         store.create_api_key(&key, None).expect("admin key");
         Api {
             _dir: dir,
+            _scratch: None,
             state: AppState::new(
                 store,
                 None,
@@ -44,6 +47,26 @@ impl Api {
             ),
             admin,
         }
+    }
+
+    /// The same API on a scratch PostgreSQL schema, or `None` (said) without a
+    /// server. Call it outside any async runtime: the PostgreSQL client blocks.
+    fn on_postgres() -> Option<Api> {
+        let scratch = crate::store::postgres::scratch::Scratch::create("api")?;
+        let store: Arc<dyn Store> = Arc::new(scratch.store(4).expect("connect"));
+        let (key, admin) = auth::new_key("admin", None, 0).expect("random");
+        store.create_api_key(&key, None).expect("admin key");
+        Some(Api {
+            _dir: tempfile::tempdir().expect("tempdir"),
+            _scratch: Some(scratch),
+            state: AppState::new(
+                store,
+                None,
+                DEFAULT_BODY_LIMIT,
+                crate::server::policy_of(&crate::config::SchedulerConfig::default()),
+            ),
+            admin,
+        })
     }
 
     async fn call(
@@ -88,6 +111,26 @@ impl Api {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body["id"].as_str().expect("id").to_string()
     }
+}
+
+/// Run `test` against the API on a scratch PostgreSQL schema (skipped, saying
+/// so, without a server). The store is made and dropped outside the runtime,
+/// because the PostgreSQL client blocks; inside, the handlers reach it from
+/// the blocking pool as in `serve`.
+fn on_postgres(
+    test: impl for<'a> FnOnce(&'a Api) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>,
+) {
+    let Some(api) = Api::on_postgres() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(test(&api));
+    drop(runtime);
+    drop(api);
 }
 
 fn interaction(id: &str, ts: &str) -> Value {
@@ -553,9 +596,18 @@ async fn a_rejected_batch_names_the_item_and_field_and_stores_nothing() {
     assert_eq!(stored.len(), 1, "only the accepted feedback is stored");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotency_keys_replay_refuse_and_guard() {
-    let api = Api::new();
+    idempotency_keys_replay_refuse_and_guard_on(&Api::new()).await;
+}
+
+/// RELIABILITY 25 on PostgreSQL, through the same handlers.
+#[test]
+fn idempotency_keys_replay_refuse_and_guard_on_postgres() {
+    on_postgres(|api| Box::pin(idempotency_keys_replay_refuse_and_guard_on(api)));
+}
+
+async fn idempotency_keys_replay_refuse_and_guard_on(api: &Api) {
     let admin = api.admin.clone();
     let body = json!({"name": "once", "model": "m"});
     let first = api
@@ -604,13 +656,15 @@ async fn idempotency_keys_replay_refuse_and_guard() {
     assert_eq!(other.body["type"], "/problems/idempotency-key-reused");
 
     // A duplicate while the first is still running: 409.
-    let key_id = crate::store::KeyStore::list_api_keys(
-        &**api.state.store(),
-        &crate::store::PageRequest {
-            limit: 1,
-            after: None,
-        },
-    )
+    let key_id = tokio::task::block_in_place(|| {
+        crate::store::KeyStore::list_api_keys(
+            &**api.state.store(),
+            &crate::store::PageRequest {
+                limit: 1,
+                after: None,
+            },
+        )
+    })
     .expect("keys")
     .items[0]
         .id
@@ -1129,9 +1183,18 @@ async fn client_labels_and_server_versions_never_share_a_name() {
 
 /// A dream asked for over the API runs the same cycle as `reverie dream`, over
 /// the store's window; too little data is `skipped`, with the reason.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dream_runs_over_the_stored_window_and_reports() {
-    let api = Api::new();
+    a_dream_runs_over_the_stored_window_and_reports_on(&Api::new()).await;
+}
+
+/// The same dreams, their windows and reports, on PostgreSQL.
+#[test]
+fn a_dream_runs_over_the_stored_window_and_reports_on_postgres() {
+    on_postgres(|api| Box::pin(a_dream_runs_over_the_stored_window_and_reports_on(api)));
+}
+
+async fn a_dream_runs_over_the_stored_window_and_reports_on(api: &Api) {
     let agent = api.agent("dreamer").await;
     let lines = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -1163,7 +1226,7 @@ async fn a_dream_runs_over_the_stored_window_and_reports() {
     assert_eq!(r.body["status"], "pending");
     let dream_id = r.body["id"].as_str().expect("id").to_string();
 
-    let dreamer = dreamer(&api, 10);
+    let dreamer = dreamer(api, 10);
     let run = |dreamer: crate::dreams::Dreamer, id: String| {
         tokio::task::spawn_blocking(move || {
             let ran = dreamer.run_next().expect("store").expect("a dream to run");
