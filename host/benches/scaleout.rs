@@ -176,15 +176,20 @@ fn client(scratch: &Scratch) -> postgres::Client {
         .expect("connect")
 }
 
-/// Raw inserts of `n` interactions (rows as the server stores them) for `agent_id`.
-fn insert_raw(pg: &mut postgres::Client, lines: &[serde_json::Value], agent_id: &str, n: usize) {
-    let rows: Vec<(String, i64, String)> = (0..n)
+/// `(id, timestamp, body)` of interactions `0..n`, as the server stores them.
+fn rows(lines: &[serde_json::Value], n: usize) -> Vec<(String, i64, String)> {
+    (0..n)
         .map(|i| {
             let line = interaction(lines, i);
             let id = line["id"].as_str().expect("id").to_string();
             (id, i as i64, line.to_string())
         })
-        .collect();
+        .collect()
+}
+
+/// Raw inserts of `n` interactions (rows as the server stores them) for `agent_id`.
+fn insert_raw(pg: &mut postgres::Client, lines: &[serde_json::Value], agent_id: &str, n: usize) {
+    let rows = rows(lines, n);
     let insert = pg
         .prepare(
             "INSERT INTO interactions (agent_id, id, timestamp_ms, config_version, body, received_at)
@@ -209,13 +214,7 @@ fn ingest_raw(lines: &[serde_json::Value], n: usize) -> Duration {
     store
         .create_agent(&agent("agt_raw"), None, None)
         .expect("agent");
-    let rows: Vec<(String, i64, String)> = (0..n)
-        .map(|i| {
-            let line = interaction(lines, i);
-            let id = line["id"].as_str().expect("id").to_string();
-            (id, i as i64, line.to_string())
-        })
-        .collect();
+    let rows = rows(lines, n);
     let chunks: Vec<&[(String, i64, String)]> = rows.chunks(BATCH).collect();
     let mut clients: Vec<postgres::Client> = (0..CLIENTS).map(|_| client(&scratch)).collect();
     let next = AtomicUsize::new(0);
