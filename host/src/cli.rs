@@ -57,6 +57,9 @@ pub enum Command {
     /// Try a schedule before saving it (works offline).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Print the HTTP API's OpenAPI 3.1 document (what a server serves at
+    /// `/v1/openapi.json`), to generate a client without running one.
+    Openapi,
     /// Parse interaction and feedback files and count them, doing nothing else:
     /// the baseline `reverie dream` is benchmarked against.
     #[command(hide = true)]
@@ -481,6 +484,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schedule(command) => schedule(command),
         Command::Backup(args) => backup(args),
         Command::Restore(args) => restore(args),
+        Command::Openapi => {
+            println!("{}", crate::api::openapi::document());
+            Ok(())
+        }
         Command::Parse {
             interactions,
             feedback,

@@ -38,53 +38,80 @@ pub enum InputError {
 
 // ---- raw shapes, as found in the files ------------------------------------------------
 
-#[derive(Deserialize)]
-struct RawInteraction {
-    /// Required in files; over HTTP the server makes one up when it is missing.
+// The OpenAPI document (`api::openapi`) describes these shapes from the same
+// types: what is parsed is what is documented.
+
+/// One interaction, in the line format of `reverie dream` files (OpenAI-style `messages`
+/// with `tool_calls`; a tool result is a `tool` message with `tool_call_id`, failed when it
+/// has `"is_error": true` or an `error` string). Unknown fields are ignored: logs carry
+/// framework-specific extras.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = InteractionInput)]
+pub struct RawInteraction {
+    /// Unique within the agent; not blank, at most 256 bytes. Required in files; optional
+    /// over HTTP: the server makes one (`int_…`) when it is absent or null, and the stored
+    /// body carries it.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 256)]
     id: Option<String>,
     #[serde(default)]
     session_id: Option<String>,
     #[serde(default)]
     user_id: Option<String>,
+    /// When the interaction happened: an RFC 3339 time string (a number is refused).
     #[serde(deserialize_with = "timestamp_ms")]
+    #[schema(value_type = String, format = DateTime, examples("2026-10-27T09:14:03Z"))]
     timestamp: i64,
+    /// The runtime's own label for the config that served it, kept as sent. The server
+    /// counts it as `client:<label>`, apart from its own versions (`v1`, `v2`, …), unless
+    /// `agent_version` is given.
     #[serde(default)]
     config_version: Option<String>,
-    /// The server's version (`v3`), as opposed to the runtime's label above.
+    /// The server's config version that served it (as in `GET
+    /// /v1/agents/{agent_id}/versions`), for a runtime that takes its config from reverie;
+    /// the agent must have it (422 otherwise). Absent or null, with no `config_version`
+    /// either: the version live when the interaction arrives.
     #[serde(default)]
+    #[schema(pattern = "^v[1-9][0-9]*$", examples("v3"))]
     agent_version: Option<String>,
     messages: Vec<RawMessage>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Deserialize)]
-struct RawMessage {
+/// One message. A failed tool result (`role: tool` with `is_error: true` or an `error`)
+/// must name an earlier tool call in `tool_call_id` (422 otherwise).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = Message)]
+pub struct RawMessage {
     role: Role,
     #[serde(default)]
     content: Option<Content>,
     #[serde(default)]
     tool_calls: Option<Vec<RawToolCall>>,
+    /// On a `tool` message: the call it answers.
     #[serde(default)]
     tool_call_id: Option<String>,
     #[serde(default)]
     is_error: Option<bool>,
+    /// Why the tool call failed (marks the result failed).
     #[serde(default)]
     error: Option<String>,
 }
 
 /// Message content: a string, or a list of content parts whose `text` is joined
 /// (the multi-part shape of the OpenAI and Anthropic APIs).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
-enum Content {
+pub enum Content {
     Text(String),
     Parts(Vec<ContentPart>),
 }
 
-#[derive(Deserialize)]
-struct ContentPart {
+/// A part of a message's content. Parts without `text` (images, …) are kept but not read.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ContentPart {
     #[serde(default)]
     text: Option<String>,
 }
@@ -101,27 +128,40 @@ impl Content {
     }
 }
 
-#[derive(Deserialize)]
-struct RawToolCall {
+/// A tool call an assistant message made.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ToolCall)]
+pub struct RawToolCall {
     id: String,
     function: RawFunction,
 }
 
-#[derive(Deserialize)]
-struct RawFunction {
+/// The function a tool call names.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ToolFunction)]
+pub struct RawFunction {
     name: String,
     /// A JSON text (OpenAI) or an object (some frameworks log it parsed).
     #[serde(default)]
     arguments: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct RawFeedback {
+/// One piece of feedback, in the line format of `reverie dream` feedback files. Unknown
+/// fields are ignored.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = FeedbackInput)]
+pub struct RawFeedback {
+    /// An interaction the agent has (422 otherwise).
+    #[schema(min_length = 1)]
     interaction_id: String,
     rating: Rating,
+    /// At most 64 KiB; a blank comment is stored as none.
     #[serde(default)]
+    #[schema(max_length = 65536)]
     comment: Option<String>,
+    /// Accepted and checked (RFC 3339 string, or null), not stored.
     #[serde(default, deserialize_with = "optional_timestamp_ms")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[allow(dead_code)] // accepted and validated; the cycle does not need it yet
     timestamp: Option<i64>,
 }

@@ -1219,3 +1219,37 @@ fn listing_agents_pages_through_all_of_them_once() {
         );
     }
 }
+
+/// A team generating a client needs the API's document without running a server:
+/// `reverie openapi` prints exactly what a server serves at `/v1/openapi.json`, an
+/// OpenAPI 3.1 document with every operation the server answers.
+#[test]
+fn reverie_openapi_prints_the_document_the_server_serves() {
+    let printed = run(reverie().arg("openapi"));
+    assert!(printed.status.success(), "{}", printed.stderr);
+    let printed: Value = serde_json::from_str(&printed.stdout).expect("the document is JSON");
+
+    let server = Server::start();
+    let served = server.request("GET", "/v1/openapi.json").no_key().send();
+    assert_eq!(served.status, 200, "{}", served.text);
+    let served: Value = serde_json::from_str(&served.text).expect("the served document is JSON");
+    assert_eq!(printed, served);
+
+    assert_eq!(printed["openapi"], "3.1.0");
+    let paths = printed["paths"].as_object().expect("paths");
+    assert!(paths.contains_key("/v1/agents/{agent_id}/interactions/batch"));
+    // Every operation the document lists is answered by the server, not by its fallback.
+    for (path, item) in paths {
+        for (method, _) in item.as_object().expect("a path item") {
+            let filled = path.replace('{', "x").replace('}', "");
+            let reply = server.request(&method.to_uppercase(), &filled).send();
+            let fallback = reply.status == 404 && reply.text.contains("no route");
+            assert!(
+                !fallback && reply.status != 405,
+                "{method} {path}: {} {}",
+                reply.status,
+                reply.text
+            );
+        }
+    }
+}

@@ -13,29 +13,49 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::openapi;
+use super::support::List;
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, FieldError, Principal};
 use crate::schedule::cron::{self, Schedule};
 use crate::store::{Agent, AgentUpdate, ConfigVersion};
+use utoipa::ToSchema;
 
 const MAX_NAME: usize = 200;
 const MAX_PROMPT: usize = 256 << 10;
 const MAX_URL: usize = 2048;
 
-#[derive(Deserialize)]
+/// A new agent. Unknown fields are refused (422).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgent {
+    /// Not blank; at most 200 bytes. Stored trimmed.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    /// The model the agent runs on; not blank; at most 200 bytes. Stored trimmed.
+    #[schema(min_length = 1, max_length = 200, examples("gpt-4o"))]
     model: String,
+    /// Config version `v1`'s prompt; at most 256 KiB.
     #[serde(default)]
+    #[schema(max_length = 262144)]
     system_prompt: String,
+    /// Default `true`.
     dreaming_enabled: Option<bool>,
+    /// Default `daily`. A preset (`hourly` at minute 0, `daily` at 03:00, `weekly` on Monday at 03:00, all in the agent's time zone; also spelled `@hourly`, `@daily`, `@weekly`, and `@midnight`) or a cron expression: 5 fields (`minute hour day-of-month month day-of-week`), 6 with seconds first, or 7 with a year last. See `GET /v1/schedule/preview`. Checked strictly: a wrong field, value or name is 422 naming it.
     dreaming_frequency: Option<String>,
+    /// IANA time zone name the schedule runs in, stored by name (never as an offset);
+    /// default `UTC`. An unknown name is 422.
     timezone: Option<String>,
+    /// An http or https URL with a host.
+    #[schema(max_length = 2048)]
     feedback_webhook: Option<String>,
-    /// Absent: the server's default. `null` is refused: the document says
-    /// integer, and a null here would silently mean the default too.
+    /// Fewer new interactions than this since the last dream: the dream is skipped. Leave it
+    /// out for the server default (`[server] min_interactions`); null is refused with 422 (on
+    /// PATCH, null goes back to the default).
+    // Absent: the server's default. `null` is refused: the document says
+    // integer, and a null here would silently mean the default too.
     #[serde(default, deserialize_with = "integer_not_null")]
+    #[schema(value_type = u64, maximum = 1000000000)]
     min_new_interactions: Option<u64>,
 }
 
@@ -57,18 +77,32 @@ fn explicit_null<'de, D: serde::Deserializer<'de>>(
     Option::<String>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+/// Every field is optional; absent or null leaves it alone, except `feedback_webhook` and
+/// `min_new_interactions`, where null clears it. The checks are those of `CreateAgent`.
+/// Unknown fields are refused (422).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgent {
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     model: Option<String>,
+    /// A prompt different from the live one becomes a new config version, made live.
+    #[schema(max_length = 262144)]
     system_prompt: Option<String>,
     dreaming_enabled: Option<bool>,
+    /// A preset (`hourly` at minute 0, `daily` at 03:00, `weekly` on Monday at 03:00, all in the agent's time zone; also spelled `@hourly`, `@daily`, `@weekly`, and `@midnight`) or a cron expression: 5 fields (`minute hour day-of-month month day-of-week`), 6 with seconds first, or 7 with a year last. See `GET /v1/schedule/preview`.
     dreaming_frequency: Option<String>,
+    /// IANA time zone name; an unknown name is 422.
     timezone: Option<String>,
+    /// null clears it.
     #[serde(default, deserialize_with = "explicit_null")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     feedback_webhook: Option<Option<String>>,
+    /// Fewer new interactions than this since the last dream: the dream is skipped. null goes
+    /// back to the server default.
     #[serde(default, deserialize_with = "explicit_null_number")]
+    #[schema(value_type = Option<u64>, maximum = 1000000000)]
     min_new_interactions: Option<Option<u64>>,
 }
 
@@ -78,25 +112,50 @@ fn explicit_null_number<'de, D: serde::Deserializer<'de>>(
     Option::<u64>::deserialize(d).map(Some)
 }
 
-#[derive(Serialize)]
+/// An agent.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Agent)]
 pub struct AgentView {
+    #[schema(schema_with = agent_object)]
     object: &'static str,
+    #[schema(pattern = "^agt_[0-9a-z]{26}$")]
     id: String,
     name: String,
     model: String,
+    /// The live config version's system prompt.
     system_prompt: String,
+    /// The live config version.
+    #[schema(pattern = "^v[1-9][0-9]*$", examples("v1"))]
     config_version: String,
     dreaming_enabled: bool,
+    /// A preset (`hourly` at minute 0, `daily` at 03:00, `weekly` on Monday at 03:00, all in the agent's time zone; also spelled `@hourly`, `@daily`, `@weekly`, and `@midnight`) or a cron expression: 5 fields (`minute hour day-of-month month day-of-week`), 6 with seconds first, or 7 with a year last. See `GET /v1/schedule/preview`.
+    #[schema(examples("daily", "0 3 * * *"))]
     dreaming_frequency: String,
+    /// IANA time zone name the schedule runs in, stored by name (never as an offset); default `UTC`.
+    #[schema(examples("UTC", "Europe/Berlin"))]
     timezone: String,
-    /// When it next dreams by itself (jitter included); `null` when it does not.
+    /// When the agent next dreams by itself: the next slot plus its jitter. null while dreaming
+    /// is off or paused.
+    #[schema(required = true, format = DateTime)]
     next_run_at: Option<String>,
+    /// Paused with `POST /v1/agents/{agent_id}/schedule/pause`.
     dreaming_paused: bool,
-    /// `null`: the server's `[server] min_interactions`.
+    /// A dream with fewer new interactions since the last one is recorded `skipped: not
+    /// enough data`. null: the server default (`[server] min_interactions`, 10).
+    #[schema(required = true)]
     min_new_interactions: Option<u64>,
+    #[schema(required = true)]
     feedback_webhook: Option<String>,
+    #[schema(schema_with = openapi::timestamp)]
     created_at: String,
+    #[schema(schema_with = openapi::timestamp)]
     updated_at: String,
+}
+
+openapi::constant_schema! {
+    agent_object = "agent";
+    version_object = "config_version";
 }
 
 impl From<Agent> for AgentView {
@@ -121,12 +180,19 @@ impl From<Agent> for AgentView {
     }
 }
 
-#[derive(Serialize)]
+/// A config version: a system prompt the agent had, or has.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ConfigVersion)]
 struct VersionView {
+    #[schema(schema_with = version_object)]
     object: &'static str,
+    #[schema(pattern = "^v[1-9][0-9]*$", examples("v2"))]
     version: String,
     system_prompt: String,
+    /// Whether this is the agent's live version.
     live: bool,
+    #[schema(schema_with = openapi::timestamp)]
     created_at: String,
 }
 
@@ -199,6 +265,27 @@ fn push(errors: &mut Vec<FieldError>, field: &str, result: Result<(), String>) {
     }
 }
 
+/// Create an agent (admin keys)
+///
+/// Creates the agent with config version `v1` live, holding `system_prompt`. Idempotent with
+/// `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/agents", tag = "agents", operation_id = "createAgent",
+    params(openapi::IdempotencyKey),
+    request_body = CreateAgent,
+    responses(
+        (status = 201, description = "Created (or, with a repeated `Idempotency-Key`, the stored response again).", body = AgentView, headers(("idempotent-replayed" = String, description = "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 409, response = inline(openapi::KeyInUse)),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::InvalidOrReused)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -267,6 +354,18 @@ pub async fn create(
     Ok(created.response)
 }
 
+/// Get an agent
+#[utoipa::path(
+    get, path = "/agents/{agent_id}", tag = "agents", operation_id = "getAgent",
+    params(openapi::AgentPath),
+    responses(
+        (status = 200, description = "The agent.", body = AgentView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -280,6 +379,20 @@ pub async fn get(
     Ok(support::json(StatusCode::OK, &AgentView::from(agent))?.0)
 }
 
+/// List agents
+///
+/// In creation order. A key scoped to an agent sees only that agent.
+#[utoipa::path(
+    get, path = "/agents", tag = "agents", operation_id = "listAgents",
+    params(openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of agents.", body = List<AgentView>),
+        (status = 400, response = openapi::BadQuery),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -293,6 +406,27 @@ pub async fn list(
     Ok(support::list(data, result.has_more, cursor))
 }
 
+/// Update an agent
+///
+/// Changes the fields given; absent or `null` fields are left alone, except `feedback_webhook`
+/// and `min_new_interactions`, where `null` clears it. A `system_prompt` different from the
+/// live one becomes a new config version and is made live.
+#[utoipa::path(
+    patch, path = "/agents/{agent_id}", tag = "agents", operation_id = "updateAgent",
+    params(openapi::AgentPath),
+    request_body = UpdateAgent,
+    responses(
+        (status = 200, description = "The agent as it is now.", body = AgentView),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::Invalid)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -354,6 +488,21 @@ pub async fn update(
     Ok(support::json(StatusCode::OK, &AgentView::from(agent))?.0)
 }
 
+/// List an agent's config versions
+///
+/// Newest first. `next_cursor` is a version name (`v3`).
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/versions", tag = "agents", operation_id = "listConfigVersions",
+    params(openapi::AgentPath, openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of config versions.", body = List<VersionView>),
+        (status = 400, response = openapi::BadQuery),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn versions(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -381,6 +530,23 @@ fn parse_version(text: &str) -> Option<i64> {
     crate::input::version_number(text)
 }
 
+/// Make an earlier config version live again
+///
+/// Takes no body. Answers with the agent, whose `config_version` and `system_prompt` are now
+/// this version's. 404 when the agent has no such version.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/versions/{version}/activate", tag = "agents",
+    operation_id = "activateConfigVersion",
+    params(openapi::AgentPath, ("version" = String, Path, description = "A version name: `v` and its number.", pattern = "^v[1-9][0-9]*$", example = "v2")),
+    responses(
+        (status = 200, description = "The agent as it is now.", body = AgentView),
+        (status = 400, response = openapi::BadQuery),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn activate(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,

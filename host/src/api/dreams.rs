@@ -15,56 +15,107 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::openapi;
+use super::support::List;
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, Principal};
 use crate::store::Dream;
+use utoipa::ToSchema;
 
-#[derive(Deserialize, Default)]
+/// The window of a dream asked for; both ends optional. Unknown fields are refused (422).
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateDream {
-    /// Start of the window (RFC 3339); default: the end of the last completed dream's window.
+    /// Start of the window (RFC 3339). Default: the end of the last completed dream's window.
+    #[schema(format = DateTime)]
     since: Option<String>,
-    /// End of the window (exclusive); default: now.
+    /// End of the window, exclusive (RFC 3339). Default: now.
+    #[schema(format = DateTime)]
     until: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The interactions a dream reviews: `[start, end)`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = DreamWindow)]
 struct WindowView {
+    /// null: since the last completed dream.
+    #[schema(required = true, format = DateTime)]
     start: Option<String>,
+    #[schema(required = true, format = DateTime)]
     end: Option<String>,
 }
 
-#[derive(Serialize)]
+/// What a dream found, in brief.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = DreamSummary)]
 struct SummaryView {
     text: String,
     interactions: u64,
+    /// Problems found (one per root cause).
     problems: u64,
     suggestions: u64,
 }
 
-#[derive(Serialize)]
+/// A dream: rules run over a window of an agent's interactions.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Dream)]
 pub(super) struct DreamView {
+    #[schema(schema_with = dream_object)]
     object: &'static str,
+    #[schema(pattern = "^drm_[0-9a-z]{26}$")]
     id: String,
+    #[schema(pattern = "^agt_[0-9a-z]{26}$")]
     agent_id: String,
+    #[schema(schema_with = dream_status)]
     status: &'static str,
+    /// Who asked: `api` (`POST …/dreams`), `run_now` (`POST …/schedule/run`), `schedule` (a
+    /// slot on time), or `catch_up` (the latest slot missed while the server was down, run
+    /// once).
+    #[schema(pattern = "^(api|run_now|schedule|catch_up)$")]
     trigger: String,
-    /// The schedule slot it is for (scheduled dreams only).
+    /// The schedule slot (nominal fire time) of a scheduled dream; null for dreams asked
+    /// for. At most one dream per agent and slot.
+    #[schema(required = true, format = DateTime)]
     slot: Option<String>,
-    /// Times a worker claimed it (more than 1 after a takeover).
+    /// How many times a worker claimed it; more than 1 after a stalled worker's lease
+    /// expired and another took over.
     attempts: u32,
     window: WindowView,
+    #[schema(schema_with = openapi::timestamp)]
     created_at: String,
+    #[schema(required = true, format = DateTime)]
     started_at: Option<String>,
+    #[schema(required = true, format = DateTime)]
     finished_at: Option<String>,
-    /// Why it failed or was skipped.
+    /// Why it failed or was skipped: `not enough data: …`, `overlap: …` (the previous dream
+    /// was still pending or running), `missed: …` (the slot passed while no scheduler ran,
+    /// beyond the catch-up window), `abandoned: …`.
+    #[schema(required = true)]
     error: Option<String>,
+    /// What it found, in brief, once completed.
+    #[schema(required = true)]
     summary: Option<SummaryView>,
-    /// When retention removed the rules' raw run output from the report.
+    /// When retention (`[retention] run_logs`, default 90 days after the dream finished)
+    /// removed the rules' raw run output from the report: each rule's `log` is then empty
+    /// (its lines counted in `log_lines_dropped`) and `output` null. Everything else in the
+    /// report stays. null: nothing was removed.
+    #[schema(required = true, format = DateTime)]
     logs_swept_at: Option<String>,
-    /// The whole report (`reverie.report/v2`): only when retrieving one dream.
+    /// `reverie.report/v2` (see `host/schema/report.v2.json`). Only when getting one dream;
+    /// null until it completes. Stored interactions that could not be read are left out,
+    /// counted in `window.unreadable_interactions` and named (the first 20, with why) in
+    /// `window.unreadable`; the summary says so too.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     report: Option<Option<Box<RawValue>>>,
+}
+
+openapi::constant_schema! {
+    dream_object = "dream";
+    dream_status = "pending" | "running" | "completed" | "failed" | "skipped";
 }
 
 pub(super) fn view(d: Dream, whole: bool) -> Result<DreamView, ApiError> {
@@ -120,6 +171,28 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError>
         .transpose()
 }
 
+/// Ask for a dream now
+///
+/// Queues a dream over `[since, until)` and answers at once with it `pending` (without
+/// `report`); follow it at `GET /v1/dreams/{dream_id}`. The body may be left out.
+/// Idempotent with `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/dreams", tag = "dreams", operation_id = "createDream",
+    params(openapi::AgentPath, openapi::IdempotencyKey),
+    request_body = Option<CreateDream>,
+    responses(
+        (status = 202, description = "Queued (or, with a repeated `Idempotency-Key`, the stored response again).", body = DreamView, headers(("idempotent-replayed" = String, description = "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = inline(openapi::KeyInUse)),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::InvalidOrReused)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -164,6 +237,21 @@ pub async fn create(
     Ok(created.response)
 }
 
+/// List an agent's dreams
+///
+/// Newest first, without their reports. `next_cursor` is a dream id.
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/dreams", tag = "dreams", operation_id = "listDreams",
+    params(openapi::AgentPath, openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of dreams.", body = List<DreamView>),
+        (status = 400, response = openapi::BadQuery),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -182,6 +270,21 @@ pub async fn list(
     Ok(support::list(data, result.has_more, cursor))
 }
 
+/// Get a dream, with its report
+///
+/// `report` is null until it completes. A key scoped to another agent gets 404, as if the
+/// dream did not exist.
+#[utoipa::path(
+    get, path = "/dreams/{dream_id}", tag = "dreams", operation_id = "getDream",
+    params(("dream_id" = String, Path, description = "The dream's id (`drm_…`).")),
+    responses(
+        (status = 200, description = "The dream, with `report`.", body = DreamView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,

@@ -15,8 +15,12 @@ use crate::store::StoreError;
 
 /// One wrong field: `field` is a path into the request body (`interactions[3].messages[0].role`),
 /// or a query parameter or header name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FieldError {
+    /// A path into the body (`interactions[3].messages[0].role`; `body` for the body as a
+    /// whole), or a query parameter or header name.
+    #[schema(examples("interactions[3].messages[0].role", "limit", "Idempotency-Key"))]
     pub field: String,
     pub message: String,
 }
@@ -31,14 +35,24 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// Every error (RFC 9457 problem details, `application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Problem<'a> {
+    /// `/problems/<slug>`; the slugs are listed in the API description.
     #[serde(rename = "type")]
+    #[schema(pattern = "^/problems/[a-z-]+$")]
     kind: String,
+    /// The same for every problem of a type.
     title: &'a str,
+    /// The HTTP status, again.
+    #[schema(minimum = 400, maximum = 599)]
     status: u16,
+    /// What went wrong with this request, for a person to read.
     detail: &'a str,
+    /// Each wrong field, when fields were wrong; absent otherwise.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    #[schema(min_items = 1, max_items = 50)]
     errors: &'a [FieldError],
 }
 

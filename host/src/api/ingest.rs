@@ -19,31 +19,53 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::item_field;
+use super::openapi;
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, FieldError, MAX_BATCH, Principal};
 use crate::ids;
-use crate::input;
+use crate::input::{self, RawFeedback, RawInteraction};
 use crate::model::Rating;
 use crate::store::{
     CURSOR, FeedbackRecord, InteractionRecord, StoreError, StoredInteraction, version_key,
 };
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+/// A stored interaction.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Interaction)]
 struct InteractionView {
+    #[schema(schema_with = interaction_object)]
     object: &'static str,
     id: String,
+    #[schema(pattern = "^agt_[0-9a-z]{26}$")]
     agent_id: String,
+    #[schema(schema_with = openapi::timestamp)]
     timestamp: String,
+    /// The version it is counted under: `vN`, one of the agent's own versions (the
+    /// `agent_version` it reported, else the live one when it arrived), or `client:<label>`
+    /// for a runtime's own `config_version` label, kept apart so that it is never taken for
+    /// a server version.
+    #[schema(examples("v2", "client:v2"))]
     config_version: String,
+    #[schema(schema_with = openapi::timestamp)]
     received_at: String,
-    /// The interaction as stored: what was sent, checked and written out
-    /// again with its id (only when reading one back, and only when readable).
+    /// The interaction as it was sent, checked and written out again: members as sent (in no
+    /// particular order) with `id` set to the id it is stored under (the one the server made
+    /// up, if it had none). Only when getting one interaction, and only when it can be read.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<RawInteraction>)]
     interaction: Option<Box<RawValue>>,
-    /// Why the stored body cannot be read (a row from an older reverie or
-    /// written by hand): dreams leave it out, and DELETE removes it.
+    /// Only for a stored row that cannot be read as an interaction (written by an older
+    /// reverie or by hand): why. Dreams leave it out and name it; `DELETE` removes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     unreadable: Option<String>,
+}
+
+openapi::constant_schema! {
+    interaction_object = "interaction";
+    feedback_object = "feedback";
+    explicit_source = "explicit";
 }
 
 fn interaction_view(
@@ -82,23 +104,41 @@ fn record_view(
     })
 }
 
-#[derive(Serialize)]
+/// A stored batch: how many, and their ids in the order sent.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Batch)]
 struct BatchView {
+    /// `interaction_batch` or `feedback_batch`.
+    #[schema(pattern = "^(interaction|feedback)_batch$")]
     object: &'static str,
+    #[schema(pattern = "^agt_[0-9a-z]{26}$")]
     agent_id: String,
+    #[schema(minimum = 1, maximum = 1000)]
     count: usize,
+    /// The stored items' ids, in the order sent.
+    #[schema(min_items = 1, max_items = 1000)]
     ids: Vec<String>,
 }
 
-#[derive(Serialize)]
+/// Stored feedback.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Feedback)]
 struct FeedbackView {
+    #[schema(schema_with = feedback_object)]
     object: &'static str,
+    #[schema(pattern = "^fb_[0-9a-z]{26}$")]
     id: String,
+    #[schema(pattern = "^agt_[0-9a-z]{26}$")]
     agent_id: String,
     interaction_id: String,
     rating: Rating,
+    #[schema(required = true)]
     comment: Option<String>,
+    #[schema(schema_with = explicit_source)]
     source: &'static str,
+    #[schema(schema_with = openapi::timestamp)]
     created_at: String,
 }
 
@@ -235,6 +275,30 @@ fn single(e: ApiError, list: &str) -> ApiError {
     e
 }
 
+/// Store one interaction
+///
+/// The body is one interaction in the `reverie dream` line format (see `InteractionInput`),
+/// stored as sent. Without `id` the server makes one (`int_…`); without `config_version` the
+/// agent's live version is recorded. The interaction body is not echoed. Idempotent with
+/// `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/interactions", tag = "interactions",
+    operation_id = "createInteraction",
+    params(openapi::AgentPath, openapi::IdempotencyKey),
+    request_body(content = RawInteraction, description = "One interaction. Unknown fields are ignored (logs carry framework-specific extras)."),
+    responses(
+        (status = 201, description = "Stored (or, with a repeated `Idempotency-Key`, the stored response again).", body = InteractionView, headers(("idempotent-replayed" = String, description = "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = inline(openapi::Conflict)),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::InvalidOrReused)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn create_interaction(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -274,12 +338,40 @@ pub async fn create_interaction(
     Ok(created.response)
 }
 
-#[derive(Deserialize)]
+/// Up to 1000 interactions. Unknown fields are refused at the top level and ignored
+/// inside items.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = InteractionBatchInput)]
 struct InteractionBatch {
+    #[schema(value_type = Vec<RawInteraction>, min_items = 1, max_items = 1000)]
     interactions: Vec<Box<RawValue>>,
 }
 
+/// Store up to 1000 interactions at once
+///
+/// All or nothing: every item is checked before anything is written, and the write is one
+/// transaction, so a rejected batch stores nothing and its error names each bad item and field
+/// (`interactions[3].messages[0].role`, up to 50). Ids must be unique within the batch and new
+/// to the agent. Idempotent with `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/interactions/batch", tag = "interactions",
+    operation_id = "createInteractionBatch",
+    params(openapi::AgentPath, openapi::IdempotencyKey),
+    request_body = InteractionBatch,
+    responses(
+        (status = 201, description = "Stored, all of them (or, with a repeated `Idempotency-Key`, the stored response again).", body = BatchView, headers(("idempotent-replayed" = String, description = "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = inline(openapi::Conflict)),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::InvalidOrReused)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn create_interactions(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -349,6 +441,22 @@ fn check_batch_size(list: &str, n: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Get one interaction, with its body
+///
+/// With `interaction`: the body as stored; or, for a stored row that cannot be read,
+/// `unreadable` (why) in its place.
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/interactions/{interaction_id}", tag = "interactions",
+    operation_id = "getInteraction",
+    params(openapi::AgentPath, ("interaction_id" = String, Path, description = "The interaction's id.")),
+    responses(
+        (status = 200, description = "The interaction.", body = InteractionView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn get_interaction(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -368,13 +476,26 @@ pub async fn get_interaction(
     Ok(support::json(StatusCode::OK, &view)?.0)
 }
 
-/// `DELETE …/interactions/{id}`: the interaction and its feedback, at once.
+/// Delete an interaction and its feedback
 ///
-/// Admin keys and the agent's own scoped key may do it: a scoped key already
-/// writes this agent's interactions and feedback, and the service that logs
-/// an agent's conversations is the one asked to erase one (a user's request,
-/// a row logged by mistake, or one an older reverie stored unreadable).
-/// Another agent's key gets 404, as everywhere.
+/// Removes the interaction and every feedback on it, in one transaction; later dreams no longer
+/// see it (reports that already named it keep the id). The way to remove a row that cannot be
+/// read (`unreadable` in a listing or a report), or a conversation that must go. Admin keys,
+/// and the agent's own scoped key (it writes the agent's interactions and feedback already);
+/// another agent's key gets 404.
+// A scoped key already writes this agent's interactions and feedback, and the
+// service that logs an agent's conversations is the one asked to erase one.
+#[utoipa::path(
+    delete, path = "/agents/{agent_id}/interactions/{interaction_id}", tag = "interactions",
+    operation_id = "deleteInteraction",
+    params(openapi::AgentPath, ("interaction_id" = String, Path, description = "The interaction's id.")),
+    responses(
+        (status = 204, description = "Deleted, with its feedback. No body."),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn delete_interaction(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -386,6 +507,23 @@ pub async fn delete_interaction(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// List an agent's interactions
+///
+/// In arrival order, without their bodies (get one to read it). `next_cursor` is an
+/// interaction id; a cursor naming no interaction of this agent is 400.
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/interactions", tag = "interactions",
+    operation_id = "listInteractions",
+    params(openapi::AgentPath, openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of interactions.", body = InteractionPage),
+        (status = 400, response = openapi::BadQuery),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn list_interactions(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -429,17 +567,29 @@ pub async fn list_interactions(
 /// A page of interactions: a list, and the rows of this page left out of
 /// `data` because they cannot be read (RELIABILITY 31: one bad row never
 /// fails a listing, and it is not hidden either).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = InteractionList)]
 struct InteractionPage {
+    #[schema(schema_with = super::support::list_object)]
     object: &'static str,
+    /// The interactions, without their bodies.
+    #[schema(max_items = 100)]
     data: Vec<InteractionView>,
     has_more: bool,
+    #[schema(required = true)]
     next_cursor: Option<String>,
+    /// Rows of this page left out of `data` because they cannot be read (written by an
+    /// older reverie or by hand), each with why; absent when there are none. A page is never
+    /// refused for a bad row, and the cursor moves past them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     unreadable: Vec<UnreadableView>,
 }
 
-#[derive(Serialize)]
+/// A row that cannot be read, and why.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = UnreadableInteraction)]
 struct UnreadableView {
     id: String,
     reason: String,
@@ -472,6 +622,27 @@ fn feedback_record(
     })
 }
 
+/// Store feedback on one interaction
+///
+/// The body is one feedback line (see `FeedbackInput`). Idempotent with `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/feedback", tag = "feedback",
+    operation_id = "createFeedback",
+    params(openapi::AgentPath, openapi::IdempotencyKey),
+    request_body(content = RawFeedback, description = "One piece of feedback. Unknown fields are ignored."),
+    responses(
+        (status = 201, description = "Stored (or, with a repeated `Idempotency-Key`, the stored response again).", body = FeedbackView, headers(("idempotent-replayed" = String, description = "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = inline(openapi::KeyInUse)),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::InvalidOrReused)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn create_feedback(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -508,12 +679,39 @@ pub async fn create_feedback(
     Ok(created.response)
 }
 
-#[derive(Deserialize)]
+/// Up to 1000 pieces of feedback. Unknown fields are refused at the top level and ignored
+/// inside items.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = FeedbackBatchInput)]
 struct FeedbackBatch {
+    #[schema(value_type = Vec<RawFeedback>, min_items = 1, max_items = 1000)]
     feedback: Vec<Box<RawValue>>,
 }
 
+/// Store up to 1000 pieces of feedback at once
+///
+/// All or nothing, like interaction batches: a rejected batch stores nothing and its error
+/// names each bad item and field (`feedback[2].rating`, up to 50). Idempotent with
+/// `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/feedback/batch", tag = "feedback",
+    operation_id = "createFeedbackBatch",
+    params(openapi::AgentPath, openapi::IdempotencyKey),
+    request_body = FeedbackBatch,
+    responses(
+        (status = 201, description = "Stored, all of them (or, with a repeated `Idempotency-Key`, the stored response again).", body = BatchView, headers(("idempotent-replayed" = String, description = "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = inline(openapi::KeyInUse)),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::InvalidOrReused)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn create_feedback_batch(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,

@@ -17,30 +17,49 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::openapi;
+use super::support::List;
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, Principal};
 use crate::store::ApiKey;
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+/// The key's name, and the agent to scope it to. Unknown fields are refused (422).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateApiKey)]
 struct CreateKey {
+    /// Not blank; at most 200 bytes. Stored trimmed.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
-    /// Scope the key to this agent; absent for an admin key.
+    /// Scope the key to this agent (422 if there is none); absent or null for an admin key.
     agent_id: Option<String>,
 }
 
-#[derive(Serialize)]
+/// An API key, never with its secret but in the response that made it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ApiKey)]
 pub struct KeyView {
+    #[schema(schema_with = key_object)]
     object: &'static str,
+    #[schema(pattern = "^key_[0-9a-z]{26}$")]
     id: String,
     name: String,
+    /// The one agent the key sees; null for an admin key.
+    #[schema(required = true)]
     agent_id: Option<String>,
+    #[schema(schema_with = openapi::timestamp)]
     created_at: String,
+    #[schema(required = true, format = DateTime)]
     revoked_at: Option<String>,
-    /// The key itself: in the creation response only.
+    /// The key itself, for `Authorization: Bearer …`. Only in the creation response.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^rvk_[0-9a-z]{26}_[0-9a-f]{64}$")]
     key: Option<String>,
 }
+
+openapi::constant_schema! { key_object = "api_key"; }
 
 pub fn key_view(k: ApiKey, token: Option<String>) -> KeyView {
     KeyView {
@@ -54,6 +73,27 @@ pub fn key_view(k: ApiKey, token: Option<String>) -> KeyView {
     }
 }
 
+/// Make an API key (admin keys)
+///
+/// The response holds the key itself (`key`), and nothing ever shows it again: the server
+/// stores only its hash. For that reason this POST refuses `Idempotency-Key` (400): replaying
+/// the response would mean storing the secret. 422 when a field is wrong or `agent_id` names
+/// no agent.
+#[utoipa::path(
+    post, path = "/api-keys", tag = "api-keys", operation_id = "createApiKey",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "Created; `key` is shown this once.", body = KeyView),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::Invalid)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -92,6 +132,21 @@ pub async fn create(
     Ok(support::json(StatusCode::CREATED, &key_view(key, Some(token)))?.0)
 }
 
+/// List API keys (admin keys)
+///
+/// In creation order, revoked ones included; never with their secrets.
+#[utoipa::path(
+    get, path = "/api-keys", tag = "api-keys", operation_id = "listApiKeys",
+    params(openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of API keys.", body = List<KeyView>),
+        (status = 400, response = openapi::BadQuery),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -109,6 +164,22 @@ pub async fn list(
     Ok(support::list(data, result.has_more, cursor))
 }
 
+/// Revoke an API key (admin keys)
+///
+/// The key stops working at once; its row stays, with `revoked_at`. Revoking a revoked key
+/// again changes nothing and answers the same.
+#[utoipa::path(
+    delete, path = "/api-keys/{key_id}", tag = "api-keys", operation_id = "revokeApiKey",
+    params(("key_id" = String, Path, description = "The key's id (`key_…`).")),
+    responses(
+        (status = 200, description = "The key, revoked.", body = KeyView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,

@@ -5,8 +5,8 @@
 //! module owns the HTTP shapes: it turns requests into store calls and store
 //! records into JSON, and every failure into `application/problem+json`
 //! ([`ApiError`]). It does not touch SQL or rules: the store and the dream queue
-//! do that. The OpenAPI document served at `/v1/openapi.json` describes exactly
-//! these routes; a test checks the two agree.
+//! do that. The OpenAPI document served at `/v1/openapi.json` is generated
+//! from these routes' handlers as they are registered ([`openapi`]).
 
 mod agents;
 pub mod auth;
@@ -16,6 +16,7 @@ mod ingest;
 mod keys;
 pub mod metrics_endpoint;
 pub mod observe;
+pub mod openapi;
 #[cfg(test)]
 pub(crate) mod openapi_check;
 #[cfg(test)]
@@ -37,7 +38,9 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::Principal;
 pub use error::{ApiError, FieldError};
@@ -48,9 +51,6 @@ use crate::dreams::Wakeup;
 use crate::schedule::Policy;
 use crate::store::Store;
 use crate::webhooks::ssrf::Guard;
-
-/// The OpenAPI 3.1 document for this API.
-pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Default request body cap; `[server] max_body_kib` changes it.
 pub const DEFAULT_BODY_LIMIT: usize = 8 << 20;
@@ -166,71 +166,61 @@ impl AppState {
     }
 }
 
+/// The routes behind API keys, under `/v1`. Each `routes!` registers its
+/// handlers and their documented operations together (one path per call).
+fn keyed() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(agents::create, agents::list))
+        .routes(routes!(agents::get, agents::update))
+        .routes(routes!(agents::versions))
+        .routes(routes!(agents::activate))
+        .routes(routes!(
+            ingest::create_interaction,
+            ingest::list_interactions
+        ))
+        .routes(routes!(ingest::create_interactions))
+        .routes(routes!(ingest::get_interaction, ingest::delete_interaction))
+        .routes(routes!(ingest::create_feedback))
+        .routes(routes!(ingest::create_feedback_batch))
+        .routes(routes!(dreams::create, dreams::list))
+        .routes(routes!(schedule::get))
+        .routes(routes!(schedule::pause))
+        .routes(routes!(schedule::resume))
+        .routes(routes!(schedule::run_now))
+        .routes(routes!(schedule::preview))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::delete))
+        .routes(routes!(webhooks::secret))
+        .routes(routes!(webhooks::rotate))
+        .routes(routes!(webhooks::enable))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(dreams::get))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::revoke))
+}
+
+/// The whole API: `keyed` (with its layers, when serving) beside the open
+/// routes. Serving and documenting both go through here, so the document
+/// lists exactly the routes the server has.
+fn assemble(keyed: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    let v1 = keyed.routes(routes!(openapi_document));
+    OpenApiRouter::with_openapi(openapi::Frame::openapi())
+        .nest("/v1", v1)
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+/// The OpenAPI document of [`app`]'s routes.
+pub fn operations() -> utoipa::openapi::OpenApi {
+    assemble(keyed()).into_openapi()
+}
+
 /// The whole router: `/healthz`, `/readyz`, `/v1/openapi.json` open; `/metrics`
 /// as `[metrics] endpoint` says; the rest behind API keys.
 pub fn app(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/agents", post(agents::create).get(agents::list))
-        .route("/agents/{agent_id}", get(agents::get).patch(agents::update))
-        .route("/agents/{agent_id}/versions", get(agents::versions))
-        .route(
-            "/agents/{agent_id}/versions/{version}/activate",
-            post(agents::activate),
-        )
-        .route(
-            "/agents/{agent_id}/interactions",
-            post(ingest::create_interaction).get(ingest::list_interactions),
-        )
-        .route(
-            "/agents/{agent_id}/interactions/batch",
-            post(ingest::create_interactions),
-        )
-        .route(
-            "/agents/{agent_id}/interactions/{interaction_id}",
-            get(ingest::get_interaction).delete(ingest::delete_interaction),
-        )
-        .route("/agents/{agent_id}/feedback", post(ingest::create_feedback))
-        .route(
-            "/agents/{agent_id}/feedback/batch",
-            post(ingest::create_feedback_batch),
-        )
-        .route(
-            "/agents/{agent_id}/dreams",
-            post(dreams::create).get(dreams::list),
-        )
-        .route("/agents/{agent_id}/schedule", get(schedule::get))
-        .route("/agents/{agent_id}/schedule/pause", post(schedule::pause))
-        .route("/agents/{agent_id}/schedule/resume", post(schedule::resume))
-        .route("/agents/{agent_id}/schedule/run", post(schedule::run_now))
-        .route("/schedule/preview", get(schedule::preview))
-        .route(
-            "/agents/{agent_id}/webhooks",
-            post(webhooks::create).get(webhooks::list),
-        )
-        .route(
-            "/agents/{agent_id}/webhooks/{endpoint_id}",
-            get(webhooks::get).delete(webhooks::delete),
-        )
-        .route(
-            "/agents/{agent_id}/webhooks/{endpoint_id}/secret",
-            get(webhooks::secret),
-        )
-        .route(
-            "/agents/{agent_id}/webhooks/{endpoint_id}/rotate",
-            post(webhooks::rotate),
-        )
-        .route(
-            "/agents/{agent_id}/webhooks/{endpoint_id}/enable",
-            post(webhooks::enable),
-        )
-        .route("/agents/{agent_id}/deliveries", get(webhooks::deliveries))
-        .route(
-            "/deliveries/{delivery_id}/redeliver",
-            post(webhooks::redeliver),
-        )
-        .route("/dreams/{dream_id}", get(dreams::get))
-        .route("/api-keys", post(keys::create).get(keys::list))
-        .route("/api-keys/{key_id}", axum::routing::delete(keys::revoke))
+    let keyed = keyed()
         // Layers run last-added first: the key is checked, then its rate, and
         // only then is the body read.
         .route_layer(axum::middleware::from_fn_with_state(
@@ -244,13 +234,9 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
-        ))
-        .route("/openapi.json", get(openapi));
-    Router::new()
-        .nest("/v1", v1)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        ));
+    let (router, _) = assemble(keyed).split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(problems_only))
@@ -319,8 +305,14 @@ fn is_length_limit(error: &axum::Error) -> bool {
     false
 }
 
-async fn openapi() -> Response {
-    let mut response = OPENAPI.into_response();
+/// This document
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "meta", operation_id = "getOpenApiDocument",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document, served as `application/json`.", body = serde_json::Value)),
+)]
+async fn openapi_document() -> Response {
+    let mut response = openapi::document().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -328,23 +320,61 @@ async fn openapi() -> Response {
     response
 }
 
-/// Alive: the process answers.
-async fn healthz() -> Response {
-    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+/// `{"status": "ok"}` or `{"status": "ready"}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Health {
+    #[schema(pattern = "^(ok|ready)$")]
+    status: &'static str,
 }
 
-/// Ready: the database answers and dreams have somewhere to go.
+/// Liveness: the process answers
+#[utoipa::path(
+    get, path = "/healthz", tag = "meta", operation_id = "getHealth",
+    security(()),
+    responses((status = 200, description = "Alive: `ok`.", body = Health)),
+)]
+async fn healthz() -> Response {
+    axum::Json(Health { status: "ok" }).into_response()
+}
+
+/// Readiness: the database answers
+#[utoipa::path(
+    get, path = "/readyz", tag = "meta", operation_id = "getReadiness",
+    security(()),
+    responses(
+        (status = 200, description = "Ready to serve: `ready`.", body = Health),
+        (status = 500, response = openapi::Internal),
+        (status = 503, response = inline(openapi::Unavailable)),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     let store = state.store().clone();
     tokio::task::spawn_blocking(move || store.ping())
         .await
         .map_err(|e| ApiError::internal("readyz", e))?
         .map_err(|e| ApiError::unavailable(format!("the database does not answer: {e}")))?;
-    Ok(axum::Json(serde_json::json!({ "status": "ready" })).into_response())
+    Ok(axum::Json(Health { status: "ready" }).into_response())
 }
 
-/// Prometheus metrics (`[metrics] endpoint`): 404 when off, as if there were
-/// no such route; with `key`, an admin API key is needed, like `/v1/api-keys`.
+/// Prometheus metrics of this server
+///
+/// The server's metrics in the OpenMetrics text format, for Prometheus to scrape: requests by
+/// method, route template and status (count and latency), dreams by outcome (count and
+/// duration), rule failures by kind, webhook attempts by outcome, scheduler slots and lag, and
+/// the queues of pending dreams and deliveries (the README's "Metrics" lists them). Who may read
+/// it is `[metrics] endpoint`: `key` (the default) needs an admin key, as documented here; `open`
+/// needs none; `off` answers 404 as for any unknown path. Not rate limited.
+#[utoipa::path(
+    get, path = "/metrics", tag = "meta", operation_id = "getMetrics",
+    responses(
+        (status = 200, description = "The metrics.", body = String, content_type = "application/openmetrics-text"),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::Forbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 async fn metrics(
     State(state): State<AppState>,
     uri: axum::http::Uri,

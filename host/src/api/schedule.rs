@@ -20,21 +20,28 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::dreams::view as dream_view;
+use super::openapi;
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, Principal};
 use crate::schedule::cron::{self, FireTime, Schedule};
 use crate::store::{Agent, Dream, ScheduleEvent};
+use utoipa::ToSchema;
 
 /// Fire times listed by default, and at most.
 const DEFAULT_COUNT: usize = 5;
 const MAX_COUNT: usize = 100;
 const EVENTS_SHOWN: u32 = 20;
 
-#[derive(Serialize)]
+/// A fire time, as an instant and on the schedule's wall clock.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = FireTime)]
 struct FireTimeView {
     /// The instant, UTC.
+    #[schema(format = DateTime)]
     at: String,
-    /// The same instant on the wall clock of the schedule's time zone.
+    /// The same instant on the schedule's wall clock, RFC 3339 with its offset.
+    #[schema(examples("2026-03-08T03:00:00-04:00"))]
     local: String,
 }
 
@@ -47,34 +54,62 @@ impl From<FireTime> for FireTimeView {
     }
 }
 
-#[derive(Serialize)]
+/// A pause, resume or run-now, as audited.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ScheduleEvent)]
 struct EventView {
+    #[schema(pattern = "^(pause|resume|run_now)$")]
     action: String,
+    /// The API key id that asked.
     actor: String,
+    #[schema(format = DateTime)]
     at: String,
+    /// For `run_now`, the dream id.
+    #[schema(required = true)]
     detail: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Where an agent's schedule stands.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Schedule)]
 struct ScheduleView {
+    #[schema(schema_with = schedule_object)]
     object: &'static str,
+    #[schema(pattern = "^agt_[0-9a-z]{26}$")]
     agent_id: String,
     dreaming_enabled: bool,
+    /// `dreaming_frequency` as stored.
     expression: String,
-    /// The expression as seven cron fields (seconds … year), when it parses.
+    /// The expression as seven fields (seconds minutes hours day-of-month month day-of-week
+    /// year), when it parses.
+    #[schema(required = true)]
     cron: Option<String>,
     timezone: String,
     paused: bool,
-    /// The next slot's nominal time, and when it runs (jitter added).
+    /// The next slot's nominal time; null while off or paused.
+    #[schema(required = true, format = DateTime)]
     next_slot: Option<String>,
+    /// When the next slot runs: the slot plus the agent's jitter.
+    #[schema(required = true, format = DateTime)]
     next_run_at: Option<String>,
+    /// The last slot the scheduler acted on.
+    #[schema(required = true, format = DateTime)]
     last_slot: Option<String>,
+    /// Slots skipped because a dream was still pending or running.
     overlap_skips: u64,
+    /// Slots that passed while no scheduler ran and were not caught up.
     missed_slots: u64,
-    /// The next nominal fire times (without jitter), whatever the switches say.
+    /// The next five nominal fire times (without jitter), whatever the switches say.
     upcoming: Vec<FireTimeView>,
-    /// Pause, resume and run-now, newest first.
+    /// Pause, resume and run-now, newest first (the last 20).
     events: Vec<EventView>,
+}
+
+openapi::constant_schema! {
+    schedule_object = "schedule";
+    preview_object = "schedule_preview";
 }
 
 fn schedule_view(agent: Agent, events: Vec<ScheduleEvent>, now: i64) -> ScheduleView {
@@ -127,6 +162,21 @@ async fn current(state: &AppState, agent_id: String) -> Result<Response, ApiErro
     Ok(support::json(StatusCode::OK, &schedule_view(agent, events, now_ms()))?.0)
 }
 
+/// Where the agent's schedule stands
+///
+/// The expression, its time zone, the next slot and run time, what happened to earlier slots,
+/// the next five fire times, and the audit trail of pause, resume and run-now.
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/schedule", tag = "schedule", operation_id = "getSchedule",
+    params(openapi::AgentPath),
+    responses(
+        (status = 200, description = "The schedule as it is now.", body = ScheduleView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -165,6 +215,20 @@ async fn set_paused(
     current(&state, agent_id).await
 }
 
+/// Pause the schedule
+///
+/// No slot comes due while paused; dreams asked for still run. Takes no body. Audited.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/schedule/pause", tag = "schedule", operation_id = "pauseSchedule",
+    params(openapi::AgentPath),
+    responses(
+        (status = 200, description = "The schedule as it is now.", body = ScheduleView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn pause(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -173,6 +237,21 @@ pub async fn pause(
     set_paused(state, principal, agent_id, true).await
 }
 
+/// Resume the schedule
+///
+/// Starts from the next slot after now: slots that passed while paused are not replayed.
+/// Takes no body. Audited.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/schedule/resume", tag = "schedule", operation_id = "resumeSchedule",
+    params(openapi::AgentPath),
+    responses(
+        (status = 200, description = "The schedule as it is now.", body = ScheduleView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn resume(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -185,8 +264,27 @@ pub async fn resume(
 #[serde(deny_unknown_fields)]
 struct RunNow {}
 
-/// A dream now, over the window since the last one, whatever the schedule
-/// says (a paused schedule too). Audited as `run_now`.
+/// Run a dream now
+///
+/// Queues a dream (trigger `run_now`) over the window since the last completed dream, whatever
+/// the schedule says (paused too), and answers at once with it `pending`. The body may be left
+/// out or be `{}`. Audited. Idempotent with `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/schedule/run", tag = "schedule", operation_id = "runScheduleNow",
+    params(openapi::AgentPath, openapi::IdempotencyKey),
+    responses(
+        (status = 202, description = "Queued (or, with a repeated `Idempotency-Key`, the stored response again).", body = super::dreams::DreamView, headers(("idempotent-replayed" = String, description = "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = inline(openapi::KeyInUse)),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::InvalidOrReused)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn run_now(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -226,8 +324,12 @@ pub async fn run_now(
     Ok(created.response)
 }
 
-#[derive(Serialize)]
+/// The next fire times of an expression in a time zone.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SchedulePreview)]
 struct PreviewView {
+    #[schema(schema_with = preview_object)]
     object: &'static str,
     expression: String,
     cron: String,
@@ -235,8 +337,28 @@ struct PreviewView {
     fire_times: Vec<FireTimeView>,
 }
 
-/// `?expression=…&timezone=…&count=…&after=…`: the next fire times, before
-/// saving a schedule. Nominal times: an agent's jitter comes on top.
+/// Try a schedule before saving it
+///
+/// The next fire times of an expression in a time zone, as instants and as local times,
+/// following the DST rule: a time in a skipped hour runs once, at the jump; a fixed time in a
+/// repeated hour runs once, at its first occurrence; schedules that run every hour run at
+/// both. Nominal times: an agent's jitter comes on top.
+#[utoipa::path(
+    get, path = "/schedule/preview", tag = "schedule", operation_id = "previewSchedule",
+    params(
+        ("expression" = String, Query, description = "A preset or a cron expression, as in `dreaming_frequency`.", example = "0 3 * * *"),
+        ("timezone" = Option<String>, Query, description = "IANA time zone name; default `UTC`.", example = "America/New_York"),
+        ("count" = Option<u32>, Query, description = "How many fire times, 1–100; default 5.", minimum = 1, maximum = 100),
+        ("after" = Option<String>, Query, description = "List fire times after this RFC 3339 time; default now.", format = DateTime),
+    ),
+    responses(
+        (status = 200, description = "The next fire times.", body = PreviewView),
+        (status = 400, response = openapi::BadQuery),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn preview(
     Extension(_principal): Extension<Principal>,
     Query(query): Query<HashMap<String, String>>,

@@ -192,15 +192,24 @@ pub fn page(query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
     Ok(PageRequest { limit, after })
 }
 
+/// Every list: one page of `data`. When `has_more` is true, pass `next_cursor` as
+/// `cursor` to get the next page; otherwise `next_cursor` is null.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct List<T> {
+    #[schema(schema_with = list_object)]
+    object: &'static str,
+    #[schema(max_items = 100)]
+    data: Vec<T>,
+    has_more: bool,
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+super::openapi::constant_schema! { list_object = "list"; }
+
 /// A list response: `{object: "list", data, has_more, next_cursor}`.
 pub fn list<T: Serialize>(data: Vec<T>, has_more: bool, next_cursor: Option<String>) -> Response {
-    #[derive(Serialize)]
-    struct List<T> {
-        object: &'static str,
-        data: Vec<T>,
-        has_more: bool,
-        next_cursor: Option<String>,
-    }
     axum::Json(List {
         object: "list",
         data,

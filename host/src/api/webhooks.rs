@@ -21,6 +21,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::openapi;
+use super::support::List;
 use super::support::{self, blocking, now_ms, time};
 use super::{ApiError, AppState, Principal};
 use crate::ids;
@@ -28,43 +30,96 @@ use crate::store::{Attempt, Delivery, DeliveryStatus, Endpoint, StoreError};
 use crate::webhooks::payload::EVENT_TYPES;
 use crate::webhooks::sign::Secret;
 use crate::webhooks::ssrf::SsrfError;
+use utoipa::ToSchema;
 
 const MAX_URL: usize = 2048;
 
-#[derive(Deserialize)]
+/// A new endpoint. Unknown fields are refused (422).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateWebhookEndpoint)]
 struct CreateEndpoint {
+    /// http(s). Refused if it resolves to a private, loopback, link-local, CGNAT or reserved
+    /// address (unless `[webhooks] allow_networks` lets it through); checked again at every
+    /// connect.
+    #[schema(max_length = 2048)]
     url: String,
     /// Event types, or `["*"]` (the default) for all.
+    #[schema(schema_with = event_list, min_items = 1)]
     events: Option<Vec<String>>,
 }
 
-#[derive(Deserialize, Default)]
+/// A rotation. The body may be left out. Unknown fields are refused (422).
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RotateWebhookSecret)]
 struct Rotate {
-    /// How long the old secret keeps signing, e.g. `"24h"` (the default).
+    /// How long the previous secret keeps signing beside the new one, e.g. `"24h"` (the
+    /// default), up to `"7d"`; `"0s"` ends it at once.
     overlap: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A webhook endpoint: where an agent's events are delivered.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = WebhookEndpoint)]
 struct EndpointView {
+    #[schema(schema_with = endpoint_object)]
     object: &'static str,
+    #[schema(pattern = "^whe_[0-9a-z]{26}$")]
     id: String,
+    #[schema(pattern = "^agt_[0-9a-z]{26}$")]
     agent_id: String,
     url: String,
+    #[schema(schema_with = event_list)]
     events: Vec<String>,
-    /// `api`, or `feedback_webhook` (kept in step with the agent's field).
+    /// `api`, or `feedback_webhook`: the agent's field, kept in step with it.
+    #[schema(pattern = "^(api|feedback_webhook)$")]
     source: String,
+    #[schema(schema_with = openapi::timestamp)]
     created_at: String,
+    /// Set after a 410 Gone or an unbroken run of failures (`[webhooks] disable_after`);
+    /// `POST …/enable` clears it.
+    #[schema(required = true, format = DateTime)]
     disabled_at: Option<String>,
+    #[schema(required = true)]
     disabled_reason: Option<String>,
     /// Start of the current unbroken run of failed attempts.
+    #[schema(required = true, format = DateTime)]
     failing_since: Option<String>,
-    /// Until when the previous secret still signs, after a rotation.
+    /// After a rotation: until when the previous secret also signs.
+    #[schema(required = true, format = DateTime)]
     previous_secret_expires_at: Option<String>,
-    /// Only when made or rotated, and from `…/secret`.
+    /// Only when made or rotated, and from `…/secret`. Verify with any Standard Webhooks
+    /// library.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^whsec_")]
     secret: Option<String>,
+}
+
+/// An endpoint, deleted.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = DeletedWebhookEndpoint)]
+struct DeletedView {
+    #[schema(schema_with = endpoint_object)]
+    object: &'static str,
+    id: String,
+    /// Always `true`.
+    deleted: bool,
+}
+
+openapi::constant_schema! {
+    endpoint_object = "webhook_endpoint";
+    delivery_object = "delivery";
+    delivery_status = "pending" | "delivered" | "dead" | "cancelled";
+}
+
+/// The event types an endpoint may ask for: `*` (all), or those the server sends.
+fn event_list() -> utoipa::openapi::schema::Array {
+    let mut types = vec!["*"];
+    types.extend_from_slice(EVENT_TYPES);
+    utoipa::openapi::schema::Array::new(openapi::one_of(&types))
 }
 
 fn endpoint_view(e: Endpoint, with_secret: bool) -> EndpointView {
@@ -85,31 +140,51 @@ fn endpoint_view(e: Endpoint, with_secret: bool) -> EndpointView {
     }
 }
 
-#[derive(Serialize)]
+/// One attempt to deliver.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = DeliveryAttempt)]
 struct AttemptView {
     n: u32,
+    #[schema(format = DateTime)]
     at: String,
     /// The receiver's HTTP status; `null` when there was no response.
+    #[schema(required = true)]
     status: Option<u16>,
+    #[schema(required = true)]
     error: Option<String>,
     duration_ms: i64,
 }
 
-#[derive(Serialize)]
+/// One event on its way to one endpoint, with its attempts.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Delivery)]
 struct DeliveryView {
+    #[schema(schema_with = delivery_object)]
     object: &'static str,
+    #[schema(pattern = "^dlv_[0-9a-z]{26}$")]
     id: String,
-    /// The `webhook-id` of every attempt.
+    /// The `webhook-id` of every attempt, and of redeliveries.
+    #[schema(pattern = "^msg_[0-9a-z]{26}$")]
     event_id: String,
     event_type: String,
     endpoint_id: String,
     agent_id: String,
+    /// `dead`: every attempt of the schedule failed (the dead letter); `cancelled`: its
+    /// endpoint was deleted.
+    #[schema(schema_with = delivery_status)]
     status: &'static str,
     attempts: u32,
+    #[schema(required = true, format = DateTime)]
     next_attempt_at: Option<String>,
+    #[schema(required = true)]
     last_status: Option<u16>,
+    #[schema(required = true)]
     last_error: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(required = true, format = DateTime)]
     finished_at: Option<String>,
     attempt_log: Vec<AttemptView>,
 }
@@ -172,6 +247,28 @@ async fn endpoint_of(
         .ok_or_else(|| ApiError::not_found("webhook endpoint", endpoint_id))
 }
 
+/// Register a webhook endpoint
+///
+/// Answers with the endpoint and its `whsec_` secret. 422 when `url` is not http(s) or
+/// resolves to an address the guard refuses, or `events` names an unknown type. Idempotent
+/// with `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/webhooks", tag = "webhooks", operation_id = "createWebhookEndpoint",
+    params(openapi::AgentPath, openapi::IdempotencyKey),
+    request_body = CreateEndpoint,
+    responses(
+        (status = 201, description = "Registered (or, with a repeated `Idempotency-Key`, the stored response again).", body = EndpointView, headers(("idempotent-replayed" = String, description = "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = inline(openapi::KeyInUse)),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::InvalidOrReused)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -231,6 +328,20 @@ pub async fn create(
     Ok(created.response)
 }
 
+/// List an agent's webhook endpoints
+///
+/// Oldest first, without secrets; the agent's `feedback_webhook` is one of them.
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/webhooks", tag = "webhooks", operation_id = "listWebhookEndpoints",
+    params(openapi::AgentPath),
+    responses(
+        (status = 200, description = "The endpoints.", body = List<EndpointView>),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -256,6 +367,18 @@ async fn show(
     Ok(support::json(StatusCode::OK, &endpoint_view(e, with_secret))?.0)
 }
 
+/// One endpoint
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/webhooks/{endpoint_id}", tag = "webhooks", operation_id = "getWebhookEndpoint",
+    params(openapi::AgentPath, ("endpoint_id" = String, Path, description = "The endpoint's id (`whe_…`).")),
+    responses(
+        (status = 200, description = "The endpoint, without its secret.", body = EndpointView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -264,6 +387,18 @@ pub async fn get(
     show(state, principal, ids, false).await
 }
 
+/// The endpoint's signing secret
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/webhooks/{endpoint_id}/secret", tag = "webhooks", operation_id = "getWebhookSecret",
+    params(openapi::AgentPath, ("endpoint_id" = String, Path, description = "The endpoint's id (`whe_…`).")),
+    responses(
+        (status = 200, description = "The endpoint with `secret`.", body = EndpointView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn secret(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -272,6 +407,20 @@ pub async fn secret(
     show(state, principal, ids, true).await
 }
 
+/// Delete an endpoint
+///
+/// Its pending deliveries are cancelled.
+#[utoipa::path(
+    delete, path = "/agents/{agent_id}/webhooks/{endpoint_id}", tag = "webhooks", operation_id = "deleteWebhookEndpoint",
+    params(openapi::AgentPath, ("endpoint_id" = String, Path, description = "The endpoint's id (`whe_…`).")),
+    responses(
+        (status = 200, description = "Deleted.", body = DeletedView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -283,11 +432,36 @@ pub async fn delete(
     blocking(&state, move |s| s.delete_endpoint(&id, now_ms())).await?;
     Ok(support::json(
         StatusCode::OK,
-        &serde_json::json!({"object": "webhook_endpoint", "id": e.id, "deleted": true}),
+        &DeletedView {
+            object: "webhook_endpoint",
+            id: e.id,
+            deleted: true,
+        },
     )?
     .0)
 }
 
+/// Rotate the signing secret
+///
+/// A new secret signs from now on; the previous one also signs (a second `v1,` signature)
+/// until `previous_secret_expires_at`, so receivers can switch without downtime. The body may
+/// be left out; 422 when `overlap` is not a duration up to 7d.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/webhooks/{endpoint_id}/rotate", tag = "webhooks", operation_id = "rotateWebhookSecret",
+    params(openapi::AgentPath, ("endpoint_id" = String, Path, description = "The endpoint's id (`whe_…`).")),
+    request_body = Option<Rotate>,
+    responses(
+        (status = 200, description = "The endpoint with its new `secret`.", body = EndpointView),
+        (status = 400, response = inline(openapi::BadBody)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 413, response = openapi::BodyTooLarge),
+        (status = 415, response = openapi::UnsupportedMediaType),
+        (status = 422, response = inline(openapi::Invalid)),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn rotate(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -324,6 +498,20 @@ pub async fn rotate(
     Ok(support::json(StatusCode::OK, &endpoint_view(e, true))?.0)
 }
 
+/// Enable a disabled endpoint
+///
+/// Its pending deliveries resume.
+#[utoipa::path(
+    post, path = "/agents/{agent_id}/webhooks/{endpoint_id}/enable", tag = "webhooks", operation_id = "enableWebhookEndpoint",
+    params(openapi::AgentPath, ("endpoint_id" = String, Path, description = "The endpoint's id (`whe_…`).")),
+    responses(
+        (status = 200, description = "The endpoint.", body = EndpointView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn enable(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -335,6 +523,26 @@ pub async fn enable(
     Ok(support::json(StatusCode::OK, &endpoint_view(e, false))?.0)
 }
 
+/// An agent's deliveries, with their attempts
+///
+/// Newest first; `endpoint_id` narrows to one endpoint, `status` to one status (`dead`: the
+/// dead letters). Each carries its attempts with status, error and duration.
+#[utoipa::path(
+    get, path = "/agents/{agent_id}/deliveries", tag = "webhooks", operation_id = "listDeliveries",
+    params(
+        openapi::AgentPath, openapi::PageQuery,
+        ("endpoint_id" = Option<String>, Query, description = "Only this endpoint's deliveries."),
+        ("status" = Option<String>, Query, description = "Only deliveries in this status (`pending`, `delivered`, `dead`, `cancelled`); `dead` lists the dead letters.", pattern = "^(pending|delivered|dead|cancelled)$"),
+    ),
+    responses(
+        (status = 200, description = "A page of deliveries.", body = List<DeliveryView>),
+        (status = 400, response = openapi::BadQuery),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -373,6 +581,21 @@ pub async fn deliveries(
     Ok(support::list(data, result.has_more, cursor))
 }
 
+/// Send a delivery's event again
+///
+/// A new delivery of the same event (the same `webhook-id`) to the same endpoint, due now.
+/// Takes no body.
+#[utoipa::path(
+    post, path = "/deliveries/{delivery_id}/redeliver", tag = "webhooks", operation_id = "redeliver",
+    params(("delivery_id" = String, Path, description = "The delivery's id (`dlv_…`).")),
+    responses(
+        (status = 202, description = "Queued.", body = DeliveryView),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 404, response = openapi::NotFound),
+        (status = 429, response = openapi::RateLimited),
+        (status = 500, response = openapi::Internal),
+    ),
+)]
 pub async fn redeliver(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,

@@ -4,12 +4,14 @@
 //! them, the cycle feeds them to rules, the merge and the report consume them.
 //! Generated WIT types are converted to and from these at the `plugins` edge.
 //!
-//! It must not know WIT, SQL or HTTP: those convert at their edges.
+//! It must not know WIT, SQL or HTTP: those convert at their edges. (The
+//! `ToSchema` beside `Serialize` on the wire enums describes their JSON for the
+//! OpenAPI document; it knows no more of HTTP than `Serialize` does.)
 
 use serde::{Deserialize, Serialize};
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     System,
@@ -65,7 +67,7 @@ impl Interaction {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Rating {
     Positive,
