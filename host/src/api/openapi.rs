@@ -12,6 +12,11 @@
 //! for `Serialize`, it is how the document says such an object has no other
 //! members (`additionalProperties: false`), which the conformance tests enforce.
 //!
+//! Why utoipa rather than aide: it is derive-based, so handlers keep axum's
+//! plain signatures (aide wants its own routing and `OperationOutput` impls on
+//! every response type); utoipa-axum registers a route and its operation in
+//! one call; and it is the most used of the two, with OpenAPI 3.1 output.
+//!
 //! It describes the HTTP shapes only. It must not touch the store or the rules.
 
 use std::sync::OnceLock;
