@@ -139,6 +139,10 @@ pub struct DreamArgs {
     /// Where compiled rules are cached [default: $XDG_CACHE_HOME/reverie or ~/.cache/reverie].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Also run this rule component (repeatable), with the default limits and no
+    /// settings: try a rule without writing a config file.
+    #[arg(long = "rule", value_name = "PATH.wasm")]
+    pub rules: Vec<PathBuf>,
     /// No progress bar on stderr.
     #[arg(long)]
     pub no_progress: bool,
@@ -755,10 +759,13 @@ fn parse_time(flag: &str, value: &Option<String>) -> anyhow::Result<Option<i64>>
 
 fn dream(args: DreamArgs) -> anyhow::Result<()> {
     let builtins = builtin::names();
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => Config::load(path, &builtins)?,
         None => Config::default_with(&builtins),
     };
+    for path in &args.rules {
+        config.add_rule_file(path)?;
+    }
     let since_ms = parse_time("since", &args.since)?;
     let until_ms = parse_time("until", &args.until)?;
     let previous = args.previous.as_deref().map(read_previous).transpose()?;

@@ -34,6 +34,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("config {}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
+    #[error("--rule {}: {message}", path.display())]
+    Rule { path: PathBuf, message: String },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -252,6 +254,8 @@ pub struct Config {
     pub agent: AgentConfig,
     pub chunk_size: usize,
     pub rules: Vec<RuleConfig>,
+    /// `[defaults]`: the limits of a rule that names none (and of `dream --rule`).
+    pub default_limits: Limits,
     pub server: ServerConfig,
     pub scheduler: SchedulerConfig,
     pub webhooks: crate::webhooks::config::WebhooksConfig,
@@ -455,7 +459,36 @@ impl Config {
             },
             chunk_size,
             rules,
+            default_limits: defaults,
         })
+    }
+
+    /// Add a rule component from a file, with the default limits and no settings
+    /// (`reverie dream --rule PATH`): for trying a rule without writing a config.
+    pub fn add_rule_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: &str| ConfigError::Rule {
+            path: path.to_path_buf(),
+            message: message.to_string(),
+        };
+        if !path.is_file() {
+            return Err(invalid(
+                "no such file (give the path of a rule's .wasm component)",
+            ));
+        }
+        if self
+            .rules
+            .iter()
+            .any(|r| matches!(&r.source, RuleSource::Path(p) if p == path))
+        {
+            return Err(invalid("this rule is already in the set"));
+        }
+        self.rules.push(RuleConfig {
+            source: RuleSource::Path(path.to_path_buf()),
+            settings: Vec::new(),
+            limits: self.default_limits,
+            llm: None,
+        });
+        Ok(())
     }
 }
 

@@ -68,3 +68,35 @@ fn compiled_rules_are_cached_by_digest_and_a_damaged_entry_is_rebuilt() {
         );
     }
 }
+
+/// A component refused for its contract is refused from its bytes, before it is compiled: a
+/// large Python or JavaScript rule costs tens of seconds of CPU to compile, and a refusal
+/// should cost nothing. So nothing of it reaches the compile cache.
+#[test]
+fn a_rule_refused_for_its_contract_is_never_compiled() {
+    use sha2::Digest;
+    let data = Dataset::standard();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let refused = crate::common::fixture("wrong-contract");
+    let digest: String = sha2::Sha256::digest(std::fs::read(&refused).expect("read the fixture"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let config = crate::common::hostile_config(&crate::common::fixture_rule("wrong-contract", ""));
+
+    let report = crate::common::Dream::new(&data)
+        .config(&config)
+        .cache_dir(cache.path())
+        .report();
+
+    crate::common::assert_failed(&report, "wrong_contract", "incompatible_contract");
+    let files = cached(cache.path());
+    assert!(!files.is_empty(), "the other rules were cached");
+    assert!(
+        files.iter().all(|f| !f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(&digest))),
+        "the refused rule was compiled into the cache: {files:?}"
+    );
+}

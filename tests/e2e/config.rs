@@ -95,3 +95,31 @@ fn the_example_config_runs_every_built_in_rule_with_the_settings_it_documents() 
         assert_eq!(rule["status"], "ok", "{rule}");
     }
 }
+
+/// A rule author tries a rule without writing a config: `--rule PATH.wasm` runs it beside the
+/// built-in rules, with the default limits; a path that is not there is named, and nothing runs.
+#[test]
+fn dream_rule_adds_a_component_without_a_config_file() {
+    let data = Dataset::standard();
+    let rule = crate::common::fixture("well-behaved");
+    let report = Dream::new(&data)
+        .arg("--rule")
+        .arg(&rule.display().to_string())
+        .report();
+    crate::common::assert_ok(&report, "well-behaved");
+    assert!(
+        crate::common::find_rule(&report, "tool-failures").is_some(),
+        "the built-in rules run too: {report:#}"
+    );
+
+    let missing = data_path(&data, "no-such-rule.wasm");
+    let stderr = Dream::new(&data).arg("--rule").arg(&missing).fails();
+    assert!(
+        stderr.contains("--rule") && stderr.contains("no-such-rule.wasm"),
+        "{stderr}"
+    );
+}
+
+fn data_path(data: &Dataset, name: &str) -> String {
+    data.interactions.with_file_name(name).display().to_string()
+}

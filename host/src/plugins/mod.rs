@@ -20,7 +20,7 @@
 mod bindings;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -72,8 +72,16 @@ const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
     "wasi:clocks/",
     "wasi:random/",
     "wasi:filesystem/",
+    // Language runtimes (componentize-py, componentize-js) link these whether or
+    // not the rule uses them. Importing grants nothing: the WASI context allows no
+    // TCP, UDP or name lookup, and `wasi:http` is linked to functions that trap.
+    "wasi:sockets/",
+    "wasi:http/",
     "reverie:rules/",
 ];
+
+/// Imports linked to trapping functions rather than to an implementation.
+const TRAPPED_IMPORT_PREFIXES: &[&str] = &["wasi:http/"];
 
 pub use crate::domain::findings::{FailureKind, LogLine, MAX_EVIDENCE, RuleFailure, truncate};
 
@@ -285,11 +293,18 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
     }
 }
 
+/// What the compile cache may hold before the least recently used artefacts
+/// go: a rebuilt rule leaves its old artefact behind (~40 MB for a Python
+/// rule), and nothing else would ever remove it.
+pub const DEFAULT_CACHE_CAP: u64 = 512 << 20;
+
 /// The engine, its linker and the epoch ticker. One per process.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<StoreData>,
     cache_dir: Option<PathBuf>,
+    /// The compile cache is pruned, least recently used first, to stay under this.
+    cache_cap: u64,
     stop_ticker: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -358,9 +373,16 @@ impl Runtime {
             engine,
             linker,
             cache_dir,
+            cache_cap: DEFAULT_CACHE_CAP,
             stop_ticker,
             ticker: Some(ticker),
         })
+    }
+
+    /// Keep the compile cache under `bytes` (default [`DEFAULT_CACHE_CAP`]).
+    pub fn with_cache_cap(mut self, bytes: u64) -> Runtime {
+        self.cache_cap = bytes;
+        self
     }
 
     /// Read a configured rule's component (built into the binary, or a file)
@@ -389,11 +411,30 @@ impl Runtime {
     /// Compile (or fetch from the cache), check and pre-instantiate a rule.
     pub fn load(&self, source: &RuleSource, bytes: &[u8]) -> Result<LoadedRule, RuleFailure> {
         let digest = hex(&Sha256::digest(bytes));
+        // Before compiling: an 18 MB Python component takes tens of seconds of
+        // CPU to compile, and a rule that would be refused should cost nothing.
+        let (import_names, export_names) = interface_names(bytes)?;
+        check_contract(&export_names)?;
+        check_imports(&import_names)?;
         let component = self.compile(bytes, &digest)?;
-        check_contract(&self.engine, &component)?;
-        let imports = check_imports(&self.engine, &component)?;
-        let pre = self
-            .linker
+        let imports = rule_imports(&self.engine, &component);
+        let trapped;
+        let linker = if import_names
+            .iter()
+            .any(|n| TRAPPED_IMPORT_PREFIXES.iter().any(|p| n.starts_with(p)))
+        {
+            let mut linker = self.linker.clone();
+            linker
+                .define_unknown_imports_as_traps(&component)
+                .map_err(|e| {
+                    RuleFailure::new(FailureKind::LoadError, format!("cannot link: {e:#}"))
+                })?;
+            trapped = linker;
+            &trapped
+        } else {
+            &self.linker
+        };
+        let pre = linker
             .instantiate_pre(&component)
             .and_then(RuleWorldPre::new)
             .map_err(|e| RuleFailure::new(FailureKind::LoadError, format!("cannot link: {e:#}")))?;
@@ -577,17 +618,25 @@ impl Runtime {
             // SAFETY: the file was written by `Component::serialize` of this host
             // (see below) under a name that includes the engine's compatibility hash.
             if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, &path) } {
+                // Its modification time is when it was last used: pruning goes by it.
+                let _ = std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()));
                 return Ok(component);
             }
         }
         let component = compile()?;
         if let Ok(serialized) = component.serialize() {
             // Best effort: a cache that cannot be written only costs a recompile next time.
-            let _ = std::fs::create_dir_all(dir).and_then(|()| {
+            let written = std::fs::create_dir_all(dir).and_then(|()| {
                 let tmp = path.with_extension(format!("tmp{}", std::process::id()));
                 std::fs::write(&tmp, &serialized)?;
                 std::fs::rename(&tmp, &path)
             });
+            if written.is_ok() {
+                prune_cache(dir, self.cache_cap, &path);
+            }
         }
         Ok(component)
     }
@@ -597,6 +646,36 @@ impl Runtime {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut h);
         format!("{:016x}", h.finish())
+    }
+}
+
+/// Remove the least recently used artefacts of the compile cache until it holds
+/// at most `cap` bytes, never `keep` (the one just written). Best effort: another
+/// process may be pruning too, and a file that is gone already is fine.
+fn prune_cache(dir: &Path, cap: u64, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut artefacts: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), e.path()))
+        })
+        .collect();
+    let mut total: u64 = artefacts.iter().map(|(_, len, _)| len).sum();
+    if total <= cap {
+        return;
+    }
+    artefacts.sort();
+    for (_, len, path) in artefacts {
+        if total <= cap {
+            break;
+        }
+        if path != keep && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
     }
 }
 
@@ -689,6 +768,18 @@ impl RuleInstance {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(message)) => {
                 self.world = None;
+                // A language runtime (Python, JavaScript) turns a failed
+                // allocation into an error it returns: the cap was the cause.
+                if self.store.data().limiter.hit {
+                    return Err(RuleFailure::new(
+                        FailureKind::MemoryLimit,
+                        format!(
+                            "the rule ran out of memory at its cap of {} MiB (it reported: {})",
+                            self.limits.memory_bytes >> 20,
+                            truncate(&message, 500)
+                        ),
+                    ));
+                }
                 Err(RuleFailure::new(FailureKind::RuleError, message))
             }
             Err(e) => {
@@ -839,12 +930,35 @@ fn classify(store: &Store<StoreData>, err: wasmtime::Error, limits: &Limits) -> 
         Trap::UnreachableCodeReached => {
             // A Rust guest's panic is an abort: its message is in the captured stderr.
             let output = store.data().output.contents();
-            panic_from_output(&String::from_utf8_lossy(&output)).unwrap_or_else(|| {
-                RuleFailure::new(FailureKind::Trap, "the rule aborted (wasm `unreachable`)")
+            let output = String::from_utf8_lossy(&output);
+            panic_from_output(&output).unwrap_or_else(|| {
+                // Another language's runtime prints its own account before
+                // aborting (a Python traceback, a JavaScript stack): pass it on.
+                let tail = output_tail(&output);
+                let message = if tail.is_empty() {
+                    "the rule aborted (wasm `unreachable`)".to_string()
+                } else {
+                    format!("the rule aborted (wasm `unreachable`); its last output:\n{tail}")
+                };
+                RuleFailure::new(FailureKind::Trap, message)
             })
         }
         other => RuleFailure::new(FailureKind::Trap, format!("the rule trapped: {other}")),
     }
+}
+
+/// The last lines a guest printed (at most 20, and 2,000 bytes), for a failure message.
+fn output_tail(output: &str) -> String {
+    let lines: Vec<&str> = output.trim_end().lines().collect();
+    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+    if tail.len() <= 2000 {
+        return tail;
+    }
+    let mut start = tail.len() - 2000;
+    while !tail.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &tail[start..])
 }
 
 /// The panic a guest printed before aborting, if its output holds one.
@@ -862,16 +976,50 @@ fn panic_from_output(output: &str) -> Option<RuleFailure> {
     ))
 }
 
-fn check_contract(engine: &Engine, component: &Component) -> Result<(), RuleFailure> {
-    let ty = component.component_type();
-    let prefix = format!("{CONTRACT_INTERFACE}@");
-    let mut found = None;
-    for (name, _) in ty.exports(engine) {
-        if let Some(version) = name.strip_prefix(&prefix) {
-            found = Some(version.to_string());
+/// The names a component imports and exports at its top level, read from its
+/// bytes without compiling it.
+fn interface_names(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), RuleFailure> {
+    use wasmparser::{Encoding, Parser, Payload};
+    let invalid = |e: wasmparser::BinaryReaderError| {
+        RuleFailure::new(
+            FailureKind::LoadError,
+            format!("not a valid WebAssembly component: {e}"),
+        )
+    };
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    // Nested modules and components have imports of their own: only the outer
+    // component's are what the host must provide.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(invalid)? {
+            Payload::Version { encoding, .. } if depth == 0 && encoding != Encoding::Component => {
+                return Err(RuleFailure::new(
+                    FailureKind::LoadError,
+                    "not a valid WebAssembly component: this is a core module; build the rule for wasm32-wasip2 (or wrap it with `wasm-tools component new`)",
+                ));
+            }
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    imports.push(import.map_err(invalid)?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    exports.push(export.map_err(invalid)?.name.name.to_string());
+                }
+            }
+            _ => {}
         }
     }
-    let Some(version) = found else {
+    Ok((imports, exports))
+}
+
+/// The rule contract the component exports, and whether this host speaks it.
+fn check_contract(exports: &[String]) -> Result<(), RuleFailure> {
+    let prefix = format!("{CONTRACT_INTERFACE}@");
+    let Some(version) = exports.iter().find_map(|name| name.strip_prefix(&prefix)) else {
         return Err(RuleFailure::new(
             FailureKind::IncompatibleContract,
             format!(
@@ -879,7 +1027,7 @@ fn check_contract(engine: &Engine, component: &Component) -> Result<(), RuleFail
             ),
         ));
     };
-    if compatible(&version, CONTRACT_VERSION) {
+    if compatible(version, CONTRACT_VERSION) {
         Ok(())
     } else {
         Err(RuleFailure::new(
@@ -892,18 +1040,26 @@ fn check_contract(engine: &Engine, component: &Component) -> Result<(), RuleFail
     }
 }
 
-/// Refuse imports outside the allowlist; say which host interfaces the rule uses.
-fn check_imports(engine: &Engine, component: &Component) -> Result<RuleImports, RuleFailure> {
+/// Refuse imports outside the allowlist.
+fn check_imports(imports: &[String]) -> Result<(), RuleFailure> {
+    match imports
+        .iter()
+        .find(|name| !ALLOWED_IMPORT_PREFIXES.iter().any(|p| name.starts_with(p)))
+    {
+        Some(name) => Err(RuleFailure::new(
+            FailureKind::LoadError,
+            format!(
+                "the rule imports `{name}`, which rules are not granted (allowed: the reverie:rules interfaces, and WASI io, cli, clocks, random, filesystem without any directory, sockets and http without any address)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Which host interfaces a compiled rule uses.
+fn rule_imports(engine: &Engine, component: &Component) -> RuleImports {
     let mut imports = RuleImports::default();
     for (name, item) in component.component_type().imports(engine) {
-        if !ALLOWED_IMPORT_PREFIXES.iter().any(|p| name.starts_with(p)) {
-            return Err(RuleFailure::new(
-                FailureKind::LoadError,
-                format!(
-                    "the rule imports `{name}`, which rules are not granted (allowed: the reverie:rules interfaces, and WASI io, cli, clocks, random, filesystem without any directory)"
-                ),
-            ));
-        }
         if name.starts_with(LLM_INTERFACE) {
             imports.llm = true;
         }
@@ -920,7 +1076,7 @@ fn check_imports(engine: &Engine, component: &Component) -> Result<RuleImports, 
             imports.problems = functions.iter().any(|f| f == "problems");
         }
     }
-    Ok(imports)
+    imports
 }
 
 /// The refusal of a rule that calls a model without a grant.
@@ -1025,6 +1181,59 @@ mod tests {
         assert!(compatible("1.4.0", "1.0.0"));
         assert!(!compatible("2.0.0", "1.0.0"));
         assert_eq!(compatible_range("0.1.0"), "0.1.x");
+    }
+
+    /// A rebuilt rule leaves its old artefact behind; the cache keeps the most
+    /// recently used under its cap and never removes the one just written.
+    #[test]
+    fn the_compile_cache_keeps_the_most_recently_used_under_its_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = std::time::SystemTime::now();
+        let artefact = |name: &str, age_s: u64| {
+            let path = dir.path().join(format!("{name}.cwasm"));
+            std::fs::write(&path, vec![0u8; 1000]).expect("write");
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(now - Duration::from_secs(age_s)))
+                .expect("age the file");
+            path
+        };
+        let oldest = artefact("a", 400);
+        let old = artefact("b", 300);
+        let recent = artefact("c", 200);
+        // Written just now, yet given the oldest time: it must stay all the same.
+        let fresh = artefact("d", 500);
+        let other = dir.path().join("notes.txt");
+        std::fs::write(&other, vec![0u8; 5000]).expect("write");
+
+        prune_cache(dir.path(), 4000, &fresh);
+        assert!(
+            oldest.exists() && old.exists(),
+            "under the cap, nothing goes"
+        );
+
+        prune_cache(dir.path(), 2500, &fresh);
+        assert!(
+            !oldest.exists() && !old.exists(),
+            "the least recently used go first"
+        );
+        assert!(recent.exists() && fresh.exists());
+        assert!(other.exists(), "only artefacts are pruned");
+    }
+
+    #[test]
+    fn a_runtime_s_last_words_are_passed_on_when_it_aborts() {
+        let traceback = "Traceback (most recent call last):\n  File \"rule.py\", line 9, in analyse\nZeroDivisionError: division by zero\n";
+        assert_eq!(output_tail(traceback), traceback.trim_end());
+        let long: String = (0..100).map(|n| format!("line {n}\n")).collect();
+        let tail = output_tail(&long);
+        assert!(
+            tail.starts_with("line 80") && tail.ends_with("line 99"),
+            "{tail}"
+        );
+        let wide = "é".repeat(3000);
+        assert!(output_tail(&wide).starts_with('…'));
     }
 
     #[test]

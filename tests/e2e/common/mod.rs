@@ -242,6 +242,8 @@ fn write_lines(path: &Path, lines: &[String]) {
 pub struct Dream {
     work: TempDir,
     command: Command,
+    /// `--cache-dir`: a fresh one per run unless the test names one.
+    cache: PathBuf,
 }
 
 /// What a finished run left.
@@ -264,10 +266,19 @@ impl Dream {
             .arg("--feedback")
             .arg(&data.feedback)
             .args(["--format", "json", "--no-progress"])
-            .arg("--cache-dir")
-            .arg(work.path().join("cache"))
             .stdin(Stdio::null());
-        Self { work, command }
+        let cache = work.path().join("cache");
+        Self {
+            work,
+            command,
+            cache,
+        }
+    }
+
+    /// Compile rules through this cache rather than a fresh one.
+    pub fn cache_dir(mut self, dir: &Path) -> Self {
+        self.cache = dir.to_path_buf();
+        self
     }
 
     /// Write `toml` to a config file and pass it with `--config`.
@@ -295,6 +306,7 @@ impl Dream {
         let stdout_path = self.work.path().join("stdout");
         let stderr_path = self.work.path().join("stderr");
         let started = Instant::now();
+        self.command.arg("--cache-dir").arg(&self.cache);
         let mut child = self
             .command
             .stdout(File::create(&stdout_path).expect("create the stdout file"))
