@@ -7,7 +7,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -57,6 +57,9 @@ pub enum Command {
     /// Try a schedule before saving it (works offline).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Write, build and test rules: `new`, `build`, `test`.
+    #[command(subcommand)]
+    Rule(RuleCommand),
     /// Print the HTTP API's OpenAPI 3.1 document (what a server serves at
     /// `/v1/openapi.json`), to generate a client without running one.
     Openapi,
@@ -68,6 +71,50 @@ pub enum Command {
         interactions: PathBuf,
         #[arg(long)]
         feedback: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RuleCommand {
+    /// Make a new rule that builds at once and passes its own test: the crate,
+    /// a README, and fixtures with the findings they must give.
+    New {
+        /// The rule's name: lowercase letters, digits and dashes (`refund-eligibility`).
+        name: String,
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: crate::authoring::scaffold::Lang,
+        /// Where to make the rule's folder.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// The rule SDK (`plugins/sdk` of a reverie checkout) [default: found from DIR upwards].
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<PathBuf>,
+    },
+    /// Build a rule crate for wasm32-wasip2 and check the component as a dream
+    /// would load it (contract version, imports, `info()`).
+    Build {
+        /// The rule's folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run a rule over fixtures the way a dream does; judge its findings against
+    /// `expected.json` and each call's cost against the limits. Exits 1 on a
+    /// mismatch or a limit passed.
+    Test {
+        /// The rule's component.
+        rule: PathBuf,
+        /// `interactions.jsonl`, optional `feedback.jsonl` and `expected.json`.
+        #[arg(long, value_name = "DIR", default_value = "fixtures")]
+        fixtures: PathBuf,
+        /// Take the limits (`[defaults]`) from this config, as production does.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Also score the findings against this truth file (`reverie.truth/v1`).
+        #[arg(long, value_name = "PATH")]
+        truth: Option<PathBuf>,
+        /// Where compiled rules are cached [default: as for `dream`].
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
 }
 
@@ -488,6 +535,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schedule(command) => schedule(command),
         Command::Backup(args) => backup(args),
         Command::Restore(args) => restore(args),
+        Command::Rule(command) => rule(command),
         Command::Openapi => {
             println!("{}", crate::api::openapi::document());
             Ok(())
@@ -737,6 +785,140 @@ fn keys(command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn rule(command: RuleCommand) -> anyhow::Result<()> {
+    use crate::authoring::{self, check};
+    match command {
+        RuleCommand::New {
+            name,
+            lang,
+            dir,
+            sdk,
+        } => {
+            let sdk = match sdk {
+                Some(sdk) => sdk,
+                None => std::env::current_dir()
+                    .ok()
+                    .and_then(|cwd| authoring::scaffold::find_sdk(&cwd.join(&dir)))
+                    .ok_or(authoring::scaffold::ScaffoldError::NoSdk)?,
+            };
+            let made = authoring::scaffold::new_rule(&name, &dir, &sdk, lang)?;
+            println!(
+                "made {}: build it with `reverie rule build {}`, then test it with \
+                 `reverie rule test {}/target/wasm32-wasip2/release/{}.wasm --fixtures {}/fixtures`",
+                made.display(),
+                made.display(),
+                made.display(),
+                authoring::artefact_name(&name),
+                made.display()
+            );
+            Ok(())
+        }
+        RuleCommand::Build { dir } => {
+            let component = authoring::build(&dir)?;
+            let runtime = Runtime::new(default_cache_dir())?;
+            let started = Instant::now();
+            authoring::check_component(&component, &runtime)?;
+            let size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "built {} ({} KiB); it loads as a dream loads it (contract, imports, compile, info(): {} ms)",
+                component.display(),
+                size.div_ceil(1024),
+                started.elapsed().as_millis()
+            );
+            Ok(())
+        }
+        RuleCommand::Test {
+            rule,
+            fixtures,
+            config,
+            truth,
+            cache_dir,
+        } => {
+            let interactions = fixtures.join("interactions.jsonl");
+            if !interactions.is_file() {
+                bail!(
+                    "{}: no interactions.jsonl here (the fixtures folder holds interactions.jsonl, feedback.jsonl and expected.json); name another with --fixtures",
+                    fixtures.display()
+                );
+            }
+            let expected_path = fixtures.join("expected.json");
+            let expected = if expected_path.is_file() {
+                check::Expected::load(&expected_path).map_err(|e| anyhow::anyhow!(e))?
+            } else {
+                check::Expected::default()
+            };
+            let builtins = builtin::names();
+            let mut config = match &config {
+                Some(path) => Config::load(path, &builtins)?,
+                None => Config::default_with(&builtins),
+            };
+            // The rule alone, with the fixtures' settings and the production limits.
+            config.rules.clear();
+            config.add_rule_file(&rule)?;
+            if let Some(slot) = config.rules.last_mut() {
+                slot.settings = expected
+                    .settings_text()
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", expected_path.display()))?;
+            }
+            let feedback = fixtures.join("feedback.jsonl");
+            let args = DreamArgs {
+                interactions,
+                feedback: feedback.is_file().then_some(feedback),
+                config: None,
+                format: Format::Json,
+                output: None,
+                skip_invalid: false,
+                previous: None,
+                evidence: Evidence::All,
+                since: None,
+                until: None,
+                cache_dir,
+                rules: Vec::new(),
+                no_progress: true,
+            };
+            let report = dream_report(&args, &config)?;
+            let Some(run) = report.rules.first() else {
+                bail!("the dream ran no rule");
+            };
+            let limits = config.rules[0].limits;
+            let verdict = check::judge(&report, run, &expected, &limits);
+            print!("{}", verdict.text);
+            for line in &run.log {
+                println!("  log {:<5} {}", line.level, line.message);
+            }
+            if let Some(output) = &run.output {
+                println!("  output:\n{}", output.trim_end());
+            }
+            if let Some(truth) = truth {
+                let text = std::fs::read_to_string(&truth)
+                    .with_context(|| format!("read {}", truth.display()))?;
+                let truth = score::read_truth(&truth.display().to_string(), &text)?;
+                let json = serde_json::to_string(&report).context("serialise the report")?;
+                let scored = score::score(&score::read_report("the test run", &json)?, &truth);
+                print!("{}", scored.to_text());
+            }
+            for problem in verdict.mismatches.iter().chain(&verdict.over_limits) {
+                println!("  ✗ {problem}");
+            }
+            if verdict.passed() {
+                println!(
+                    "pass: {} expected pattern(s) found, {} absent key(s) absent, every call within its limits",
+                    expected.patterns.len(),
+                    expected.absent.len()
+                );
+                Ok(())
+            } else {
+                bail!(
+                    "{} finding(s) differ from {} and {} limit(s) passed",
+                    verdict.mismatches.len(),
+                    expected_path.display(),
+                    verdict.over_limits.len()
+                )
+            }
+        }
+    }
+}
+
 fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
@@ -766,43 +948,7 @@ fn dream(args: DreamArgs) -> anyhow::Result<()> {
     for path in &args.rules {
         config.add_rule_file(path)?;
     }
-    let since_ms = parse_time("since", &args.since)?;
-    let until_ms = parse_time("until", &args.until)?;
-    let previous = args.previous.as_deref().map(read_previous).transpose()?;
-
-    let feedback = match &args.feedback {
-        Some(path) => FeedbackIndex::load(path, args.skip_invalid)?,
-        None => FeedbackIndex::default(),
-    };
-    let context = live_context(&config, &args.interactions, since_ms, until_ms)?;
-
-    let spinner = progress_bar(args.no_progress, None);
-    spinner.set_message("loading rules");
-    let runtime = Runtime::new(args.cache_dir.clone().or_else(default_cache_dir))?;
-    let rules = RuleSlot::load_all(&runtime, &config);
-    spinner.finish_and_clear();
-
-    let size = std::fs::metadata(&args.interactions).map(|m| m.len()).ok();
-    let bar = progress_bar(args.no_progress, size);
-    bar.set_message("dreaming");
-    let reader = InteractionReader::open(&args.interactions, args.skip_invalid)?;
-    let report = cycle::run(
-        &runtime,
-        rules,
-        reader,
-        CycleInput {
-            context,
-            config: &config,
-            feedback: &feedback,
-            previous: previous.as_ref(),
-            all_evidence: args.evidence == Evidence::All,
-            since_ms,
-            until_ms,
-            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        },
-        &|bytes| bar.set_position(bytes),
-    )?;
-    bar.finish_and_clear();
+    let report = dream_report(&args, &config)?;
 
     let text = match args.format {
         Format::Text => report.to_text(),
@@ -823,6 +969,49 @@ fn dream(args: DreamArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One offline dream over `args`' files with `config`'s rules: what `dream`
+/// reports and what `rule test` judges.
+fn dream_report(args: &DreamArgs, config: &Config) -> anyhow::Result<crate::report::Report> {
+    let since_ms = parse_time("since", &args.since)?;
+    let until_ms = parse_time("until", &args.until)?;
+    let previous = args.previous.as_deref().map(read_previous).transpose()?;
+
+    let feedback = match &args.feedback {
+        Some(path) => FeedbackIndex::load(path, args.skip_invalid)?,
+        None => FeedbackIndex::default(),
+    };
+    let context = live_context(config, &args.interactions, since_ms, until_ms)?;
+
+    let spinner = progress_bar(args.no_progress, None);
+    spinner.set_message("loading rules");
+    let runtime = Runtime::new(args.cache_dir.clone().or_else(default_cache_dir))?;
+    let rules = RuleSlot::load_all(&runtime, config);
+    spinner.finish_and_clear();
+
+    let size = std::fs::metadata(&args.interactions).map(|m| m.len()).ok();
+    let bar = progress_bar(args.no_progress, size);
+    bar.set_message("dreaming");
+    let reader = InteractionReader::open(&args.interactions, args.skip_invalid)?;
+    let report = cycle::run(
+        &runtime,
+        rules,
+        reader,
+        CycleInput {
+            context,
+            config,
+            feedback: &feedback,
+            previous: previous.as_ref(),
+            all_evidence: args.evidence == Evidence::All,
+            since_ms,
+            until_ms,
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        },
+        &|bytes| bar.set_position(bytes),
+    )?;
+    bar.finish_and_clear();
+    Ok(report)
 }
 
 /// The live prompt and version: from the config, else from the most recent

@@ -770,6 +770,7 @@ fn build_report(
             duration_ms: (r.stats.duration.as_secs_f64() * 1e4).round() / 10.0,
             fuel_used: r.stats.fuel_used,
             peak_memory_bytes: r.stats.peak_memory_bytes,
+            calls: r.stats.calls,
             log: r.stats.log,
             log_lines_dropped: r.stats.log_lines_dropped,
             output: Some(r.stats.output).filter(|o| !o.is_empty()),

@@ -8,6 +8,7 @@
 //! domain vocabulary every module shares.
 
 pub mod api;
+pub mod authoring;
 // The domain's ids, clock and rule vocabulary, at the paths the rest of the crate uses.
 pub use domain::{clock, ids, model};
 pub mod cli;

@@ -293,6 +293,9 @@ pub struct RuleRun {
     pub duration_ms: f64,
     pub fuel_used: u64,
     pub peak_memory_bytes: u64,
+    /// How many calls, and the costliest: set against the per-call limits.
+    #[serde(default)]
+    pub calls: crate::domain::findings::CallStats,
     pub log: Vec<LogLine>,
     pub log_lines_dropped: u64,
     /// What the rule printed to stdout/stderr (bounded), if anything.

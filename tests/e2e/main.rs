@@ -3,6 +3,7 @@
 //! One test binary with a module per feature; shared helpers (building the hostile fixtures of
 //! `tests/fixtures`, writing datasets, running `reverie dream`) live in `common`.
 
+mod authoring;
 mod backup;
 mod cache;
 mod clients;

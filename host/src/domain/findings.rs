@@ -68,3 +68,29 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
     format!("{}…", &text[..end])
 }
+
+/// The calls into one rule in one cycle, and the costliest of them: the limits
+/// (fuel, deadline) bound each call, so the worst call is what nears them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CallStats {
+    /// Calls made: `new`, then `detect`/`analyse` per chunk, then `finish`.
+    pub count: u32,
+    /// The most fuel one call burnt.
+    pub max_fuel: u64,
+    /// The longest one call took, in milliseconds.
+    pub max_ms: f64,
+    /// The size of the findings `finish` returned, as the findings cap counts it.
+    pub findings_bytes: u64,
+}
+
+impl CallStats {
+    /// Count one call that burnt `fuel` in `elapsed`.
+    pub fn record(&mut self, fuel: u64, elapsed: std::time::Duration) {
+        self.count += 1;
+        self.max_fuel = self.max_fuel.max(fuel);
+        let ms = (elapsed.as_secs_f64() * 1e4).round() / 10.0;
+        if ms > self.max_ms {
+            self.max_ms = ms;
+        }
+    }
+}

@@ -97,6 +97,8 @@ pub struct RunStats {
     pub duration: Duration,
     pub fuel_used: u64,
     pub peak_memory_bytes: u64,
+    /// The calls into the rule, and the costliest one: what the per-call limits bound.
+    pub calls: crate::domain::findings::CallStats,
     pub log: Vec<LogLine>,
     pub log_lines_dropped: u64,
     /// What the rule wrote to stdout and stderr (bounded).
@@ -507,7 +509,10 @@ impl Runtime {
                 .call_create(&mut store, &ctx)?;
             Ok((world, analyser))
         });
-        fuel_used += limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let create_fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        fuel_used += create_fuel;
+        let mut calls = crate::domain::findings::CallStats::default();
+        calls.record(create_fuel, started.elapsed());
         let mut instance = RuleInstance {
             name: rule.info.name.clone(),
             store,
@@ -516,6 +521,7 @@ impl Runtime {
             limits: *limits,
             fuel_used,
             elapsed: started.elapsed(),
+            calls,
         };
         match result {
             Ok((world, Ok(analyser))) => {
@@ -735,6 +741,7 @@ pub struct RuleInstance {
     limits: Limits,
     fuel_used: u64,
     elapsed: Duration,
+    calls: crate::domain::findings::CallStats,
 }
 
 impl RuleInstance {
@@ -759,11 +766,13 @@ impl RuleInstance {
         let started = Instant::now();
         let result =
             arm(&mut self.store, &self.limits).and_then(|()| f(world, analyser, &mut self.store));
-        self.fuel_used += self
+        let fuel = self
             .limits
             .fuel
             .saturating_sub(self.store.get_fuel().unwrap_or(0));
+        self.fuel_used += fuel;
         self.elapsed += started.elapsed();
+        self.calls.record(fuel, started.elapsed());
         match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(message)) => {
@@ -834,6 +843,7 @@ impl RuleInstance {
         let findings = self.call(|w, a, s| w.reverie_rules_rule().analyser().call_finish(s, a))?;
         let mut findings = Findings::from(findings);
         let size = findings_size(&findings);
+        self.calls.findings_bytes = size;
         if size > self.limits.max_findings_bytes {
             return Err(RuleFailure::new(
                 FailureKind::FindingsTooLarge,
@@ -865,6 +875,7 @@ impl RuleInstance {
         RunStats {
             duration: self.elapsed,
             fuel_used: self.fuel_used,
+            calls: self.calls,
             peak_memory_bytes: data.limiter.peak,
             log: std::mem::take(&mut data.log),
             log_lines_dropped: data.log_lines_dropped,
