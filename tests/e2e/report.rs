@@ -62,6 +62,9 @@ fn without_costs(mut report: Value) -> Value {
         rule["duration_ms"] = Value::from(0);
         rule["fuel_used"] = Value::from(0);
         rule["peak_memory_bytes"] = Value::from(0);
+        // The number of calls and the findings' size are pinned; what a call cost is not.
+        rule["calls"]["max_fuel"] = Value::from(0);
+        rule["calls"]["max_ms"] = Value::from(0);
         rule["digest"] = Value::from("<digest>");
     }
     report
