@@ -220,6 +220,7 @@ pub fn operations() -> utoipa::openapi::OpenApi {
 /// The whole router: `/healthz`, `/readyz`, `/v1/openapi.json` open; `/metrics`
 /// as `[metrics] endpoint` says; the rest behind API keys.
 pub fn app(state: AppState) -> Router {
+    openapi::document();
     let keyed = keyed()
         // Layers run last-added first: the key is checked, then its rate, and
         // only then is the body read.

@@ -74,7 +74,7 @@ impl Modify for Bearer {
     }
 }
 
-/// The document as served: the frame plus every operation of `operations`, as JSON.
+/// The document as served: pretty-printed JSON.
 pub fn render(operations: utoipa::openapi::OpenApi) -> String {
     serde_json::to_string_pretty(&operations).unwrap_or_else(|e| {
         // The document is built from types, not from input: failing to
@@ -83,7 +83,8 @@ pub fn render(operations: utoipa::openapi::OpenApi) -> String {
     })
 }
 
-/// The document, built once per process.
+/// The document, built once per process (by `api::app`, at start, so that a
+/// bug in it shows when the server starts rather than on a request).
 pub fn document() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| render(super::operations()))
