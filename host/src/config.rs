@@ -353,18 +353,8 @@ impl Config {
                     };
                     let mut settings = Vec::with_capacity(rule.settings.len());
                     for (key, value) in rule.settings {
-                        let text = match value {
-                            toml::Value::String(s) => s,
-                            toml::Value::Integer(n) => n.to_string(),
-                            toml::Value::Float(x) => x.to_string(),
-                            toml::Value::Boolean(b) => b.to_string(),
-                            other => {
-                                return Err(invalid(format!(
-                                    "{at}.settings.{key}: expected a string, number or boolean, got {}",
-                                    other.type_str()
-                                )));
-                            }
-                        };
+                        let text = setting_text(&value)
+                            .map_err(|m| invalid(format!("{at}.settings.{key}: {m}")))?;
                         settings.push((key, text));
                     }
                     let grant = rule
@@ -489,6 +479,20 @@ impl Config {
             llm: None,
         });
         Ok(())
+    }
+}
+
+/// A setting's value as a rule receives it: text. Tables and arrays are refused.
+pub fn setting_text(value: &toml::Value) -> Result<String, String> {
+    match value {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(n) => Ok(n.to_string()),
+        toml::Value::Float(x) => Ok(x.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        other => Err(format!(
+            "expected a string, number or boolean, got {}",
+            other.type_str()
+        )),
     }
 }
 

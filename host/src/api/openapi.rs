@@ -163,19 +163,34 @@ problems! {
         "The database does not answer.";
 }
 
+/// `response` with a header it always carries.
+fn with_header(
+    mut response: Response,
+    name: &str,
+    schema: ObjectBuilder,
+    description: &str,
+) -> Response {
+    response.headers.insert(
+        name.into(),
+        HeaderBuilder::new()
+            .schema(Some(schema))
+            .description(Some(description))
+            .build()
+            .into(),
+    );
+    response
+}
+
 /// 401, with the challenge header.
 pub struct Unauthorized;
 
 impl<'s> utoipa::ToResponse<'s> for Unauthorized {
     fn response() -> (&'s str, RefOr<Response>) {
-        let mut response = problem(401, &["unauthorized"], "No valid API key (`unauthorized`).");
-        response.headers.insert(
-            "WWW-Authenticate".into(),
-            HeaderBuilder::new()
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                .description(Some("`Bearer realm=\"reverie\"`"))
-                .build()
-                .into(),
+        let response = with_header(
+            problem(401, &["unauthorized"], "No valid API key (`unauthorized`)."),
+            "WWW-Authenticate",
+            ObjectBuilder::new().schema_type(Type::String),
+            "`Bearer realm=\"reverie\"`",
         );
         ("Unauthorized", RefOr::T(response))
     }
@@ -186,24 +201,17 @@ pub struct RateLimited;
 
 impl<'s> utoipa::ToResponse<'s> for RateLimited {
     fn response() -> (&'s str, RefOr<Response>) {
-        let mut response = problem(
-            429,
-            &["rate-limited"],
-            "This API key sent more than `[rate_limit]` allows (`rate-limited`); wait `Retry-After` seconds.",
-        );
-        response.headers.insert(
-            "Retry-After".into(),
-            HeaderBuilder::new()
-                .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::Integer)
-                        .minimum(Some(1)),
-                ))
-                .description(Some(
-                    "Whole seconds until the key may send again (at least 1).",
-                ))
-                .build()
-                .into(),
+        let response = with_header(
+            problem(
+                429,
+                &["rate-limited"],
+                "This API key sent more than `[rate_limit]` allows (`rate-limited`); wait `Retry-After` seconds.",
+            ),
+            "Retry-After",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1)),
+            "Whole seconds until the key may send again (at least 1).",
         );
         ("RateLimited", RefOr::T(response))
     }

@@ -55,19 +55,9 @@ impl Expected {
         self.settings
             .iter()
             .map(|(key, value)| {
-                let text = match value {
-                    toml::Value::String(s) => s.clone(),
-                    toml::Value::Integer(n) => n.to_string(),
-                    toml::Value::Float(x) => x.to_string(),
-                    toml::Value::Boolean(b) => b.to_string(),
-                    other => {
-                        return Err(format!(
-                            "settings.{key}: expected a string, number or boolean, got {}",
-                            other.type_str()
-                        ));
-                    }
-                };
-                Ok((key.clone(), text))
+                crate::config::setting_text(value)
+                    .map(|text| (key.clone(), text))
+                    .map_err(|m| format!("settings.{key}: {m}"))
             })
             .collect()
     }

@@ -305,8 +305,6 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<StoreData>,
     cache_dir: Option<PathBuf>,
-    /// The compile cache is pruned, least recently used first, to stay under this.
-    cache_cap: u64,
     stop_ticker: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -375,16 +373,9 @@ impl Runtime {
             engine,
             linker,
             cache_dir,
-            cache_cap: DEFAULT_CACHE_CAP,
             stop_ticker,
             ticker: Some(ticker),
         })
-    }
-
-    /// Keep the compile cache under `bytes` (default [`DEFAULT_CACHE_CAP`]).
-    pub fn with_cache_cap(mut self, bytes: u64) -> Runtime {
-        self.cache_cap = bytes;
-        self
     }
 
     /// Read a configured rule's component (built into the binary, or a file)
@@ -641,7 +632,7 @@ impl Runtime {
                 std::fs::rename(&tmp, &path)
             });
             if written.is_ok() {
-                prune_cache(dir, self.cache_cap, &path);
+                prune_cache(dir, DEFAULT_CACHE_CAP, &path);
             }
         }
         Ok(component)
