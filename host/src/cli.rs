@@ -57,7 +57,8 @@ pub enum Command {
     /// Try a schedule before saving it (works offline).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
-    /// Write, build and test rules: `new`, `build`, `test`.
+    /// Write, build and test rules (`new`, `build`, `test`), and install them
+    /// on a server (`install`, `list`, `remove`).
     #[command(subcommand)]
     Rule(RuleCommand),
     /// Print the HTTP API's OpenAPI 3.1 document (what a server serves at
@@ -76,26 +77,32 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum RuleCommand {
-    /// Make a new rule that builds at once and passes its own test: the crate,
-    /// a README, and fixtures with the findings they must give.
+    /// Make a new rule that builds at once and passes its own test: the code
+    /// (a crate, a Python module or a JavaScript module), a README, and fixtures
+    /// with the findings they must give.
     New {
         /// The rule's name: lowercase letters, digits and dashes (`refund-eligibility`).
         name: String,
+        /// The language: `rust` (the SDK, cargo), `python` (componentize-py) or `js` (componentize-js).
         #[arg(long, value_enum, default_value = "rust")]
         lang: crate::authoring::scaffold::Lang,
         /// Where to make the rule's folder.
         #[arg(long, value_name = "DIR", default_value = ".")]
         dir: PathBuf,
-        /// The rule SDK (`plugins/sdk` of a reverie checkout) [default: found from DIR upwards].
+        /// The rule SDK (`plugins/sdk` of a reverie checkout), for Rust [default: found from DIR upwards].
         #[arg(long, value_name = "PATH")]
         sdk: Option<PathBuf>,
     },
-    /// Build a rule crate for wasm32-wasip2 and check the component as a dream
-    /// would load it (contract version, imports, `info()`).
+    /// Build a rule with its language's tool (cargo for wasm32-wasip2,
+    /// componentize-py, componentize-js: told by the folder's files) and check
+    /// the component as a dream would load it (contract version, imports, `info()`).
     Build {
         /// The rule's folder.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Where compiled rules are cached [default: as for `dream`].
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// Run a rule over fixtures the way a dream does; judge its findings against
     /// `expected.json` and each call's cost against the limits. Exits 1 on a
@@ -115,6 +122,27 @@ pub enum RuleCommand {
         /// Where compiled rules are cached [default: as for `dream`].
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
+    },
+    /// Install a rule's component on a server: checked, compiled and described
+    /// there, and kept under its sha256. Prints the rule's id, which an agent's
+    /// rule set names (`PUT /v1/agents/{id}/rules`).
+    Install {
+        /// The rule's component (`.wasm`).
+        rule: PathBuf,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List the rules installed on a server.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Remove an installed rule (refused while an agent's rule set names it).
+    Remove {
+        /// The rule's id (`sha256:…`).
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
     },
 }
 
@@ -794,28 +822,31 @@ fn rule(command: RuleCommand) -> anyhow::Result<()> {
             dir,
             sdk,
         } => {
-            let sdk = match sdk {
-                Some(sdk) => sdk,
-                None => std::env::current_dir()
-                    .ok()
-                    .and_then(|cwd| authoring::scaffold::find_sdk(&cwd.join(&dir)))
-                    .ok_or(authoring::scaffold::ScaffoldError::NoSdk)?,
+            // Only a Rust rule depends on the SDK.
+            let sdk = match (sdk, lang) {
+                (Some(sdk), _) => Some(sdk),
+                (None, authoring::Lang::Rust) => Some(
+                    std::env::current_dir()
+                        .ok()
+                        .and_then(|cwd| authoring::scaffold::find_sdk(&cwd.join(&dir)))
+                        .ok_or(authoring::scaffold::ScaffoldError::NoSdk)?,
+                ),
+                (None, _) => None,
             };
-            let made = authoring::scaffold::new_rule(&name, &dir, &sdk, lang)?;
+            let made = authoring::scaffold::new_rule(&name, &dir, lang, sdk.as_deref())?;
             println!(
                 "made {}: build it with `reverie rule build {}`, then test it with \
-                 `reverie rule test {}/target/wasm32-wasip2/release/{}.wasm --fixtures {}/fixtures`",
+                 `reverie rule test {} --fixtures {}/fixtures`",
                 made.display(),
                 made.display(),
-                made.display(),
-                authoring::artefact_name(&name),
+                authoring::component_path(&made, lang, &name).display(),
                 made.display()
             );
             Ok(())
         }
-        RuleCommand::Build { dir } => {
+        RuleCommand::Build { dir, cache_dir } => {
             let component = authoring::build(&dir)?;
-            let runtime = Runtime::new(default_cache_dir())?;
+            let runtime = Runtime::new(cache_dir.or_else(default_cache_dir))?;
             let started = Instant::now();
             authoring::check_component(&component, &runtime)?;
             let size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
@@ -916,7 +947,77 @@ fn rule(command: RuleCommand) -> anyhow::Result<()> {
                 )
             }
         }
+        RuleCommand::Install { rule, remote } => {
+            let bytes = std::fs::read(&rule).with_context(|| format!("{}", rule.display()))?;
+            let client = remote.client()?;
+            eprintln!(
+                "installing {} ({}); the server compiles it, which takes a while for a large component",
+                rule.display(),
+                crate::units::bytes(bytes.len() as u64)
+            );
+            let installed = client.send_component("/v1/rules", bytes)?;
+            println!("{}", show_rule(&installed));
+            Ok(())
+        }
+        RuleCommand::List { remote } => {
+            let client = remote.client()?;
+            let mut cursor: Option<String> = None;
+            loop {
+                let path = match &cursor {
+                    Some(c) => format!("/v1/rules?limit=100&cursor={c}"),
+                    None => "/v1/rules?limit=100".to_string(),
+                };
+                let page = client.send(reqwest::Method::GET, &path, None, None)?;
+                for rule in page["data"].as_array().into_iter().flatten() {
+                    println!("{}", show_rule(rule));
+                }
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_string()),
+                    None => return Ok(()),
+                }
+            }
+        }
+        RuleCommand::Remove { id, remote } => {
+            remote.client()?.send(
+                reqwest::Method::DELETE,
+                &format!("/v1/rules/{id}"),
+                None,
+                None,
+            )?;
+            println!("removed {id}");
+            Ok(())
+        }
     }
+}
+
+/// One installed rule on one line: id, name and version, contract, settings, capabilities.
+fn show_rule(rule: &serde_json::Value) -> String {
+    let text = |name: &str| rule[name].as_str().unwrap_or("-").to_string();
+    let names = |name: &str, key: Option<&str>| {
+        let list: Vec<String> = rule[name]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| match key {
+                Some(k) => v[k].as_str().map(str::to_string),
+                None => v.as_str().map(str::to_string),
+            })
+            .collect();
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    format!(
+        "{}  {} {}  contract {}  settings: {}  capabilities: {}",
+        text("id"),
+        text("name"),
+        text("version"),
+        text("contract"),
+        names("settings", Some("name")),
+        names("capabilities", None),
+    )
 }
 
 fn default_cache_dir() -> Option<PathBuf> {

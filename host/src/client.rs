@@ -1,5 +1,5 @@
 //! A small blocking client for reverie's own API, for the CLI commands that talk
-//! to a running server (`import`, `keys`).
+//! to a running server (`import`, `keys`, `rule install|list|remove`).
 //!
 //! Errors are for people: a problem+json response is shown as its `detail` and
 //! field errors, not as a status code.
@@ -78,6 +78,27 @@ impl Client {
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
         }
+        Self::answer(request, url)
+    }
+
+    /// POST a WebAssembly component (`application/wasm`).
+    pub fn send_component(&self, path: &str, component: Vec<u8>) -> Result<Value, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let request = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.key)
+            .header("content-type", "application/wasm")
+            .body(component);
+        Self::answer(request, url)
+    }
+
+    /// Send `request` and read its answer: the JSON of a success (`null` for
+    /// an empty one, as a 204 is), or the problem.
+    fn answer(
+        request: reqwest::blocking::RequestBuilder,
+        url: String,
+    ) -> Result<Value, ClientError> {
         let response = request.send().map_err(|e| ClientError::Unreachable {
             url: url.clone(),
             message: e.to_string(),
@@ -87,6 +108,9 @@ impl Client {
             url: url.clone(),
             message: e.to_string(),
         })?;
+        if (200..300).contains(&status) && text.is_empty() {
+            return Ok(Value::Null);
+        }
         let value: Value = serde_json::from_str(&text).map_err(|_| {
             ClientError::Garbled(format!(
                 "{status} {}",

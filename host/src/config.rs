@@ -99,15 +99,9 @@ struct CycleFile {
     chunk_size: Option<usize>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LimitsFile {
-    fuel: Option<u64>,
-    timeout_ms: Option<u64>,
-    memory_mib: Option<u64>,
-    max_findings_kib: Option<u64>,
-    max_log_lines: Option<usize>,
-}
+/// `[defaults]` and a rule's own limit keys: the same record an agent's rule
+/// set carries over the API, so both are written the same way.
+type LimitsFile = crate::domain::rules::LimitOverrides;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +170,8 @@ const MAX_CHUNK_SIZE: usize = 100_000;
 pub enum RuleSource {
     Builtin(String),
     Path(PathBuf),
+    /// Installed on the server (`sha256:…`): its bytes are in the store.
+    Installed(String),
 }
 
 impl RuleSource {
@@ -187,6 +183,17 @@ impl RuleSource {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.display().to_string()),
+            // `sha256:` and the first 12 hex digits, as a person can tell them apart.
+            RuleSource::Installed(id) => id.chars().take(19).collect(),
+        }
+    }
+
+    /// Where the rule came from, as a report shows it.
+    pub fn describe(&self) -> String {
+        match self {
+            RuleSource::Builtin(name) => format!("builtin:{name}"),
+            RuleSource::Path(p) => p.display().to_string(),
+            RuleSource::Installed(id) => id.clone(),
         }
     }
 }
@@ -516,7 +523,8 @@ fn resolve_listener(file: &ServerFile, out: &mut ServerConfig) -> Result<(), Str
     Ok(())
 }
 
-fn apply_limits(base: Limits, file: &LimitsFile) -> Result<Limits, String> {
+/// `base` with the limits `file` sets, each checked (the error names the key).
+pub fn apply_limits(base: Limits, file: &LimitsFile) -> Result<Limits, String> {
     let mut limits = base;
     if let Some(fuel) = file.fuel {
         if fuel == 0 {

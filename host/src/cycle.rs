@@ -553,10 +553,7 @@ fn start(
     context: &CycleContext,
     session: Option<&Result<llm::Session, String>>,
 ) -> Running {
-    let source = match &slot.source {
-        RuleSource::Builtin(name) => format!("builtin:{name}"),
-        RuleSource::Path(p) => p.display().to_string(),
-    };
+    let source = slot.source.describe();
     let rule = match slot.loaded {
         Ok(rule) => rule,
         Err(failure) => {

@@ -22,24 +22,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::catalog::Catalog;
 use crate::clock::Clock;
-use crate::config::Config;
-use crate::cycle::{self, CycleError, CycleInput, InteractionSource, RuleSlot};
+use crate::cycle::{self, CycleError, CycleInput, InteractionSource};
 use crate::input::FeedbackIndex;
 use crate::model::{CycleContext, Interaction};
-use crate::plugins::{LoadedRule, RuleFailure, Runtime};
 use crate::report::{MAX_UNREADABLE_LISTED, PreviousReport, UnreadableInteraction};
 use crate::store::{
     Dream, DreamOutcome, DreamSummary, OutboxEvent, Store, StoreError, Window, WindowCursor,
 };
 use crate::telemetry::metrics::{self, DreamEnd};
-
-/// The rules every server dream runs, loaded once at start.
-pub struct Rules {
-    pub runtime: Runtime,
-    pub config: Config,
-    pub loaded: Vec<Result<LoadedRule, RuleFailure>>,
-}
 
 /// How a worker holds the dreams it runs.
 #[derive(Debug, Clone)]
@@ -56,7 +48,8 @@ pub struct Leases {
 /// Claims dreams and runs them.
 pub struct Dreamer {
     store: Arc<dyn Store>,
-    rules: Rules,
+    /// The config's rules, and those agents' own sets name.
+    rules: Arc<Catalog>,
     /// Fewer new interactions than this (unless the agent says otherwise): `skipped`.
     min_interactions: u64,
     clock: Arc<dyn Clock>,
@@ -96,7 +89,7 @@ impl Wakeup {
 impl Dreamer {
     pub fn new(
         store: Arc<dyn Store>,
-        rules: Rules,
+        rules: Arc<Catalog>,
         min_interactions: u64,
         clock: Arc<dyn Clock>,
         leases: Leases,
@@ -271,23 +264,16 @@ impl Dreamer {
         }
         feedback.sort();
 
-        let mut config = self.rules.config.clone();
+        let mut config = self.rules.config().clone();
         config.agent.id = agent.id.clone();
         config.agent.name = agent.name.clone();
         config.agent.system_prompt = Some(agent.system_prompt.clone());
         config.agent.config_version = Some(format!("v{}", agent.live_version));
-        let slots: Vec<RuleSlot> = config
+        // The agent's own rule set, or the config's.
+        let slots = self
             .rules
-            .iter()
-            .zip(&self.rules.loaded)
-            .map(|(rule, loaded)| RuleSlot {
-                source: rule.source.clone(),
-                limits: rule.limits,
-                settings: rule.settings.clone(),
-                llm: rule.llm.clone(),
-                loaded: loaded.clone(),
-            })
-            .collect();
+            .slots(&*self.store, &agent.id)
+            .map_err(store_error)?;
         let source = StoreSource {
             store: self.store.clone(),
             agent_id: agent.id.clone(),
@@ -302,7 +288,7 @@ impl Dreamer {
             unreadable_listed: Vec::new(),
         };
         let report = cycle::run(
-            &self.rules.runtime,
+            self.rules.runtime(),
             slots,
             source,
             CycleInput {

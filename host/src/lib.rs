@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod authoring;
+pub mod catalog;
 // The domain's ids, clock and rule vocabulary, at the paths the rest of the crate uses.
 pub use domain::{clock, ids, model};
 pub mod cli;

@@ -15,9 +15,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::api::{self, AppState};
+use crate::catalog::Catalog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SchedulerConfig};
-use crate::dreams::{Dreamer, Leases, Rules, Wakeup, Workers};
+use crate::dreams::{Dreamer, Leases, Wakeup, Workers};
 use crate::plugins::Runtime;
 use crate::schedule::{Policy, Scheduler};
 use crate::store::sqlite::SqliteStore;
@@ -75,40 +76,6 @@ pub fn bootstrap_admin_key(store: &dyn Store, out: &mut dyn Write) -> Result<(),
     Ok(())
 }
 
-/// Load every configured rule once; each dream starts fresh instances from these.
-fn load_rules(config: &Config, cache_dir: PathBuf) -> Result<Rules, ServeError> {
-    let runtime = Runtime::new(Some(cache_dir))?;
-    let loaded = config
-        .rules
-        .iter()
-        .map(|rule| {
-            let loaded = runtime.load_source(&rule.source, rule.llm.is_some());
-            if let Ok(l) = &loaded
-                && l.imports.llm
-                && rule.llm.is_none()
-            {
-                tracing::error!(
-                    rule = %l.info.name,
-                    "the rule calls a language model but has no [rules.llm] grant: it will be reported as failed in every dream"
-                );
-            }
-            if let Err(failure) = &loaded {
-                tracing::error!(
-                    rule = %rule.source.fallback_name(),
-                    error = %failure.message,
-                    "the rule cannot be loaded: it will be reported as failed in every dream"
-                );
-            }
-            loaded
-        })
-        .collect();
-    Ok(Rules {
-        runtime,
-        config: config.clone(),
-        loaded,
-    })
-}
-
 /// Run the server until a shutdown signal. `announce` receives the startup
 /// lines (the first key, the address) and is flushed after each.
 pub fn serve(
@@ -157,13 +124,17 @@ pub fn serve(
     };
     bootstrap_admin_key(&*store, announce)?;
 
-    let rules = load_rules(&config, data_dir.join("cache"))?;
+    // The config's rules load now; installed ones when an agent's set first names them.
+    let rules = Arc::new(Catalog::new(
+        Runtime::new(Some(data_dir.join("cache")))?,
+        config.clone(),
+    ));
     let store_dyn: Arc<dyn Store> = store.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sched = config.scheduler;
     let dreamer = Dreamer::new(
         store_dyn.clone(),
-        rules,
+        rules.clone(),
         config.server.min_interactions,
         clock.clone(),
         Leases {
@@ -271,7 +242,8 @@ pub fn serve(
     .with_body_timeout(config.server.body_timeout)
     .with_webhook_guard(Guard::new(hooks.allow_networks.clone()))
     .with_metrics_endpoint(config.metrics)
-    .with_rate_limit(config.rate_limit);
+    .with_rate_limit(config.rate_limit)
+    .with_catalog(rules);
     // At the signal: stop scheduling and claiming at once, while HTTP drains.
     let stop_claiming = workers.stopper();
     let stop_scheduler = scheduler.as_ref().map(|(stop, _)| stop.clone());

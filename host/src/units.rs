@@ -1,4 +1,4 @@
-//! Durations and bounded numbers as the config spells them (`"30s"`, `"6h"`,
+//! Durations, sizes and bounded numbers as the config spells them (`"30s"`, `"6h"`,
 //! `"1..64"`), with errors that name the key.
 //!
 //! A leaf module: the config and every module that resolves its own section
@@ -81,5 +81,14 @@ pub fn humantime(d: Duration) -> String {
         ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
         ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
         ms => format!("{ms}ms"),
+    }
+}
+
+/// A size for a person: `89.2 KiB`, `18.0 MiB`.
+pub fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
     }
 }

@@ -1,7 +1,8 @@
 //! A rule author's path, with the real binary and a real Rust toolchain: `reverie rule new`
 //! makes a rule, `rule build` builds and checks it, `rule test` runs it over its fixtures the way
 //! a dream does and judges its findings and costs, and `dream --rule` runs it beside the built-in
-//! rules. The build compiles the SDK for wasm32-wasip2 once (its own target folder).
+//! rules; a server runs it for the one agent it is given to. The build compiles the SDK for
+//! wasm32-wasip2 once (its own target folder).
 
 use std::path::Path;
 use std::process::Command;
@@ -158,4 +159,12 @@ fn a_new_rule_builds_passes_its_test_and_runs_in_a_dream() {
         .filter_map(|f| f["key"].as_str())
         .collect();
     assert_eq!(facets, ["refund-check/lookup_order"], "{report:#}");
+
+    // On a server: installed, given to one agent, run by that agent's dreams alone.
+    crate::installed::an_agent_dreams_with_the_installed_rule(
+        &component,
+        "refund-check",
+        "refund-check/lookup_order",
+        &fixtures,
+    );
 }

@@ -10,6 +10,8 @@ mod clients;
 mod common;
 mod config;
 mod input;
+mod installed;
+mod languages;
 mod llm;
 mod operate;
 mod replicas;

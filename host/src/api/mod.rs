@@ -4,9 +4,10 @@
 //! (`tower::ServiceExt::oneshot`) and the binary only binds it to a port. This
 //! module owns the HTTP shapes: it turns requests into store calls and store
 //! records into JSON, and every failure into `application/problem+json`
-//! ([`ApiError`]). It does not touch SQL or rules: the store and the dream queue
-//! do that. The OpenAPI document served at `/v1/openapi.json` is generated
-//! from these routes' handlers as they are registered ([`openapi`]).
+//! ([`ApiError`]). It does not touch SQL or the sandbox: the store, the rule
+//! catalog and the dream queue do that. The OpenAPI document served at
+//! `/v1/openapi.json` is generated from these routes' handlers as they are
+//! registered ([`openapi`]).
 
 mod agents;
 pub mod auth;
@@ -22,6 +23,7 @@ pub(crate) mod openapi_check;
 #[cfg(test)]
 mod ops_tests;
 pub mod ratelimit;
+mod rules;
 mod schedule;
 mod support;
 #[cfg(test)]
@@ -47,6 +49,7 @@ pub use error::{ApiError, FieldError};
 
 use self::metrics_endpoint::MetricsEndpoint;
 use self::ratelimit::RateLimitConfig;
+use crate::catalog::Catalog;
 use crate::dreams::Wakeup;
 use crate::schedule::Policy;
 use crate::store::Store;
@@ -82,6 +85,9 @@ struct Inner {
     metrics: MetricsEndpoint,
     /// `None`: no rate limit.
     rate_limiter: Option<ratelimit::RateLimiter>,
+    /// The rules this server runs, for installing rules and checking agents'
+    /// sets; `None`: a process that runs no rules (API-only tests).
+    catalog: Option<Arc<Catalog>>,
 }
 
 impl AppState {
@@ -104,6 +110,7 @@ impl AppState {
                 body_timeout: DEFAULT_BODY_TIMEOUT,
                 metrics: MetricsEndpoint::default(),
                 rate_limiter: None,
+                catalog: None,
             }),
         }
     }
@@ -123,6 +130,18 @@ impl AppState {
                 limit.map(|l| ratelimit::RateLimiter::new(l, std::time::Instant::now()));
         }
         self
+    }
+
+    /// Install and check rules with this catalog (the dream workers' own).
+    pub fn with_catalog(mut self, catalog: Arc<Catalog>) -> AppState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.catalog = Some(catalog);
+        }
+        self
+    }
+
+    pub fn catalog(&self) -> Option<&Arc<Catalog>> {
+        self.inner.catalog.as_ref()
     }
 
     pub fn rate_limiter(&self) -> Option<&ratelimit::RateLimiter> {
@@ -198,6 +217,9 @@ fn keyed() -> OpenApiRouter<AppState> {
         .routes(routes!(dreams::get))
         .routes(routes!(keys::create, keys::list))
         .routes(routes!(keys::revoke))
+        .routes(routes!(rules::install, rules::list))
+        .routes(routes!(rules::get, rules::delete))
+        .routes(routes!(rules::get_set, rules::put_set, rules::delete_set))
 }
 
 /// The whole API: `keyed` (with its layers, when serving) beside the open
@@ -241,7 +263,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(problems_only))
-        .layer(DefaultBodyLimit::max(state.inner.body_limit))
+        // `read_body` holds each keyed route to its own cap (a rule's component
+        // may be far larger than any JSON body); this one only bounds what an
+        // extractor would read beyond it.
+        .layer(DefaultBodyLimit::max(
+            state.inner.body_limit.max(rules::MAX_RULE_BYTES),
+        ))
         // Outermost: it logs and counts the status the client finally gets.
         .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
@@ -257,7 +284,17 @@ async fn read_body(
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let limit = state.inner.body_limit;
+    // A rule's component is far larger than any JSON body. (Under `/v1`'s
+    // nest the URI has lost its prefix; the original has it.)
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(parts.uri.path(), |original| original.0.path());
+    let limit = if parts.method == axum::http::Method::POST && path == "/v1/rules" {
+        rules::MAX_RULE_BYTES
+    } else {
+        state.inner.body_limit
+    };
     let timeout = state.inner.body_timeout;
     match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => {

@@ -46,6 +46,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "dreams", description = "Dreams: rules run over a window of interactions, and their reports."),
         (name = "schedule", description = "When agents dream by themselves: presets and cron expressions in IANA time zones, jitter, catch-up, pause, resume and run-now."),
         (name = "webhooks", description = "Report delivery: endpoints with their `whsec_` secrets, signed per Standard Webhooks v1, retried on a published schedule, with a dead letter and redelivery."),
+        (name = "rules", description = "Rules installed on the server (WebAssembly components, by their sha256), and the rule set each agent's dreams run."),
         (name = "api-keys", description = "API keys (admin keys only)."),
         (name = "meta", description = "Health, readiness and this document; no key needed."),
     ),

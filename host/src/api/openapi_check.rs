@@ -248,15 +248,32 @@ impl Server {
     }
 
     fn with_body_limit(limit: usize) -> Server {
+        Server::made(limit, None)
+    }
+
+    /// A server that runs rules: `config`'s are the default set.
+    fn with_rules(config: crate::config::Config) -> Server {
+        let runtime = crate::plugins::Runtime::new(None).expect("a runtime");
+        Server::made(
+            DEFAULT_BODY_LIMIT,
+            Some(Arc::new(crate::catalog::Catalog::new(runtime, config))),
+        )
+    }
+
+    fn made(limit: usize, catalog: Option<Arc<crate::catalog::Catalog>>) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(dir.path()).expect("a store in a fresh directory"));
-        let router = app(AppState::new(
+        let mut state = AppState::new(
             store.clone(),
             None,
             limit,
             crate::server::policy_of(&crate::config::SchedulerConfig::default()),
-        ));
+        );
+        if let Some(catalog) = catalog {
+            state = state.with_catalog(catalog);
+        }
+        let router = app(state);
         Server {
             _dir: dir,
             store,
@@ -316,6 +333,25 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Reply {
+        self.call_bytes(
+            method,
+            uri,
+            token,
+            headers,
+            body.map(|b| b.as_bytes().to_vec()),
+        )
+        .await
+    }
+
+    /// [`Server::call`] with a body of any bytes (a rule's component).
+    async fn call_bytes(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
         let mut request = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).expect("a method"))
             .uri(uri);
@@ -331,7 +367,7 @@ impl Server {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        let body = body.map_or_else(Body::empty, Body::from);
         let reply = self
             .send(request.body(body).expect("a well-formed request"))
             .await;
@@ -1433,4 +1469,213 @@ async fn every_operation_answers_as_the_document_says() {
     let big = json!({"name": "x".repeat(4096), "model": "m"});
     let reply = small.json("POST", "/v1/agents", &token, &big).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installing_rules_and_agents_rule_sets_answer_as_the_document_says() {
+    let s = &Server::with_rules(crate::config::Config::default_with(&["tool-failures"]));
+    let admin = s.key(None);
+    let wasm = [("content-type", "application/wasm")];
+    let component = crate::builtin::bytes("retry-loops", false)
+        .expect("a built-in component")
+        .to_vec();
+
+    let reply = s
+        .call_bytes(
+            "POST",
+            "/v1/rules",
+            Some(&admin),
+            &wasm,
+            Some(component.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let id = reply.str("/id");
+    assert_eq!(reply.json["name"], "retry-loops");
+    assert_eq!(reply.json["contract"], crate::plugins::CONTRACT_VERSION);
+    let reply = s
+        .call_bytes(
+            "POST",
+            "/v1/rules",
+            Some(&admin),
+            &wasm,
+            Some(component.clone()),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "the same bytes are the same rule"
+    );
+    assert_eq!(reply.str("/id"), id);
+    let reply = s
+        .call_bytes(
+            "POST",
+            "/v1/rules",
+            Some(&admin),
+            &wasm,
+            Some(b"\0asm junk".to_vec()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.json["errors"][0]["field"], "body");
+    // A component may be far larger than a JSON body: the rule's own cap applies.
+    let large = vec![0u8; DEFAULT_BODY_LIMIT + 1];
+    let reply = s
+        .call_bytes("POST", "/v1/rules", Some(&admin), &wasm, Some(large))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "read whole, then refused"
+    );
+    let huge = vec![0u8; super::rules::MAX_RULE_BYTES + 1];
+    let reply = s
+        .call_bytes("POST", "/v1/rules", Some(&admin), &wasm, Some(huge))
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let reply = s
+        .call_bytes(
+            "POST",
+            "/v1/rules",
+            Some(&admin),
+            &[("content-type", "text/plain")],
+            Some(component.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let reply = s.get("/v1/rules", &admin).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json["data"].as_array().map(Vec::len), Some(1));
+    let reply = s.get("/v1/rules?cursor=nonsense", &admin).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        s.get(&format!("/v1/rules/{id}"), &admin).await.status,
+        StatusCode::OK
+    );
+    let missing = format!("sha256:{}", "0".repeat(64));
+    for uri in [
+        format!("/v1/rules/{missing}"),
+        "/v1/rules/rule-1".to_string(),
+    ] {
+        assert_eq!(s.get(&uri, &admin).await.status, StatusCode::NOT_FOUND);
+    }
+
+    let agent = s
+        .json(
+            "POST",
+            "/v1/agents",
+            &admin,
+            &json!({"name": "a", "model": "m"}),
+        )
+        .await
+        .str("/id");
+    let scoped = s.key(Some(&agent));
+    let rules = format!("/v1/agents/{agent}/rules");
+    let reply = s.get(&rules, &scoped).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json["default"], true);
+    assert_eq!(reply.json["rules"][0]["rule"], "builtin:tool-failures");
+    assert_eq!(reply.json["rules"][0]["limits"]["memory_mib"], 128);
+
+    let set = json!({"rules": [
+        {"rule": id, "settings": {"min_occurrences": 2}, "limits": {"timeout_ms": 500}},
+        {"rule": "builtin:tool-failures"}
+    ]});
+    let reply = s.json("PUT", &rules, &scoped, &set).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = s.json("PUT", &rules, &admin, &set).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.json);
+    assert_eq!(reply.json["default"], false);
+    assert_eq!(reply.json["rules"][0]["name"], "retry-loops");
+    assert_eq!(reply.json["rules"][0]["limits"]["timeout_ms"], 500);
+    let reply = s
+        .json(
+            "PUT",
+            &rules,
+            &admin,
+            &json!({"rules": [{"rule": id, "settings": {"colour": "red"}}], "x": 1}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = s
+        .json(
+            "PUT",
+            &rules,
+            &admin,
+            &json!({"rules": [{"rule": id, "settings": {"colour": ["red"]}}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = reply.json["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["rules[0].settings.colour"]);
+    let reply = s
+        .json(
+            "PUT",
+            "/v1/agents/agt_01jdq3v6k8m2n4p6r8s0t2v4w6/rules",
+            &admin,
+            &set,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+    let reply = s
+        .call(
+            "DELETE",
+            &format!("/v1/rules/{id}"),
+            Some(&admin),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert!(
+        reply.json["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&agent))
+    );
+    let reply = s.call("DELETE", &rules, Some(&admin), &[], None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json["default"], true);
+    let reply = s
+        .call(
+            "DELETE",
+            &format!("/v1/rules/{id}"),
+            Some(&scoped),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = s
+        .call(
+            "DELETE",
+            &format!("/v1/rules/{id}"),
+            Some(&admin),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+
+    // A process that runs no rules says so rather than guessing.
+    let bare = Server::new();
+    let token = bare.key(None);
+    let agent = bare
+        .json(
+            "POST",
+            "/v1/agents",
+            &token,
+            &json!({"name": "a", "model": "m"}),
+        )
+        .await
+        .str("/id");
+    let reply = bare.get(&format!("/v1/agents/{agent}/rules"), &token).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
 }

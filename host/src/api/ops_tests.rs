@@ -244,11 +244,10 @@ async fn metrics_count_requests_and_dreams_and_read_the_queues() {
 
     let dreamer = crate::dreams::Dreamer::new(
         ops.state.store().clone(),
-        crate::dreams::Rules {
-            runtime: crate::plugins::Runtime::new(None).expect("runtime"),
-            config: crate::config::Config::default_with(&[]),
-            loaded: Vec::new(),
-        },
+        Arc::new(crate::catalog::Catalog::new(
+            crate::plugins::Runtime::new(None).expect("runtime"),
+            crate::config::Config::default_with(&[]),
+        )),
         10,
         Arc::new(crate::clock::SystemClock),
         crate::dreams::Leases {

@@ -799,18 +799,9 @@ fn dreamer(api: &Api, min_interactions: u64) -> crate::dreams::Dreamer {
     let builtins = crate::builtin::names();
     let config = crate::config::Config::default_with(&builtins);
     let runtime = crate::plugins::Runtime::new(None).expect("runtime");
-    let loaded = config
-        .rules
-        .iter()
-        .map(|rule| runtime.load_source(&rule.source, rule.llm.is_some()))
-        .collect();
     crate::dreams::Dreamer::new(
         api.state.store().clone(),
-        crate::dreams::Rules {
-            runtime,
-            config,
-            loaded,
-        },
+        std::sync::Arc::new(crate::catalog::Catalog::new(runtime, config)),
         min_interactions,
         std::sync::Arc::new(crate::clock::SystemClock),
         crate::dreams::Leases {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::config::Limits;
 use crate::report::{Report, RuleRun};
+use crate::units::bytes;
 
 /// `fixtures/expected.json`: what the rule must find, and must not.
 #[derive(Debug, Default, Deserialize)]
@@ -213,13 +214,5 @@ fn count(n: u64) -> String {
         n if n >= 1_000_000 => format!("{:.1} M", n as f64 / 1e6),
         n if n >= 1_000 => format!("{:.1} k", n as f64 / 1e3),
         n => n.to_string(),
-    }
-}
-
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
     }
 }

@@ -1,7 +1,9 @@
-//! Rules as a product for their authors: `reverie rule new`, `build` and `test`.
+//! Rules as a product for their authors: `reverie rule new`, `build` and `test`,
+//! in Rust, Python and JavaScript.
 //!
-//! It owns the scaffold of a new rule ([`scaffold`]), building a rule crate
-//! into a component and checking that component against what this host
+//! It owns the scaffold of a new rule ([`scaffold`]), building a rule into a
+//! component with its language's tool ([`toolchain`]: cargo, componentize-py,
+//! componentize-js) and checking that component against what this host
 //! accepts ([`build`]), and judging a test run ([`check`]): the findings
 //! against the fixtures' expectations, and each call's cost against the
 //! production limits. Running the rule is the dream's own pipeline (the CLI
@@ -11,9 +13,11 @@
 
 pub mod check;
 pub mod scaffold;
+pub mod toolchain;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+pub use scaffold::Lang;
 
 use crate::plugins::{RuleFailure, Runtime};
 
@@ -21,7 +25,7 @@ use crate::plugins::{RuleFailure, Runtime};
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(
-        "{}: no Cargo.toml here: run `reverie rule build` in a rule's folder (or name it)",
+        "{}: no rule here (a Rust rule has Cargo.toml, a Python rule rule.py, a JavaScript rule package.json or rule.js): run `reverie rule build` in a rule's folder (or name it)",
         .0.display()
     )]
     NotARule(PathBuf),
@@ -31,8 +35,23 @@ pub enum BuildError {
         "cargo could not build the rule (see its output above); if it says the target is missing, run `rustup target add wasm32-wasip2`"
     )]
     Cargo,
-    #[error("cargo built nothing at {}: is the crate's `[lib] crate-type` `cdylib`?", .0.display())]
+    #[error(
+        "the build made nothing at {} (for Rust: is the crate's `[lib] crate-type` `cdylib`?)",
+        .0.display()
+    )]
     NoComponent(PathBuf),
+    #[error("{tool} is needed to build this rule and was not found: {install}")]
+    MissingTool { tool: &'static str, install: String },
+    #[error("cannot run {tool} at {}: {error}", .path.display())]
+    ToolNotRunnable {
+        tool: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{tool} ({}) could not build the rule: see its output above", .path.display())]
+    ToolFailed { tool: &'static str, path: PathBuf },
+    #[error("{path}: {1}", path = .0.display())]
+    Io(PathBuf, std::io::Error),
     #[error("{path}: {1}", path = .0.display())]
     Refused(PathBuf, RuleFailure),
 }
@@ -42,37 +61,27 @@ pub fn artefact_name(crate_name: &str) -> String {
     crate_name.replace('-', "_")
 }
 
-/// Build the rule crate in `dir` for wasm32-wasip2 (release) with cargo, and
-/// return the component's path. [`check_component`] then checks it.
+/// Build the rule in `dir` with its language's tool (told by its files, see
+/// [`Lang::of_folder`]) and return the component's path. [`check_component`]
+/// then checks it.
 pub fn build(dir: &Path) -> Result<PathBuf, BuildError> {
-    let manifest = dir.join("Cargo.toml");
-    let text =
-        std::fs::read_to_string(&manifest).map_err(|_| BuildError::NotARule(dir.to_path_buf()))?;
-    let name = package_name(&text).ok_or_else(|| BuildError::NotARule(dir.to_path_buf()))?;
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .status()
-        .map_err(BuildError::NoCargo)?;
-    if !status.success() {
-        return Err(BuildError::Cargo);
+    match Lang::of_folder(dir) {
+        Some(Lang::Rust) => toolchain::build_rust(dir),
+        Some(Lang::Python) => toolchain::build_python(dir),
+        Some(Lang::Js) => toolchain::build_js(dir),
+        None => Err(BuildError::NotARule(dir.to_path_buf())),
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.join("target"));
-    let component = target
-        .join("wasm32-wasip2/release")
-        .join(format!("{}.wasm", artefact_name(&name)));
-    if !component.is_file() {
-        return Err(BuildError::NoComponent(component));
+}
+
+/// Where `reverie rule build` puts the component of rule `name` made in `dir`
+/// (for Rust, unless `CARGO_TARGET_DIR` says otherwise).
+pub fn component_path(dir: &Path, lang: Lang, name: &str) -> PathBuf {
+    match lang {
+        Lang::Rust => dir
+            .join("target/wasm32-wasip2/release")
+            .join(format!("{}.wasm", artefact_name(name))),
+        Lang::Python | Lang::Js => dir.join("dist").join(format!("{name}.wasm")),
     }
-    Ok(component)
 }
 
 /// Load `component` as a dream would (imports, contract, compile, `info()`).
@@ -82,14 +91,4 @@ pub fn check_component(component: &Path, runtime: &Runtime) -> Result<(), BuildE
         .load_source(&source, false)
         .map(|_| ())
         .map_err(|e| BuildError::Refused(component.to_path_buf(), e))
-}
-
-/// `name = "…"` of the `[package]` table.
-fn package_name(manifest: &str) -> Option<String> {
-    let value: toml::Value = toml::from_str(manifest).ok()?;
-    value
-        .get("package")?
-        .get("name")?
-        .as_str()
-        .map(str::to_string)
 }

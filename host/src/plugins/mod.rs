@@ -316,6 +316,8 @@ pub struct LoadedRule {
     pub source: RuleSource,
     /// sha256 of the component bytes.
     pub digest: String,
+    /// The contract version it was built against (`0.1.1`).
+    pub contract: String,
     /// Which host interfaces it imports beyond logging.
     pub imports: RuleImports,
     pre: RuleWorldPre<StoreData>,
@@ -330,6 +332,21 @@ pub struct RuleImports {
     pub explicit_rating: bool,
     /// `window.problems`: it is finished after the other rules.
     pub problems: bool,
+}
+
+impl RuleImports {
+    /// What the rule asks of the host beyond logging, as the API lists it.
+    pub fn capabilities(&self) -> Vec<String> {
+        [
+            (self.llm, "llm"),
+            (self.explicit_rating, "window.explicit-rating"),
+            (self.problems, "window.problems"),
+        ]
+        .iter()
+        .filter(|(has, _)| *has)
+        .map(|(_, name)| name.to_string())
+        .collect()
+    }
 }
 
 impl Runtime {
@@ -397,6 +414,12 @@ impl Runtime {
                 kind: FailureKind::LoadError,
                 message: format!("cannot read {}: {e}", path.display()),
             })?,
+            RuleSource::Installed(id) => {
+                return Err(RuleFailure::new(
+                    FailureKind::LoadError,
+                    format!("{id} is an installed rule: its component is in the server's store"),
+                ));
+            }
         };
         self.load(source, &bytes)
     }
@@ -407,7 +430,7 @@ impl Runtime {
         // Before compiling: an 18 MB Python component takes tens of seconds of
         // CPU to compile, and a rule that would be refused should cost nothing.
         let (import_names, export_names) = interface_names(bytes)?;
-        check_contract(&export_names)?;
+        let contract = check_contract(&export_names)?;
         check_imports(&import_names)?;
         let component = self.compile(bytes, &digest)?;
         let imports = rule_imports(&self.engine, &component);
@@ -442,6 +465,7 @@ impl Runtime {
             },
             source: source.clone(),
             digest,
+            contract,
             imports,
             pre,
         };
@@ -930,17 +954,31 @@ fn classify(store: &Store<StoreData>, err: wasmtime::Error, limits: &Limits) -> 
             "the rule overflowed its call stack",
         ),
         Trap::UnreachableCodeReached => {
-            // A Rust guest's panic is an abort: its message is in the captured stderr.
             let output = store.data().output.contents();
             let output = String::from_utf8_lossy(&output);
+            // componentize-py's runtime prints the traceback of an exception that
+            // no `Err` carried, then panics: the traceback is what the author needs.
+            if let Some(traceback) = uncaught_python_exception(&output) {
+                return RuleFailure::new(
+                    FailureKind::Panic,
+                    format!(
+                        "the rule raised an exception instead of returning an error (`Err`):\n{}",
+                        output_tail(traceback)
+                    ),
+                );
+            }
+            // A Rust guest's panic is an abort: its message is in the captured stderr.
             panic_from_output(&output).unwrap_or_else(|| {
                 // Another language's runtime prints its own account before
-                // aborting (a Python traceback, a JavaScript stack): pass it on.
+                // aborting (a JavaScript stack): pass it on.
                 let tail = output_tail(&output);
                 let message = if tail.is_empty() {
                     "the rule aborted (wasm `unreachable`)".to_string()
                 } else {
-                    format!("the rule aborted (wasm `unreachable`); its last output:\n{tail}")
+                    format!(
+                        "the rule aborted (wasm `unreachable`){}; its last output:\n{tail}",
+                        js_hint(&output)
+                    )
                 };
                 RuleFailure::new(FailureKind::Trap, message)
             })
@@ -961,6 +999,33 @@ fn output_tail(output: &str) -> String {
         start += 1;
     }
     format!("…{}", &tail[start..])
+}
+
+/// The traceback of a Python exception that aborted the rule: componentize-py's
+/// runtime prints it, then panics with "Python function threw an unexpected
+/// exception". From the last traceback's first line to just before the panic.
+fn uncaught_python_exception(output: &str) -> Option<&str> {
+    let panic = output.rfind("Python function threw an unexpected exception")?;
+    let before = &output[..panic];
+    let start = before.rfind("Traceback (most recent call last):")?;
+    let end = before
+        .rfind("thread '")
+        .filter(|&e| e > start)
+        .unwrap_or(before.len());
+    Some(before[start..end].trim_end())
+}
+
+/// What a JavaScript runtime's "expected a string, received [object]" means:
+/// the contract wanted text (most often the error of a `result`) and the rule
+/// gave an object (most often a thrown `Error`), whose message is lost by then.
+fn js_hint(output: &str) -> &'static str {
+    if output.contains("expected a string, received [object]") {
+        " because a JavaScript object went where the contract wants a string, most often an \
+         `Error` thrown where it wants the error's text: throw a string, or wrap the rule's \
+         exports with `guarded` (in `reverie.js` of `reverie rule new --lang js`)"
+    } else {
+        ""
+    }
 }
 
 /// The panic a guest printed before aborting, if its output holds one.
@@ -1019,7 +1084,7 @@ fn interface_names(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), RuleFailu
 }
 
 /// The rule contract the component exports, and whether this host speaks it.
-fn check_contract(exports: &[String]) -> Result<(), RuleFailure> {
+fn check_contract(exports: &[String]) -> Result<String, RuleFailure> {
     let prefix = format!("{CONTRACT_INTERFACE}@");
     let Some(version) = exports.iter().find_map(|name| name.strip_prefix(&prefix)) else {
         return Err(RuleFailure::new(
@@ -1030,7 +1095,7 @@ fn check_contract(exports: &[String]) -> Result<(), RuleFailure> {
         ));
     };
     if compatible(version, CONTRACT_VERSION) {
-        Ok(())
+        Ok(version.to_string())
     } else {
         Err(RuleFailure::new(
             FailureKind::IncompatibleContract,
@@ -1167,7 +1232,8 @@ fn validate(f: &mut Findings) -> Result<(), RuleFailure> {
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as digests are shown and stored.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -1236,6 +1302,30 @@ mod tests {
         );
         let wide = "é".repeat(3000);
         assert!(output_tail(&wide).starts_with('…'));
+    }
+
+    #[test]
+    fn an_uncaught_python_exception_is_reported_with_its_traceback() {
+        // As componentize-py 0.25 prints it when `analyse` raises outside `guarded`.
+        let out = "analysed 3\nTraceback (most recent call last):\n  File \"/0/rule.py\", line 25, in analyse\n  File \"/0/rule.py\", line 32, in _count\nKeyError: 'lookup_order'\n\nthread '<unnamed>' (1) panicked at runtime/src/lib.rs:1293:29:\nPython function threw an unexpected exception\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        let traceback = uncaught_python_exception(out).expect("a traceback");
+        assert!(traceback.starts_with("Traceback (most recent call last):"));
+        assert!(
+            traceback.ends_with("KeyError: 'lookup_order'"),
+            "{traceback}"
+        );
+        // A Rust panic is not mistaken for one.
+        assert_eq!(
+            uncaught_python_exception("thread '<unnamed>' panicked at src/lib.rs:9:9:\nboom\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_javascript_object_where_a_string_belongs_is_explained() {
+        let out = "expected a string, received [object]\nStack:\n  _utf8AllocateAndEncode@initializer.js:27:11\n\nRedirecting call to abort() to mozalloc_abort\n";
+        assert!(js_hint(out).contains("guarded"));
+        assert_eq!(js_hint("Traceback (most recent call last):"), "");
     }
 
     #[test]

@@ -719,6 +719,118 @@ pub fn api_keys_are_stored_hashed_and_revocable(store: &dyn Store) {
     ));
 }
 
+fn installed(name: &str, digit: char) -> InstalledRule {
+    InstalledRule {
+        id: format!("{INSTALLED_PREFIX}{}", digit.to_string().repeat(64)),
+        info: crate::model::RuleInfo {
+            name: name.into(),
+            version: "1.0.0".into(),
+            description: "finds things".into(),
+            stages: vec![crate::model::Stage::Analyse],
+            inputs: crate::model::Inputs::ALL,
+            settings: vec![crate::model::SettingSpec {
+                name: "threshold".into(),
+                description: "how many".into(),
+                default_value: Some("3".into()),
+            }],
+        },
+        contract: "0.1.1".into(),
+        capabilities: vec!["window.problems".into()],
+        size_bytes: 4,
+        installed_at_ms: 10,
+    }
+}
+
+pub fn installed_rules_are_kept_once_and_removed_only_when_unused(store: &dyn Store) {
+    let rule = installed("refunds", 'a');
+    assert!(store.install_rule(&rule, b"\0asm").expect("install"));
+    assert!(
+        !store.install_rule(&rule, b"\0asm").expect("install again"),
+        "the same bytes are one rule"
+    );
+    assert_eq!(store.get_rule(&rule.id).expect("get"), Some(rule.clone()));
+    assert_eq!(
+        store.rule_component(&rule.id).expect("bytes"),
+        Some(b"\0asm".to_vec())
+    );
+    let other = installed("carriers", 'b');
+    store.install_rule(&other, b"\0asm").expect("install");
+    let first = store.list_rules(&page(1, None)).expect("list");
+    assert_eq!(first.items, vec![rule.clone()]);
+    assert!(first.has_more);
+    let second = store
+        .list_rules(&page(1, Some(rule.id.clone())))
+        .expect("list");
+    assert_eq!(second.items, vec![other.clone()]);
+    assert!(!second.has_more);
+
+    let a = agent("uses it");
+    store.create_agent(&a, None, None).expect("agent");
+    let b = agent("does not");
+    store.create_agent(&b, None, None).expect("agent");
+    assert_eq!(store.get_rule_set(&a.id).expect("set"), None, "default set");
+    let set = RuleSet {
+        rules: vec![
+            RuleSetEntry {
+                rule: RuleRef::Builtin("tool-failures".into()),
+                settings: Vec::new(),
+                limits: LimitOverrides::default(),
+            },
+            RuleSetEntry {
+                rule: RuleRef::Installed(rule.id.clone()),
+                settings: vec![("threshold".into(), "5".into())],
+                limits: LimitOverrides {
+                    fuel: Some(1_000),
+                    ..LimitOverrides::default()
+                },
+            },
+        ],
+        updated_at_ms: 20,
+    };
+    store.put_rule_set(&a.id, Some(&set)).expect("put");
+    assert_eq!(store.get_rule_set(&a.id).expect("set"), Some(set.clone()));
+    assert_eq!(store.get_rule_set(&b.id).expect("set"), None);
+
+    match store.delete_rule(&rule.id) {
+        Err(StoreError::Conflict { message, .. }) => {
+            assert!(message.contains(&a.id), "{message}")
+        }
+        other => panic!("a rule in use was removed: {other:?}"),
+    }
+    // A set naming a rule that is not installed is refused whole, naming the entry.
+    let missing = RuleSet {
+        rules: vec![set.rules[0].clone(), installed_entry("c")],
+        updated_at_ms: 30,
+    };
+    assert!(matches!(
+        store.put_rule_set(&b.id, Some(&missing)),
+        Err(StoreError::Dangling { index: Some(1), .. })
+    ));
+    assert_eq!(store.get_rule_set(&b.id).expect("set"), None);
+    assert!(matches!(
+        store.put_rule_set("agt_missing", Some(&set)),
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Back to the default set: the rule is free to go.
+    store.put_rule_set(&a.id, None).expect("reset");
+    assert_eq!(store.get_rule_set(&a.id).expect("set"), None);
+    store.delete_rule(&rule.id).expect("delete");
+    assert_eq!(store.get_rule(&rule.id).expect("get"), None);
+    assert!(matches!(
+        store.delete_rule(&rule.id),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+fn installed_entry(digit: &str) -> RuleSetEntry {
+    RuleSetEntry {
+        rule: RuleRef::Installed(format!("{INSTALLED_PREFIX}{}", digit.repeat(64))),
+        settings: Vec::new(),
+        limits: LimitOverrides::default(),
+    }
+}
+
 /// Every contract check, each on a fresh store from `fresh`.
 pub fn deleting_an_interaction_takes_its_feedback(store: &dyn Store) {
     let a = agent("erase");
@@ -1064,6 +1176,15 @@ macro_rules! contract_tests {
             fn pages_cover_every_row_once() {
                 if let Some(f) = $fresh() {
                     c::pages_cover_every_row_once(&*f.store)
+                }
+            }
+        }
+        mod rules {
+            use $crate::store::contract as c;
+            #[test]
+            fn are_kept_once_and_removed_only_when_unused() {
+                if let Some(f) = $fresh() {
+                    c::installed_rules_are_kept_once_and_removed_only_when_unused(&*f.store)
                 }
             }
         }

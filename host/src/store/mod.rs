@@ -4,7 +4,7 @@
 //!
 //! The store owns every durable fact: agents and their config versions,
 //! interactions, feedback, dreams with their reports, API keys and idempotency
-//! records. It knows nothing of HTTP or of rules: the API and the dream runner
+//! records, installed rules' components and each agent's rule set. It knows nothing of HTTP or of rules: the API and the dream runner
 //! speak to it in the plain records below, and it never sees a request or a WIT
 //! type.
 //!
@@ -29,6 +29,7 @@ pub use crate::domain::agents::*;
 pub use crate::domain::dreams::*;
 pub use crate::domain::interactions::*;
 pub use crate::domain::keys::*;
+pub use crate::domain::rules::*;
 pub use crate::domain::schedules::*;
 pub use crate::domain::webhooks::*;
 use crate::model::{Feedback, Interaction, Rating};
@@ -118,6 +119,96 @@ pub(crate) fn rating_of(text: &str) -> Rating {
     }
 }
 
+/// An installed rule's description as both backends keep it: one JSON text
+/// (`info`, `contract`, `capabilities`), so that a richer `info()` later
+/// needs no migration.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredRuleInfo {
+    info: crate::model::RuleInfo,
+    contract: String,
+    capabilities: Vec<String>,
+}
+
+pub(crate) fn rule_info_text(rule: &InstalledRule) -> String {
+    serde_json::to_string(&StoredRuleInfo {
+        info: rule.info.clone(),
+        contract: rule.contract.clone(),
+        capabilities: rule.capabilities.clone(),
+    })
+    .unwrap_or_default()
+}
+
+pub(crate) fn installed_rule(
+    id: String,
+    info: &str,
+    size_bytes: i64,
+    installed_at_ms: i64,
+) -> Result<InstalledRule> {
+    let stored: StoredRuleInfo = serde_json::from_str(info)
+        .map_err(|e| StoreError::Corrupt(format!("rule {id}: its info is unreadable: {e}")))?;
+    Ok(InstalledRule {
+        id,
+        info: stored.info,
+        contract: stored.contract,
+        capabilities: stored.capabilities,
+        size_bytes: size_bytes.max(0) as u64,
+        installed_at_ms,
+    })
+}
+
+/// A rule set's entries as both backends keep them (one JSON text).
+pub(crate) fn rule_set_text(set: &RuleSet) -> String {
+    serde_json::to_string(&set.rules).unwrap_or_default()
+}
+
+pub(crate) fn rule_set_of(agent_id: &str, rules: &str, updated_at_ms: i64) -> Result<RuleSet> {
+    let rules = serde_json::from_str(rules).map_err(|e| {
+        StoreError::Corrupt(format!("agent {agent_id}: its rule set is unreadable: {e}"))
+    })?;
+    Ok(RuleSet {
+        rules,
+        updated_at_ms,
+    })
+}
+
+/// The refusal to remove a rule that agents' sets still name.
+pub(crate) fn rule_in_use(id: &str, agents: &[String]) -> StoreError {
+    const SHOWN: usize = 5;
+    let more = agents.len().saturating_sub(SHOWN);
+    StoreError::Conflict {
+        index: None,
+        field: "id",
+        message: format!(
+            "rule {id} is in the rule set of agent{} {}{}: take it out of {} first",
+            if agents.len() == 1 { "" } else { "s" },
+            agents[..agents.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+            if agents.len() == 1 {
+                "that set"
+            } else {
+                "those sets"
+            },
+        ),
+    }
+}
+
+/// The refusal of a rule set naming a rule that is not installed.
+pub(crate) fn rule_not_installed(set: &RuleSet, id: &str) -> StoreError {
+    let index = set
+        .rules
+        .iter()
+        .position(|e| matches!(&e.rule, RuleRef::Installed(i) if i == id));
+    StoreError::Dangling {
+        index,
+        field: "rule",
+        message: format!("no rule {id} is installed (install it with POST /v1/rules first)"),
+    }
+}
+
 /// `NotFound::what` when a page's cursor names nothing (a cursor not given out by us).
 pub const CURSOR: &str = "cursor";
 
@@ -169,7 +260,14 @@ pub type WindowCursor = (i64, i64);
 /// `dyn Store` and call any aggregate's methods on it; a backend test runs the
 /// contract suite of each aggregate ([`contract`]).
 pub trait Store:
-    AgentStore + InteractionStore + DreamStore + ScheduleStore + WebhookStore + KeyStore + OpsStore
+    AgentStore
+    + InteractionStore
+    + DreamStore
+    + ScheduleStore
+    + WebhookStore
+    + KeyStore
+    + RuleStore
+    + OpsStore
 {
 }
 
@@ -180,6 +278,7 @@ impl<T> Store for T where
         + ScheduleStore
         + WebhookStore
         + KeyStore
+        + RuleStore
         + OpsStore
 {
 }
@@ -419,6 +518,28 @@ pub trait KeyStore: Send + Sync {
     fn get_idempotency(&self, principal: &str, key: &str) -> Result<Option<IdempotencyRecord>>;
 }
 
+/// Installed rules (their components, content-addressed) and agents' rule sets.
+pub trait RuleStore: Send + Sync {
+    /// Keep `rule` with its component, unless a rule with its id is there
+    /// already (the same bytes). `true`: it is new.
+    fn install_rule(&self, rule: &InstalledRule, component: &[u8]) -> Result<bool>;
+    fn get_rule(&self, id: &str) -> Result<Option<InstalledRule>>;
+    /// The component's bytes, as installed.
+    fn rule_component(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// Installed rules in id order.
+    fn list_rules(&self, page: &PageRequest) -> Result<Page<InstalledRule>>;
+    /// Remove an installed rule. `Conflict` (naming the agents) while an
+    /// agent's set uses it, checked in the same transaction.
+    fn delete_rule(&self, id: &str) -> Result<()>;
+    /// The agent's own set; `None`: it runs the server's default set.
+    /// `NotFound` when there is no such agent.
+    fn get_rule_set(&self, agent_id: &str) -> Result<Option<RuleSet>>;
+    /// Give the agent its own set (`Some`) or send it back to the default
+    /// (`None`). Every installed rule the set names must be installed
+    /// (`Dangling`, naming the entry's index), checked in the same transaction.
+    fn put_rule_set(&self, agent_id: &str, set: Option<&RuleSet>) -> Result<()>;
+}
+
 /// Retention sweeps and the operator's probes (`/readyz`, `/metrics`).
 pub trait OpsStore: Send + Sync {
     /// Remove at most `limit` rows of `what` older than `before_ms`, in one
@@ -460,6 +581,7 @@ pub struct QueueDepths {
 /// (`use crate::store::traits::*`); code holding a `dyn Store` needs none.
 pub mod traits {
     pub use super::{
-        AgentStore, DreamStore, InteractionStore, KeyStore, OpsStore, ScheduleStore, WebhookStore,
+        AgentStore, DreamStore, InteractionStore, KeyStore, OpsStore, RuleStore, ScheduleStore,
+        WebhookStore,
     };
 }

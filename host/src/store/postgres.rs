@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/postgres/0002_schedules.sql")),
     (3, include_str!("migrations/postgres/0003_webhooks.sql")),
     (4, include_str!("migrations/postgres/0004_retention.sql")),
+    (5, include_str!("migrations/postgres/0005_rules.sql")),
 ];
 
 /// The first key of reverie's advisory locks (`"rv"`); the second names what
@@ -1983,6 +1984,150 @@ impl WebhookStore for PostgresStore {
             )
             .map_err(backend)?;
             query_delivery(tx, new_id)?.ok_or_else(|| not_found("delivery", new_id))
+        })
+    }
+}
+
+impl RuleStore for PostgresStore {
+    fn install_rule(&self, rule: &InstalledRule, component: &[u8]) -> Result<bool> {
+        let info = rule_info_text(rule);
+        let size = component.len() as i64;
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "INSERT INTO rules (id, name, info, size_bytes, component, installed_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                    &[
+                        &rule.id,
+                        &rule.info.name,
+                        &info,
+                        &size,
+                        &component,
+                        &rule.installed_at_ms,
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn get_rule(&self, id: &str) -> Result<Option<InstalledRule>> {
+        self.read(|tx| {
+            tx.query_opt(
+                "SELECT info, size_bytes, installed_at FROM rules WHERE id = $1",
+                &[&id],
+            )
+            .map_err(backend)?
+            .map(|r| installed_rule(id.to_string(), col(&r, 0)?, col(&r, 1)?, col(&r, 2)?))
+            .transpose()
+        })
+    }
+
+    fn rule_component(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|tx| {
+            tx.query_opt("SELECT component FROM rules WHERE id = $1", &[&id])
+                .map_err(backend)?
+                .map(|r| col(&r, 0))
+                .transpose()
+        })
+    }
+
+    fn list_rules(&self, page: &PageRequest) -> Result<Page<InstalledRule>> {
+        self.read(|tx| {
+            let found = tx
+                .query(
+                    "SELECT id, info, size_bytes, installed_at FROM rules
+                     WHERE ($1::TEXT IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                    &[&page.after, &page_limit(page)],
+                )
+                .map_err(backend)?;
+            let items = rows(found, |r| {
+                installed_rule(col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?)
+            })?;
+            Ok(page_of(items, page.limit))
+        })
+    }
+
+    fn delete_rule(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            // The row lock orders this against a rule set taking the rule
+            // (which holds `FOR KEY SHARE` on it): whichever commits first, the
+            // other sees it.
+            if tx
+                .query_opt("SELECT 1 FROM rules WHERE id = $1 FOR UPDATE", &[&id])
+                .map_err(backend)?
+                .is_none()
+            {
+                return Err(not_found("rule", id));
+            }
+            let users: Vec<String> = rows(
+                tx.query(
+                    "SELECT agent_id FROM agent_rule_uses WHERE rule_id = $1 ORDER BY agent_id",
+                    &[&id],
+                )
+                .map_err(backend)?,
+                |r| col(r, 0),
+            )?;
+            if !users.is_empty() {
+                return Err(rule_in_use(id, &users));
+            }
+            tx.execute("DELETE FROM rules WHERE id = $1", &[&id])
+                .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn get_rule_set(&self, agent_id: &str) -> Result<Option<RuleSet>> {
+        self.read(|tx| {
+            require_agent(tx, agent_id)?;
+            tx.query_opt(
+                "SELECT rules, updated_at FROM agent_rule_sets WHERE agent_id = $1",
+                &[&agent_id],
+            )
+            .map_err(backend)?
+            .map(|r| rule_set_of(agent_id, col(&r, 0)?, col(&r, 1)?))
+            .transpose()
+        })
+    }
+
+    fn put_rule_set(&self, agent_id: &str, set: Option<&RuleSet>) -> Result<()> {
+        self.write(|tx| {
+            require_agent(tx, agent_id)?;
+            tx.execute(
+                "DELETE FROM agent_rule_uses WHERE agent_id = $1",
+                &[&agent_id],
+            )
+            .map_err(backend)?;
+            let Some(set) = set else {
+                tx.execute(
+                    "DELETE FROM agent_rule_sets WHERE agent_id = $1",
+                    &[&agent_id],
+                )
+                .map_err(backend)?;
+                return Ok(());
+            };
+            for id in set.installed() {
+                if tx
+                    .query_opt("SELECT 1 FROM rules WHERE id = $1 FOR KEY SHARE", &[&id])
+                    .map_err(backend)?
+                    .is_none()
+                {
+                    return Err(rule_not_installed(set, id));
+                }
+                tx.execute(
+                    "INSERT INTO agent_rule_uses (agent_id, rule_id) VALUES ($1, $2)",
+                    &[&agent_id, &id],
+                )
+                .map_err(backend)?;
+            }
+            tx.execute(
+                "INSERT INTO agent_rule_sets (agent_id, rules, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (agent_id) DO UPDATE SET rules = excluded.rules,
+                                                      updated_at = excluded.updated_at",
+                &[&agent_id, &rule_set_text(set), &set.updated_at_ms],
+            )
+            .map_err(backend)?;
+            Ok(())
         })
     }
 }

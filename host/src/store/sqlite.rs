@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/sqlite/0002_schedules.sql")),
     (3, include_str!("migrations/sqlite/0003_webhooks.sql")),
     (4, include_str!("migrations/sqlite/0004_retention.sql")),
+    (5, include_str!("migrations/sqlite/0005_rules.sql")),
 ];
 
 /// The schema version this reverie writes (the last migration); it opens any
@@ -1941,6 +1942,161 @@ impl WebhookStore for SqliteStore {
             )
             .map_err(backend)?;
             query_delivery(tx, new_id)?.ok_or_else(|| not_found("delivery", new_id))
+        })
+    }
+}
+
+impl RuleStore for SqliteStore {
+    fn install_rule(&self, rule: &InstalledRule, component: &[u8]) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "INSERT INTO rules (id, name, info, size_bytes, component, installed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+                    params![
+                        rule.id,
+                        rule.info.name,
+                        rule_info_text(rule),
+                        component.len() as i64,
+                        component,
+                        rule.installed_at_ms
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn get_rule(&self, id: &str) -> Result<Option<InstalledRule>> {
+        self.read(|conn| {
+            let row = conn
+                .prepare_cached("SELECT info, size_bytes, installed_at FROM rules WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row(params![id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+                })
+                .map_err(backend)?;
+            row.map(|(info, size, at)| installed_rule(id.to_string(), &info, size, at))
+                .transpose()
+        })
+    }
+
+    fn rule_component(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT component FROM rules WHERE id = ?1")
+                .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
+                .map_err(backend)
+        })
+    }
+
+    fn list_rules(&self, page: &PageRequest) -> Result<Page<InstalledRule>> {
+        self.read(|conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT id, info, size_bytes, installed_at FROM rules
+                     WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![page.after, page.limit + 1], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend)?;
+            let items = rows
+                .into_iter()
+                .map(|(id, info, size, at)| installed_rule(id, &info, size, at))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(page_of(items, page.limit))
+        })
+    }
+
+    fn delete_rule(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            let users = tx
+                .prepare_cached(
+                    "SELECT agent_id FROM agent_rule_uses WHERE rule_id = ?1 ORDER BY agent_id",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![id], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend)?;
+            if !users.is_empty() {
+                return Err(rule_in_use(id, &users));
+            }
+            match tx
+                .execute("DELETE FROM rules WHERE id = ?1", params![id])
+                .map_err(backend)?
+            {
+                0 => Err(not_found("rule", id)),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn get_rule_set(&self, agent_id: &str) -> Result<Option<RuleSet>> {
+        self.read(|conn| {
+            require_agent(conn, agent_id)?;
+            let row = conn
+                .prepare_cached("SELECT rules, updated_at FROM agent_rule_sets WHERE agent_id = ?1")
+                .and_then(|mut s| {
+                    s.query_row(params![agent_id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(backend)?;
+            row.map(|(rules, at)| rule_set_of(agent_id, &rules, at))
+                .transpose()
+        })
+    }
+
+    fn put_rule_set(&self, agent_id: &str, set: Option<&RuleSet>) -> Result<()> {
+        self.write(|tx| {
+            require_agent(tx, agent_id)?;
+            tx.execute(
+                "DELETE FROM agent_rule_uses WHERE agent_id = ?1",
+                params![agent_id],
+            )
+            .map_err(backend)?;
+            let Some(set) = set else {
+                tx.execute(
+                    "DELETE FROM agent_rule_sets WHERE agent_id = ?1",
+                    params![agent_id],
+                )
+                .map_err(backend)?;
+                return Ok(());
+            };
+            for id in set.installed() {
+                let installed: bool = tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM rules WHERE id = ?1)")
+                    .and_then(|mut s| s.query_row(params![id], |r| r.get(0)))
+                    .map_err(backend)?;
+                if !installed {
+                    return Err(rule_not_installed(set, id));
+                }
+                tx.execute(
+                    "INSERT INTO agent_rule_uses (agent_id, rule_id) VALUES (?1, ?2)",
+                    params![agent_id, id],
+                )
+                .map_err(backend)?;
+            }
+            tx.execute(
+                "INSERT INTO agent_rule_sets (agent_id, rules, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (agent_id) DO UPDATE SET rules = excluded.rules,
+                                                      updated_at = excluded.updated_at",
+                params![agent_id, rule_set_text(set), set.updated_at_ms],
+            )
+            .map_err(backend)?;
+            Ok(())
         })
     }
 }

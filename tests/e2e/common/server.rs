@@ -496,6 +496,12 @@ impl Call {
         self
     }
 
+    /// A body of bytes, sent as they are (set the content type with [`Call::header`]).
+    pub fn body_bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.builder = self.builder.body(bytes);
+        self
+    }
+
     /// One more header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.builder = self.builder.header(name, value);

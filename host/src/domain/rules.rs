@@ -1,0 +1,164 @@
+//! Rules installed on a server, and each agent's rule set.
+//!
+//! A rule is installed once, content-addressed by the sha256 of its
+//! component, and any number of agents may use it. An agent's rule set lists
+//! the rules its dreams run, each with its settings and limit overrides; an
+//! agent without one runs the server config's rules (the default set). Plain
+//! records: no I/O, no HTTP, no SQL, no wasmtime; the store, the API and the
+//! dream runner convert at their edges.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::RuleInfo;
+
+/// An installed rule as the server knows it: what its `info()` said at install,
+/// and what it needs from the host. The component's bytes are kept beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstalledRule {
+    /// `sha256:<64 hex>` of the component bytes: the rule's id.
+    pub id: String,
+    pub info: RuleInfo,
+    /// The contract version the component was built against (e.g. `0.1.1`).
+    pub contract: String,
+    /// Host interfaces it imports beyond logging (`llm`, `window.problems`, …).
+    pub capabilities: Vec<String>,
+    pub size_bytes: u64,
+    pub installed_at_ms: i64,
+}
+
+/// The prefix of an installed rule's id, before the component's hex digest.
+pub const INSTALLED_PREFIX: &str = "sha256:";
+/// The prefix of a built-in rule's reference, before its name.
+pub const BUILTIN_PREFIX: &str = "builtin:";
+
+/// A rule an agent's set names: built into the binary, or installed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RuleRef {
+    /// `builtin:NAME`.
+    Builtin(String),
+    /// `sha256:HEX`: an installed rule's id.
+    Installed(String),
+}
+
+impl RuleRef {
+    /// Read `builtin:NAME` or `sha256:<64 lowercase hex>`; the error says what a reference is.
+    pub fn parse(text: &str) -> Result<RuleRef, String> {
+        if let Some(name) = text.strip_prefix(BUILTIN_PREFIX)
+            && !name.is_empty()
+        {
+            return Ok(RuleRef::Builtin(name.to_string()));
+        }
+        if let Some(hex) = text.strip_prefix(INSTALLED_PREFIX)
+            && hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Ok(RuleRef::Installed(text.to_string()));
+        }
+        Err(format!(
+            "{text:?} is not a rule: name a built-in rule as `builtin:NAME` or an installed one by its id, `sha256:` and 64 lowercase hex digits"
+        ))
+    }
+}
+
+impl std::fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuleRef::Builtin(name) => write!(f, "{BUILTIN_PREFIX}{name}"),
+            RuleRef::Installed(id) => f.write_str(id),
+        }
+    }
+}
+
+impl Serialize for RuleRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        RuleRef::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Limits one rule of one agent runs under, over the server's `[defaults]`.
+/// The keys are the config file's, so an operator writes them the same way in
+/// both places.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_findings_kib: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_log_lines: Option<usize>,
+}
+
+/// One rule of an agent's set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleSetEntry {
+    pub rule: RuleRef,
+    /// The rule's settings, as text, in the order given.
+    #[serde(default)]
+    pub settings: Vec<(String, String)>,
+    #[serde(default)]
+    pub limits: LimitOverrides,
+}
+
+/// The rules an agent's dreams run, in order (the order decides which rule's
+/// key names a merged problem, as in the config).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSet {
+    pub rules: Vec<RuleSetEntry>,
+    pub updated_at_ms: i64,
+}
+
+impl RuleSet {
+    /// The installed rules it uses, each once.
+    pub fn installed(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .rules
+            .iter()
+            .filter_map(|e| match &e.rule {
+                RuleRef::Installed(id) => Some(id.as_str()),
+                RuleRef::Builtin(_) => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_reference_is_a_builtin_name_or_an_installed_id() {
+        assert_eq!(
+            RuleRef::parse("builtin:tool-failures"),
+            Ok(RuleRef::Builtin("tool-failures".into()))
+        );
+        let id = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(RuleRef::parse(&id), Ok(RuleRef::Installed(id.clone())));
+        for bad in [
+            "tool-failures",
+            "builtin:",
+            "sha256:abc",
+            &format!("sha256:{}", "AB".repeat(32)),
+            "/etc/rules/x.wasm",
+        ] {
+            let e = RuleRef::parse(bad).expect_err("not a rule reference");
+            assert!(e.contains("builtin:NAME"), "{bad}: {e}");
+        }
+    }
+}
