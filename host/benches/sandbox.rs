@@ -6,7 +6,8 @@
 //! types into the SDK's (the conversion a native plugin API would need too).
 //! The component side is what a cycle does: [`PreparedChunk`] (the host-side
 //! conversion, once per chunk) and `detect` / `analyse` / `finish` through the
-//! runtime, with fuel, deadlines and the memory limiter on and the default
+//! runtime, with deadlines and the memory limiter on, the default metering
+//! (epoch deadlines alone: no fuel is counted, the fuel column is 0) and the default
 //! limits. Input is parsed once up front and kept in memory, so parsing counts
 //! on neither side. Both sides feed chunks of 256 interactions with the same
 //! feedback (explicit, plus what `corrections` infers), run each rule's

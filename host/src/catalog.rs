@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, Limits, RuleSource};
+use crate::config::{Config, Limits, Metering, RuleSource};
 use crate::cycle::RuleSlot;
 use crate::plugins::{LoadedRule, RuleFailure, Runtime, hex};
 use crate::store::{
@@ -56,8 +56,9 @@ pub struct Catalog {
     config: Config,
     /// The config's rules, in its order.
     defaults: Vec<Result<LoadedRule, RuleFailure>>,
-    /// Built-in and installed rules by reference (`builtin:x`, `sha256:…`).
-    loaded: Mutex<HashMap<String, LoadedRule>>,
+    /// Built-in and installed rules by reference (`builtin:x`, `sha256:…`),
+    /// compiled for one metering each.
+    loaded: Mutex<HashMap<(RuleRef, Metering), LoadedRule>>,
     /// One install compiles at a time: an 18 MB component takes tens of
     /// seconds of CPU, and two at once would starve the dreams.
     installing: Mutex<()>,
@@ -71,7 +72,8 @@ impl Catalog {
             .rules
             .iter()
             .map(|rule| {
-                let loaded = runtime.load_source(&rule.source, rule.llm.is_some());
+                let loaded =
+                    runtime.load_source(&rule.source, rule.llm.is_some(), rule.limits.metering);
                 if let Ok(l) = &loaded
                     && l.imports.llm
                     && rule.llm.is_none()
@@ -124,7 +126,11 @@ impl Catalog {
         let loaded = {
             let _one_at_a_time = self.installing.lock().unwrap_or_else(|p| p.into_inner());
             self.runtime
-                .load(&RuleSource::Installed(id.clone()), component)
+                .load_metered(
+                    &RuleSource::Installed(id.clone()),
+                    component,
+                    self.config.default_limits.metering,
+                )
                 .map_err(InstallError::Refused)?
         };
         let rule = InstalledRule {
@@ -136,16 +142,16 @@ impl Catalog {
             installed_at_ms: now_ms,
         };
         let new = store.install_rule(&rule, component)?;
-        self.remember(&id, loaded);
+        self.remember(&RuleRef::Installed(id), loaded);
         Ok((rule, new))
     }
 
-    /// Forget a removed rule's compiled form (its cache artefact ages out).
+    /// Forget a removed rule's compiled forms (their cache artefacts age out).
     pub fn forget(&self, id: &str) {
         self.loaded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+            .retain(|(rule, _), _| !matches!(rule, RuleRef::Installed(i) if i == id));
     }
 
     /// Check a rule set an agent is to run: every rule exists and can run
@@ -166,22 +172,24 @@ impl Catalog {
                 continue;
             }
             let (declared, needs_grant) = match &entry.rule {
-                RuleRef::Builtin(name) => match self.load(store, &entry.rule) {
-                    Ok(rule) => (
-                        rule.info.settings,
-                        rule.imports.llm && self.grant_for(name).is_none(),
-                    ),
-                    Err(_) => {
-                        errors.push((
-                            at("rule"),
-                            format!(
-                                "there is no built-in rule {name:?} (there are: {})",
-                                crate::builtin::names().join(", ")
-                            ),
-                        ));
-                        continue;
+                RuleRef::Builtin(name) => {
+                    match self.load(store, &entry.rule, self.config.default_limits.metering) {
+                        Ok(rule) => (
+                            rule.info.settings,
+                            rule.imports.llm && self.grant_for(name).is_none(),
+                        ),
+                        Err(_) => {
+                            errors.push((
+                                at("rule"),
+                                format!(
+                                    "there is no built-in rule {name:?} (there are: {})",
+                                    crate::builtin::names().join(", ")
+                                ),
+                            ));
+                            continue;
+                        }
                     }
-                },
+                }
                 RuleRef::Installed(id) => match store.get_rule(id) {
                     Ok(Some(rule)) => (
                         rule.info.settings,
@@ -250,11 +258,12 @@ impl Catalog {
                     RuleRef::Builtin(name) => self.grant_for(name),
                     RuleRef::Installed(_) => None,
                 };
+                let limits = self.limits(&entry.limits);
                 RuleSlot {
-                    limits: self.limits(&entry.limits),
+                    limits,
                     settings: entry.settings.clone(),
                     llm,
-                    loaded: self.load(store, &entry.rule),
+                    loaded: self.load(store, &entry.rule, limits.metering),
                     source,
                 }
             })
@@ -321,13 +330,17 @@ impl Catalog {
 
     /// A built-in or installed rule, compiled once per process (and from the
     /// compile cache after a restart).
-    fn load(&self, store: &dyn Store, rule: &RuleRef) -> Result<LoadedRule, RuleFailure> {
-        let key = rule.to_string();
+    fn load(
+        &self,
+        store: &dyn Store,
+        rule: &RuleRef,
+        metering: Metering,
+    ) -> Result<LoadedRule, RuleFailure> {
         if let Some(loaded) = self
             .loaded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
+            .get(&(rule.clone(), metering))
         {
             return Ok(loaded.clone());
         }
@@ -335,7 +348,7 @@ impl Catalog {
             RuleRef::Builtin(name) => {
                 let granted = self.grant_for(name).is_some();
                 self.runtime
-                    .load_source(&RuleSource::Builtin(name.clone()), granted)?
+                    .load_source(&RuleSource::Builtin(name.clone()), granted, metering)?
             }
             RuleRef::Installed(id) => {
                 let bytes = store
@@ -353,17 +366,17 @@ impl Catalog {
                         )
                     })?;
                 self.runtime
-                    .load(&RuleSource::Installed(id.clone()), &bytes)?
+                    .load_metered(&RuleSource::Installed(id.clone()), &bytes, metering)?
             }
         };
-        self.remember(&key, loaded.clone());
+        self.remember(rule, loaded.clone());
         Ok(loaded)
     }
 
-    fn remember(&self, key: &str, rule: LoadedRule) {
+    fn remember(&self, rule: &RuleRef, loaded: LoadedRule) {
         self.loaded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_string(), rule);
+            .insert((rule.clone(), loaded.metering), loaded);
     }
 }

@@ -890,6 +890,9 @@ fn rule(command: RuleCommand) -> anyhow::Result<()> {
                 slot.settings = expected
                     .settings_text()
                     .map_err(|e| anyhow::anyhow!("{}: {e}", expected_path.display()))?;
+                // Metered by fuel whatever production uses: the fuel of a call is
+                // the cost figure that does not depend on the machine.
+                slot.limits.metering = crate::config::Metering::Fuel;
             }
             let feedback = fixtures.join("feedback.jsonl");
             let args = DreamArgs {

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 pub use crate::api::metrics_endpoint::MetricsEndpoint;
 pub use crate::api::ratelimit::RateLimitConfig;
+pub use crate::domain::rules::Metering;
 pub use crate::schedule::config::SchedulerConfig;
 pub use crate::telemetry::logs::LogConfig;
 pub(crate) use crate::units::{bounded, bounded_duration};
@@ -112,6 +113,7 @@ struct RuleFile {
     settings: BTreeMap<String, toml::Value>,
     // The limit keys again, not `#[serde(flatten)]`: serde cannot combine
     // flatten with deny_unknown_fields.
+    metering: Option<Metering>,
     fuel: Option<u64>,
     timeout_ms: Option<u64>,
     memory_mib: Option<u64>,
@@ -124,6 +126,7 @@ struct RuleFile {
 impl RuleFile {
     fn limits(&self) -> LimitsFile {
         LimitsFile {
+            metering: self.metering,
             fuel: self.fuel,
             timeout_ms: self.timeout_ms,
             memory_mib: self.memory_mib,
@@ -136,7 +139,9 @@ impl RuleFile {
 /// Hard limits on one rule, applied to every call into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Fuel (roughly, wasm instructions) per call. ~1e9 is ~0.1 s of CPU.
+    /// How CPU time is bounded: the deadline alone, or fuel as well.
+    pub metering: Metering,
+    /// Fuel (roughly, wasm instructions) per call, under fuel metering. ~1e9 is ~0.1 s of CPU.
     pub fuel: u64,
     /// Wall-clock budget per call.
     pub timeout_ms: u64,
@@ -151,6 +156,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            metering: Metering::default(),
             fuel: 5_000_000_000,
             timeout_ms: 10_000,
             memory_bytes: 128 << 20,
@@ -531,6 +537,11 @@ pub fn apply_limits(base: Limits, file: &LimitsFile) -> Result<Limits, String> {
             return Err("fuel must be positive".into());
         }
         limits.fuel = fuel;
+        // A fuel budget asks for fuel metering, unless the same level says otherwise.
+        limits.metering = Metering::Fuel;
+    }
+    if let Some(metering) = file.metering {
+        limits.metering = metering;
     }
     if let Some(ms) = file.timeout_ms {
         if ms == 0 {
@@ -672,6 +683,34 @@ mod tests {
             config.rules[1].settings,
             vec![("name".into(), "x".into()), ("port".into(), "8080".into())]
         );
+    }
+
+    #[test]
+    fn metering_is_epoch_unless_fuel_is_asked_for() {
+        let config = parse(
+            "[[rules]]\nbuiltin = \"corrections\"\n\
+             [[rules]]\nbuiltin = \"tool-failures\"\nfuel = 1000\n\
+             [[rules]]\npath = \"a.wasm\"\nmetering = \"fuel\"\n\
+             [[rules]]\npath = \"b.wasm\"\nfuel = 1000\nmetering = \"epoch\"\n",
+        )
+        .expect("valid");
+        let metering: Vec<Metering> = config.rules.iter().map(|r| r.limits.metering).collect();
+        assert_eq!(
+            metering,
+            [
+                Metering::Epoch,
+                Metering::Fuel,
+                Metering::Fuel,
+                Metering::Epoch
+            ]
+        );
+        // `[defaults]` sets it for every rule that does not.
+        let config =
+            parse("[defaults]\nmetering = \"fuel\"\n[[rules]]\nbuiltin = \"corrections\"\n")
+                .expect("valid");
+        assert_eq!(config.rules[0].limits.metering, Metering::Fuel);
+        let err = parse("[defaults]\nmetering = \"instructions\"\n").expect_err("unknown");
+        assert!(err.to_string().contains("epoch"), "{err}");
     }
 
     /// The documented example parses, and the defaults it states are the defaults.

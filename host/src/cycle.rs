@@ -98,7 +98,7 @@ impl RuleSlot {
                 limits: rule.limits,
                 settings: rule.settings.clone(),
                 llm: rule.llm.clone(),
-                loaded: runtime.load_source(&rule.source, rule.llm.is_some()),
+                loaded: runtime.load_source(&rule.source, rule.llm.is_some(), rule.limits.metering),
             })
             .collect()
     }

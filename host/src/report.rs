@@ -527,12 +527,18 @@ impl Report {
                 None => "ok".to_string(),
                 Some(f) => format!("FAILED ({}): {}", kind_name(f), f.message),
             };
+            // Every metered call uses some fuel: none means the rule ran
+            // under epoch metering, where fuel is not counted.
+            let fuel = match r.fuel_used {
+                0 => "-".to_string(),
+                n => n.to_string(),
+            };
             writeln!(
                 o,
                 "  {:<18} {:>9.1} ms  {:>14} fuel  {:>6.1} MiB  {:>3} log lines  {status}",
                 r.name,
                 r.duration_ms,
-                r.fuel_used,
+                fuel,
                 r.peak_memory_bytes as f64 / (1 << 20) as f64,
                 r.log.len()
             )?;

@@ -48,6 +48,68 @@ fn a_rule_that_loops_forever_with_fuel_out_of_reach_hits_its_deadline() {
 }
 
 #[test]
+fn without_fuel_metering_a_rule_that_loops_forever_is_stopped_by_its_deadline() {
+    let data = Dataset::standard();
+    let config = hostile_config(&fixture_rule(
+        "loop-forever",
+        "metering = \"epoch\"\ntimeout_ms = 300",
+    ));
+
+    let outcome = Dream::new(&data).config(&config).run();
+    let report = outcome.report();
+
+    assert_failed(&report, "loop-forever", "timeout");
+    assert_bystanders_whole(&report, &data);
+    assert_eq!(
+        rule(&report, "loop-forever")["fuel_used"],
+        0,
+        "no fuel is counted"
+    );
+    assert!(
+        outcome.elapsed < Duration::from_secs(10),
+        "the dream took {:?}: the rule's timeout_ms = 300 was not obeyed",
+        outcome.elapsed
+    );
+}
+
+/// Every hostile rule fails alone, with its own kind, under either metering.
+#[test]
+fn hostile_rules_fail_alone_under_fuel_and_under_epoch_metering() {
+    let data = Dataset::standard();
+    for metering in ["fuel", "epoch"] {
+        let hostile = [
+            fixture_rule("loop-forever", "timeout_ms = 300"),
+            fixture_rule("memory-bomb", "memory_mib = 16"),
+            fixture_rule("panics", ""),
+            fixture_rule("stack-overflow", ""),
+            fixture_rule("oversized-findings", ""),
+        ]
+        .concat();
+        let config = format!(
+            "[defaults]\nmetering = \"{metering}\"\n\n{}",
+            hostile_config(&hostile)
+        );
+        let report = Dream::new(&data).config(&config).report();
+        for (name, kind) in [
+            // Under fuel metering too: 5 G of fuel outlasts 300 ms.
+            ("loop-forever", "timeout"),
+            ("memory-bomb", "memory_limit"),
+            ("panics", "panic"),
+            ("stack-overflow", "stack_overflow"),
+            ("oversized-findings", "findings_too_large"),
+        ] {
+            assert_failed(&report, name, kind);
+        }
+        assert_bystanders_whole(&report, &data);
+        let fuel = rule(&report, "well-behaved")["fuel_used"].as_u64();
+        match metering {
+            "fuel" => assert!(fuel > Some(0), "fuel metering counts fuel"),
+            _ => assert_eq!(fuel, Some(0), "epoch metering counts none"),
+        }
+    }
+}
+
+#[test]
 fn a_rule_that_allocates_without_end_hits_its_memory_cap_and_the_host_carries_on() {
     let data = Dataset::standard();
     let config = hostile_config(&fixture_rule("memory-bomb", "memory_mib = 16"));

@@ -1580,7 +1580,7 @@ async fn installing_rules_and_agents_rule_sets_answer_as_the_document_says() {
     assert_eq!(reply.json["rules"][0]["limits"]["memory_mib"], 128);
 
     let set = json!({"rules": [
-        {"rule": id, "settings": {"min_occurrences": 2}, "limits": {"timeout_ms": 500}},
+        {"rule": id, "settings": {"min_occurrences": 2}, "limits": {"timeout_ms": 500, "metering": "fuel"}},
         {"rule": "builtin:tool-failures"}
     ]});
     let reply = s.json("PUT", &rules, &scoped, &set).await;
@@ -1590,6 +1590,20 @@ async fn installing_rules_and_agents_rule_sets_answer_as_the_document_says() {
     assert_eq!(reply.json["default"], false);
     assert_eq!(reply.json["rules"][0]["name"], "retry-loops");
     assert_eq!(reply.json["rules"][0]["limits"]["timeout_ms"], 500);
+    assert_eq!(reply.json["rules"][0]["limits"]["metering"], "fuel");
+    assert_eq!(
+        reply.json["rules"][1]["limits"]["metering"], "epoch",
+        "the default"
+    );
+    let reply = s
+        .json(
+            "PUT",
+            &rules,
+            &admin,
+            &json!({"rules": [{"rule": id, "limits": {"metering": "instructions"}}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     let reply = s
         .json(
             "PUT",

@@ -25,7 +25,7 @@ use super::openapi;
 use super::support::{self, List, blocking, now_ms, time};
 use super::{ApiError, AppState, FieldError, Principal};
 use crate::catalog::{Catalog, InstallError, SetRule};
-use crate::config::Limits;
+use crate::config::{Limits, Metering};
 use crate::store::{InstalledRule, LimitOverrides, RuleRef, RuleSet, RuleSetEntry, StoreError};
 
 /// The largest component accepted: a Python rule is ~18 MB, a JavaScript one ~12 MB.
@@ -131,7 +131,12 @@ impl From<InstalledRule> for RuleView {
 #[serde(deny_unknown_fields)]
 #[schema(as = RuleLimits)]
 struct LimitsView {
-    /// Fuel (roughly, wasm instructions) per call.
+    /// `epoch`: the wall-clock deadline alone bounds each call (the default); `fuel`: fuel
+    /// too, a deterministic bound on the work of a call. Setting `fuel` alone means `fuel`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^(epoch|fuel)$")]
+    metering: Option<Metering>,
+    /// Fuel (roughly, wasm instructions) per call, under fuel metering.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     fuel: Option<u64>,
@@ -155,6 +160,7 @@ struct LimitsView {
 impl From<Limits> for LimitsView {
     fn from(l: Limits) -> Self {
         LimitsView {
+            metering: Some(l.metering),
             fuel: Some(l.fuel),
             timeout_ms: Some(l.timeout_ms),
             memory_mib: Some(l.memory_bytes >> 20),
@@ -537,6 +543,7 @@ pub async fn put_set(
                 rule,
                 settings,
                 limits: LimitOverrides {
+                    metering: l.metering,
                     fuel: l.fuel,
                     timeout_ms: l.timeout_ms,
                     memory_mib: l.memory_mib,

@@ -88,7 +88,7 @@ pub fn component_path(dir: &Path, lang: Lang, name: &str) -> PathBuf {
 pub fn check_component(component: &Path, runtime: &Runtime) -> Result<(), BuildError> {
     let source = crate::config::RuleSource::Path(component.to_path_buf());
     runtime
-        .load_source(&source, false)
+        .load_source(&source, false, crate::config::Metering::default())
         .map(|_| ())
         .map_err(|e| BuildError::Refused(component.to_path_buf(), e))
 }

@@ -84,12 +84,30 @@ impl<'de> Deserialize<'de> for RuleRef {
     }
 }
 
+/// How the CPU time of a rule's calls is bounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metering {
+    /// The wall-clock deadline (`timeout_ms`) alone, checked by epoch
+    /// interruption: the cheapest bound, and the default.
+    #[default]
+    Epoch,
+    /// Fuel as well: a deterministic, machine-independent bound on the work of
+    /// one call (`fuel`), and the `fuel_used` a report shows, for calls 14–19%
+    /// slower (docs/BENCHMARKS.md, "Metering").
+    Fuel,
+}
+
 /// Limits one rule of one agent runs under, over the server's `[defaults]`.
 /// The keys are the config file's, so an operator writes them the same way in
 /// both places.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitOverrides {
+    /// `None`: fuel when `fuel` is given at the same level, else what the level
+    /// below says (the default: epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metering: Option<Metering>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]

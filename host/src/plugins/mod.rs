@@ -1,12 +1,13 @@
 //! The facade over wasmtime: the only module that knows rules are WebAssembly.
 //!
-//! It owns the one [`Engine`] (fuel, epoch interruption, the pooling allocator),
+//! It owns the engines (epoch interruption and the pooling allocator; one with
+//! fuel metering, one without, as each rule's [`Metering`] asks),
 //! the on-disk cache of compiled components, the contract and import checks made
 //! at load time, and each rule instance's store: WASI with nothing granted (no
 //! preopened directories, no environment, no sockets, frozen clocks, stdout and
 //! stderr captured into bounded buffers), a limiter on the instance's total
-//! memory, and the rule's log. Every call into a rule is armed with fresh fuel
-//! and a wall-clock deadline, and every failure is classified into a
+//! memory, and the rule's log. Every call into a rule is armed with a
+//! wall-clock deadline (and fresh fuel, under fuel metering), and every failure is classified into a
 //! [`FailureKind`] the report can show. Callers see domain types only; the
 //! generated WIT types stay in [`bindings`].
 //!
@@ -35,7 +36,7 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::config::{Limits, RuleSource};
+use crate::config::{Limits, Metering, RuleSource};
 use crate::llm::{Gateway, UsageReport};
 use crate::model::{
     CycleContext, Feedback, Findings, InferredFeedback, Inputs, Interaction, ProblemBrief, Rating,
@@ -300,10 +301,20 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
 /// rule), and nothing else would ever remove it.
 pub const DEFAULT_CACHE_CAP: u64 = 512 << 20;
 
-/// The engine, its linker and the epoch ticker. One per process.
-pub struct Runtime {
+/// An engine with its linker. Fuel metering is compiled into a component's
+/// code, so each metering has an engine (and compiled artefacts) of its own.
+struct Sandbox {
     engine: Engine,
     linker: Linker<StoreData>,
+    fuel: bool,
+}
+
+/// The engines, their linkers and the epoch ticker. One per process.
+pub struct Runtime {
+    /// Epoch deadlines alone.
+    epoch: Sandbox,
+    /// Fuel as well.
+    fuel: Sandbox,
     cache_dir: Option<PathBuf>,
     stop_ticker: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
@@ -318,6 +329,8 @@ pub struct LoadedRule {
     pub digest: String,
     /// The contract version it was built against (`0.1.1`).
     pub contract: String,
+    /// How its calls are bounded (the engine it was compiled for).
+    pub metering: Metering,
     /// Which host interfaces it imports beyond logging.
     pub imports: RuleImports,
     pre: RuleWorldPre<StoreData>,
@@ -353,42 +366,27 @@ impl Runtime {
     /// Build the engine. `cache_dir`, when given, keeps compiled components
     /// across runs, keyed by component digest and engine compatibility.
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Runtime, PluginError> {
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(POOL_INSTANCES)
-            .total_core_instances(POOL_INSTANCES * 8)
-            .total_memories(POOL_INSTANCES * 2)
-            .total_tables(POOL_INSTANCES * 8)
-            .max_memory_size(4 << 30);
-        let mut config = Config::new();
-        config
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
-
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
-        RuleWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
-
+        let epoch = Sandbox::new(false)?;
+        let fuel = Sandbox::new(true)?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let ticker = {
-            let engine = engine.clone();
+            let engines = [epoch.engine.clone(), fuel.engine.clone()];
             let stop = stop_ticker.clone();
             std::thread::Builder::new()
                 .name("reverie-epoch".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(EPOCH_TICK);
-                        engine.increment_epoch();
+                        for engine in &engines {
+                            engine.increment_epoch();
+                        }
                     }
                 })
                 .map_err(|e| PluginError::Engine(format!("cannot start the epoch ticker: {e}")))?
         };
         Ok(Runtime {
-            engine,
-            linker,
+            epoch,
+            fuel,
             cache_dir,
             stop_ticker,
             ticker: Some(ticker),
@@ -402,6 +400,7 @@ impl Runtime {
         &self,
         source: &RuleSource,
         granted: bool,
+        metering: Metering,
     ) -> Result<LoadedRule, RuleFailure> {
         let bytes = match source {
             RuleSource::Builtin(name) => crate::builtin::bytes(name, granted)
@@ -421,25 +420,37 @@ impl Runtime {
                 ));
             }
         };
-        self.load(source, &bytes)
+        self.load_metered(source, &bytes, metering)
     }
 
-    /// Compile (or fetch from the cache), check and pre-instantiate a rule.
+    /// [`load_metered`](Self::load_metered) with the default metering.
     pub fn load(&self, source: &RuleSource, bytes: &[u8]) -> Result<LoadedRule, RuleFailure> {
+        self.load_metered(source, bytes, Metering::default())
+    }
+
+    /// Compile for `metering`'s engine (or fetch from the cache), check and
+    /// pre-instantiate a rule.
+    pub fn load_metered(
+        &self,
+        source: &RuleSource,
+        bytes: &[u8],
+        metering: Metering,
+    ) -> Result<LoadedRule, RuleFailure> {
+        let sandbox = self.sandbox(metering);
         let digest = hex(&Sha256::digest(bytes));
         // Before compiling: an 18 MB Python component takes tens of seconds of
         // CPU to compile, and a rule that would be refused should cost nothing.
         let (import_names, export_names) = interface_names(bytes)?;
         let contract = check_contract(&export_names)?;
         check_imports(&import_names)?;
-        let component = self.compile(bytes, &digest)?;
-        let imports = rule_imports(&self.engine, &component);
+        let component = self.compile(sandbox, bytes, &digest)?;
+        let imports = rule_imports(&sandbox.engine, &component);
         let trapped;
         let linker = if import_names
             .iter()
             .any(|n| TRAPPED_IMPORT_PREFIXES.iter().any(|p| n.starts_with(p)))
         {
-            let mut linker = self.linker.clone();
+            let mut linker = sandbox.linker.clone();
             linker
                 .define_unknown_imports_as_traps(&component)
                 .map_err(|e| {
@@ -448,7 +459,7 @@ impl Runtime {
             trapped = linker;
             &trapped
         } else {
-            &self.linker
+            &sandbox.linker
         };
         let pre = linker
             .instantiate_pre(&component)
@@ -466,12 +477,15 @@ impl Runtime {
             source: source.clone(),
             digest,
             contract,
+            metering,
             imports,
             pre,
         };
         let limits = Limits::default();
-        let mut store = self.store(&limits, 0)?;
-        store.set_fuel(INFO_FUEL).map_err(load_err)?;
+        let mut store = self.store(sandbox, &limits, 0)?;
+        if metering == Metering::Fuel {
+            store.set_fuel(INFO_FUEL).map_err(load_err)?;
+        }
         store.set_epoch_deadline(ticks(INFO_TIMEOUT));
         // The epoch callback judges the deadline by the call clock: give it info()'s.
         store.data_mut().call.timeout = INFO_TIMEOUT;
@@ -509,7 +523,7 @@ impl Runtime {
         }
         let started = Instant::now();
         let clock_ms = context.window_end_ms.unwrap_or(0);
-        let mut store = match self.store(limits, clock_ms) {
+        let mut store = match self.store(self.sandbox(rule.metering), limits, clock_ms) {
             Ok(s) => s,
             Err(f) => return Err((f, RunStats::default())),
         };
@@ -524,7 +538,7 @@ impl Runtime {
                 .call_create(&mut store, &ctx)?;
             Ok((world, analyser))
         });
-        let create_fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let create_fuel = fuel_spent(&store, limits);
         fuel_used += create_fuel;
         let mut calls = crate::domain::findings::CallStats::default();
         calls.record(create_fuel, started.elapsed());
@@ -566,7 +580,7 @@ impl Runtime {
         let limits = Limits::default();
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut store = self.store(&limits, 0)?;
+            let mut store = self.store(self.sandbox(rule.metering), &limits, 0)?;
             let started = Instant::now();
             let instance = rule.pre.instantiate(&mut store);
             times.push(started.elapsed());
@@ -575,7 +589,19 @@ impl Runtime {
         Ok(times)
     }
 
-    fn store(&self, limits: &Limits, clock_ms: i64) -> Result<Store<StoreData>, RuleFailure> {
+    fn sandbox(&self, metering: Metering) -> &Sandbox {
+        match metering {
+            Metering::Epoch => &self.epoch,
+            Metering::Fuel => &self.fuel,
+        }
+    }
+
+    fn store(
+        &self,
+        sandbox: &Sandbox,
+        limits: &Limits,
+        clock_ms: i64,
+    ) -> Result<Store<StoreData>, RuleFailure> {
         let clock = Duration::from_millis(clock_ms.max(0) as u64);
         let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let wasi = WasiCtxBuilder::new()
@@ -609,10 +635,12 @@ impl Runtime {
                 waited: Duration::ZERO,
             },
         };
-        let mut store = Store::new(&self.engine, data);
+        let mut store = Store::new(&sandbox.engine, data);
         store.limiter(|d| &mut d.limiter);
         store.epoch_deadline_callback(|ctx| Ok(ctx.data().call.update()));
-        store.set_fuel(limits.fuel).map_err(load_err)?;
+        if sandbox.fuel {
+            store.set_fuel(limits.fuel).map_err(load_err)?;
+        }
         store.set_epoch_deadline(ticks(Duration::from_millis(limits.timeout_ms)));
         Ok(store)
     }
@@ -622,9 +650,14 @@ impl Runtime {
     /// A cached artifact is only ever one this host wrote, into a directory rules
     /// cannot write; it is keyed by the engine's compatibility hash, and any error
     /// loading it falls back to compiling (deserialising is `unsafe` for that reason).
-    fn compile(&self, bytes: &[u8], digest: &str) -> Result<Component, RuleFailure> {
+    fn compile(
+        &self,
+        sandbox: &Sandbox,
+        bytes: &[u8],
+        digest: &str,
+    ) -> Result<Component, RuleFailure> {
         let compile = || {
-            Component::new(&self.engine, bytes).map_err(|e| {
+            Component::new(&sandbox.engine, bytes).map_err(|e| {
                 RuleFailure::new(
                     FailureKind::LoadError,
                     format!("not a valid WebAssembly component: {e:#}"),
@@ -634,11 +667,11 @@ impl Runtime {
         let Some(dir) = &self.cache_dir else {
             return compile();
         };
-        let path = dir.join(format!("{digest}-{}.cwasm", self.engine_key()));
+        let path = dir.join(format!("{digest}-{}.cwasm", engine_key(&sandbox.engine)));
         if path.exists() {
             // SAFETY: the file was written by `Component::serialize` of this host
             // (see below) under a name that includes the engine's compatibility hash.
-            if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, &path) } {
+            if let Ok(component) = unsafe { Component::deserialize_file(&sandbox.engine, &path) } {
                 // Its modification time is when it was last used: pruning goes by it.
                 let _ = std::fs::File::options()
                     .write(true)
@@ -661,12 +694,41 @@ impl Runtime {
         }
         Ok(component)
     }
+}
 
-    fn engine_key(&self) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut h);
-        format!("{:016x}", h.finish())
+/// The part of a cached artefact's name that ties it to an engine's settings
+/// (fuel metering among them).
+fn engine_key(engine: &Engine) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+impl Sandbox {
+    fn new(fuel: bool) -> Result<Sandbox, PluginError> {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES * 8)
+            .total_memories(POOL_INSTANCES * 2)
+            .total_tables(POOL_INSTANCES * 8)
+            .max_memory_size(4 << 30);
+        let mut config = Config::new();
+        config
+            .consume_fuel(fuel)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+        RuleWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+        Ok(Sandbox {
+            engine,
+            linker,
+            fuel,
+        })
     }
 }
 
@@ -781,10 +843,7 @@ impl RuleInstance {
         let started = Instant::now();
         let result =
             arm(&mut self.store, &self.limits).and_then(|()| f(world, analyser, &mut self.store));
-        let fuel = self
-            .limits
-            .fuel
-            .saturating_sub(self.store.get_fuel().unwrap_or(0));
+        let fuel = fuel_spent(&self.store, &self.limits);
         self.fuel_used += fuel;
         self.elapsed += started.elapsed();
         self.calls.record(fuel, started.elapsed());
@@ -901,7 +960,10 @@ impl RuleInstance {
 }
 
 fn arm(store: &mut Store<StoreData>, limits: &Limits) -> wasmtime::Result<()> {
-    store.set_fuel(limits.fuel)?;
+    // `get_fuel` fails on an engine without fuel metering.
+    if store.get_fuel().is_ok() {
+        store.set_fuel(limits.fuel)?;
+    }
     store.data_mut().call = CallClock {
         started: Instant::now(),
         timeout: Duration::from_millis(limits.timeout_ms),
@@ -910,6 +972,13 @@ fn arm(store: &mut Store<StoreData>, limits: &Limits) -> wasmtime::Result<()> {
     // Deadlines are relative to the current epoch: re-armed before every call.
     store.set_epoch_deadline(ticks(Duration::from_millis(limits.timeout_ms)));
     Ok(())
+}
+
+/// The fuel the last call used, armed with `limits.fuel`; 0 without fuel metering.
+fn fuel_spent(store: &Store<StoreData>, limits: &Limits) -> u64 {
+    store
+        .get_fuel()
+        .map_or(0, |left| limits.fuel.saturating_sub(left))
 }
 
 fn ticks(d: Duration) -> u64 {
