@@ -17,8 +17,9 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, Limits, Metering, RuleSource};
+use crate::config::Config;
 use crate::cycle::RuleSlot;
+use crate::domain::rules::{Limits, Metering, RuleSource};
 use crate::plugins::{LoadedRule, RuleFailure, Runtime, hex};
 use crate::store::{
     INSTALLED_PREFIX, InstalledRule, LimitOverrides, RuleRef, RuleSet, RuleSetEntry, Store,
@@ -234,7 +235,7 @@ impl Catalog {
                     ));
                 }
             }
-            if let Err(e) = crate::config::apply_limits(self.config.default_limits, &entry.limits) {
+            if let Err(e) = self.config.default_limits.apply(&entry.limits) {
                 errors.push((at("limits"), e));
             }
         }
@@ -315,7 +316,9 @@ impl Catalog {
     /// `[defaults]` with an entry's overrides (checked when the set was stored;
     /// a value out of range since then falls back to the default).
     fn limits(&self, overrides: &LimitOverrides) -> Limits {
-        crate::config::apply_limits(self.config.default_limits, overrides)
+        self.config
+            .default_limits
+            .apply(overrides)
             .unwrap_or(self.config.default_limits)
     }
 

@@ -25,7 +25,7 @@ use super::openapi;
 use super::support::{self, List, blocking, now_ms, time};
 use super::{ApiError, AppState, FieldError, Principal};
 use crate::catalog::{Catalog, InstallError, SetRule};
-use crate::config::{Limits, Metering};
+use crate::domain::rules::{Limits, Metering};
 use crate::store::{InstalledRule, LimitOverrides, RuleRef, RuleSet, RuleSetEntry, StoreError};
 
 /// The largest component accepted: a Python rule is ~18 MB, a JavaScript one ~12 MB.

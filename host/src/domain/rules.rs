@@ -1,4 +1,6 @@
-//! Rules installed on a server, and each agent's rule set.
+//! Rules as the host runs them: where a rule comes from, the limits every
+//! call into it runs under; rules installed on a server, and each agent's
+//! rule set.
 //!
 //! A rule is installed once, content-addressed by the sha256 of its
 //! component, and any number of agents may use it. An agent's rule set lists
@@ -6,6 +8,8 @@
 //! agent without one runs the server config's rules (the default set). Plain
 //! records: no I/O, no HTTP, no SQL, no wasmtime; the store, the API and the
 //! dream runner convert at their edges.
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +85,114 @@ impl<'de> Deserialize<'de> for RuleRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         RuleRef::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where a rule's component comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleSource {
+    Builtin(String),
+    Path(PathBuf),
+    /// Installed on the server (`sha256:…`): its bytes are in the store.
+    Installed(String),
+}
+
+impl RuleSource {
+    /// A name to use before the rule has told us its own (e.g. when it fails to load).
+    pub fn fallback_name(&self) -> String {
+        match self {
+            RuleSource::Builtin(name) => name.clone(),
+            RuleSource::Path(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+            // `sha256:` and the first 12 hex digits, as a person can tell them apart.
+            RuleSource::Installed(id) => id.chars().take(19).collect(),
+        }
+    }
+
+    /// Where the rule came from, as a report shows it.
+    pub fn describe(&self) -> String {
+        match self {
+            RuleSource::Builtin(name) => format!("builtin:{name}"),
+            RuleSource::Path(p) => p.display().to_string(),
+            RuleSource::Installed(id) => id.clone(),
+        }
+    }
+}
+
+/// Hard limits on one rule, applied to every call into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How CPU time is bounded: the deadline alone, or fuel as well.
+    pub metering: Metering,
+    /// Fuel (roughly, wasm instructions) per call, under fuel metering. ~1e9 is ~0.1 s of CPU.
+    pub fuel: u64,
+    /// Wall-clock budget per call.
+    pub timeout_ms: u64,
+    /// Total linear memory of one rule instance, all memories together.
+    pub memory_bytes: u64,
+    /// Largest findings one rule may return (sum of its text).
+    pub max_findings_bytes: u64,
+    /// Log lines kept per rule per cycle; more are counted, not kept.
+    pub max_log_lines: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            metering: Metering::default(),
+            fuel: 5_000_000_000,
+            timeout_ms: 10_000,
+            memory_bytes: 128 << 20,
+            max_findings_bytes: 2 << 20,
+            max_log_lines: 200,
+        }
+    }
+}
+
+/// Upper bound on `memory_mib`, so that one typo cannot ask for a 1 TiB memory cap.
+pub const MAX_MEMORY_MIB: u64 = 4096;
+
+impl Limits {
+    /// These limits with those `file` sets, each checked (the error names the key).
+    pub fn apply(&self, file: &LimitOverrides) -> Result<Limits, String> {
+        let mut limits = *self;
+        if let Some(fuel) = file.fuel {
+            if fuel == 0 {
+                return Err("fuel must be positive".into());
+            }
+            limits.fuel = fuel;
+            // A fuel budget asks for fuel metering, unless the same level says otherwise.
+            limits.metering = Metering::Fuel;
+        }
+        if let Some(metering) = file.metering {
+            limits.metering = metering;
+        }
+        if let Some(ms) = file.timeout_ms {
+            if ms == 0 {
+                return Err("timeout_ms must be positive".into());
+            }
+            limits.timeout_ms = ms;
+        }
+        if let Some(mib) = file.memory_mib {
+            if mib == 0 || mib > MAX_MEMORY_MIB {
+                return Err(format!(
+                    "memory_mib must be between 1 and {MAX_MEMORY_MIB}, got {mib}"
+                ));
+            }
+            limits.memory_bytes = mib << 20;
+        }
+        if let Some(kib) = file.max_findings_kib {
+            if kib == 0 {
+                return Err("max_findings_kib must be positive".into());
+            }
+            limits.max_findings_bytes = kib << 10;
+        }
+        if let Some(n) = file.max_log_lines {
+            limits.max_log_lines = n;
+        }
+        Ok(limits)
     }
 }
 

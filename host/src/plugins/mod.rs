@@ -36,7 +36,7 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::config::{Limits, Metering, RuleSource};
+use crate::domain::rules::{Limits, Metering, RuleSource};
 use crate::llm::{Gateway, UsageReport};
 use crate::model::{
     CycleContext, Feedback, Findings, InferredFeedback, Inputs, Interaction, ProblemBrief, Rating,
