@@ -38,6 +38,16 @@ use reverie_rule_sdk::{self as sdk, Rule};
 use wasmtime::component::{Component, HasSelf, Linker};
 
 const INTERACTIONS: u64 = 100_000;
+/// The built-in rules, in the order a default config runs them.
+const BUILTIN: [&str; 7] = [
+    "tool-failures",
+    "retry-loops",
+    "made-up-ids",
+    "unconfirmed-actions",
+    "corrections",
+    "outcome-drivers",
+    "feedback-themes",
+];
 const CHUNK_SIZE: usize = 256;
 /// Runs of each side; the median is reported.
 const RUNS: usize = 5;
@@ -94,8 +104,16 @@ fn main() {
     let busy = common::machine_busy();
     let data = load(&dir);
     let runtime = Runtime::new(None).unwrap_or_else(|e| panic!("runtime: {e}"));
-    let rules: Vec<(&str, LoadedRule)> = ["corrections", "tool-failures", "feedback-themes"]
-        .into_iter()
+    // Every built-in rule by default; REVERIE_BENCH_RULES=a,b picks some.
+    let picked = std::env::var("REVERIE_BENCH_RULES").ok();
+    let rules: Vec<(&str, LoadedRule)> = BUILTIN
+        .iter()
+        .copied()
+        .filter(|name| {
+            picked
+                .as_deref()
+                .is_none_or(|p| p.split(',').any(|n| n.trim() == *name))
+        })
         .map(|name| (name, load_rule(&runtime, name)))
         .collect();
 
@@ -234,6 +252,10 @@ fn run_native(name: &str, data: &Data) -> Run {
         "corrections" => native::<corrections::Corrections>(data),
         "tool-failures" => native::<tool_failures::ToolFailures>(data),
         "feedback-themes" => native::<feedback_themes::FeedbackThemes>(data),
+        "retry-loops" => native::<retry_loops::RetryLoops>(data),
+        "made-up-ids" => native::<made_up_ids::MadeUpIds>(data),
+        "unconfirmed-actions" => native::<unconfirmed_actions::UnconfirmedActions>(data),
+        "outcome-drivers" => native::<outcome_drivers::OutcomeDrivers>(data),
         other => panic!("no native build of {other}"),
     }
 }
@@ -745,7 +767,7 @@ fn load(dir: &std::path::Path) -> Data {
                 .unwrap_or_else(|e| panic!("corrections: {e}"));
             let mut out = Vec::new();
             for i in chunk {
-                out.extend(explicit.for_interaction(&i.id).iter().cloned());
+                out.extend(explicit.for_interaction(&i.id).expect("read feedback"));
                 out.extend(
                     inferred
                         .iter()
@@ -769,11 +791,22 @@ fn load(dir: &std::path::Path) -> Data {
     }
 }
 
+/// A built-in rule's component: the one this build ships, or, with
+/// `REVERIE_BENCH_COMPONENTS=DIR`, `DIR/<name>.wasm` (with `_` for `-`, as cargo
+/// names them): another build of the same rules, to compare guest-side changes
+/// in one bench binary.
 fn load_rule(runtime: &Runtime, name: &str) -> LoadedRule {
-    let bytes =
-        reverie::builtin::bytes(name, false).unwrap_or_else(|| panic!("no built-in rule {name:?}"));
+    let bytes = match std::env::var_os("REVERIE_BENCH_COMPONENTS") {
+        Some(dir) => {
+            let file = std::path::Path::new(&dir).join(format!("{}.wasm", name.replace('-', "_")));
+            std::fs::read(&file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()))
+        }
+        None => reverie::builtin::bytes(name, false)
+            .unwrap_or_else(|| panic!("no built-in rule {name:?}"))
+            .to_vec(),
+    };
     runtime
-        .load(&RuleSource::Builtin(name.into()), bytes)
+        .load(&RuleSource::Builtin(name.into()), &bytes)
         .unwrap_or_else(|e| panic!("load {name}: {e}"))
 }
 

@@ -357,17 +357,20 @@ pub fn run(
 
             for chunk in rx {
                 let chunk = chunk?;
+                // The explicit feedback on this chunk, read once (from a file, that is
+                // a read per rated interaction) and used twice below.
+                let chunk_explicit = chunk
+                    .iter()
+                    .map(|i| input.feedback.for_interaction(&i.id))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let explicit: Arc<HashMap<String, Rating>> = if needs_explicit {
                     Arc::new(
                         chunk
                             .iter()
-                            .filter_map(|i| {
-                                let ratings: Vec<Rating> = input
-                                    .feedback
-                                    .for_interaction(&i.id)
-                                    .iter()
-                                    .map(|f| f.rating)
-                                    .collect();
+                            .zip(&chunk_explicit)
+                            .filter_map(|(i, feedback)| {
+                                let ratings: Vec<Rating> =
+                                    feedback.iter().map(|f| f.rating).collect();
                                 metrics::combined_rating(&ratings).map(|r| (i.id.clone(), r))
                             })
                             .collect(),
@@ -399,8 +402,7 @@ pub fn run(
 
                 // Feedback on this chunk, and the host's own metrics.
                 let mut chunk_feedback: Vec<Feedback> = Vec::new();
-                for i in &chunk {
-                    let explicit = input.feedback.for_interaction(&i.id);
+                for (i, explicit) in chunk.iter().zip(chunk_explicit) {
                     let inferred = inferred_by_id
                         .get(i.id.as_str())
                         .map(Vec::as_slice)

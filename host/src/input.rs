@@ -417,27 +417,87 @@ impl InteractionReader {
 
 /// Explicit feedback, indexed by the interaction it rates.
 ///
-/// Feedback is read whole (it names interactions anywhere in the window), so it
-/// is stored compactly: ids and comments in one text arena, and one 32-byte entry
-/// per feedback, sorted by a hash of the interaction id. That is ~4× smaller than
-/// a map of owned strings and keeps a million-interaction window's feedback in a
-/// few MB. Lookups compare the id itself, so hash collisions cannot mix feedback up.
+/// Feedback names interactions anywhere in the window, so the cycle must be able to
+/// find any of it from any chunk. How much of it stays in memory is what keeps a long
+/// window's memory flat:
+///
+/// - **From a file** ([`FeedbackIndex::load`]): every line is read and checked once,
+///   and the index keeps only a 16-byte entry per feedback (a hash of the interaction
+///   id, and where the line is). A chunk's feedback is read back from the file when
+///   the chunk needs it. A million-interaction window with 176k feedback records
+///   holds 2.8 MB, whatever the comments' length.
+/// - **From the store** ([`FeedbackIndex::insert`], server dreams): ids and comments
+///   in one text arena and a 32-byte entry per feedback, ~4× smaller than a map of
+///   owned strings.
+///
+/// Entries are sorted by the hash; lookups compare the id itself, so hash collisions
+/// cannot mix feedback up.
 #[derive(Debug, Default)]
 pub struct FeedbackIndex {
-    entries: Vec<FeedbackEntry>,
-    text: String,
+    held: Held,
     sorted: bool,
     skipped: u64,
 }
 
+#[derive(Debug)]
+enum Held {
+    Memory {
+        entries: Vec<MemoryEntry>,
+        text: String,
+    },
+    File {
+        entries: Vec<LineEntry>,
+        file: File,
+        path: PathBuf,
+    },
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Held::Memory {
+            entries: Vec::new(),
+            text: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
-struct FeedbackEntry {
+struct MemoryEntry {
     hash: u64,
     /// `text[id.0..id.0 + id.1]` is the interaction id.
     id: (u32, u32),
     /// The comment, if any, likewise.
     comment: Option<(u32, u32)>,
     rating: Rating,
+}
+
+/// One feedback line of a file: the hash of its interaction id, and the line's
+/// offset (low 40 bits: files up to 1 TiB) and length (high 24 bits: lines up to
+/// 16 MiB) packed into one word.
+#[derive(Debug, Clone, Copy)]
+struct LineEntry {
+    hash: u64,
+    at: u64,
+}
+
+const OFFSET_BITS: u32 = 40;
+const MAX_LINE: usize = (1 << (64 - OFFSET_BITS)) - 1;
+
+impl LineEntry {
+    fn new(hash: u64, offset: u64, len: usize) -> Option<Self> {
+        (offset < 1 << OFFSET_BITS && len <= MAX_LINE).then_some(LineEntry {
+            hash,
+            at: offset | (len as u64) << OFFSET_BITS,
+        })
+    }
+
+    fn offset(self) -> u64 {
+        self.at & ((1 << OFFSET_BITS) - 1)
+    }
+
+    fn len(self) -> usize {
+        (self.at >> OFFSET_BITS) as usize
+    }
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -448,45 +508,80 @@ fn id_hash(id: &str) -> u64 {
     h.finish()
 }
 
+/// The entries whose hash is `hash`, in a slice sorted by hash.
+fn matching<E>(entries: &[E], hash: u64, key: impl Fn(&E) -> u64) -> &[E] {
+    let from = entries.partition_point(|e| key(e) < hash);
+    let to = from + entries[from..].partition_point(|e| key(e) == hash);
+    &entries[from..to]
+}
+
 impl FeedbackIndex {
-    /// Read a feedback file whole (see the type's doc for why and at what cost).
+    /// Index a feedback file: every line is parsed and checked now, so a bad line
+    /// fails the dream before it starts, naming the line; only where each line is
+    /// stays in memory (see the type's doc). The file is read again, a chunk's
+    /// lines at a time, by [`FeedbackIndex::for_interaction`].
     pub fn load(path: &Path, skip_invalid: bool) -> Result<Self, InputError> {
-        let file = File::open(path).map_err(|source| InputError::Io {
+        let io = |source| InputError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
-        let mut index = FeedbackIndex::default();
-        for (n, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|source| InputError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            if line.trim().is_empty() {
+        };
+        let file = File::open(path).map_err(io)?;
+        let mut reader = BufReader::new(file.try_clone().map_err(io)?);
+        let mut entries = Vec::new();
+        let mut skipped = 0;
+        let mut line = String::new();
+        let mut offset = 0u64;
+        for n in 1u64.. {
+            line.clear();
+            let read = reader.read_line(&mut line).map_err(io)?;
+            if read == 0 {
+                break;
+            }
+            let at = offset;
+            offset += read as u64;
+            let text = line.trim();
+            if text.is_empty() {
                 continue;
             }
             let invalid = |problem: String| InputError::Invalid {
                 path: path.to_path_buf(),
-                line: n as u64 + 1,
+                line: n,
                 problem,
             };
-            match parse_feedback(line.trim()) {
-                Ok(f) => index.insert(&f).map_err(invalid)?,
-                Err(_) if skip_invalid => index.skipped += 1,
+            match parse_feedback(text) {
+                Ok(f) => entries.push(
+                    LineEntry::new(id_hash(&f.interaction_id), at, read)
+                        .ok_or_else(|| invalid("a line longer than 16 MiB".into()))?,
+                ),
+                Err(_) if skip_invalid => skipped += 1,
                 Err(problem) => return Err(invalid(problem)),
             }
         }
-        index.sort();
-        Ok(index)
+        entries.sort_by_key(|e| e.hash);
+        entries.shrink_to_fit();
+        Ok(FeedbackIndex {
+            held: Held::File {
+                entries,
+                file,
+                path: path.to_path_buf(),
+            },
+            sorted: true,
+            skipped,
+        })
     }
 
-    /// Add one piece of feedback. Fails only past 4 GiB of ids and comments.
+    /// Add one piece of feedback held in memory (server dreams read it from the
+    /// store). Fails past 4 GiB of ids and comments, or on an index made by `load`.
     pub fn insert(&mut self, feedback: &Feedback) -> Result<(), String> {
-        let mut push = |text: &str| -> Result<(u32, u32), String> {
-            let start = u32::try_from(self.text.len()).ok();
-            let len = u32::try_from(text.len()).ok();
+        let Held::Memory { entries, text } = &mut self.held else {
+            return Err("feedback read from a file cannot be added to".into());
+        };
+        let mut push = |s: &str| -> Result<(u32, u32), String> {
+            let start = u32::try_from(text.len()).ok();
+            let len = u32::try_from(s.len()).ok();
             match (start, len) {
                 (Some(start), Some(len)) if start.checked_add(len).is_some() => {
-                    self.text.push_str(text);
+                    text.push_str(s);
                     Ok((start, len))
                 }
                 _ => Err("more than 4 GiB of feedback ids and comments: split the window".into()),
@@ -494,7 +589,7 @@ impl FeedbackIndex {
         };
         let id = push(&feedback.interaction_id)?;
         let comment = feedback.comment.as_deref().map(&mut push).transpose()?;
-        self.entries.push(FeedbackEntry {
+        entries.push(MemoryEntry {
             hash: id_hash(&feedback.interaction_id),
             id,
             comment,
@@ -507,45 +602,85 @@ impl FeedbackIndex {
     /// Sort for lookups, once after the last `insert`; stable, so feedback on one
     /// interaction keeps its order.
     pub fn sort(&mut self) {
-        self.entries.sort_by_key(|e| e.hash);
-        self.text.shrink_to_fit();
-        self.entries.shrink_to_fit();
+        if let Held::Memory { entries, text } = &mut self.held {
+            entries.sort_by_key(|e| e.hash);
+            text.shrink_to_fit();
+            entries.shrink_to_fit();
+        }
         self.sorted = true;
     }
 
-    fn slice(&self, (start, len): (u32, u32)) -> &str {
-        self.text
-            .get(start as usize..(start + len) as usize)
-            .unwrap_or_default()
-    }
-
-    /// The explicit feedback on interaction `id`, in file order.
-    pub fn for_interaction(&self, id: &str) -> Vec<Feedback> {
+    /// The explicit feedback on interaction `id`, in file order. Reading it back
+    /// from a file fails only if the file was changed or removed during the dream.
+    pub fn for_interaction(&self, id: &str) -> Result<Vec<Feedback>, InputError> {
         debug_assert!(
-            self.sorted || self.entries.is_empty(),
+            self.sorted || self.is_empty(),
             "FeedbackIndex used before sort"
         );
         let hash = id_hash(id);
-        let from = self.entries.partition_point(|e| e.hash < hash);
-        self.entries[from..]
-            .iter()
-            .take_while(|e| e.hash == hash)
-            .filter(|e| self.slice(e.id) == id)
-            .map(|e| Feedback {
-                interaction_id: id.to_string(),
-                rating: e.rating,
-                comment: e.comment.map(|c| self.slice(c).to_string()),
-                source: FeedbackSource::Explicit,
-            })
-            .collect()
+        match &self.held {
+            Held::Memory { entries, text } => {
+                let slice = |(start, len): (u32, u32)| {
+                    text.get(start as usize..(start + len) as usize)
+                        .unwrap_or_default()
+                };
+                Ok(matching(entries, hash, |e| e.hash)
+                    .iter()
+                    .filter(|e| slice(e.id) == id)
+                    .map(|e| Feedback {
+                        interaction_id: id.to_string(),
+                        rating: e.rating,
+                        comment: e.comment.map(|c| slice(c).to_string()),
+                        source: FeedbackSource::Explicit,
+                    })
+                    .collect())
+            }
+            Held::File {
+                entries,
+                file,
+                path,
+            } => {
+                use std::os::unix::fs::FileExt;
+                let changed = |what: &str| InputError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other(format!(
+                        "the file changed while the dream read it ({what}); run the dream again"
+                    )),
+                };
+                let mut found = Vec::new();
+                let mut buf = Vec::new();
+                for e in matching(entries, hash, |e| e.hash) {
+                    buf.resize(e.len(), 0);
+                    file.read_exact_at(&mut buf, e.offset()).map_err(|source| {
+                        match source.kind() {
+                            std::io::ErrorKind::UnexpectedEof => changed("it is shorter"),
+                            _ => InputError::Io {
+                                path: path.clone(),
+                                source,
+                            },
+                        }
+                    })?;
+                    let line = std::str::from_utf8(&buf).map_err(|_| changed("not UTF-8"))?;
+                    let feedback =
+                        parse_feedback(line.trim()).map_err(|_| changed("a line moved"))?;
+                    if feedback.interaction_id == id {
+                        found.push(feedback);
+                    }
+                }
+                Ok(found)
+            }
+        }
     }
 
     pub fn len(&self) -> u64 {
-        self.entries.len() as u64
+        match &self.held {
+            Held::Memory { entries, .. } => entries.len() as u64,
+            Held::File { entries, .. } => entries.len() as u64,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     pub fn skipped(&self) -> u64 {
@@ -660,13 +795,36 @@ mod tests {
         std::fs::write(&path, lines.join("\n")).expect("write");
         let index = FeedbackIndex::load(&path, false).expect("valid");
         assert_eq!(index.len(), 3);
-        let two = index.for_interaction("int_2");
+        let two = index.for_interaction("int_2").expect("read");
         assert_eq!(two.len(), 2);
         assert_eq!(two[0].comment.as_deref(), Some("wrong size"));
         assert_eq!(two[0].rating, Rating::Negative);
         assert_eq!(two[1].comment, None, "a blank comment is no comment");
-        assert_eq!(index.for_interaction("int_1")[0].rating, Rating::Positive);
-        assert!(index.for_interaction("int_3").is_empty());
+        assert_eq!(
+            index.for_interaction("int_1").expect("read")[0].rating,
+            Rating::Positive
+        );
+        assert!(index.for_interaction("int_3").expect("read").is_empty());
+    }
+
+    #[test]
+    fn feedback_from_a_file_is_read_back_when_needed_and_a_changed_file_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feedback.jsonl");
+        let line = r#"{"interaction_id":"int_1","rating":"negative","comment":"too slow"}"#;
+        std::fs::write(&path, format!("{line}\n")).expect("write");
+        let index = FeedbackIndex::load(&path, false).expect("valid");
+        // Only where the line is was kept: the comment comes back from the file.
+        let found = index.for_interaction("int_1").expect("read");
+        assert_eq!(found[0].comment.as_deref(), Some("too slow"));
+
+        std::fs::write(&path, "{}\n").expect("rewrite");
+        let err = index
+            .for_interaction("int_1")
+            .expect_err("the line is gone");
+        let text = format!("{err}: {}", std::error::Error::source(&err).expect("cause"));
+        assert!(text.contains("feedback.jsonl"), "{text}");
+        assert!(text.contains("changed while the dream read it"), "{text}");
     }
 
     #[test]

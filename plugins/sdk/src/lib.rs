@@ -19,6 +19,7 @@
 //! behind the feature of that name).
 
 pub mod actions;
+pub mod arena;
 #[cfg(feature = "examples")]
 pub mod examples;
 pub mod finding;
@@ -214,28 +215,39 @@ pub struct AnalyserState<R>(RefCell<R>);
 
 use bindings::exports::reverie::rules::rule::{Analyser, Guest, GuestAnalyser};
 
+/// Marks the rule's own code running (see [`arena`]): only in a component, where
+/// the arena is the allocator; natively there is nothing to mark.
+fn enter() -> Option<arena::Call> {
+    cfg!(target_arch = "wasm32").then(arena::Call::enter)
+}
+
 impl<R: Rule> Guest for Component<R> {
     type Analyser = AnalyserState<R>;
 
     fn info() -> RuleInfo {
+        let _call = enter();
         R::info()
     }
 }
 
 impl<R: Rule> GuestAnalyser for AnalyserState<R> {
     fn create(context: CycleContext) -> Result<Analyser, String> {
+        let _call = enter();
         R::new(context).map(|rule| Analyser::new(AnalyserState(RefCell::new(rule))))
     }
 
     fn detect(&self, interactions: Vec<Interaction>) -> Result<Vec<InferredFeedback>, String> {
+        let _call = enter();
         self.0.borrow_mut().detect(interactions)
     }
 
     fn analyse(&self, chunk: Chunk) -> Result<(), String> {
+        let _call = enter();
         self.0.borrow_mut().analyse(chunk)
     }
 
     fn finish(&self) -> Result<Findings, String> {
+        let _call = enter();
         self.0.borrow_mut().finish()
     }
 }
@@ -249,7 +261,9 @@ impl<R: Rule> GuestAnalyser for AnalyserState<R> {
 /// ```
 ///
 /// Expands to nothing on native targets, so a rule crate can be linked into
-/// native tests and benchmarks beside other rules.
+/// native tests and benchmarks beside other rules. In a component it also
+/// installs the SDK's allocator (see [`arena`]), so a rule crate does not define
+/// its own `#[global_allocator]`.
 #[macro_export]
 macro_rules! export_rule {
     ($rule:ty) => {
@@ -258,5 +272,20 @@ macro_rules! export_rule {
             type ReverieRuleComponent = $crate::Component<$rule>;
     $crate::bindings::export!(ReverieRuleComponent with_types_in $crate::bindings);
         };
+        // Arguments of calls are bump-allocated (see `reverie_rule_sdk::arena`).
+        #[cfg(target_arch = "wasm32")]
+        #[global_allocator]
+        static REVERIE_ALLOCATOR: $crate::arena::Allocator = $crate::arena::Allocator;
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn cabi_realloc(
+            old: *mut u8,
+            old_len: usize,
+            align: usize,
+            new_len: usize,
+        ) -> *mut u8 {
+            // SAFETY: called by the canonical ABI, with `Allocator` installed above.
+            unsafe { $crate::arena::cabi_realloc(old, old_len, align, new_len) }
+        }
     };
 }
