@@ -557,7 +557,9 @@ impl FeedbackIndex {
                 Err(problem) => return Err(invalid(problem)),
             }
         }
-        entries.sort_by_key(|e| e.hash);
+        // In place (a stable sort would take a scratch copy as large as the
+        // index); the offset keeps feedback on one interaction in file order.
+        entries.sort_unstable_by_key(|e| (e.hash, e.offset()));
         entries.shrink_to_fit();
         Ok(FeedbackIndex {
             held: Held::File {
@@ -599,11 +601,12 @@ impl FeedbackIndex {
         Ok(())
     }
 
-    /// Sort for lookups, once after the last `insert`; stable, so feedback on one
-    /// interaction keeps its order.
+    /// Sort for lookups, once after the last `insert`. Feedback on one interaction
+    /// keeps its order: ids are pushed to the arena in insertion order, so their
+    /// offsets order them (in place, without a stable sort's scratch copy).
     pub fn sort(&mut self) {
         if let Held::Memory { entries, text } = &mut self.held {
-            entries.sort_by_key(|e| e.hash);
+            entries.sort_unstable_by_key(|e| (e.hash, e.id.0));
             text.shrink_to_fit();
             entries.shrink_to_fit();
         }
