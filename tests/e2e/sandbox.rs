@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use crate::common::{
-    Dataset, Dream, assert_bystanders_whole, assert_failed, assert_ok, find_rule, fixture_rule,
-    hostile_config, metric, pattern, rule, workspace_root,
+    self, Dataset, Dream, assert_bystanders_whole, assert_failed, assert_ok, find_rule,
+    fixture_rule, hostile_config, metric, pattern, rule, workspace_root,
 };
 
 const MIB: u64 = 1 << 20;
@@ -124,6 +124,73 @@ fn a_rule_that_allocates_without_end_hits_its_memory_cap_and_the_host_carries_on
         "memory-bomb's peak memory should be reported and within its 16 MiB cap: {peak:?}"
     );
     assert_bystanders_whole(&report, &data);
+}
+
+/// The SDK's argument arena (`reverie_rule_sdk::arena`) reuses a block of a call's arguments
+/// once everything in it is dropped. A rule that keeps every string it is given pins every
+/// block; past the last one its arguments come from the ordinary allocator. Either way what it
+/// kept must stay exactly what it was given, across 3,000 interactions of ~4 KB (11 MiB of
+/// arguments, more than the arena's 8 blocks of 1 MiB).
+#[test]
+fn a_rule_that_keeps_every_string_it_is_given_keeps_them_intact() {
+    let interactions: Vec<serde_json::Value> = (1..=3000)
+        .map(|n| {
+            let mut i = common::interaction(n);
+            i["messages"][1]["content"] =
+                format!("{n} {}", "where is my order? ".repeat(200)).into();
+            i
+        })
+        .collect();
+    let lines: Vec<String> = interactions.iter().map(|i| i.to_string()).collect();
+    let data = Dataset::from_lines(&lines, &[]);
+    let config = format!(
+        "[cycle]\nchunk_size = 256\n\n{}",
+        fixture_rule("keeps-arguments", "memory_mib = 64")
+    );
+
+    let report = Dream::new(&data).config(&config).report();
+
+    assert_ok(&report, "keeps-arguments");
+    let ids: Vec<String> = interactions
+        .iter()
+        .map(|i| i["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let texts: Vec<String> = interactions
+        .iter()
+        .flat_map(|i| i["messages"].as_array().cloned().unwrap_or_default())
+        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    assert!(
+        bytes > 10 << 20,
+        "the test needs more arguments than the arena's 8 MiB: {bytes}"
+    );
+    assert_eq!(metric(&report, "keeps-arguments", "ids"), 3000.0);
+    assert_eq!(
+        metric(&report, "keeps-arguments", "ids_checksum"),
+        fnv(&ids)
+    );
+    assert_eq!(
+        metric(&report, "keeps-arguments", "text_bytes"),
+        bytes as f64
+    );
+    assert_eq!(
+        metric(&report, "keeps-arguments", "texts_checksum"),
+        fnv(&texts),
+        "a kept message text changed after the call that passed it"
+    );
+}
+
+/// The fixture's checksum (FNV-1a, 32 bits, a 0 byte after each string).
+fn fnv(strings: &[String]) -> f64 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for s in strings {
+        for byte in s.bytes().chain([0]) {
+            hash ^= u32::from(byte);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+    }
+    f64::from(hash)
 }
 
 #[test]
