@@ -38,16 +38,6 @@ use reverie_rule_sdk::{self as sdk, Rule};
 use wasmtime::component::{Component, HasSelf, Linker};
 
 const INTERACTIONS: u64 = 100_000;
-/// The built-in rules, in the order a default config runs them.
-const BUILTIN: [&str; 7] = [
-    "tool-failures",
-    "retry-loops",
-    "made-up-ids",
-    "unconfirmed-actions",
-    "corrections",
-    "outcome-drivers",
-    "feedback-themes",
-];
 const CHUNK_SIZE: usize = 256;
 /// Runs of each side; the median is reported.
 const RUNS: usize = 5;
@@ -106,9 +96,9 @@ fn main() {
     let runtime = Runtime::new(None).unwrap_or_else(|e| panic!("runtime: {e}"));
     // Every built-in rule by default; REVERIE_BENCH_RULES=a,b picks some.
     let picked = std::env::var("REVERIE_BENCH_RULES").ok();
-    let rules: Vec<(&str, LoadedRule)> = BUILTIN
+    let rules: Vec<(&str, LoadedRule)> = reverie::builtin::BUILTIN_RULES
         .iter()
-        .copied()
+        .map(|(name, _)| *name)
         .filter(|name| {
             picked
                 .as_deref()
